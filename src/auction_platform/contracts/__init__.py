@@ -1,0 +1,1 @@
+"""Contracts shared by producers and consumers: event envelopes and schemas."""

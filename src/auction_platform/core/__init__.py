@@ -1,0 +1,1 @@
+"""Shared infrastructure: no business rules live here."""
