@@ -1,0 +1,136 @@
+"""The ``auction-platform`` command: run the platform, one service, or its migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from auction_platform.core.logging import configure_logging
+from auction_platform.settings import SERVICES, Settings
+
+cli = typer.Typer(
+    name="auction-platform",
+    help="An open online auction platform: seven services, embedded or distributed.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        console.print("[bold red]Invalid configuration:[/]")
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            console.print(f"  {where.upper()}: {error['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=graceful_seconds,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("data"),
+) -> None:
+    """Run every service in this process: SQLite, in-process broker and cache."""
+    from auction_platform.composition import Platform
+
+    settings = _settings(data_dir=data_dir)
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    platform = Platform(settings, SERVICES, embedded=True)
+    app = platform.asgi_app(
+        on_ready=lambda: console.print(
+            f"[bold green]Auction platform ready[/] at http://{host}:{port}"
+        )
+    )
+    _serve(app, host=host, port=port, graceful_seconds=10)
+
+
+@cli.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+) -> None:
+    """Run one service, configured by the environment (Kubernetes, multi-process)."""
+    from auction_platform.composition import Platform
+
+    if service not in SERVICES:
+        console.print(f"[red]Unknown service {service!r}[/]; choose one of: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+    settings = _settings()
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    platform = Platform(settings, [service], embedded=False)
+    _serve(platform.asgi_app(), host=host, port=port, graceful_seconds=25)
+
+
+@cli.command("migrate")
+def migrate_command(
+    service: Annotated[
+        str | None, typer.Option(help="Only this service (default: every service with tables).")
+    ] = None,
+) -> None:
+    """Apply database migrations; safe to run again and from several replicas."""
+    from auction_platform.composition import DATABASE_SERVICES, Platform
+    from auction_platform.core.migrate import migrate, revision_status
+
+    names = [service] if service else list(DATABASE_SERVICES)
+    if service and service not in DATABASE_SERVICES:
+        console.print(
+            f"[red]{service!r} has no tables[/]; choose one of: {', '.join(DATABASE_SERVICES)}"
+        )
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def run() -> None:
+        platform = Platform(settings, names, embedded=False)
+        try:
+            for name in names:
+                runtime = platform.runtimes[name]
+                assert runtime.db is not None
+                before, head = await revision_status(runtime.db, name)
+                await migrate(runtime.db, name)
+                state = "up to date" if before == head else f"{before or 'empty'} -> {head}"
+                console.print(f"{name}: {state}")
+        finally:
+            for runtime in platform.runtimes.values():
+                if runtime.db is not None:
+                    await runtime.db.dispose()
+
+    asyncio.run(run())
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(cli())

@@ -1,0 +1,173 @@
+"""The composition root: builds backends, runtimes and apps from settings.
+
+Nothing is built at import time; ``Platform`` is made once by the CLI (or by a
+test) and owns the lifecycle of everything it built.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+import httpx
+from fastapi import FastAPI
+
+from auction_platform.core.app import create_app, lifespan_of
+from auction_platform.core.broker import build_broker
+from auction_platform.core.broker.base import Broker
+from auction_platform.core.cache import build_cache
+from auction_platform.core.cache.base import Cache
+from auction_platform.core.db import Database
+from auction_platform.core.http import service_client
+from auction_platform.core.metrics import Metrics
+from auction_platform.core.migrate import migrate
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.services.analytics.service import DEFINITION as ANALYTICS
+from auction_platform.services.auction.service import DEFINITION as AUCTION
+from auction_platform.services.bidding.service import DEFINITION as BIDDING
+from auction_platform.services.gateway.service import DEFINITION as GATEWAY
+from auction_platform.services.identity.service import DEFINITION as IDENTITY
+from auction_platform.services.notification.service import DEFINITION as NOTIFICATION
+from auction_platform.services.payment.service import DEFINITION as PAYMENT
+from auction_platform.settings import Settings
+
+log = logging.getLogger("auction_platform")
+
+# In dependency order: a service comes after every service it calls.
+DEFINITIONS: dict[str, ServiceDefinition] = {
+    d.name: d for d in (IDENTITY, AUCTION, BIDDING, PAYMENT, NOTIFICATION, ANALYTICS, GATEWAY)
+}
+DATABASE_SERVICES = tuple(name for name, d in DEFINITIONS.items() if d.uses_database)
+
+
+def default_service_url(service: str) -> str:
+    """Where a service listens in Kubernetes: its Service ``<name>-api`` on port 8080."""
+    return f"http://{service}-api:8080"
+
+
+class Platform:
+    """One process's worth of services: embedded (all of them) or one served alone."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Sequence[str],
+        *,
+        embedded: bool,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        unknown = set(services) - set(DEFINITIONS)
+        if unknown:
+            raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
+        self.settings = settings
+        self.embedded = embedded
+        self.environ = dict(os.environ if environ is None else environ)
+        self.metrics = Metrics()
+        wanted = [DEFINITIONS[name] for name in DEFINITIONS if name in services]
+        self.broker: Broker | None = (
+            build_broker(
+                settings.rabbitmq_url,
+                exchange=settings.rabbitmq_exchange,
+                queue_prefix=settings.rabbitmq_queue_prefix,
+                max_retries=settings.broker_max_retries,
+                retry_delay=settings.broker_retry_delay,
+            )
+            if any(d.uses_broker for d in wanted)
+            else None
+        )
+        self.cache: Cache | None = (
+            build_cache(settings.redis_url, prefix=settings.cache_prefix)
+            if any(d.uses_cache for d in wanted)
+            else None
+        )
+        self.runtimes: dict[str, ServiceRuntime] = {}
+        self.apps: dict[str, FastAPI] = {}
+        for definition in wanted:
+            runtime = ServiceRuntime(
+                definition=definition,
+                settings=settings,
+                metrics=self.metrics,
+                db=self._database(definition.name) if definition.uses_database else None,
+                broker=self.broker if definition.uses_broker else None,
+                cache=self.cache if definition.uses_cache else None,
+                clients={name: self._client(name) for name in definition.calls},
+            )
+            self.runtimes[definition.name] = runtime
+            self.apps[definition.name] = create_app(runtime)
+        self._started: list[ServiceRuntime] = []
+
+    def _database(self, service: str) -> Database:
+        s = self.settings
+        return Database(
+            s.database_url_for(service, overrides=self.environ),
+            pool_size=s.db_pool_size,
+            max_overflow=s.db_max_overflow,
+            pool_timeout=s.db_pool_timeout,
+            connect_timeout=s.dependency_timeout,
+            busy_timeout_ms=s.sqlite_busy_timeout_ms,
+        )
+
+    def _client(self, service: str) -> httpx.AsyncClient:
+        s = self.settings
+        url = s.service_url(service)
+        if not url and self.embedded and service in self.apps:
+            transport = httpx.ASGITransport(app=self.apps[service], raise_app_exceptions=False)
+            return service_client(
+                base_url=f"http://{service}.internal", transport=transport, timeout=s.http_timeout
+            )
+        return service_client(
+            base_url=url or default_service_url(service),
+            timeout=s.http_timeout,
+            connect_timeout=s.dependency_timeout,
+        )
+
+    async def migrate(self) -> None:
+        """Apply every database service's migrations."""
+        for runtime in self.runtimes.values():
+            if runtime.db is not None:
+                await migrate(runtime.db, runtime.name)
+
+    async def start(self, *, run_migrations: bool = False) -> None:
+        """Connect the shared backends, then start each service."""
+        if self.broker is not None:
+            await self.broker.start()
+        if self.cache is not None:
+            await self.cache.start()
+        if run_migrations:
+            await self.migrate()
+        for runtime in self.runtimes.values():
+            await runtime.start()
+            self._started.append(runtime)
+
+    async def stop(self) -> None:
+        """Stop services in reverse order (flushing outboxes), then close every backend."""
+        for runtime in reversed(self._started):
+            try:
+                await runtime.stop()
+            except Exception:
+                log.exception("stopping %s failed", runtime.name)
+        self._started.clear()
+        for runtime in self.runtimes.values():
+            for client in runtime.clients.values():
+                await client.aclose()
+        if self.broker is not None:
+            await self.broker.close()
+        if self.cache is not None:
+            await self.cache.close()
+        for runtime in self.runtimes.values():
+            if runtime.db is not None:
+                await runtime.db.dispose()
+
+    def asgi_app(self, *, on_ready: Callable[[], object] | None = None) -> FastAPI:
+        """The app to serve: the gateway (embedded) or the one service, with lifespan."""
+        name = "gateway" if self.embedded else next(iter(self.runtimes))
+
+        async def start() -> None:
+            await self.start(run_migrations=self.embedded)
+            if on_ready is not None:
+                on_ready()
+
+        app = self.apps[name]
+        app.router.lifespan_context = lifespan_of(start, self.stop)
+        return app

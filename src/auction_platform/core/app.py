@@ -1,0 +1,73 @@
+"""The one factory every service's FastAPI app is built by."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Response
+
+from auction_platform.core.errors import install_error_handlers
+from auction_platform.core.health import health_router
+from auction_platform.core.middleware import RequestMiddleware
+from auction_platform.core.service import ServiceRuntime, dependency_checks
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    *,
+    lifespan: Lifespan | None = None,
+    metrics_route: bool = True,
+) -> FastAPI:
+    """A service's app: its routes, health, metrics, error shape and middleware."""
+    app = FastAPI(
+        title=f"Auction platform: {runtime.name}",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"/api/v1/{runtime.name}/openapi.json",
+        docs_url=f"/api/v1/{runtime.name}/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(
+        health_router(
+            lambda: dependency_checks(runtime),
+            timeout=runtime.settings.dependency_timeout,
+            draining=lambda: runtime.draining,
+        )
+    )
+    if metrics_route:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(
+                runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+            )
+
+    for router in runtime.definition.routers(runtime):
+        app.include_router(router)
+    app.add_middleware(
+        RequestMiddleware,
+        service=runtime.name,
+        metrics=runtime.metrics,
+        max_body_bytes=runtime.settings.max_body_bytes,
+    )
+    return app
+
+
+def lifespan_of(start: Callable[[], Any], stop: Callable[[], Any]) -> Lifespan:
+    """A lifespan that awaits ``start`` before serving and ``stop`` after."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start()
+        try:
+            yield
+        finally:
+            await stop()
+
+    return lifespan

@@ -1,0 +1,146 @@
+"""Async storage on PostgreSQL or SQLite, chosen by URL, with pool statistics.
+
+Handlers own their transaction: ``async with db.transaction() as conn`` commits
+on success and rolls back on error. Stores take that connection and hold the
+SQL; nothing else writes SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """How the connection pool is used right now."""
+
+    size: int
+    max: int
+    in_use: int
+    waiting: int
+
+
+def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys and a busy timeout on every connection; explicit BEGIN."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock up front, so two writers queue on the busy
+        # timeout instead of failing when a read lock cannot be upgraded.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One service's engine: transactions, health ping and pool statistics."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 5,
+        pool_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout,
+            "pool_pre_ping": not self.is_sqlite,
+        }
+        if self.is_sqlite:
+            path = url.split(":///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
+        else:
+            kwargs["connect_args"] = {"timeout": connect_timeout}
+            kwargs["pool_recycle"] = 1800
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _tune_sqlite(self.engine, busy_timeout_ms=busy_timeout_ms)
+        # One writer at a time per SQLite file in this process; PostgreSQL needs none.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._waiting = 0
+        self.connect_timeout = connect_timeout
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        self._waiting += 1
+        try:
+            conn = await self.engine.connect()
+        finally:
+            self._waiting -= 1
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: commits when the block ends, rolls back on error."""
+        if self._write_lock is None:
+            async with self._connection() as conn, conn.begin():
+                yield conn
+            return
+        async with self._write_lock, self._connection() as conn:
+            conn = await conn.execution_options(sqlite_immediate=True)
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work (never blocks SQLite writers)."""
+        async with self._connection() as conn, conn.begin():
+            yield conn
+
+    async def ping(self) -> None:
+        """Round-trip ``SELECT 1``; raises when the database cannot be reached in time."""
+        async with asyncio.timeout(self.connect_timeout), self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def pool_stats(self) -> PoolStats:
+        """Size, maximum, connections in use and tasks waiting for one."""
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool):
+            return PoolStats(
+                size=pool.size(),
+                max=pool.size() + max(pool._max_overflow, 0),
+                in_use=pool.checkedout(),
+                waiting=self._waiting,
+            )
+        return PoolStats(size=1, max=1, in_use=0, waiting=self._waiting)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

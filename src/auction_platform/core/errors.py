@@ -1,0 +1,164 @@
+"""One error shape for every 4xx and 5xx, and the handlers that produce it.
+
+``{"error": {"code": "...", "message": "...", "request_id": "..."}}``: a
+machine-readable code, a sentence for people, and the id to find the logs by.
+Nothing else leaves the service: never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from auction_platform.core.broker.base import BrokerUnavailable
+from auction_platform.core.cache.base import CacheUnavailable
+from auction_platform.core.context import current_request_id
+
+log = logging.getLogger("auction_platform.errors")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+class ApiError(Exception):
+    """An error answered to the client as it is: status, code, message, optional details."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def error_body(code: str, message: str, *, details: Any = None) -> dict[str, Any]:
+    """The error shape, with the current request id."""
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": current_request_id()}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A JSON response in the error shape."""
+    return JSONResponse(error_body(code, message, details=details), status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "location": [str(part) for part in err.get("loc", ())],
+            "message": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(
+        exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no route for {request.method} {request.url.path}"
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc)
+    if any(d["type"] == "json_invalid" for d in details):
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
+    return error_response(422, "validation_error", "the request is not valid", details=details)
+
+
+async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    # The runbook greps for these exact words.
+    log.error("database connection pool exhausted: %s", exc)
+    return error_response(
+        503,
+        "pool_exhausted",
+        "database connection pool exhausted; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("dependency unavailable: %s", type(exc).__name__, extra={"error": str(exc)[:500]})
+    return error_response(
+        503,
+        "dependency_unavailable",
+        "a service this request needs is unavailable; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error leave the app in the one shape."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_timeout)
+    for dependency_error in (
+        OperationalError,
+        InterfaceError,
+        BrokerUnavailable,
+        CacheUnavailable,
+        OSError,
+        TimeoutError,
+    ):
+        app.add_exception_handler(dependency_error, _dependency_down)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,244 @@
+"""What a service is made of, and the runtime that runs one.
+
+Each service package declares a ``ServiceDefinition`` (its dependencies, tables,
+routes, consumers and background jobs). The composition root builds a
+``ServiceRuntime`` for it with the backends the settings choose, and the same
+runtime serves alone (``serve``) or beside the others (``up``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from fastapi import APIRouter
+from sqlalchemy import MetaData, Table
+
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.broker.base import Broker
+from auction_platform.core.cache.base import Cache
+from auction_platform.core.context import reset_request_id, set_request_id
+from auction_platform.core.db import Database
+from auction_platform.core.health import Check
+from auction_platform.core.inbox import claim_event
+from auction_platform.core.metrics import Metrics
+from auction_platform.core.outbox import OutboxRelay
+from auction_platform.core.uow import Transaction, UnitOfWork
+
+if TYPE_CHECKING:
+    from auction_platform.settings import Settings
+
+log = logging.getLogger("auction_platform.service")
+
+EventHandler = Callable[[Transaction, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """An event consumer: its queue name, the routing keys it binds, its handler.
+
+    The handler runs inside a transaction that also records the event id in the
+    service's inbox, so a redelivered event changes nothing.
+    """
+
+    name: str
+    patterns: tuple[str, ...]
+    handle: EventHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """A service's table metadata, with its outbox and inbox."""
+
+    metadata: MetaData
+    outbox: Table
+    inbox: Table
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """The static description of one service (its row of the runbook's dependency table)."""
+
+    name: str
+    uses_database: bool = False
+    uses_cache: bool = False
+    uses_broker: bool = False
+    calls: tuple[str, ...] = ()
+    # Dependencies whose loss makes the service not ready; the others degrade it.
+    critical: frozenset[str] = frozenset()
+    tables: Tables | None = None
+    routers: Callable[[ServiceRuntime], Sequence[APIRouter]] = lambda runtime: ()
+    consumers: Callable[[ServiceRuntime], Sequence[Consumer]] = lambda runtime: ()
+    checks: Callable[[ServiceRuntime], Sequence[Check]] = lambda runtime: ()
+    background: Callable[[ServiceRuntime], Sequence[Callable[[], Awaitable[None]]]] = (
+        lambda runtime: ()
+    )
+
+
+@dataclass
+class ServiceRuntime:
+    """One running service: its backends, unit of work, relay, consumers and jobs."""
+
+    definition: ServiceDefinition
+    settings: Settings
+    metrics: Metrics
+    db: Database | None = None
+    broker: Broker | None = None
+    cache: Cache | None = None
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    draining: bool = False
+    uow: UnitOfWork | None = None
+    relay: OutboxRelay | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        tables = self.definition.tables
+        if self.db is not None and tables is not None:
+            self.uow = UnitOfWork(self.db, outbox=tables.outbox, producer=self.name)
+            self.metrics.watch_pool(self.name, self.db.pool_stats)
+            if self.broker is not None:
+                self.relay = OutboxRelay(
+                    tables.outbox,
+                    db=self.db,
+                    broker=self.broker,
+                    batch_size=self.settings.outbox_batch_size,
+                    poll_interval=self.settings.outbox_poll_interval,
+                )
+                self.uow.relay = self.relay
+                self.metrics.watch_outbox(self.name, self.relay)
+
+    @property
+    def name(self) -> str:
+        """The service's name."""
+        return self.definition.name
+
+    def require_uow(self) -> UnitOfWork:
+        """The unit of work; services with tables always have one."""
+        if self.uow is None:
+            raise RuntimeError(f"{self.name} has no database")
+        return self.uow
+
+    async def start(self) -> None:
+        """Start relaying, consuming and the background jobs."""
+        self.draining = False
+        if self.relay is not None:
+            self.relay.start()
+        if self.broker is not None:
+            for consumer in self.definition.consumers(self):
+                await self.broker.subscribe(
+                    f"{self.name}.{consumer.name}", consumer.patterns, self._deliver_to(consumer)
+                )
+        for job in self.definition.background(self):
+            self._tasks.append(asyncio.create_task(self._supervise(job), name=f"{self.name}:job"))
+
+    async def stop(self) -> None:
+        """Stop taking work, stop the jobs, then flush the outbox."""
+        self.draining = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.relay is not None:
+            await self.relay.stop()
+
+    def _deliver_to(self, consumer: Consumer) -> Callable[[Envelope], Awaitable[None]]:
+        uow = self.require_uow()
+        tables = self.definition.tables
+        assert tables is not None
+        inbox = tables.inbox
+        counter = self.metrics.events_consumed
+
+        async def deliver(envelope: Envelope) -> None:
+            token = set_request_id(envelope.correlation_id or envelope.id)
+            try:
+                async with uow() as tx:
+                    if not await claim_event(
+                        tx.conn, inbox, consumer=consumer.name, event_id=envelope.id
+                    ):
+                        counter.labels(self.name, consumer.name, "duplicate").inc()
+                        return
+                    await consumer.handle(tx, envelope)
+                counter.labels(self.name, consumer.name, "handled").inc()
+            except Exception:
+                counter.labels(self.name, consumer.name, "failed").inc()
+                log.exception("consumer %s failed on event %s", consumer.name, envelope.id)
+                raise
+            finally:
+                reset_request_id(token)
+
+        return deliver
+
+    async def _supervise(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Keep a background job running; a crash is logged and the job restarted."""
+        while True:
+            try:
+                await job()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background job of %s crashed; restarting in 1s", self.name)
+                await asyncio.sleep(1.0)
+
+
+def dependency_checks(runtime: ServiceRuntime) -> list[Check]:
+    """The health checks of a service: one per dependency in its runbook row."""
+    critical = runtime.definition.critical
+    checks: list[Check] = []
+    db, cache, broker = runtime.db, runtime.cache, runtime.broker
+    if db is not None:
+
+        async def database() -> dict[str, Any]:
+            await db.ping()
+            stats = db.pool_stats()
+            return {
+                "backend": db.dialect,
+                "pool_size": stats.size,
+                "pool_in_use": stats.in_use,
+                "pool_waiting": stats.waiting,
+            }
+
+        checks.append(Check("npgsql", database, critical="npgsql" in critical))
+    if cache is not None:
+
+        async def cache_ping() -> dict[str, Any]:
+            await cache.ping()
+            return {"backend": runtime.settings.redis_url.split("://", 1)[0]}
+
+        checks.append(Check("redis", cache_ping, critical="redis" in critical))
+    if broker is not None:
+
+        async def broker_ping() -> dict[str, Any]:
+            await broker.ping()
+            return {"backend": runtime.settings.rabbitmq_url.split("://", 1)[0]}
+
+        checks.append(Check("rabbitmq", broker_ping, critical="rabbitmq" in critical))
+    for name in runtime.definition.calls:
+        checks.append(Check(name, _service_probe(runtime.clients[name]), critical=name in critical))
+    checks.extend(runtime.definition.checks(runtime))
+    return checks
+
+
+def _service_probe(client: httpx.AsyncClient) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def probe() -> dict[str, Any]:
+        response = await client.get("/health/ready")
+        status = response.json().get("status", "unknown") if response.content else "unknown"
+        if response.status_code != 200:
+            raise RuntimeError(f"not ready ({response.status_code}, {status})")
+        return {"status": status}
+
+    return probe
+
+
+def service_tables(service: str) -> Tables:
+    """A fresh metadata for a service's tables, holding its outbox and inbox."""
+    from auction_platform.core.inbox import inbox_table
+    from auction_platform.core.outbox import outbox_table
+
+    metadata = MetaData()
+    return Tables(metadata, outbox_table(metadata, service), inbox_table(metadata, service))

@@ -1,0 +1,1 @@
+"""The notification service: stateless consumers that tell people what happened."""

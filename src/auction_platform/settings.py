@@ -1,0 +1,131 @@
+"""Settings read from the environment (and an optional ``.env``), validated at start-up.
+
+The scheme of each URL selects the backend: ``sqlite+aiosqlite://`` or
+``postgresql+asyncpg://`` for storage, ``memory://`` or ``redis://`` for the cache,
+``memory://`` or ``amqp://`` for the broker.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("gateway", "identity", "auction", "bidding", "payment", "notification", "analytics")
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+
+_DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_CACHE_SCHEMES = ("memory", "redis", "rediss", "unix")
+_BROKER_SCHEMES = ("memory", "amqp", "amqps")
+
+
+class Environment(StrEnum):
+    """Where the platform runs; only development accepts development secrets."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0] if "://" in url else ""
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform. Environment variables use the upper-case field name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Backends. An empty DATABASE_URL means one SQLite file per service in data_dir;
+    # <SERVICE>_DATABASE_URL (e.g. BIDDING_DATABASE_URL) overrides it for one service.
+    database_url: str = ""
+    redis_url: str = "memory://"
+    rabbitmq_url: str = "memory://"
+    rabbitmq_exchange: str = "auction.events"
+    rabbitmq_queue_prefix: str = ""
+    cache_prefix: str = "auction:"
+
+    # Where the services are, for the gateway and for service-to-service calls. An
+    # empty URL means "in this process" (the embedded mode).
+    identity_url: str = ""
+    auction_url: str = ""
+    bidding_url: str = ""
+    payment_url: str = ""
+    notification_url: str = ""
+    analytics_url: str = ""
+
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+
+    # Storage tuning.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    # Messaging tuning.
+    broker_max_retries: int = Field(default=5, ge=0, le=100)
+    broker_retry_delay: float = Field(default=0.5, ge=0, le=60)
+    outbox_poll_interval: float = Field(default=0.5, gt=0, le=60)
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+
+    # HTTP.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    http_timeout: float = Field(default=10.0, gt=0, le=300)
+    dependency_timeout: float = Field(default=2.0, gt=0, le=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if url and _scheme(url) not in _DATABASE_SCHEMES:
+            schemes = ", ".join(s + "://" for s in _DATABASE_SCHEMES)
+            raise ValueError(f"DATABASE_URL must start with one of {schemes}")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_cache(cls, url: str) -> str:
+        if _scheme(url) not in _CACHE_SCHEMES:
+            raise ValueError("REDIS_URL must be memory:// or redis://host:port/db")
+        return url
+
+    @field_validator("rabbitmq_url")
+    @classmethod
+    def _known_broker(cls, url: str) -> str:
+        if _scheme(url) not in _BROKER_SCHEMES:
+            raise ValueError(
+                "RABBITMQ_URL must be memory:// or amqp://user:password@host:port/vhost"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _no_development_secrets_outside_development(self) -> Self:
+        if self.environment is not Environment.DEVELOPMENT:
+            if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+                raise ValueError(
+                    "SECRET_KEY is still the development default; set a real secret "
+                    f"when ENVIRONMENT={self.environment.value}"
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+    def database_url_for(self, service: str, *, overrides: dict[str, str] | None = None) -> str:
+        """The database URL one service uses."""
+        override = (overrides or {}).get(f"{service.upper()}_DATABASE_URL")
+        if override:
+            return self._known_database(override)
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.sqlite3'}"
+
+    def service_url(self, service: str) -> str:
+        """The base URL of another service, or "" when it runs in this process."""
+        return str(getattr(self, f"{service}_url", ""))
