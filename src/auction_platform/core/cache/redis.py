@@ -1,0 +1,223 @@
+"""Redis cache for the distributed mode, on ``redis.asyncio``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Final, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from auction_platform.core.cache.base import CacheUnavailable, RateDecision
+from auction_platform.core.cache.memory import check_token_request, check_ttl
+
+# KEYS[1]: the bucket hash. ARGV: capacity, refill per second, cost.
+# Returns {allowed (0/1), remaining tokens (floored), retry after in ms}.
+# Time comes from the server so that replicas with skewed clocks agree; the
+# hash expires once the bucket would be full again, which reads as a new bucket.
+_BUCKET_LUA: Final = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+elseif now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000)
+  ts = now
+end
+local allowed = 0
+local retry_ms = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+else
+  retry_ms = math.ceil((cost - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', ts)
+local ttl_ms = math.ceil((capacity - tokens) * 1000 / rate) + 1000
+redis.call('PEXPIRE', KEYS[1], math.min(ttl_ms, 1e12))
+return {allowed, math.floor(tokens), retry_ms}
+"""
+
+
+@contextmanager
+def _translate_errors(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise CacheUnavailable(f"redis {operation} failed: {exc}") from exc
+
+
+class _MessageIterator:
+    """Yields the data of each message on one subscription until it is closed."""
+
+    def __init__(self, pubsub: PubSub) -> None:
+        self._pubsub = pubsub
+        self._closed = False
+        self._read: asyncio.Future[Any] | None = None
+
+    def __aiter__(self) -> _MessageIterator:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._closed:
+            # The read runs in its own task so that ``close`` can cancel it: if the
+            # connection were closed under a pending read, redis-py would reconnect
+            # it behind our back and leak it.
+            self._read = asyncio.ensure_future(
+                self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            )
+            try:
+                message = await self._read
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._closed and task is not None and not task.cancelling():
+                    break
+                raise
+            except (RedisError, OSError) as exc:
+                raise CacheUnavailable(f"redis subscription failed: {exc}") from exc
+            finally:
+                self._read = None
+            if message is not None and message["type"] == "message":
+                data: bytes = message["data"]
+                return data
+        raise StopAsyncIteration
+
+    async def close(self) -> None:
+        """Stop iterating and release the subscription's connection."""
+        self._closed = True
+        read = self._read
+        if read is not None:
+            read.cancel()
+            await asyncio.wait([read])
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+class RedisCache:
+    """The ``Cache`` interface on a Redis server; every key and channel is prefixed."""
+
+    def __init__(self, url: str, *, prefix: str = "auction:", timeout: float = 2.0) -> None:
+        self._url = url
+        self._prefix = prefix
+        self._timeout = timeout
+        self._client: Redis | None = None
+        self._take_token_script: AsyncScript | None = None
+        self._subscriptions: set[_MessageIterator] = set()
+
+    async def start(self) -> None:
+        """Create the client; connections are opened on first use."""
+        if self._client is not None:
+            return
+        # Every operation fails within the timeouts instead of retrying behind
+        # the caller's back; the pool replaces dead connections on checkout.
+        self._client = Redis.from_url(
+            self._url,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._take_token_script = self._client.register_script(_BUCKET_LUA)
+
+    async def close(self) -> None:
+        """End open subscriptions and close the client and its connection pool."""
+        client, self._client = self._client, None
+        self._take_token_script = None
+        subscriptions, self._subscriptions = self._subscriptions, set()
+        for subscription in subscriptions:
+            await subscription.close()
+        if client is not None:
+            await client.aclose()
+
+    async def ping(self) -> None:
+        """Round-trip to the server or raise ``CacheUnavailable``."""
+        client = self._require_client()
+        with _translate_errors("PING"):
+            await client.ping()
+
+    async def get(self, key: str) -> bytes | None:
+        """Return the value of ``key``, or None when it is missing or expired."""
+        client = self._require_client()
+        with _translate_errors("GET"):
+            value = await client.get(self._prefix + key)
+        # The client is built without decode_responses, so values stay bytes.
+        return cast("bytes | None", value)
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``, expiring after ``ttl`` seconds if given."""
+        check_ttl(ttl)
+        client = self._require_client()
+        px = None if ttl is None else max(1, round(ttl * 1000))
+        with _translate_errors("SET"):
+            await client.set(self._prefix + key, value, px=px)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        client = self._require_client()
+        with _translate_errors("DEL"):
+            await client.delete(self._prefix + key)
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Deliver ``message`` to every current subscriber of ``channel``."""
+        client = self._require_client()
+        with _translate_errors("PUBLISH"):
+            await client.publish(self._prefix + channel, message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Subscribe to ``channel``; messages published after entering are received."""
+        client = self._require_client()
+        name = self._prefix + channel
+        pubsub = client.pubsub()
+        iterator = _MessageIterator(pubsub)
+        try:
+            with _translate_errors("SUBSCRIBE"):
+                await pubsub.subscribe(name)
+                await self._await_confirmation(pubsub)
+            self._subscriptions.add(iterator)
+            yield iterator
+        finally:
+            self._subscriptions.discard(iterator)
+            await iterator.close()
+
+    async def take_token(
+        self, key: str, *, capacity: int, refill_per_second: float, cost: int = 1
+    ) -> RateDecision:
+        """Take ``cost`` tokens from the bucket ``key`` if it holds enough, atomically."""
+        check_token_request(capacity, refill_per_second, cost)
+        script = self._take_token_script
+        if script is None:
+            raise CacheUnavailable("the redis cache is not started or already closed")
+        with _translate_errors("take_token script"):
+            result: list[Any] = await script(
+                keys=[self._prefix + key], args=[capacity, refill_per_second, cost]
+            )
+        allowed, remaining, retry_ms = (int(item) for item in result)
+        return RateDecision(allowed=allowed == 1, remaining=remaining, retry_after=retry_ms / 1000)
+
+    async def _await_confirmation(self, pubsub: PubSub) -> None:
+        # SUBSCRIBE only sends the command; until the server confirms, a PUBLISH
+        # from another connection could be processed first and be missed.
+        deadline = time.monotonic() + self._timeout
+        while (left := deadline - time.monotonic()) > 0:
+            message = await pubsub.get_message(timeout=left)
+            if message is not None and message["type"] == "subscribe":
+                return
+        raise CacheUnavailable(f"redis did not confirm the subscription within {self._timeout}s")
+
+    def _require_client(self) -> Redis:
+        if self._client is None:
+            raise CacheUnavailable("the redis cache is not started or already closed")
+        return self._client

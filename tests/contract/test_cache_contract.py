@@ -1,0 +1,258 @@
+"""The cache contract: every backend behaves the same, in memory and on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from auction_platform.core.cache import Cache, CacheUnavailable, MemoryCache, RedisCache
+from support.servers import unique_name
+
+MakeCache = Callable[[], Awaitable[Cache]]
+
+RECEIVE_TIMEOUT = 2.0
+
+
+async def _delete_prefix(url: str, prefix: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make_cache(request: pytest.FixtureRequest) -> AsyncIterator[MakeCache]:
+    """Build started caches on one backend, each with its own prefix; clean up afterwards."""
+    caches: list[Cache] = []
+    prefixes: list[str] = []
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+
+    async def make() -> Cache:
+        prefix = unique_name("cache_contract") + ":"
+        prefixes.append(prefix)
+        cache: Cache
+        if request.param == "redis":
+            cache = RedisCache(redis_url, prefix=prefix, timeout=2.0)
+        else:
+            cache = MemoryCache(prefix=prefix)
+        await cache.start()
+        caches.append(cache)
+        return cache
+
+    yield make
+    for cache in caches:
+        await cache.close()
+    if redis_url:
+        for prefix in prefixes:
+            await _delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture
+async def cache(make_cache: MakeCache) -> Cache:
+    """A started cache on the backend under test."""
+    return await make_cache()
+
+
+async def _next(messages: AsyncIterator[bytes]) -> bytes:
+    return await asyncio.wait_for(anext(messages), RECEIVE_TIMEOUT)
+
+
+async def test_ping_succeeds_on_a_started_cache(cache: Cache) -> None:
+    await cache.ping()
+
+
+async def test_ping_fails_after_close(cache: Cache) -> None:
+    await cache.close()
+
+    with pytest.raises(CacheUnavailable):
+        await cache.ping()
+
+
+async def test_set_then_get_returns_the_value(cache: Cache) -> None:
+    await cache.set("lot:1", b"\x00binary\xff")
+
+    assert await cache.get("lot:1") == b"\x00binary\xff"
+
+
+async def test_missing_key_reads_as_none(cache: Cache) -> None:
+    assert await cache.get("never-written") is None
+
+
+async def test_set_overwrites_the_previous_value(cache: Cache) -> None:
+    await cache.set("k", b"first")
+    await cache.set("k", b"second")
+
+    assert await cache.get("k") == b"second"
+
+
+async def test_value_expires_after_its_ttl(cache: Cache) -> None:
+    started = time.monotonic()
+    await cache.set("short-lived", b"v", ttl=0.2)
+    assert await cache.get("short-lived") == b"v"
+
+    deadline = started + 3.0
+    while await cache.get("short-lived") is not None:
+        assert time.monotonic() < deadline, "the value outlived its ttl"
+        await asyncio.sleep(0.02)
+
+    assert time.monotonic() - started >= 0.15
+
+
+async def test_value_without_ttl_does_not_expire(cache: Cache) -> None:
+    await cache.set("forever", b"v")
+    await cache.set("short", b"v", ttl=0.05)
+    await asyncio.sleep(0.1)
+
+    assert await cache.get("forever") == b"v"
+
+
+async def test_non_positive_ttl_is_rejected(cache: Cache) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        await cache.set("k", b"v", ttl=0)
+
+
+async def test_delete_removes_the_key(cache: Cache) -> None:
+    await cache.set("k", b"v")
+
+    await cache.delete("k")
+
+    assert await cache.get("k") is None
+
+
+async def test_deleting_a_missing_key_is_not_an_error(cache: Cache) -> None:
+    await cache.delete("never-written")
+
+
+async def test_prefixes_isolate_two_caches(make_cache: MakeCache) -> None:
+    first, second = await make_cache(), await make_cache()
+    await first.set("shared-name", b"first")
+
+    assert await second.get("shared-name") is None
+    await second.set("shared-name", b"second")
+    await second.delete("shared-name")
+    assert await first.get("shared-name") == b"first"
+
+
+async def test_prefixes_isolate_channels(make_cache: MakeCache) -> None:
+    first, second = await make_cache(), await make_cache()
+    async with first.subscribe("news") as messages:
+        await second.publish("news", b"not for first")
+        await first.publish("news", b"for first")
+
+        assert await _next(messages) == b"for first"
+
+
+async def test_subscriber_receives_messages_published_after_subscribing(cache: Cache) -> None:
+    await cache.publish("bids", b"before")
+    async with cache.subscribe("bids") as messages:
+        await cache.publish("bids", b"one")
+        await cache.publish("bids", b"two")
+
+        assert [await _next(messages), await _next(messages)] == [b"one", b"two"]
+
+
+async def test_subscriber_sees_only_its_channel(cache: Cache) -> None:
+    async with cache.subscribe("bids") as messages:
+        await cache.publish("other", b"elsewhere")
+        await cache.publish("bids", b"here")
+
+        assert await _next(messages) == b"here"
+
+
+async def test_every_subscriber_gets_every_message(cache: Cache) -> None:
+    async with cache.subscribe("bids") as first, cache.subscribe("bids") as second:
+        for message in (b"a", b"b", b"c"):
+            await cache.publish("bids", message)
+
+        for messages in (first, second):
+            assert [await _next(messages) for _ in range(3)] == [b"a", b"b", b"c"]
+
+
+async def test_publishing_after_the_subscriber_left_is_harmless(cache: Cache) -> None:
+    async with cache.subscribe("bids") as messages:
+        await cache.publish("bids", b"seen")
+        assert await _next(messages) == b"seen"
+
+    await cache.publish("bids", b"nobody listens")
+
+
+async def test_token_bucket_allows_capacity_then_refuses_with_retry_after(cache: Cache) -> None:
+    decisions = [
+        await cache.take_token("user:1", capacity=3, refill_per_second=1.0) for _ in range(4)
+    ]
+
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+    assert decisions[0].retry_after == 0
+    assert 0.5 < decisions[3].retry_after <= 1.0
+
+
+async def test_token_bucket_charges_the_cost(cache: Cache) -> None:
+    first = await cache.take_token("user:1", capacity=5, refill_per_second=0.01, cost=3)
+    second = await cache.take_token("user:1", capacity=5, refill_per_second=0.01, cost=3)
+
+    assert (first.allowed, first.remaining) == (True, 2)
+    assert (second.allowed, second.remaining) == (False, 2)
+    assert second.retry_after > 90  # one missing token at 0.01 tokens per second
+
+
+async def test_token_buckets_are_independent_per_key(cache: Cache) -> None:
+    await cache.take_token("user:1", capacity=1, refill_per_second=0.01)
+
+    decision = await cache.take_token("user:2", capacity=1, refill_per_second=0.01)
+
+    assert decision.allowed
+
+
+async def test_token_bucket_refills_over_time(cache: Cache) -> None:
+    for _ in range(2):
+        assert (await cache.take_token("user:1", capacity=2, refill_per_second=10.0)).allowed
+    refused = await cache.take_token("user:1", capacity=2, refill_per_second=10.0)
+    assert not refused.allowed
+    assert 0 < refused.retry_after <= 0.1
+
+    await asyncio.sleep(refused.retry_after + 0.03)
+
+    assert (await cache.take_token("user:1", capacity=2, refill_per_second=10.0)).allowed
+
+
+async def test_token_bucket_is_atomic_under_concurrency(cache: Cache) -> None:
+    decisions = await asyncio.gather(
+        *(cache.take_token("hot", capacity=10, refill_per_second=0.001) for _ in range(50))
+    )
+
+    assert sum(d.allowed for d in decisions) == 10
+
+
+@pytest.mark.parametrize(
+    ("capacity", "refill_per_second", "cost"),
+    [(0, 1.0, 1), (5, 0.0, 1), (5, -1.0, 1), (5, 1.0, 0), (5, 1.0, 6)],
+)
+async def test_impossible_token_requests_are_rejected(
+    cache: Cache, capacity: int, refill_per_second: float, cost: int
+) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        await cache.take_token(
+            "user:1", capacity=capacity, refill_per_second=refill_per_second, cost=cost
+        )
+
+
+async def test_closing_the_cache_ends_open_subscriptions(cache: Cache) -> None:
+    async with cache.subscribe("bids") as messages:
+
+        async def read_one() -> bytes | None:
+            return await anext(messages, None)
+
+        reader = asyncio.create_task(read_one())
+        await asyncio.sleep(0.05)
+
+        await cache.close()
+
+        assert await asyncio.wait_for(reader, RECEIVE_TIMEOUT) is None
