@@ -8,39 +8,17 @@ skipping it.
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def require_server(name: str, host: str, port: int) -> None:
-    """Skip (locally) or fail (with CI=true) when a server the test needs is down."""
-    if _reachable(host, port):
-        return
-    message = f"{name} is not reachable at {host}:{port}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " (CI=true: a missing service is a failure)")
-    pytest.skip(message)
-
-
-def unique_name(prefix: str) -> str:
-    """A name no other test run uses."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+from support.servers import (
+    POSTGRES_ADMIN_URL,
+    RABBITMQ_URL,
+    REDIS_URL,
+    require_server,
+    unique_name,
+)
 
 
 @pytest.fixture
@@ -82,3 +60,10 @@ def rabbitmq_url() -> str:
     """The RabbitMQ server; isolate by giving the broker a unique exchange and queue prefix."""
     require_server("RabbitMQ", "127.0.0.1", 5672)
     return RABBITMQ_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each storage backend in turn: the same test runs on SQLite and on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))

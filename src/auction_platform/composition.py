@@ -136,9 +136,13 @@ class Platform:
             await self.cache.start()
         if run_migrations:
             await self.migrate()
+        # Every queue of this process exists before any relay publishes, so the
+        # first events after a cold start are not dropped for want of a queue.
         for runtime in self.runtimes.values():
-            await runtime.start()
             self._started.append(runtime)
+            await runtime.start_consuming()
+        for runtime in self.runtimes.values():
+            await runtime.start_producing()
 
     async def stop(self) -> None:
         """Stop services in reverse order (flushing outboxes), then close every backend."""

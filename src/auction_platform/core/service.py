@@ -123,16 +123,19 @@ class ServiceRuntime:
             raise RuntimeError(f"{self.name} has no database")
         return self.uow
 
-    async def start(self) -> None:
-        """Start relaying, consuming and the background jobs."""
+    async def start_consuming(self) -> None:
+        """Declare and consume this service's queues (before anyone publishes)."""
         self.draining = False
-        if self.relay is not None:
-            self.relay.start()
         if self.broker is not None:
             for consumer in self.definition.consumers(self):
                 await self.broker.subscribe(
                     f"{self.name}.{consumer.name}", consumer.patterns, self._deliver_to(consumer)
                 )
+
+    async def start_producing(self) -> None:
+        """Start relaying the outbox and the background jobs."""
+        if self.relay is not None:
+            self.relay.start()
         for job in self.definition.background(self):
             self._tasks.append(asyncio.create_task(self._supervise(job), name=f"{self.name}:job"))
 

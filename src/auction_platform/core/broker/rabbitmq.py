@@ -1,0 +1,335 @@
+"""RabbitMQ broker: a durable topic exchange, quorum queues and per-queue dead-letter queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aio_pika
+import aiormq
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustExchange,
+    AbstractRobustQueue,
+)
+from aio_pika.exceptions import ChannelNotFoundEntity
+
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.broker.base import BrokerUnavailable, Handler
+
+log = logging.getLogger("auction_platform.broker")
+
+_CLOSE_GRACE = 5.0
+_LOGGED_BODY_BYTES = 1000
+
+
+def _delivery_failures(message: AbstractIncomingMessage) -> int:
+    """How many earlier deliveries of this message failed, as counted by the quorum queue."""
+    count = (message.headers or {}).get("x-delivery-count")
+    return count if isinstance(count, int) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Consumer:
+    # Held here because the robust connection keeps its channels only weakly.
+    channel: AbstractRobustChannel
+    queue: AbstractRobustQueue
+    tag: str
+
+
+class RabbitBroker:
+    """The ``Broker`` on RabbitMQ, with publisher confirms and broker-counted redeliveries."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        exchange: str = "auction.events",
+        queue_prefix: str = "",
+        max_retries: int = 5,
+        retry_delay: float = 0.5,
+        timeout: float = 5.0,
+    ) -> None:
+        self._url = url
+        self._exchange_name = exchange
+        self._dlx_name = f"{exchange}.dlx"
+        self._queue_prefix = queue_prefix
+        self._max_retries = max_retries
+        self._retry_delay = retry_delay
+        self._timeout = timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractRobustChannel | None = None
+        self._exchange: AbstractRobustExchange | None = None
+        self._consumers: list[_Consumer] = []
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    @property
+    def _where(self) -> str:
+        # Never put the URL itself in a message: it carries the password.
+        return urlsplit(self._url).netloc.rpartition("@")[2]
+
+    def _unavailable(self, failure: str, exc: BaseException) -> BrokerUnavailable:
+        detail = str(exc) or type(exc).__name__  # a timeout has no message
+        return BrokerUnavailable(f"{failure} (RabbitMQ at {self._where}): {detail}")
+
+    async def start(self) -> None:
+        """Connect, then declare the topic exchange and the dead-letter exchange."""
+        if self._closed:
+            raise BrokerUnavailable("RabbitMQ broker is closed")
+        if self._connection is not None:
+            return
+        try:
+            # connect_robust gives up by itself once its own timeout passes; the outer
+            # bound, slightly longer so the inner one can clean up first, is for a
+            # failure connect_robust would otherwise keep retrying in the background.
+            connection = await asyncio.wait_for(
+                aio_pika.connect_robust(self._url, timeout=self._timeout), self._timeout + 1.0
+            )
+        except Exception as exc:
+            raise self._unavailable("cannot connect", exc) from exc
+        try:
+            async with asyncio.timeout(self._timeout):
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.declare_exchange(
+                    self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+                )
+                await channel.declare_exchange(
+                    self._dlx_name, aio_pika.ExchangeType.DIRECT, durable=True
+                )
+        except Exception as exc:
+            await self._close_quietly(connection)
+            raise self._unavailable("cannot declare the exchanges", exc) from exc
+        self._connection = connection
+        self._publish_channel = channel
+        self._exchange = exchange
+
+    async def close(self) -> None:
+        """Stop consuming, let in-flight handlers finish (bounded), then disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        connection, self._connection = self._connection, None
+        self._exchange = self._publish_channel = None
+        if connection is None:
+            return
+        for consumer in self._consumers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.queue.cancel(consumer.tag), self._timeout)
+        self._consumers.clear()
+        deadline = asyncio.get_running_loop().time() + _CLOSE_GRACE
+        while self._in_flight:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._in_flight), timeout=remaining)
+        await self._close_quietly(connection)
+
+    async def ping(self) -> None:
+        """Raise ``BrokerUnavailable`` unless the server answers a round trip."""
+        channel = self._publish_channel
+        if channel is None or self._connection is None:
+            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
+        if self._connection.is_closed or not self._connection.connected.is_set():
+            raise BrokerUnavailable(f"RabbitMQ at {self._where} is not connected")
+        try:
+            # basic.qos is a synchronous method with no effect on a channel that never consumes.
+            async with asyncio.timeout(self._timeout):
+                await channel.set_qos(prefetch_count=0)
+        except Exception as exc:
+            raise self._unavailable("no answer to ping", exc) from exc
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish persistently and wait until the server confirms every envelope."""
+        exchange = self._exchange
+        if exchange is None:
+            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
+        messages = [(self._message(envelope), envelope.routing_key) for envelope in envelopes]
+        if not messages:
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                # An event no queue is bound to is dropped, as on any topic exchange.
+                results = await asyncio.gather(
+                    *(exchange.publish(m, routing_key=key, mandatory=False) for m, key in messages)
+                )
+        except Exception as exc:
+            raise self._unavailable(f"{len(messages)} event(s) not confirmed", exc) from exc
+        if not all(isinstance(result, aiormq.spec.Basic.Ack) for result in results):
+            raise BrokerUnavailable(f"RabbitMQ at {self._where} did not acknowledge every event")
+
+    async def subscribe(
+        self, queue: str, patterns: Sequence[str], handler: Handler, *, prefetch: int = 16
+    ) -> None:
+        """Declare the quorum queue and its dead-letter queue, bind ``patterns`` and consume."""
+        connection = self._connection
+        if connection is None:
+            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
+        name = self._queue_prefix + queue
+        channel: AbstractRobustChannel | None = None
+        try:
+            async with asyncio.timeout(self._timeout):
+                channel = await connection.channel(publisher_confirms=False)
+                await channel.set_qos(prefetch_count=prefetch)
+                dead = await channel.declare_queue(
+                    f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
+                )
+                await dead.bind(self._dlx_name, routing_key=name)
+                bound = await channel.declare_queue(
+                    name,
+                    durable=True,
+                    arguments={
+                        "x-queue-type": "quorum",
+                        "x-delivery-limit": self._max_retries,
+                        "x-dead-letter-exchange": self._dlx_name,
+                        "x-dead-letter-routing-key": name,
+                    },
+                )
+                for pattern in patterns:
+                    await bound.bind(self._exchange_name, routing_key=pattern)
+
+                async def on_message(message: AbstractIncomingMessage) -> None:
+                    await self._on_message(name, handler, message)
+
+                tag = await bound.consume(on_message)
+        except Exception as exc:
+            if channel is not None:
+                with contextlib.suppress(Exception):
+                    await channel.close()
+            raise self._unavailable(f"cannot subscribe {name}", exc) from exc
+        self._consumers.append(_Consumer(channel, bound, tag))
+
+    async def take_dead_letters(self, queue: str, *, limit: int = 100) -> list[Envelope]:
+        """Remove and return up to ``limit`` envelopes from the queue's dead-letter queue."""
+        connection = self._connection
+        if connection is None:
+            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
+        name = f"{self._queue_prefix}{queue}.dlq"
+        taken: list[Envelope] = []
+        try:
+            async with asyncio.timeout(self._timeout):
+                channel = await connection.channel(publisher_confirms=False)
+                try:
+                    dead = await channel.declare_queue(name, passive=True, robust=False)
+                    while len(taken) < limit:
+                        message = await dead.get(no_ack=False, fail=False)
+                        if message is None:
+                            break
+                        try:
+                            taken.append(Envelope.from_json(message.body))
+                        except ValueError as exc:
+                            log.error(
+                                "consumer %s: discarding a dead letter that is not an envelope"
+                                " (%s): %r",
+                                name,
+                                exc,
+                                message.body[:_LOGGED_BODY_BYTES],
+                            )
+                        await message.ack()
+                finally:
+                    with contextlib.suppress(Exception):
+                        await channel.close()
+        except ChannelNotFoundEntity:
+            return taken
+        except Exception as exc:
+            raise self._unavailable(f"cannot read {name}", exc) from exc
+        return taken
+
+    async def delete_topology(self, queues: Sequence[str]) -> None:
+        """Delete the named queues, their dead-letter queues and both exchanges (after close)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                # A connection of its own: a robust one would re-declare what we delete.
+                connection = await aio_pika.connect(self._url, timeout=self._timeout)
+                async with connection:
+                    channel = await connection.channel()
+                    for queue in queues:
+                        name = self._queue_prefix + queue
+                        await channel.queue_delete(name)
+                        await channel.queue_delete(f"{name}.dlq")
+                    await channel.exchange_delete(self._exchange_name)
+                    await channel.exchange_delete(self._dlx_name)
+        except Exception as exc:
+            raise self._unavailable("cannot delete the topology", exc) from exc
+
+    @staticmethod
+    def _message(envelope: Envelope) -> aio_pika.Message:
+        return aio_pika.Message(
+            envelope.to_json(),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=envelope.id,
+            content_type="application/json",
+            type=envelope.type,
+            correlation_id=envelope.correlation_id,
+            timestamp=envelope.occurred_at,
+        )
+
+    async def _on_message(
+        self, queue: str, handler: Handler, message: AbstractIncomingMessage
+    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._process(queue, handler, message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _process(
+        self, queue: str, handler: Handler, message: AbstractIncomingMessage
+    ) -> None:
+        try:
+            envelope = Envelope.from_json(message.body)
+        except ValueError as exc:
+            log.error(
+                "consumer %s: message %s is not an event envelope (%s), dead-lettering it",
+                queue,
+                message.message_id,
+                exc,
+            )
+            await self._settle(queue, message.reject(requeue=False))
+            return
+        try:
+            await handler(envelope)
+        except Exception:
+            failures = _delivery_failures(message)
+            log.exception(
+                "consumer %s: handler failed for event %s (%s), attempt %d of %d%s",
+                queue,
+                envelope.id,
+                envelope.type,
+                failures + 1,
+                self._max_retries + 1,
+                ", dead-lettering it" if failures >= self._max_retries else ", will retry",
+            )
+            await asyncio.sleep(self._retry_delay)
+            # The quorum queue counts this return and dead-letters past x-delivery-limit.
+            await self._settle(queue, message.nack(requeue=True))
+            return
+        await self._settle(queue, message.ack())
+
+    @staticmethod
+    async def _settle(queue: str, outcome: Awaitable[None]) -> None:
+        try:
+            await outcome
+        except Exception as exc:
+            log.warning(
+                "consumer %s: could not settle a message (%s); the server will redeliver it",
+                queue,
+                exc,
+            )
+
+    @staticmethod
+    async def _close_quietly(connection: AbstractRobustConnection) -> None:
+        try:
+            await asyncio.wait_for(connection.close(), _CLOSE_GRACE)
+        except Exception as exc:
+            log.warning("closing the RabbitMQ connection failed: %s", exc)

@@ -1,0 +1,126 @@
+"""Storage: the same behaviour on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import inspect, text
+
+from auction_platform.composition import DATABASE_SERVICES, DEFINITIONS
+from auction_platform.core.db import Database
+from auction_platform.core.inbox import claim_event
+from auction_platform.core.migrate import migrate, revision_status
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, pool_size=2, max_overflow=0, pool_timeout=0.5)
+    yield database
+    await database.dispose()
+
+
+async def _tables(db: Database) -> set[str]:
+    async with db.read() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_migrations_bring_an_empty_database_to_the_latest_schema(db: Database) -> None:
+    for service in DATABASE_SERVICES:
+        await migrate(db, service)
+        current, head = await revision_status(db, service)
+        assert current == head is not None
+    tables = await _tables(db)
+    for service in DATABASE_SERVICES:
+        assert {f"{service}_outbox", f"{service}_inbox", f"alembic_version_{service}"} <= tables
+        metadata = DEFINITIONS[service].tables
+        assert metadata is not None
+        assert set(metadata.metadata.tables) <= tables
+
+
+async def test_migrating_again_changes_nothing(db: Database) -> None:
+    await migrate(db, "analytics")
+    before = await _tables(db)
+    await migrate(db, "analytics")
+    assert await _tables(db) == before
+    assert (await revision_status(db, "analytics"))[0] == "0002"
+
+
+async def test_services_keep_separate_version_tables(db: Database) -> None:
+    await migrate(db, "analytics")
+    assert await revision_status(db, "bidding") == (None, "0001")
+    tables = await _tables(db)
+    assert "alembic_version_analytics" in tables
+    assert "alembic_version_bidding" not in tables
+
+
+async def test_a_transaction_commits_when_the_block_ends(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE things (id INTEGER PRIMARY KEY)"))
+    async with db.transaction() as conn:
+        await conn.execute(text("INSERT INTO things (id) VALUES (1)"))
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM things"))).scalar() == 1
+
+
+async def test_an_error_rolls_the_whole_transaction_back(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE things (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO things (id) VALUES (1)"))
+            raise RuntimeError("handler failed")
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM things"))).scalar() == 0
+
+
+async def test_the_inbox_accepts_an_event_once_per_consumer(db: Database) -> None:
+    await migrate(db, "analytics")
+    inbox = DEFINITIONS["analytics"].tables.inbox  # type: ignore[union-attr]
+    async with db.transaction() as conn:
+        assert await claim_event(conn, inbox, consumer="a", event_id="e1")
+        assert not await claim_event(conn, inbox, consumer="a", event_id="e1")
+        assert await claim_event(conn, inbox, consumer="b", event_id="e1")
+
+
+async def test_concurrent_writers_are_serialised_not_lost(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+        await conn.execute(text("INSERT INTO counter VALUES (1, 0)"))
+
+    async def increment() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(text("UPDATE counter SET n = n + 1 WHERE id = 1"))
+
+    await asyncio.gather(*(increment() for _ in range(20)))
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT n FROM counter"))).scalar() == 20
+
+
+async def test_pool_statistics_count_connections_in_use(db: Database) -> None:
+    assert db.pool_stats().in_use == 0
+    async with db.read():
+        stats = db.pool_stats()
+        assert stats.in_use == 1
+        assert stats.max == 2
+
+
+async def test_an_exhausted_pool_times_out_instead_of_waiting_forever(db: Database) -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    async with db.read(), db.read():
+        with pytest.raises(PoolTimeout):
+            async with db.read():
+                pass
+
+
+async def test_ping_fails_promptly_when_the_server_is_unreachable() -> None:
+    db = Database(
+        "postgresql+asyncpg://postgres@127.0.0.1:1/none", pool_size=1, connect_timeout=1.0
+    )
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            await db.ping()
+    finally:
+        await db.dispose()

@@ -1,0 +1,75 @@
+"""Build platforms for tests through the same composition root as production."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from auction_platform.composition import Platform
+from auction_platform.core.broker.rabbitmq import RabbitBroker
+from auction_platform.settings import Settings
+from support.servers import unique_name
+
+
+def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of the embedded mode, with its files in ``data_dir``."""
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+def distributed_settings(
+    *, postgres_url: str, redis_url: str, rabbitmq_url: str, **overrides: Any
+) -> Settings:
+    """Settings of the distributed mode on the real servers, isolated by unique names."""
+    base: dict[str, Any] = {
+        "database_url": postgres_url,
+        "redis_url": redis_url,
+        "rabbitmq_url": rabbitmq_url,
+        "rabbitmq_exchange": unique_name("ex"),
+        "rabbitmq_queue_prefix": unique_name("q") + ".",
+        "cache_prefix": unique_name("c") + ":",
+        "broker_retry_delay": 0.05,
+        "outbox_poll_interval": 0.1,
+    }
+    base.update(overrides)
+    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+
+
+def queue_names(platform: Platform) -> list[str]:
+    """Every queue the platform's consumers declare (without the prefix)."""
+    return [
+        f"{runtime.name}.{consumer.name}"
+        for runtime in platform.runtimes.values()
+        for consumer in runtime.definition.consumers(runtime)
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, services: Sequence[str], *, embedded: bool = False
+) -> AsyncIterator[Platform]:
+    """A started platform (migrated), stopped and cleaned up afterwards."""
+    platform = Platform(settings, services, embedded=embedded, environ={})
+    try:
+        await platform.start(run_migrations=True)
+        yield platform
+    finally:
+        await platform.stop()
+        if settings.rabbitmq_url.startswith("amqp"):
+            await RabbitBroker(
+                settings.rabbitmq_url,
+                exchange=settings.rabbitmq_exchange,
+                queue_prefix=settings.rabbitmq_queue_prefix,
+            ).delete_topology(queue_names(platform))
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    """An HTTP client talking to an app in this process."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://testserver",
+    )

@@ -1,0 +1,32 @@
+"""The gateway sends each public path to the service that owns it."""
+
+import pytest
+
+from auction_platform.services.gateway.routing import owner_of
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/v1/auth/login", "identity"),
+        ("/api/v1/users/me", "identity"),
+        ("/api/v1/auctions", "auction"),
+        ("/api/v1/auctions/abc", "auction"),
+        ("/api/v1/auctions/abc/bids", "bidding"),
+        ("/api/v1/auctions/abc/buy-now", "bidding"),
+        ("/api/v1/auctions/abc/retractions/7", "bidding"),
+        ("/api/v1/watchlist", "auction"),
+        ("/api/v1/orders/o1", "payment"),
+        ("/api/v1/payments/webhooks/stripe", "payment"),
+        ("/api/v1/analytics/events", "analytics"),
+        ("/api/v1/search/auctions", "analytics"),
+        ("/api/v1/bidding/openapi.json", "bidding"),
+    ],
+)
+def test_paths_go_to_their_owner(path: str, service: str) -> None:
+    assert owner_of(path) == service
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/auctionsx", "/api/v2/auctions"])
+def test_unknown_paths_have_no_owner(path: str) -> None:
+    assert owner_of(path) is None
