@@ -141,11 +141,6 @@ async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "an unexpected error occurred")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error leave the app in the one shape."""
     app.add_exception_handler(ApiError, _api_error)
@@ -161,4 +156,3 @@ def install_error_handlers(app: FastAPI) -> None:
         TimeoutError,
     ):
         app.add_exception_handler(dependency_error, _dependency_down)
-    app.add_exception_handler(Exception, _unexpected)

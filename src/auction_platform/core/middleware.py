@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from auction_platform.core.context import (
     reset_request_id,
     set_request_id,
 )
-from auction_platform.core.errors import ApiError, error_body
+from auction_platform.core.errors import error_body
 from auction_platform.core.metrics import Metrics
 
 log = logging.getLogger("auction_platform.access")
@@ -55,27 +56,29 @@ class RequestMiddleware:
         limit = self.max_body_bytes
 
         declared = _header(scope, b"content-length")
+        if declared is None and _header(scope, b"transfer-encoding") is not None:
+            # A chunked body has no declared size: read it here, within the limit,
+            # so an oversized one is refused before any route sees it.
+            buffered = await self._buffered(receive)
+            if buffered is None:
+                declared = str(limit + 1)
+            else:
+                receive = buffered
         if declared is not None and declared.isdigit() and int(declared) > limit:
             status = 413
-            await self._reject_too_large(send, request_id)
+            await self._send_error(
+                send, request_id, 413, "body_too_large", f"the request body exceeds {limit} bytes"
+            )
             self._observe(scope, status, started)
             reset_request_id(token)
             return
 
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise ApiError(413, "body_too_large", f"the request body exceeds {limit} bytes")
-            return message
+        started_response = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
@@ -84,21 +87,56 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here rather than by Starlette's last-resort handler, so the
+            # answer keeps the error shape, the request id and the headers.
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started_response:
+                raise
+            status = 500
+            await self._send_error(
+                send, request_id, 500, "internal_error", "an unexpected error occurred"
+            )
         finally:
             self._observe(scope, status, started)
             reset_request_id(token)
 
-    async def _reject_too_large(self, send: Send, request_id: str) -> None:
-        import json
+    async def _buffered(self, receive: Receive) -> Receive | None:
+        """The whole body read up front; None when it exceeds the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
 
-        body = json.dumps(
-            error_body("body_too_large", f"the request body exceeds {self.max_body_bytes} bytes")
-        ).encode()
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
+
+    async def _send_error(
+        self, send: Send, request_id: str, status: int, code: str, message: str
+    ) -> None:
+        body = json.dumps(error_body(code, message)).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -98,9 +98,10 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         tables = self.definition.tables
+        if self.db is not None:
+            self.metrics.watch_pool(self.name, self.db.pool_stats)
         if self.db is not None and tables is not None:
             self.uow = UnitOfWork(self.db, outbox=tables.outbox, producer=self.name)
-            self.metrics.watch_pool(self.name, self.db.pool_stats)
             if self.broker is not None:
                 self.relay = OutboxRelay(
                     tables.outbox,

@@ -62,7 +62,7 @@ def build_router(clients: dict[str, httpx.AsyncClient]) -> APIRouter:
             raise ApiError(
                 504, "gateway_timeout", f"the {service} service did not answer in time"
             ) from exc
-        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+        except httpx.ConnectError as exc:
             log.warning("%s unreachable: %s", service, exc)
             raise ApiError(
                 503,

@@ -1,0 +1,170 @@
+"""The gateway routes to the owning service and answers for it when it cannot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+
+from support.http_server import free_port, serving
+from support.platforms import client, embedded_settings, running
+
+DOWN = f"http://127.0.0.1:{free_port()}"
+
+
+def echo_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.api_route("/api/v1/analytics/echo", methods=["GET", "POST"])
+    async def echo(request: Request) -> dict[str, object]:
+        return {
+            "headers": dict(request.headers),
+            "query": str(request.url.query),
+            "body": (await request.body()).decode(),
+        }
+
+    @app.get("/api/v1/analytics/slow")
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(5)
+        return {}
+
+    @app.get("/health/ready")
+    async def ready() -> dict[str, str]:
+        return {"status": "Healthy"}
+
+    return app
+
+
+@pytest.fixture
+async def echo_url() -> AsyncIterator[str]:
+    async with serving(echo_app()) as url:
+        yield url
+
+
+async def test_embedded_gateway_reaches_every_service_in_process(tmp_path: Path) -> None:
+    async with (
+        running(embedded_settings(tmp_path), ["gateway", *DOWNSTREAM], embedded=True) as platform,
+        client(platform.apps["gateway"]) as http,
+    ):
+        response = await http.get("/api/v1/analytics/events")
+        assert response.status_code == 200
+        assert response.json() == {"items": []}
+        detail = (await http.get("/health/detail")).json()
+        assert detail["status"] == "Healthy"
+        assert [c["name"] for c in detail["checks"]] == list(DOWNSTREAM)
+
+
+DOWNSTREAM = ("identity", "auction", "bidding", "payment", "notification", "analytics")
+
+
+async def test_the_gateway_passes_request_id_query_and_body_and_strips_hop_by_hop_headers(
+    tmp_path: Path, echo_url: str
+) -> None:
+    settings = embedded_settings(tmp_path, analytics_url=echo_url)
+    async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
+        response = await http.post(
+            "/api/v1/analytics/echo?x=1&y=2",
+            content=b"hello",
+            headers={
+                "X-Request-ID": "trace-me",
+                "Connection": "keep-alive",
+                "TE": "trailers",
+                "Authorization": "Bearer token",
+            },
+        )
+    assert response.status_code == 200
+    echoed = response.json()
+    assert echoed["headers"]["x-request-id"] == "trace-me"
+    assert echoed["headers"]["authorization"] == "Bearer token"
+    assert "te" not in echoed["headers"]
+    assert echoed["query"] == "x=1&y=2"
+    assert echoed["body"] == "hello"
+    assert response.headers["x-request-id"] == "trace-me"
+
+
+async def test_an_unknown_area_is_404(tmp_path: Path) -> None:
+    async with running(embedded_settings(tmp_path), ["gateway"]) as platform:
+        async with client(platform.apps["gateway"]) as http:
+            response = await http.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_a_service_that_is_down_is_503_in_the_error_shape(tmp_path: Path) -> None:
+    settings = embedded_settings(tmp_path, identity_url=DOWN)
+    async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
+        response = await http.get("/api/v1/users/me")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_a_slow_service_is_504_after_the_timeout(tmp_path: Path, echo_url: str) -> None:
+    settings = embedded_settings(tmp_path, analytics_url=echo_url, http_timeout=0.3)
+    async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        response = await http.get("/api/v1/analytics/slow")
+        assert loop.time() - started < 2
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "gateway_timeout"
+
+
+async def test_a_service_answering_garbage_is_502(tmp_path: Path) -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"this is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = embedded_settings(tmp_path, payment_url=f"http://127.0.0.1:{port}")
+    try:
+        async with running(settings, ["gateway"]) as platform:
+            async with client(platform.apps["gateway"]) as http:
+                response = await http.get("/api/v1/orders")
+    finally:
+        server.close()
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "bad_gateway"
+
+
+async def test_the_gateway_is_degraded_not_unhealthy_without_a_non_critical_service(
+    tmp_path: Path, echo_url: str
+) -> None:
+    urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
+    urls["analytics_url"] = DOWN
+    async with running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform:
+        async with client(platform.apps["gateway"]) as http:
+            detail = await http.get("/health/detail")
+            ready = await http.get("/health/ready")
+    assert detail.json()["status"] == "Degraded"
+    assert ready.status_code == 200
+
+
+async def test_the_gateway_is_not_ready_without_a_critical_service(
+    tmp_path: Path, echo_url: str
+) -> None:
+    urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
+    urls["bidding_url"] = DOWN
+    async with running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform:
+        async with client(platform.apps["gateway"]) as http:
+            detail = await http.get("/health/detail")
+            ready = await http.get("/health/ready")
+    assert detail.json()["status"] == "Unhealthy"
+    bidding = next(c for c in detail.json()["checks"] if c["name"] == "bidding")
+    assert bidding["status"] == "Unhealthy"
+    assert ready.status_code == 503
+
+
+async def test_every_outgoing_call_has_a_timeout(tmp_path: Path) -> None:
+    async with running(embedded_settings(tmp_path, http_timeout=3), ["gateway"]) as platform:
+        for http in platform.runtimes["gateway"].clients.values():
+            assert isinstance(http.timeout, httpx.Timeout)
+            assert http.timeout.read == 3
+            assert http.timeout.connect is not None
