@@ -87,9 +87,11 @@ async def test_the_gateway_passes_request_id_query_and_body_and_strips_hop_by_ho
 
 
 async def test_an_unknown_area_is_404(tmp_path: Path) -> None:
-    async with running(embedded_settings(tmp_path), ["gateway"]) as platform:
-        async with client(platform.apps["gateway"]) as http:
-            response = await http.get("/api/v1/nothing-here")
+    async with (
+        running(embedded_settings(tmp_path), ["gateway"]) as platform,
+        client(platform.apps["gateway"]) as http,
+    ):
+        response = await http.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -125,9 +127,11 @@ async def test_a_service_answering_garbage_is_502(tmp_path: Path) -> None:
     port = server.sockets[0].getsockname()[1]
     settings = embedded_settings(tmp_path, payment_url=f"http://127.0.0.1:{port}")
     try:
-        async with running(settings, ["gateway"]) as platform:
-            async with client(platform.apps["gateway"]) as http:
-                response = await http.get("/api/v1/orders")
+        async with (
+            running(settings, ["gateway"]) as platform,
+            client(platform.apps["gateway"]) as http,
+        ):
+            response = await http.get("/api/v1/orders")
     finally:
         server.close()
     assert response.status_code == 502
@@ -139,10 +143,12 @@ async def test_the_gateway_is_degraded_not_unhealthy_without_a_non_critical_serv
 ) -> None:
     urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
     urls["analytics_url"] = DOWN
-    async with running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform:
-        async with client(platform.apps["gateway"]) as http:
-            detail = await http.get("/health/detail")
-            ready = await http.get("/health/ready")
+    async with (
+        running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform,
+        client(platform.apps["gateway"]) as http,
+    ):
+        detail = await http.get("/health/detail")
+        ready = await http.get("/health/ready")
     assert detail.json()["status"] == "Degraded"
     assert ready.status_code == 200
 
@@ -152,10 +158,12 @@ async def test_the_gateway_is_not_ready_without_a_critical_service(
 ) -> None:
     urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
     urls["bidding_url"] = DOWN
-    async with running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform:
-        async with client(platform.apps["gateway"]) as http:
-            detail = await http.get("/health/detail")
-            ready = await http.get("/health/ready")
+    async with (
+        running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform,
+        client(platform.apps["gateway"]) as http,
+    ):
+        detail = await http.get("/health/detail")
+        ready = await http.get("/health/ready")
     assert detail.json()["status"] == "Unhealthy"
     bidding = next(c for c in detail.json()["checks"] if c["name"] == "bidding")
     assert bidding["status"] == "Unhealthy"
