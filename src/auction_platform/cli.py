@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +25,7 @@ cli = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -38,6 +42,18 @@ def _settings(**overrides: object) -> Settings:
 def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
     import uvicorn
 
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown; a stop
+            # that drained cleanly is a clean exit (0) here, with no traceback.
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -50,7 +66,7 @@ def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
         timeout_graceful_shutdown=graceful_seconds,
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     server.run()
     if not server.started:
         raise typer.Exit(1)

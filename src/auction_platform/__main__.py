@@ -1,0 +1,5 @@
+"""``python -m auction_platform`` runs the command-line interface."""
+
+from auction_platform.cli import main
+
+main()
