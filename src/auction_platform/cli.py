@@ -113,35 +113,35 @@ def serve(
 @cli.command("migrate")
 def migrate_command(
     service: Annotated[
-        str | None, typer.Option(help="Only this service (default: every service with tables).")
+        str | None, typer.Option(help="Only this service (default: every service).")
     ] = None,
 ) -> None:
-    """Apply database migrations; safe to run again and from several replicas."""
-    from auction_platform.composition import DATABASE_SERVICES, Platform
+    """Apply database migrations and declare the broker's queues; safe to run again."""
+    from auction_platform.composition import Platform
     from auction_platform.core.migrate import migrate, revision_status
 
-    names = [service] if service else list(DATABASE_SERVICES)
-    if service and service not in DATABASE_SERVICES:
-        console.print(
-            f"[red]{service!r} has no tables[/]; choose one of: {', '.join(DATABASE_SERVICES)}"
-        )
+    if service and service not in SERVICES:
+        console.print(f"[red]Unknown service {service!r}[/]; choose one of: {', '.join(SERVICES)}")
         raise typer.Exit(2)
     settings = _settings()
+    configure_logging(level="WARNING", json_lines=settings.log_json)
 
     async def run() -> None:
-        platform = Platform(settings, names, embedded=False)
+        platform = Platform(settings, [service] if service else SERVICES, embedded=False)
         try:
-            for name in names:
-                runtime = platform.runtimes[name]
-                assert runtime.db is not None
+            for name, runtime in platform.runtimes.items():
+                if runtime.db is None:
+                    continue
                 before, head = await revision_status(runtime.db, name)
                 await migrate(runtime.db, name)
                 state = "up to date" if before == head else f"{before or 'empty'} -> {head}"
                 console.print(f"{name}: {state}")
+            if platform.broker is not None and settings.rabbitmq_url.startswith("amqp"):
+                await platform.broker.start()
+                await platform.declare_topology()
+                console.print("broker: queues declared")
         finally:
-            for runtime in platform.runtimes.values():
-                if runtime.db is not None:
-                    await runtime.db.dispose()
+            await platform.stop()
 
     asyncio.run(run())
 

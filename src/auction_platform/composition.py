@@ -128,6 +128,14 @@ class Platform:
             if runtime.db is not None:
                 await migrate(runtime.db, runtime.name)
 
+    async def declare_topology(self) -> None:
+        """Declare every consumer queue of this platform's services on the broker."""
+        if self.broker is None:
+            return
+        for runtime in self.runtimes.values():
+            for consumer in runtime.definition.consumers(runtime):
+                await self.broker.declare(f"{runtime.name}.{consumer.name}", consumer.patterns)
+
     async def start(self, *, run_migrations: bool = False) -> None:
         """Connect the shared backends, then start each service."""
         if self.broker is not None:

@@ -17,7 +17,7 @@ from support.servers import unique_name
 MAX_RETRIES = 2
 PATIENCE = 5.0
 # Every queue a test subscribes; the RabbitMQ fixture deletes them all afterwards.
-QUEUES = ("orders", "audit", "stars", "hashes", "suffix", "exact")
+QUEUES = ("orders", "audit", "stars", "hashes", "suffix", "exact", "late")
 DONE = Envelope(type="Done", producer="test", data={})
 
 
@@ -267,3 +267,13 @@ async def test_publish_to_a_closed_broker_raises_broker_unavailable(broker: Brok
 def test_an_unknown_broker_url_scheme_is_rejected() -> None:
     with pytest.raises(ValueError, match="memory://, amqp:// or amqps://"):
         build_broker("kafka://localhost:9092")
+
+
+async def test_a_declared_queue_keeps_events_until_its_consumer_starts(broker: Broker) -> None:
+    await broker.declare("late", ["auction.*"])
+    early = event(type="ProbeRecorded", producer="auction", n=1)
+    await broker.publish([early])
+    inbox = Inbox()
+    await broker.subscribe("late", ["auction.*"], inbox)
+    await inbox.wait_for(1)
+    assert inbox.received == [early]

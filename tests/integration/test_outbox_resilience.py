@@ -101,3 +101,20 @@ async def test_two_relays_on_one_outbox_publish_each_event_exactly_once(
 
 async def _count_is(seen: Counter[str], expected: int) -> bool:
     return len(seen) == expected
+
+
+async def test_an_event_crosses_from_one_service_process_to_another_over_rabbitmq(
+    postgres_url: str, redis_url: str, rabbitmq_url: str
+) -> None:
+    settings = distributed_settings(
+        postgres_url=postgres_url, redis_url=redis_url, rabbitmq_url=rabbitmq_url
+    )
+    # Two platforms, each with its own connections: the producer and the consumer
+    # share nothing but RabbitMQ (and, here, one PostgreSQL database).
+    async with running(settings, ["analytics"]) as consumer:
+        async with running(settings, ["auction"]) as producer:
+            assert producer.broker is not consumer.broker
+            async with producer.runtimes["auction"].require_uow()() as tx:
+                sent = tx.emit("ProbeRecorded", {"from": "auction"})
+            [row] = await eventually(lambda: stored_events(consumer, "ProbeRecorded"))
+    assert row["event_id"] == sent.id

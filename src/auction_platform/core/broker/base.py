@@ -25,6 +25,8 @@ class Broker(Protocol):
       raises has it redelivered, up to ``max_retries`` redeliveries, after which
       the message goes to the queue's dead-letter queue. A body that is not an
       envelope goes to the dead-letter queue at once.
+    - ``declare`` creates a queue and its bindings without consuming, so events
+      published before the first consumer starts wait in it (run by ``migrate``).
     - ``take_dead_letters`` removes and returns what sits in a queue's
       dead-letter queue (operators replay or inspect them).
     """
@@ -36,6 +38,8 @@ class Broker(Protocol):
     async def ping(self) -> None: ...
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None: ...
+
+    async def declare(self, queue: str, patterns: Sequence[str]) -> None: ...
 
     async def subscribe(
         self, queue: str, patterns: Sequence[str], handler: Handler, *, prefetch: int = 16

@@ -98,13 +98,21 @@ class MemoryBroker:
                 if queue.matches(envelope.routing_key):
                     queue.inbox.put_nowait(_Delivery(envelope))
 
+    async def declare(self, queue: str, patterns: Sequence[str]) -> None:
+        """Create ``queue`` bound to ``patterns``; it keeps messages until consumed."""
+        self._bind(queue, patterns)
+
+    def _bind(self, queue: str, patterns: Sequence[str]) -> _Queue:
+        self._ensure_running()
+        bound = self._queues.setdefault(queue, _Queue(queue))
+        bound.patterns.update(patterns)
+        return bound
+
     async def subscribe(
         self, queue: str, patterns: Sequence[str], handler: Handler, *, prefetch: int = 16
     ) -> None:
         """Bind ``queue`` to ``patterns``; run ``handler`` on up to ``prefetch`` at a time."""
-        self._ensure_running()
-        bound = self._queues.setdefault(queue, _Queue(queue))
-        bound.patterns.update(patterns)
+        bound = self._bind(queue, patterns)
         for _ in range(max(1, prefetch)):
             task = asyncio.create_task(self._consume(bound, handler), name=f"consumer:{queue}")
             self._workers.add(task)

@@ -165,6 +165,43 @@ class RabbitBroker:
         if not all(isinstance(result, aiormq.spec.Basic.Ack) for result in results):
             raise BrokerUnavailable(f"RabbitMQ at {self._where} did not acknowledge every event")
 
+    async def declare(self, queue: str, patterns: Sequence[str]) -> None:
+        """Declare the queue, its dead-letter queue and bindings, without consuming."""
+        connection = self._connection
+        if connection is None:
+            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
+        name = self._queue_prefix + queue
+        try:
+            async with asyncio.timeout(self._timeout):
+                channel = await connection.channel(publisher_confirms=False)
+                try:
+                    await self._declare(channel, name, patterns)
+                finally:
+                    await channel.close()
+        except Exception as exc:
+            raise self._unavailable(f"cannot declare {name}", exc) from exc
+
+    async def _declare(
+        self, channel: AbstractRobustChannel, name: str, patterns: Sequence[str]
+    ) -> AbstractRobustQueue:
+        dead = await channel.declare_queue(
+            f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead.bind(self._dlx_name, routing_key=name)
+        bound = await channel.declare_queue(
+            name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": self._max_retries,
+                "x-dead-letter-exchange": self._dlx_name,
+                "x-dead-letter-routing-key": name,
+            },
+        )
+        for pattern in patterns:
+            await bound.bind(self._exchange_name, routing_key=pattern)
+        return bound
+
     async def subscribe(
         self, queue: str, patterns: Sequence[str], handler: Handler, *, prefetch: int = 16
     ) -> None:
@@ -178,22 +215,7 @@ class RabbitBroker:
             async with asyncio.timeout(self._timeout):
                 channel = await connection.channel(publisher_confirms=False)
                 await channel.set_qos(prefetch_count=prefetch)
-                dead = await channel.declare_queue(
-                    f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
-                )
-                await dead.bind(self._dlx_name, routing_key=name)
-                bound = await channel.declare_queue(
-                    name,
-                    durable=True,
-                    arguments={
-                        "x-queue-type": "quorum",
-                        "x-delivery-limit": self._max_retries,
-                        "x-dead-letter-exchange": self._dlx_name,
-                        "x-dead-letter-routing-key": name,
-                    },
-                )
-                for pattern in patterns:
-                    await bound.bind(self._exchange_name, routing_key=pattern)
+                bound = await self._declare(channel, name, patterns)
 
                 async def on_message(message: AbstractIncomingMessage) -> None:
                     await self._on_message(name, handler, message)
