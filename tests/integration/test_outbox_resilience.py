@@ -111,10 +111,12 @@ async def test_an_event_crosses_from_one_service_process_to_another_over_rabbitm
     )
     # Two platforms, each with its own connections: the producer and the consumer
     # share nothing but RabbitMQ (and, here, one PostgreSQL database).
-    async with running(settings, ["analytics"]) as consumer:
-        async with running(settings, ["auction"]) as producer:
-            assert producer.broker is not consumer.broker
-            async with producer.runtimes["auction"].require_uow()() as tx:
-                sent = tx.emit("ProbeRecorded", {"from": "auction"})
-            [row] = await eventually(lambda: stored_events(consumer, "ProbeRecorded"))
+    async with (
+        running(settings, ["analytics"]) as consumer,
+        running(settings, ["auction"]) as producer,
+    ):
+        assert producer.broker is not consumer.broker
+        async with producer.runtimes["auction"].require_uow()() as tx:
+            sent = tx.emit("ProbeRecorded", {"from": "auction"})
+        [row] = await eventually(lambda: stored_events(consumer, "ProbeRecorded"))
     assert row["event_id"] == sent.id
