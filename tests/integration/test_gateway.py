@@ -138,36 +138,31 @@ async def test_a_service_answering_garbage_is_502(tmp_path: Path) -> None:
     assert response.json()["error"]["code"] == "bad_gateway"
 
 
-async def test_the_gateway_is_degraded_not_unhealthy_without_a_non_critical_service(
-    tmp_path: Path, echo_url: str
+@pytest.mark.parametrize(
+    ("down", "status", "ready_code"),
+    [
+        ("analytics", "Degraded", 200),
+        ("notification", "Degraded", 200),
+        ("bidding", "Unhealthy", 503),
+        ("identity", "Unhealthy", 503),
+    ],
+)
+async def test_a_non_critical_service_degrades_the_gateway_a_critical_one_makes_it_unready(
+    tmp_path: Path, echo_url: str, down: str, status: str, ready_code: int
 ) -> None:
     urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
-    urls["analytics_url"] = DOWN
+    urls[f"{down}_url"] = DOWN
     async with (
         running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform,
         client(platform.apps["gateway"]) as http,
     ):
-        detail = await http.get("/health/detail")
+        detail = (await http.get("/health/detail")).json()
         ready = await http.get("/health/ready")
-    assert detail.json()["status"] == "Degraded"
-    assert ready.status_code == 200
-
-
-async def test_the_gateway_is_not_ready_without_a_critical_service(
-    tmp_path: Path, echo_url: str
-) -> None:
-    urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
-    urls["bidding_url"] = DOWN
-    async with (
-        running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform,
-        client(platform.apps["gateway"]) as http,
-    ):
-        detail = await http.get("/health/detail")
-        ready = await http.get("/health/ready")
-    assert detail.json()["status"] == "Unhealthy"
-    bidding = next(c for c in detail.json()["checks"] if c["name"] == "bidding")
-    assert bidding["status"] == "Unhealthy"
-    assert ready.status_code == 503
+    assert detail["status"] == status
+    checks = {c["name"]: c["status"] for c in detail["checks"]}
+    assert checks[down] == status
+    assert all(checks[name] == "Healthy" for name in DOWNSTREAM if name != down)
+    assert ready.status_code == ready_code
 
 
 async def test_every_outgoing_call_has_a_timeout(tmp_path: Path) -> None:
