@@ -39,7 +39,9 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
+def _serve(
+    app: object, *, host: str, port: int, graceful_seconds: int, forwarded_allow_ips: str
+) -> None:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -65,6 +67,8 @@ def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=graceful_seconds,
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     server = Server(config)
     server.run()
@@ -89,7 +93,13 @@ def up(
             f"[bold green]Auction platform ready[/] at http://{host}:{port}"
         )
     )
-    _serve(app, host=host, port=port, graceful_seconds=10)
+    _serve(
+        app,
+        host=host,
+        port=port,
+        graceful_seconds=10,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @cli.command()
@@ -107,7 +117,13 @@ def serve(
     settings = _settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     platform = Platform(settings, [service], embedded=False)
-    _serve(platform.asgi_app(), host=host, port=port, graceful_seconds=25)
+    _serve(
+        platform.asgi_app(),
+        host=host,
+        port=port,
+        graceful_seconds=25,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @cli.command("migrate")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from auction_platform.core.app import create_app, lifespan_of
+from auction_platform.core.auth import ServiceTokens, TokenVerifier, service_client_secret
 from auction_platform.core.broker import build_broker
 from auction_platform.core.broker.base import Broker
 from auction_platform.core.cache import build_cache
@@ -93,9 +95,36 @@ class Platform:
                 cache=self.cache if definition.uses_cache else None,
                 clients={name: self._client(name) for name in definition.calls},
             )
+            definition.prepare(runtime)
+            if runtime.verifier is None and definition.name != "identity":
+                self._trust_identity(runtime)
             self.runtimes[definition.name] = runtime
             self.apps[definition.name] = create_app(runtime)
         self._started: list[ServiceRuntime] = []
+
+    def _trust_identity(self, runtime: ServiceRuntime) -> None:
+        """Verify tokens with identity's published keys; fetch this service's own token."""
+        identity = self._client("identity")
+        runtime.clients.setdefault("identity-auth", identity)
+        secret = service_client_secret(self.settings.secret_key.get_secret_value(), runtime.name)
+
+        async def jwks() -> dict[str, Any]:
+            response = await identity.get("/.well-known/jwks.json")
+            response.raise_for_status()
+            document: dict[str, Any] = response.json()
+            return document
+
+        async def fetch_token() -> tuple[str, float]:
+            response = await identity.post(
+                "/api/v1/auth/service-token",
+                json={"client_id": runtime.name, "client_secret": secret},
+            )
+            response.raise_for_status()
+            body = response.json()
+            return str(body["access_token"]), float(body["expires_in"])
+
+        runtime.verifier = TokenVerifier(jwks, cache=runtime.cache)
+        runtime.service_tokens = ServiceTokens(fetch_token)
 
     def _database(self, service: str) -> Database:
         s = self.settings

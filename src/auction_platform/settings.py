@@ -64,6 +64,23 @@ class Settings(BaseSettings):
 
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 
+    # Accounts and tokens.
+    access_token_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+
+    # Gateway: rate limits (token buckets) and CORS.
+    rate_limit_per_address: int = Field(default=600, ge=1)
+    rate_limit_per_user: int = Field(default=600, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    auth_rate_limit_per_address: int = Field(default=30, ge=1)
+    cors_origins: list[str] = []
+    # Peers whose X-Forwarded-For is believed (the ingress in front of the gateway).
+    forwarded_allow_ips: str = "127.0.0.1"
+
     # Storage tuning.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)

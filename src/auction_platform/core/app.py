@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
 
 from auction_platform.core.errors import install_error_handlers
 from auction_platform.core.health import health_router
@@ -50,6 +51,15 @@ def create_app(
 
     for router in runtime.definition.routers(runtime):
         app.include_router(router)
+    if runtime.definition.cors and runtime.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=runtime.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(
         RequestMiddleware,
         service=runtime.name,

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +20,7 @@ from fastapi import APIRouter
 from sqlalchemy import MetaData, Table
 
 from auction_platform.contracts.events import Envelope
+from auction_platform.core.auth import ServiceTokens, TokenVerifier
 from auction_platform.core.broker.base import Broker
 from auction_platform.core.cache.base import Cache
 from auction_platform.core.context import reset_request_id, set_request_id
@@ -71,12 +73,15 @@ class ServiceDefinition:
     # Dependencies whose loss makes the service not ready; the others degrade it.
     critical: frozenset[str] = frozenset()
     tables: Tables | None = None
+    cors: bool = False  # answers browsers directly (the gateway)
     routers: Callable[[ServiceRuntime], Sequence[APIRouter]] = lambda runtime: ()
     consumers: Callable[[ServiceRuntime], Sequence[Consumer]] = lambda runtime: ()
     checks: Callable[[ServiceRuntime], Sequence[Check]] = lambda runtime: ()
     background: Callable[[ServiceRuntime], Sequence[Callable[[], Awaitable[None]]]] = (
         lambda runtime: ()
     )
+    # Builds the service's own context into ``runtime.state`` before its routes are made.
+    prepare: Callable[[ServiceRuntime], None] = lambda runtime: None
 
 
 @dataclass
@@ -90,6 +95,9 @@ class ServiceRuntime:
     broker: Broker | None = None
     cache: Cache | None = None
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    verifier: TokenVerifier | None = None
+    service_tokens: ServiceTokens | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     state: dict[str, Any] = field(default_factory=dict)
     draining: bool = False
     uow: UnitOfWork | None = None
@@ -112,6 +120,12 @@ class ServiceRuntime:
                 )
                 self.uow.relay = self.relay
                 self.metrics.watch_outbox(self.name, self.relay)
+
+    async def auth_headers(self) -> dict[str, str]:
+        """Headers that identify this service to another (its service token)."""
+        if self.service_tokens is None:
+            return {}
+        return {"Authorization": f"Bearer {await self.service_tokens.token()}"}
 
     @property
     def name(self) -> str:

@@ -1,19 +1,23 @@
-"""The gateway's proxy: forwards ``/api/v1/...`` to the owning service."""
+"""The gateway's proxy: checks the caller, limits the rate, forwards to the owner."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
 from fastapi import APIRouter, Request, Response
 
+from auction_platform.core.auth import TokenVerifier, bearer_token
 from auction_platform.core.errors import ApiError
-from auction_platform.services.gateway.routing import owner_of
+from auction_platform.services.gateway.limits import RateLimits, RetryBudget
+from auction_platform.services.gateway.routing import route_for
 
 log = logging.getLogger("auction_platform.gateway")
 
-# Hop-by-hop headers (RFC 9110 section 7.6.1) never cross a proxy.
-_HOP_BY_HOP = frozenset(
+# Hop-by-hop headers (RFC 9110 section 7.6.1) never cross a proxy; the client's own
+# forwarding headers are replaced by what the gateway saw.
+_DROPPED_REQUEST_HEADERS = frozenset(
     {
         "connection",
         "keep-alive",
@@ -25,36 +29,90 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "forwarded",
+    }
+)
+# Set again by the gateway's own middleware on the way out.
+_DROPPED_RESPONSE_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "upgrade",
+        "trailer",
+        "content-length",
+        "x-request-id",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
     }
 )
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_IDEMPOTENT_READS = frozenset({"GET", "HEAD"})
 
 
-# Set again by the gateway's own middleware on the way out.
-_OWN_HEADERS = frozenset(
-    {"x-request-id", "x-content-type-options", "x-frame-options", "referrer-policy"}
-)
-
-
-def build_router(clients: dict[str, httpx.AsyncClient]) -> APIRouter:
-    """The catch-all route under ``/api/v1``."""
+def build_router(
+    clients: dict[str, httpx.AsyncClient],
+    *,
+    verifier: TokenVerifier,
+    limits: RateLimits,
+    budget: RetryBudget,
+) -> APIRouter:
+    """The catch-all routes under ``/api/v1`` and the JWKS document."""
     router = APIRouter()
 
-    @router.api_route("/api/v1/{path:path}", methods=_METHODS, include_in_schema=False)
-    async def proxy(request: Request, path: str) -> Response:
-        service = owner_of(request.url.path)
-        if service is None:
+    async def forward(request: Request) -> Response:
+        route = route_for(request.url.path)
+        if route is None:
             raise ApiError(404, "not_found", f"no route for {request.method} {request.url.path}")
-        client = clients[service]
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
-        headers.append(("x-forwarded-for", request.client.host if request.client else ""))
+        token = bearer_token(request)
+        principal = await verifier.verify(token) if token else None
+        address = request.client.host if request.client else "unknown"
+        await limits.check(
+            address=address,
+            user=principal.subject if principal else None,
+            auth_route=route.auth,
+        )
+        client = clients[route.service]
+        headers = [
+            (k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED_REQUEST_HEADERS
+        ]
+        headers.append(("x-forwarded-for", address))
         upstream = client.build_request(
             request.method,
             request.url.path,
             params=request.url.query,
             headers=headers,
             content=await request.body(),
+            timeout=route.timeout if route.timeout else httpx.USE_CLIENT_DEFAULT,
         )
+        answer = await _send(client, upstream, route.service, budget=budget)
+        response = Response(content=answer.content, status_code=answer.status_code)
+        response.raw_headers.extend(
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in answer.headers.multi_items()
+            if k.lower() not in _DROPPED_RESPONSE_HEADERS
+        )
+        return response
+
+    router.add_api_route("/api/v1/{path:path}", forward, methods=_METHODS, include_in_schema=False)
+    router.add_api_route(
+        "/.well-known/jwks.json", forward, methods=["GET"], include_in_schema=False
+    )
+    return router
+
+
+async def _send(
+    client: httpx.AsyncClient, upstream: httpx.Request, service: str, *, budget: RetryBudget
+) -> httpx.Response:
+    """Send once; retry an idempotent read once when it never reached the service."""
+    budget.record_request()
+    retryable = upstream.method in _IDEMPOTENT_READS
+    while True:
         try:
             answer = await client.send(upstream)
         except httpx.TimeoutException as exc:
@@ -63,6 +121,10 @@ def build_router(clients: dict[str, httpx.AsyncClient]) -> APIRouter:
                 504, "gateway_timeout", f"the {service} service did not answer in time"
             ) from exc
         except httpx.ConnectError as exc:
+            if retryable and budget.try_spend():
+                retryable = False
+                await asyncio.sleep(0.05)
+                continue
             log.warning("%s unreachable: %s", service, exc)
             raise ApiError(
                 503,
@@ -75,12 +137,8 @@ def build_router(clients: dict[str, httpx.AsyncClient]) -> APIRouter:
             raise ApiError(
                 502, "bad_gateway", f"the {service} service gave no valid answer"
             ) from exc
-        response = Response(content=answer.content, status_code=answer.status_code)
-        response.raw_headers.extend(
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in answer.headers.multi_items()
-            if k.lower() not in _HOP_BY_HOP and k.lower() not in _OWN_HEADERS
-        )
-        return response
-
-    return router
+        if answer.status_code == 503 and retryable and budget.try_spend():
+            retryable = False
+            await asyncio.sleep(0.05)
+            continue
+        return answer

@@ -1,30 +1,56 @@
-"""Which service owns which public path."""
+"""Which service owns which public path, and how long it may take."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A path pattern, the service that answers it, and its timeout in seconds."""
+
+    pattern: re.Pattern[str]
+    service: str
+    timeout: float | None = None
+    auth: bool = False  # stricter rate limit: sign-in and sign-up routes
+
+
+def _route(
+    pattern: str, service: str, *, timeout: float | None = None, auth: bool = False
+) -> Route:
+    return Route(re.compile(pattern), service, timeout, auth)
+
 
 # Most specific first: bids, buy-now and retractions live under an auction's path
 # but belong to the bidding service.
-_ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), service)
-    for pattern, service in (
-        (r"^/api/v1/auctions/[^/]+/(bids|buy-now|book|retractions)(/|$)", "bidding"),
-        (r"^/api/v1/(auth|users)(/|$)", "identity"),
-        (r"^/api/v1/(auctions|categories|watchlist)(/|$)", "auction"),
-        (r"^/api/v1/(payments|orders|offers)(/|$)", "payment"),
-        (r"^/api/v1/notifications(/|$)", "notification"),
-        (r"^/api/v1/(analytics|search)(/|$)", "analytics"),
-        (r"^/api/v1/(identity|auction|bidding|payment|notification|analytics)/openapi\.json$", ""),
-    )
+ROUTES: tuple[Route, ...] = (
+    _route(r"^/api/v1/auctions/[^/]+/(bids|buy-now|book|retractions)(/|$)", "bidding", timeout=5),
+    _route(r"^/api/v1/auth/(login|register|refresh|service-token)$", "identity", auth=True),
+    _route(r"^/api/v1/(auth|users)(/|$)", "identity"),
+    _route(r"^/\.well-known/jwks\.json$", "identity"),
+    _route(r"^/api/v1/(auctions|categories|watchlist)(/|$)", "auction"),
+    _route(r"^/api/v1/(payments|orders|offers)(/|$)", "payment", timeout=20),
+    _route(r"^/api/v1/notifications(/|$)", "notification"),
+    _route(r"^/api/v1/(analytics|search)(/|$)", "analytics", timeout=15),
+    *(
+        _route(rf"^/api/v1/{name}/(openapi\.json|docs)$", name)
+        for name in ("identity", "auction", "bidding", "payment", "notification", "analytics")
+    ),
 )
 
 DOWNSTREAM = ("identity", "auction", "bidding", "payment", "notification", "analytics")
 
 
+def route_for(path: str) -> Route | None:
+    """The route that answers ``path``, or None when no service does."""
+    for route in ROUTES:
+        if route.pattern.match(path):
+            return route
+    return None
+
+
 def owner_of(path: str) -> str | None:
     """The service that answers ``path``, or None when no service does."""
-    for pattern, service in _ROUTES:
-        if pattern.match(path):
-            return service or path.split("/")[3]
-    return None
+    route = route_for(path)
+    return route.service if route else None

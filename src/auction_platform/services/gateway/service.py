@@ -1,14 +1,36 @@
 """The gateway: routing, token checks, rate limits, live feed and web UI (all services)."""
 
-from auction_platform.core.service import ServiceDefinition
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
+from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 from auction_platform.services.gateway.routing import DOWNSTREAM
+
+
+def _routers(runtime: ServiceRuntime) -> list[APIRouter]:
+    assert runtime.verifier is not None and runtime.cache is not None
+    return [
+        api.build_router(
+            runtime.clients,
+            verifier=runtime.verifier,
+            limits=RateLimits(runtime.cache, runtime.settings),
+            budget=RetryBudget(),
+        )
+    ]
+
 
 DEFINITION = ServiceDefinition(
     name="gateway",
+    # Redis holds the rate-limit buckets; without it the gateway lets traffic
+    # through unlimited rather than refusing it, so it is only Degraded.
+    uses_cache=True,
     calls=DOWNSTREAM,
     # P0 services in the runbook; without payment, notification or analytics the
     # gateway still serves bidding, so it is Degraded rather than not ready.
     critical=frozenset({"identity", "auction", "bidding"}),
-    routers=lambda runtime: [api.build_router(runtime.clients)],
+    cors=True,
+    routers=_routers,
 )

@@ -1,7 +1,38 @@
 """The identity service: accounts, roles, tokens and sessions (PostgreSQL, Redis)."""
 
-from auction_platform.core.service import ServiceDefinition
-from auction_platform.services.identity import store
+from __future__ import annotations
+
+from datetime import timedelta
+
+from auction_platform.core.auth import TokenVerifier
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.services.identity import api, store
+from auction_platform.services.identity.handlers import Identity
+from auction_platform.services.identity.keys import KeyRing
+from auction_platform.services.identity.passwords import Passwords
+
+
+def prepare(runtime: ServiceRuntime) -> None:
+    """Build the identity context; identity verifies tokens with its own key ring."""
+    assert runtime.db is not None
+    assert runtime.cache is not None
+    settings = runtime.settings
+    keys = KeyRing(
+        runtime.db,
+        secret=settings.secret_key.get_secret_value(),
+        token_lifetime=timedelta(seconds=settings.access_token_ttl_seconds),
+        clock=runtime.clock,
+    )
+    runtime.state["identity"] = Identity(
+        uow=runtime.require_uow(),
+        keys=keys,
+        passwords=Passwords(),
+        cache=runtime.cache,
+        settings=settings,
+        clock=runtime.clock,
+    )
+    runtime.verifier = TokenVerifier(keys.jwks, cache=runtime.cache)
+
 
 DEFINITION = ServiceDefinition(
     name="identity",
@@ -13,4 +44,6 @@ DEFINITION = ServiceDefinition(
     uses_broker=True,
     critical=frozenset({"npgsql", "redis"}),
     tables=store.TABLES,
+    prepare=prepare,
+    routers=lambda runtime: [api.build_router(runtime.state["identity"])],
 )

@@ -1,5 +1,218 @@
-"""Tables of the identity service."""
+"""Tables and queries of the identity service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, Table, Text, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
+from auction_platform.services.identity.domain import RefreshToken
 
 TABLES = service_tables("identity")
+
+users = Table(
+    "identity_users",
+    TABLES.metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("phone", String(20), nullable=True),
+    Column("roles", String(100), nullable=False),
+    Column("preferences", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+refresh_tokens = Table(
+    "identity_refresh_tokens",
+    TABLES.metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_identity_refresh_tokens_family", "family_id"),
+    Index("ix_identity_refresh_tokens_user", "user_id"),
+)
+
+signing_keys = Table(
+    "identity_signing_keys",
+    TABLES.metadata,
+    Column("kid", String(32), primary_key=True),
+    Column("private_key", Text, nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An account as stored."""
+
+    id: str
+    email: str
+    password_hash: str
+    display_name: str
+    phone: str | None
+    roles: tuple[str, ...]
+    preferences: dict[str, dict[str, bool]]
+    created_at: datetime
+
+    def public(self) -> dict[str, Any]:
+        """The profile as its owner (or an admin) sees it: never the password hash."""
+        return {
+            "id": self.id,
+            "email": self.email,
+            "display_name": self.display_name,
+            "phone": self.phone,
+            "roles": list(self.roles),
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        display_name=row.display_name,
+        phone=row.phone,
+        roles=tuple(r for r in row.roles.split(",") if r),
+        preferences=row.preferences,
+        created_at=utc(row.created_at),
+    )
+
+
+async def add_user(conn: AsyncConnection, user: User) -> bool:
+    """Insert an account; False when the email is taken."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                users.insert().values(
+                    id=user.id,
+                    email=user.email,
+                    password_hash=user.password_hash,
+                    display_name=user.display_name,
+                    phone=user.phone,
+                    roles=",".join(user.roles),
+                    preferences=user.preferences,
+                    created_at=user.created_at,
+                    updated_at=user.created_at,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def user_by_email(conn: AsyncConnection, email: str) -> User | None:
+    """The account with this (normalised) email."""
+    row = (await conn.execute(select(users).where(users.c.email == email))).first()
+    return _user(row) if row else None
+
+
+async def user_by_id(
+    conn: AsyncConnection, user_id: str, *, for_update: bool = False
+) -> User | None:
+    """The account with this id."""
+    query = select(users).where(users.c.id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return _user(row) if row else None
+
+
+async def update_user(conn: AsyncConnection, user_id: str, *, now: datetime, **values: Any) -> None:
+    """Change some columns of an account."""
+    if "roles" in values:
+        values["roles"] = ",".join(values["roles"])
+    await conn.execute(update(users).where(users.c.id == user_id).values(updated_at=now, **values))
+
+
+async def add_refresh_token(
+    conn: AsyncConnection, *, token_hash: str, token: RefreshToken, issued_at: datetime
+) -> None:
+    """Store a new refresh token (only its hash)."""
+    await conn.execute(
+        refresh_tokens.insert().values(
+            token_hash=token_hash,
+            family_id=token.family_id,
+            user_id=token.user_id,
+            issued_at=issued_at,
+            expires_at=token.expires_at,
+        )
+    )
+
+
+async def refresh_token(conn: AsyncConnection, token_hash: str) -> RefreshToken | None:
+    """The refresh token with this hash, locked for the rotation."""
+    row = (
+        await conn.execute(
+            select(refresh_tokens)
+            .where(refresh_tokens.c.token_hash == token_hash)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        return None
+    return RefreshToken(
+        family_id=row.family_id,
+        user_id=row.user_id,
+        expires_at=utc(row.expires_at),
+        used_at=utc(row.used_at) if row.used_at else None,
+        revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+    )
+
+
+async def spend_refresh_token(conn: AsyncConnection, token_hash: str, *, now: datetime) -> bool:
+    """Mark a token used; False when another request spent it first."""
+    result = await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def revoke_family(conn: AsyncConnection, family_id: str, *, now: datetime) -> None:
+    """Revoke every token of a family."""
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def signing_key_rows(conn: AsyncConnection) -> list[Any]:
+    """Every signing key, newest first."""
+    return list(
+        (await conn.execute(select(signing_keys).order_by(signing_keys.c.created_at.desc()))).all()
+    )
+
+
+async def add_signing_key(
+    conn: AsyncConnection, *, kid: str, private_key: str, public_jwk: dict[str, Any], now: datetime
+) -> None:
+    """Store a new signing key and retire the ones before it."""
+    await conn.execute(
+        update(signing_keys).where(signing_keys.c.retired_at.is_(None)).values(retired_at=now)
+    )
+    await conn.execute(
+        signing_keys.insert().values(
+            kid=kid, private_key=private_key, public_jwk=public_jwk, created_at=now
+        )
+    )

@@ -1,0 +1,230 @@
+"""Access-token verification shared by every service, and the FastAPI dependencies.
+
+Identity signs short-lived JWTs (EdDSA, with a ``kid``) and publishes its public
+keys as a JWKS document. Every service verifies the token it receives with those
+keys, fetched once and cached, refreshed when an unknown ``kid`` appears (at most
+once per ``refresh_interval``). Verification never calls identity per request.
+A revoked token (logout) is refused where a cache is at hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import jwt
+from fastapi import Depends, Request
+
+from auction_platform.core.cache.base import Cache
+from auction_platform.core.errors import ApiError
+
+ISSUER = "auction-platform"
+AUDIENCE = "auction-platform"
+ALGORITHM = "EdDSA"
+REVOKED_PREFIX = "revoked-token:"
+
+JwksSource = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user (with roles) or another service."""
+
+    subject: str
+    roles: frozenset[str]
+    kind: Literal["user", "service"]
+    token_id: str
+    expires_at: datetime
+
+    @property
+    def is_service(self) -> bool:
+        """True for a service's own token."""
+        return self.kind == "service"
+
+    def has_role(self, role: str) -> bool:
+        """True when the principal holds ``role``."""
+        return role in self.roles
+
+
+def unauthorized(code: str, message: str) -> ApiError:
+    """A 401 with the ``WWW-Authenticate`` challenge."""
+    return ApiError(401, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
+
+
+class TokenVerifier:
+    """Verifies access tokens against the identity service's JWKS."""
+
+    def __init__(
+        self,
+        jwks: JwksSource,
+        *,
+        cache: Cache | None = None,
+        leeway: float = 30.0,
+        refresh_interval: float = 30.0,
+    ) -> None:
+        self._source = jwks
+        self._cache = cache
+        self._leeway = leeway
+        self._refresh_interval = refresh_interval
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def _key(self, kid: str) -> Any:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        async with self._lock:
+            # Refresh on an unknown kid (a rotation), but not more often than the
+            # interval, so a flood of forged kids cannot hammer identity.
+            if (
+                kid not in self._keys
+                and time.monotonic() - self._fetched_at >= self._refresh_interval
+            ):
+                document = await self._source()
+                self._keys = {
+                    jwk["kid"]: jwt.PyJWK(jwk, algorithm=ALGORITHM).key
+                    for jwk in document.get("keys", [])
+                    if "kid" in jwk
+                }
+                self._fetched_at = time.monotonic()
+        key = self._keys.get(kid)
+        if key is None:
+            raise unauthorized("invalid_token", "the token is signed by an unknown key")
+        return key
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; raises a 401 ``ApiError`` otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", "the token is malformed") from exc
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise unauthorized("invalid_token", "the token's algorithm or key id is not accepted")
+        key = await self._key(header["kid"])
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "nbf", "sub", "jti", "typ"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise unauthorized("token_expired", "the token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise unauthorized("invalid_token", "the token is not valid yet") from exc
+        except jwt.PyJWTError as exc:
+            raise unauthorized("invalid_token", "the token is not valid") from exc
+        kind = claims["typ"]
+        if kind not in ("access", "service"):
+            raise unauthorized("invalid_token", "this kind of token is not accepted here")
+        if self._cache is not None and await self._cache.get(REVOKED_PREFIX + claims["jti"]):
+            raise unauthorized("token_revoked", "the token has been revoked")
+        roles = claims.get("roles", [])
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=frozenset(r for r in roles if isinstance(r, str)),
+            kind="service" if kind == "service" else "user",
+            token_id=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the request, if it carries one."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller, when the request carries a token (which must then be valid)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if token is None:
+        return None
+    verifier: TokenVerifier = request.app.state.runtime.verifier
+    principal = await verifier.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+async def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    """The caller; 401 when the request has no token."""
+    if principal is None:
+        raise unauthorized("authentication_required", "sign in to do this")
+    return principal
+
+
+async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """A signed-in person (not a service)."""
+    if principal.is_service:
+        raise ApiError(403, "forbidden", "this endpoint is for people, not services")
+    return principal
+
+
+def require_role(role: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting only users holding ``role``."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(current_user)],
+    ) -> Principal:
+        if not principal.has_role(role):
+            raise ApiError(403, "forbidden", f"this needs the {role} role")
+        return principal
+
+    return dependency
+
+
+async def current_service(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Another service of the platform (internal endpoints)."""
+    if not principal.is_service:
+        raise ApiError(403, "forbidden", "this endpoint is for the platform's services only")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+CurrentUser = Annotated[Principal, Depends(current_user)]
+CurrentService = Annotated[Principal, Depends(current_service)]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+Seller = Annotated[Principal, Depends(require_role("seller"))]
+
+
+def service_client_secret(secret_key: str, service: str) -> str:
+    """The credential a service presents to identity for its service token."""
+    import hashlib
+    import hmac
+
+    return hmac.new(secret_key.encode(), f"service:{service}".encode(), hashlib.sha256).hexdigest()
+
+
+class ServiceTokens:
+    """Fetches this service's own token from identity and reuses it until near expiry."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]]) -> None:
+        self._fetch = fetch
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self) -> str:
+        """A valid service token."""
+        async with self._lock:
+            if self._token is None or time.monotonic() >= self._refresh_at:
+                token, lifetime = await self._fetch()
+                self._token = token
+                self._refresh_at = time.monotonic() + max(lifetime * 0.8, 1.0)
+            return self._token

@@ -1,0 +1,89 @@
+"""Rate limits at the front door, and the budget that keeps retries from piling up."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from auction_platform.core.cache.base import Cache, CacheUnavailable
+from auction_platform.core.errors import ApiError
+from auction_platform.settings import Settings
+
+log = logging.getLogger("auction_platform.gateway")
+
+
+class RateLimits:
+    """Token buckets per client address and per user; stricter ones on sign-in routes."""
+
+    def __init__(self, cache: Cache, settings: Settings) -> None:
+        self.cache = cache
+        window = settings.rate_limit_window_seconds
+        self.buckets = {
+            "address": (settings.rate_limit_per_address, settings.rate_limit_per_address / window),
+            "user": (settings.rate_limit_per_user, settings.rate_limit_per_user / window),
+            "auth": (
+                settings.auth_rate_limit_per_address,
+                settings.auth_rate_limit_per_address / window,
+            ),
+        }
+
+    async def check(self, *, address: str, user: str | None, auth_route: bool) -> None:
+        """Take a token from every bucket that applies; 429 with ``Retry-After`` if one is dry."""
+        keys = [("address", address)]
+        if user is not None:
+            keys.append(("user", user))
+        if auth_route:
+            keys.append(("auth", address))
+        for kind, who in keys:
+            capacity, refill = self.buckets[kind]
+            try:
+                decision = await self.cache.take_token(
+                    f"rate:{kind}:{who}", capacity=capacity, refill_per_second=refill
+                )
+            except CacheUnavailable as exc:
+                # Losing Redis must not take the platform down: let traffic through.
+                log.warning("rate limit not enforced, cache unavailable: %s", exc)
+                return
+            if not decision.allowed:
+                seconds = max(1, math.ceil(decision.retry_after))
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"too many requests; try again in {seconds} seconds",
+                    headers={"Retry-After": str(seconds)},
+                )
+
+
+class RetryBudget:
+    """Retries may add at most ``ratio`` to the traffic, plus a small floor per second."""
+
+    def __init__(
+        self,
+        *,
+        ratio: float = 0.1,
+        floor_per_second: float = 1.0,
+        cap: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ratio = ratio
+        self.floor = floor_per_second
+        self.cap = cap
+        self.clock = clock
+        self.tokens = cap
+        self._last = clock()
+
+    def record_request(self) -> None:
+        """Every first attempt earns a fraction of a retry."""
+        self.tokens = min(self.cap, self.tokens + self.ratio)
+
+    def try_spend(self) -> bool:
+        """Take one retry if the budget allows it."""
+        now = self.clock()
+        self.tokens = min(self.cap, self.tokens + (now - self._last) * self.floor)
+        self._last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False

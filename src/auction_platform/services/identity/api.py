@@ -1,0 +1,189 @@
+"""HTTP routes of the identity service: ``/api/v1/auth``, ``/api/v1/users`` and the JWKS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from auction_platform.core.auth import Admin, CurrentService, CurrentUser
+from auction_platform.core.net import client_address
+from auction_platform.services.identity import handlers
+from auction_platform.services.identity.handlers import Identity
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Registration(_Strict):
+    email: EmailStr = Field(max_length=320)
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    display_name: Annotated[str, Field(min_length=1, max_length=100)]
+    phone: Annotated[str | None, Field(max_length=32)] = None
+
+
+class Credentials(_Strict):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class RefreshRequest(_Strict):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LogoutRequest(_Strict):
+    refresh_token: Annotated[str | None, Field(max_length=200)] = None
+
+
+class ServiceCredentials(_Strict):
+    client_id: Annotated[str, Field(min_length=1, max_length=50)]
+    client_secret: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ProfileChange(_Strict):
+    display_name: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    phone: Annotated[str | None, Field(max_length=32)] = None
+
+
+class RolesChange(_Strict):
+    roles: Annotated[list[str], Field(max_length=3)]
+
+
+def build_router(ctx: Identity) -> APIRouter:
+    """Every route of the identity service."""
+    router = APIRouter()
+    auth = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+    users = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+    @router.get("/.well-known/jwks.json", tags=["auth"])
+    async def jwks(response: Response) -> dict[str, Any]:
+        """The public keys that verify access tokens."""
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return await ctx.keys.jwks()
+
+    @auth.post("/register", status_code=201)
+    async def register(body: Registration) -> dict[str, Any]:
+        """Open an account (as a bidder)."""
+        user = await handlers.register(
+            email=body.email,
+            password=body.password,
+            display_name=body.display_name,
+            phone=body.phone,
+            ctx=ctx,
+        )
+        return {"user": user.public()}
+
+    @auth.post("/login")
+    async def login(body: Credentials, request: Request) -> dict[str, Any]:
+        """Sign in with email and password."""
+        pair = await handlers.login(
+            email=body.email, password=body.password, address=client_address(request), ctx=ctx
+        )
+        return pair.public(ctx.clock())
+
+    @auth.post("/refresh")
+    async def refresh(body: RefreshRequest) -> dict[str, Any]:
+        """Exchange a refresh token for a new pair (the old one is spent)."""
+        pair = await handlers.refresh(refresh_token=body.refresh_token, ctx=ctx)
+        return pair.public(ctx.clock())
+
+    @auth.post("/logout", status_code=204)
+    async def logout(body: LogoutRequest, principal: CurrentUser) -> Response:
+        """Sign out: revoke this session's tokens."""
+        await handlers.logout(refresh_token=body.refresh_token, principal=principal, ctx=ctx)
+        return Response(status_code=204)
+
+    @auth.post("/service-token")
+    async def service_token(body: ServiceCredentials) -> dict[str, Any]:
+        """A token for one of the platform's services (client credentials)."""
+        token, expires = await handlers.service_token(
+            client_id=body.client_id, client_secret=body.client_secret, ctx=ctx
+        )
+        return {
+            "token_type": "Bearer",
+            "access_token": token,
+            "expires_in": int((expires - ctx.clock()).total_seconds()),
+        }
+
+    @users.get("/me")
+    async def me(principal: CurrentUser) -> dict[str, Any]:
+        """Your profile."""
+        return {"user": (await handlers.user(user_id=principal.subject, ctx=ctx)).public()}
+
+    @users.patch("/me")
+    async def change_me(body: ProfileChange, principal: CurrentUser) -> dict[str, Any]:
+        """Change your display name or phone (send ``"phone": null`` to remove it)."""
+        user = await handlers.update_profile(
+            user_id=principal.subject,
+            display_name=body.display_name,
+            phone=body.phone,
+            clear_phone="phone" in body.model_fields_set and body.phone is None,
+            ctx=ctx,
+        )
+        return {"user": user.public()}
+
+    @users.get("/me/preferences")
+    async def preferences(principal: CurrentUser) -> dict[str, Any]:
+        """Which notices you get on which channel."""
+        user = await handlers.user(user_id=principal.subject, ctx=ctx)
+        return {"preferences": user.preferences}
+
+    @users.patch("/me/preferences")
+    async def change_preferences(
+        body: dict[str, dict[str, bool]], principal: CurrentUser
+    ) -> dict[str, Any]:
+        """Turn notices on or off, e.g. ``{"sms": {"outbid": false}}``."""
+        merged = await handlers.set_preferences(user_id=principal.subject, changes=body, ctx=ctx)
+        return {"preferences": merged}
+
+    @users.post("/me/seller")
+    async def become_seller(principal: CurrentUser) -> dict[str, Any]:
+        """Ask to sell: the seller role is granted on request."""
+        user = await handlers.user(user_id=principal.subject, ctx=ctx)
+        roles = [*user.roles, "seller"]
+        return {"user": (await handlers.set_roles(user_id=user.id, roles=roles, ctx=ctx)).public()}
+
+    @users.get("/{user_id}")
+    async def get_user(user_id: str, principal: CurrentUser) -> dict[str, Any]:
+        """An account: your own, or any for an admin."""
+        handlers.may_see(principal, user_id)
+        return {"user": (await handlers.user(user_id=user_id, ctx=ctx)).public()}
+
+    @users.patch("/{user_id}")
+    async def change_user(
+        user_id: str, body: ProfileChange, principal: CurrentUser
+    ) -> dict[str, Any]:
+        """Change an account: your own, or any for an admin."""
+        handlers.may_see(principal, user_id)
+        user = await handlers.update_profile(
+            user_id=user_id,
+            display_name=body.display_name,
+            phone=body.phone,
+            clear_phone="phone" in body.model_fields_set and body.phone is None,
+            ctx=ctx,
+        )
+        return {"user": user.public()}
+
+    @users.put("/{user_id}/roles")
+    async def change_roles(user_id: str, body: RolesChange, admin: Admin) -> dict[str, Any]:
+        """Grant or withdraw roles (admins only)."""
+        user = await handlers.set_roles(user_id=user_id, roles=body.roles, ctx=ctx)
+        return {"user": user.public()}
+
+    @users.get("/{user_id}/contact")
+    async def contact(user_id: str, service: CurrentService) -> dict[str, Any]:
+        """Where and how to reach a user (the platform's services only)."""
+        user = await handlers.user(user_id=user_id, ctx=ctx)
+        return {
+            "user_id": user.id,
+            "email": user.email,
+            "phone": user.phone,
+            "display_name": user.display_name,
+            "preferences": user.preferences,
+        }
+
+    router.include_router(auth)
+    router.include_router(users)
+    return router

@@ -1,0 +1,149 @@
+"""The rules of accounts: emails, passwords, roles and refresh-token families.
+
+Pure: standard library only, no clock, no I/O. Callers pass the time and the
+list of common passwords in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+ROLES = ("bidder", "seller", "admin")
+CHANNELS = ("email", "sms")
+NOTICES = (
+    "outbid",
+    "ending_soon",
+    "won",
+    "sold",
+    "not_sold",
+    "payment_due",
+    "payment_received",
+    "second_chance",
+    "auction_cancelled",
+    "account",
+)
+# SMS only for what cannot wait; everything by email. A user changes these freely.
+DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {
+    "email": dict.fromkeys(NOTICES, True),
+    "sms": {notice: notice in ("outbid", "won", "ending_soon") for notice in NOTICES},
+}
+
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+class AccountError(Exception):
+    """A rule of accounts refused the request; ``code`` says which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    """The form emails are compared and stored in: trimmed, NFKC, lower case."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def check_phone(phone: str | None) -> str | None:
+    """A phone number in E.164 form (``+4915112345678``), or None."""
+    if phone is None or phone == "":
+        return None
+    compact = re.sub(r"[\s\-().]", "", phone)
+    if not _PHONE.match(compact):
+        raise AccountError(
+            "invalid_phone", "give the phone number in international form, e.g. +4915112345678"
+        )
+    return compact
+
+
+def check_password(
+    password: str, *, min_length: int, common: frozenset[str], personal: tuple[str, ...] = ()
+) -> None:
+    """Refuse short, common or personal passwords (NIST SP 800-63B)."""
+    if len(password) < min_length:
+        raise AccountError("password_too_short", f"use at least {min_length} characters")
+    if len(password) > 256:
+        raise AccountError("password_too_long", "use at most 256 characters")
+    folded = password.casefold()
+    if folded in common:
+        raise AccountError(
+            "password_too_common", "this password is one of the most common; choose another"
+        )
+    for word in personal:
+        word = word.casefold().strip()
+        if len(word) >= 4 and word in folded:
+            raise AccountError(
+                "password_too_personal", "do not use your name or email in the password"
+            )
+
+
+def merge_preferences(
+    current: dict[str, dict[str, bool]], changes: dict[str, dict[str, bool]]
+) -> dict[str, dict[str, bool]]:
+    """Apply a partial change of notification preferences; unknown keys are refused."""
+    merged = {
+        channel: dict(current.get(channel, DEFAULT_PREFERENCES[channel])) for channel in CHANNELS
+    }
+    for channel, notices in changes.items():
+        if channel not in CHANNELS:
+            raise AccountError(
+                "unknown_channel", f"unknown channel {channel!r}; use {', '.join(CHANNELS)}"
+            )
+        for notice, enabled in notices.items():
+            if notice not in NOTICES:
+                raise AccountError("unknown_notice", f"unknown kind of notice {notice!r}")
+            merged[channel][notice] = bool(enabled)
+    return merged
+
+
+def check_roles(roles: list[str]) -> tuple[str, ...]:
+    """A valid role set: known roles only, and every account is a bidder."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise AccountError("unknown_role", f"unknown role(s): {', '.join(unknown)}")
+    return tuple(role for role in ROLES if role in roles or role == "bidder")
+
+
+class RefreshOutcome(StrEnum):
+    """What presenting a refresh token leads to."""
+
+    ROTATE = "rotate"
+    REUSED = "reused"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """One refresh token of a family (a login and every rotation since)."""
+
+    family_id: str
+    user_id: str
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def present_refresh_token(token: RefreshToken, *, now: datetime) -> RefreshOutcome:
+    """Decide what a presented refresh token means.
+
+    A token is good once. Presenting a spent one means two parties hold it (the
+    token leaked), so the whole family is revoked (OAuth 2.0 Security BCP 4.14).
+    """
+    if token.revoked_at is not None:
+        return RefreshOutcome.REVOKED
+    if token.used_at is not None:
+        return RefreshOutcome.REUSED
+    if now >= token.expires_at:
+        return RefreshOutcome.EXPIRED
+    return RefreshOutcome.ROTATE
+
+
+def spend(token: RefreshToken, *, now: datetime) -> RefreshToken:
+    """The token after it has been exchanged for a new one."""
+    return replace(token, used_at=now)
