@@ -7,16 +7,20 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from auction_platform.core.logging import configure_logging
+from auction_platform.core.migrate import migrate
 from auction_platform.settings import SERVICES, Settings
+
+if TYPE_CHECKING:
+    from auction_platform.services.identity.handlers import Identity
 
 cli = typer.Typer(
     name="auction-platform",
@@ -134,7 +138,7 @@ def migrate_command(
 ) -> None:
     """Apply database migrations and declare the broker's queues; safe to run again."""
     from auction_platform.composition import Platform
-    from auction_platform.core.migrate import migrate, revision_status
+    from auction_platform.core.migrate import revision_status
 
     if service and service not in SERVICES:
         console.print(f"[red]Unknown service {service!r}[/]; choose one of: {', '.join(SERVICES)}")
@@ -160,6 +164,73 @@ def migrate_command(
             await platform.stop()
 
     asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def _identity(settings: Settings) -> AsyncIterator[Identity]:
+    """The identity service's context, for commands that act as it."""
+    from auction_platform.composition import Platform
+
+    platform = Platform(settings, ["identity"], embedded=False)
+    try:
+        runtime = platform.runtimes["identity"]
+        assert runtime.db is not None
+        await migrate(runtime.db, "identity")
+        if platform.cache is not None:
+            await platform.cache.start()
+        yield runtime.state["identity"]
+    finally:
+        await platform.stop()
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="The admin's email.")],
+    display_name: Annotated[str, typer.Option(prompt=True, help="The name others see.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="ADMIN_PASSWORD",
+            help="Asked for when not given (or set ADMIN_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Create an admin account, or make an existing account an admin."""
+    from auction_platform.core.errors import ApiError
+    from auction_platform.services.identity import handlers
+
+    settings = _settings()
+    configure_logging(level="WARNING", json_lines=settings.log_json)
+
+    async def run() -> None:
+        async with _identity(settings) as identity:
+            user, created = await handlers.create_admin(
+                email=email, password=password, display_name=display_name, ctx=identity
+            )
+        verb = "created" if created else "promoted"
+        console.print(f"admin {verb}: {user.email} ({user.id})")
+
+    try:
+        asyncio.run(run())
+    except ApiError as error:
+        console.print(f"[red]{error.message}[/] ({error.code})")
+        raise typer.Exit(1) from error
+
+
+@cli.command("rotate-signing-key")
+def rotate_signing_key() -> None:
+    """Start signing tokens with a new key; tokens signed before stay valid until they expire."""
+    settings = _settings()
+    configure_logging(level="WARNING", json_lines=settings.log_json)
+
+    async def run() -> str:
+        async with _identity(settings) as identity:
+            return await identity.keys.rotate()
+
+    console.print(f"new signing key: {asyncio.run(run())}")
 
 
 def main() -> None:

@@ -82,6 +82,8 @@ class ServiceDefinition:
     )
     # Builds the service's own context into ``runtime.state`` before its routes are made.
     prepare: Callable[[ServiceRuntime], None] = lambda runtime: None
+    # Awaited once at start, before the service takes traffic.
+    startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -148,7 +150,9 @@ class ServiceRuntime:
                 )
 
     async def start_producing(self) -> None:
-        """Start relaying the outbox and the background jobs."""
+        """Run the start-up hook, then start relaying the outbox and the background jobs."""
+        if self.definition.startup is not None:
+            await self.definition.startup(self)
         if self.relay is not None:
             self.relay.start()
         for job in self.definition.background(self):

@@ -72,6 +72,15 @@ class KeyRing:
         self._loaded_at = float("-inf")
         return kid
 
+    async def load(self) -> None:
+        """Read the keys (making the first one if there is none); done at start-up.
+
+        Signing then only re-reads now and then, never writes, so it is safe inside
+        another transaction.
+        """
+        self._loaded_at = float("-inf")
+        await self._load()
+
     async def _load(self) -> None:
         if time.monotonic() - self._loaded_at < _CACHE_SECONDS and self._active is not None:
             return

@@ -34,6 +34,12 @@ def prepare(runtime: ServiceRuntime) -> None:
     runtime.verifier = TokenVerifier(keys.jwks, cache=runtime.cache)
 
 
+async def startup(runtime: ServiceRuntime) -> None:
+    """Have a signing key ready before the first sign-in."""
+    identity: Identity = runtime.state["identity"]
+    await identity.keys.load()
+
+
 DEFINITION = ServiceDefinition(
     name="identity",
     uses_database=True,
@@ -45,5 +51,6 @@ DEFINITION = ServiceDefinition(
     critical=frozenset({"npgsql", "redis"}),
     tables=store.TABLES,
     prepare=prepare,
+    startup=startup,
     routers=lambda runtime: [api.build_router(runtime.state["identity"])],
 )

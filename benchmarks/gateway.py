@@ -1,0 +1,396 @@
+"""What the gateway costs: an authenticated GET straight to identity, and through the gateway.
+
+In one run, in the distributed mode (one process per service, on PostgreSQL, Redis and
+RabbitMQ at 127.0.0.1), wrk sends ``GET /api/v1/users/me`` with a bearer token (1) straight
+to the identity process ("direct") and (2) to the gateway process, which verifies the token,
+takes from the rate-limit buckets and forwards the request to identity ("gateway"). It
+prints requests/s, p50 and p99 of each, the gateway/direct throughput ratio and the median
+latency the gateway adds, against their targets (ratio >= 0.5, added p50 < 5 ms), and how
+often identity served its JWKS meanwhile (the gateway caches the keys: a fetch or two).
+
+It makes and removes by itself a fresh database, a unique Redis key prefix and RabbitMQ
+exchange, and two child servers on free ports; traffic goes to 127.0.0.1 only. wrk, the
+servers, PostgreSQL and Redis share the machine's cores, so the figures compare the two
+targets on this machine; they are not the capacity of a deployment.
+
+Run from the project root (needs wrk: ``apt-get install wrk``)::
+
+    .venv/bin/python benchmarks/gateway.py [--duration 10] [--connections 32]
+
+The figures also go to ``benchmarks/results/gateway.json`` and, as JSON, to the last line
+of stdout. Exit status 0 when both targets are met, 1 when one is missed or a run had
+errors, 2 when wrk is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+from redis.asyncio import Redis
+
+from auction_platform.core.broker.rabbitmq import RabbitBroker
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+COMMAND = [sys.executable, "-m", "auction_platform"]
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "gateway.json"
+
+ME = "/api/v1/users/me"
+JWKS = "/.well-known/jwks.json"
+UNUSED_SERVICES = ("auction", "bidding", "payment", "notification", "analytics")
+PASSWORD = "benchmark-Horse-Battery-42"  # noqa: S105 - a throwaway account in a throwaway database
+MIN_RATIO = 0.5
+MAX_ADDED_P50_MS = 5.0
+STARTUP_SECONDS = 30.0
+
+
+@dataclass
+class Child:
+    """A server started by the benchmark; its output goes to a log file."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What wrk saw for one target; ``errors`` counts non-2xx answers and socket errors."""
+
+    target: str
+    url: str
+    requests: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Both measurements, and what identity was asked while the gateway was measured."""
+
+    direct: Measurement
+    gateway: Measurement
+    gateway_answers_with_warmup: int
+    jwks_fetches: int
+    identity_me_requests: int
+    identity_other_requests: int
+
+
+async def _admin_sql(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _delete_cache_keys(prefix: str) -> None:
+    redis = Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        keys = [key async for key in redis.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+async def _forget(name: str) -> None:
+    """Drop the database, the cache keys and the exchanges; each even if another fails."""
+    broker = RabbitBroker(RABBITMQ_URL, exchange=f"{name}.events", queue_prefix=f"{name}.")
+    steps = {
+        "database": _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
+        "redis keys": _delete_cache_keys(f"{name}:"),
+        # Identity consumes nothing, so its migration declared only the two exchanges.
+        "rabbitmq exchanges": broker.delete_topology([]),
+    }
+    for what, step in steps.items():
+        try:
+            await step
+        except Exception as exc:
+            print(f"warning: could not remove the benchmark's {what}: {exc}", file=sys.stderr)
+
+
+def _service_env(name: str, identity_url: str) -> dict[str, str]:
+    # Our own *_URL variables must not leak into the children (as in the tests).
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_URL")}
+    env |= {
+        "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+        "REDIS_URL": REDIS_URL,
+        "RABBITMQ_URL": RABBITMQ_URL,
+        "RABBITMQ_EXCHANGE": f"{name}.events",
+        "RABBITMQ_QUEUE_PREFIX": f"{name}.",
+        "CACHE_PREFIX": f"{name}:",
+        "IDENTITY_URL": identity_url,
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_TOKEN_TTL_SECONDS": "3600",
+        "RATE_LIMIT_PER_ADDRESS": "100000000",
+        "RATE_LIMIT_PER_USER": "100000000",
+        "AUTH_RATE_LIMIT_PER_ADDRESS": "1000",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for service in UNUSED_SERVICES:
+        env[f"{service.upper()}_URL"] = f"http://127.0.0.1:{_free_port()}"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run(command: list[str], timeout: float, **options: Any) -> str:
+    """The command's output; raises with that output when it fails."""
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, **options
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[:3]} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return str(done.stdout)
+
+
+def _start(name: str, port: int, env: dict[str, str], workdir: Path) -> Child:
+    log = workdir / f"{name}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*COMMAND, "serve", name, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=workdir,  # away from a developer's .env
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return Child(name, f"http://127.0.0.1:{port}", process, log)
+
+
+def _wait_until(
+    http: httpx.Client, child: Child, path: str, ready: Callable[[httpx.Response], bool]
+) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited early:\n{child.log_tail()}")
+        try:
+            if ready(http.get(child.url + path)):
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{child.name} not ready within {STARTUP_SECONDS:g}s:\n{child.log_tail()}")
+
+
+def _gateway_reaches_identity(response: httpx.Response) -> bool:
+    # The gateway's /health/ready stays 503 here: auction and bidding are critical to it
+    # and are not running. What this benchmark needs is identity and Redis.
+    statuses = {check["name"]: check["status"] for check in response.json().get("checks", [])}
+    return statuses.get("identity") == "Healthy" and statuses.get("redis") == "Healthy"
+
+
+def _stop(child: Child) -> None:
+    if child.process.poll() is None:
+        child.process.send_signal(signal.SIGTERM)
+        try:
+            child.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+
+
+def _access_token(http: httpx.Client, identity_url: str) -> str:
+    # Neither the email nor the name may appear in the password (identity refuses that).
+    account = {"email": f"load-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD}
+    for step, body in (("register", {**account, "display_name": "Load Test"}), ("login", account)):
+        answer = http.post(f"{identity_url}/api/v1/auth/{step}", json=body)
+        if answer.is_error:
+            raise RuntimeError(f"{step} answered {answer.status_code}: {answer.text}")
+    return str(answer.json()["access_token"])
+
+
+_REQUESTS_TOTAL = re.compile(r'^http_requests_total\{[^}]*route="([^"]*)"[^}]*\} (\S+)$', re.M)
+
+
+def _requests_by_route(http: httpx.Client, url: str) -> dict[str, float]:
+    """A service's ``http_requests_total``, summed per route template."""
+    counts: dict[str, float] = {}
+    for route, value in _REQUESTS_TOTAL.findall(http.get(url + "/metrics").text):
+        counts[route] = counts.get(route, 0.0) + float(value)
+    return counts
+
+
+_MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_PERCENTILE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_REQUESTS = re.compile(r"^\s*(\d+) requests in", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def parse_wrk(target: str, url: str, output: str) -> Measurement:
+    """The figures of wrk's ``--latency`` report."""
+    percentiles = {p: float(v) * _MS_PER_UNIT[unit] for p, v, unit in _PERCENTILE.findall(output)}
+    requests, rate = _REQUESTS.search(output), _RATE.search(output)
+    if requests is None or rate is None or set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"cannot read wrk's report:\n{output}")
+    non_2xx, sockets = _NON_2XX.search(output), _SOCKET_ERRORS.search(output)
+    errors = (int(non_2xx[1]) if non_2xx else 0) + (
+        sum(int(n) for n in sockets.groups()) if sockets else 0
+    )
+    return Measurement(
+        target, url, int(requests[1]), float(rate[1]), percentiles["50"], percentiles["99"], errors
+    )
+
+
+def run_wrk(
+    target: str, url: str, token: str, *, threads: int, connections: int, seconds: float
+) -> Measurement:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    command += ["-H", f"Authorization: Bearer {token}", url]
+    return parse_wrk(target, url, _run(command, timeout=seconds + 60))
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per target")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    return parser.parse_args()
+
+
+def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
+    """Start identity and the gateway, sign in, run wrk on each; the caller cleans up."""
+    identity_port, gateway_port = _free_port(), _free_port()
+    env = _service_env(name, f"http://127.0.0.1:{identity_port}")
+    # The gateway has no database: identity's schema is the only one needed.
+    _run([*COMMAND, "migrate", "--service", "identity"], env=env, cwd=workdir, timeout=120)
+    children: list[Child] = []
+    try:
+        with httpx.Client(timeout=10, trust_env=False) as http:
+            children.append(_start("identity", identity_port, env, workdir))
+            _wait_until(http, children[0], "/health/ready", lambda r: r.status_code == 200)
+            children.append(_start("gateway", gateway_port, env, workdir))
+            _wait_until(http, children[1], "/health/detail", _gateway_reaches_identity)
+            identity, gateway = (child.url for child in children)
+            token = _access_token(http, identity)
+
+            def bench(target: str, url: str) -> tuple[Measurement, Measurement]:
+                wrk = {"threads": args.threads, "connections": args.connections}
+                warm = run_wrk(target, url, token, seconds=args.warmup, **wrk)
+                return warm, run_wrk(target, url, token, seconds=args.duration, **wrk)
+
+            _, direct = bench("direct", identity + ME)
+            # Counted from before the gateway's first request, so its cold JWKS fetch shows.
+            before = _requests_by_route(http, identity)
+            warm, through = bench("gateway", gateway + ME)
+            after = _requests_by_route(http, identity)
+    finally:
+        for child in reversed(children):
+            _stop(child)
+    delta = {route: after.get(route, 0.0) - before.get(route, 0.0) for route in after}
+    return Figures(
+        direct=direct,
+        gateway=through,
+        gateway_answers_with_warmup=warm.requests + through.requests,
+        jwks_fetches=int(delta.get(JWKS, 0)),
+        identity_me_requests=int(delta.get(ME, 0)),
+        identity_other_requests=int(
+            sum(n for route, n in delta.items() if route not in (ME, JWKS, "/metrics"))
+        ),
+    )
+
+
+def report(args: argparse.Namespace, figures: Figures) -> bool:
+    """Print the table and the verdicts, save the JSON; True when every target is met."""
+    direct, gateway = figures.direct, figures.gateway
+    ratio = gateway.requests_per_second / direct.requests_per_second
+    added_p50 = gateway.p50_ms - direct.p50_ms
+    passed = {
+        "throughput_ratio": ratio >= MIN_RATIO,
+        "added_p50": added_p50 < MAX_ADDED_P50_MS,
+        "no_errors": direct.errors == 0 and gateway.errors == 0,
+    }
+    verdict = {name: "PASS" if ok else "FAIL" for name, ok in passed.items()}
+    print(f"Gateway benchmark: GET {ME} with a bearer token, distributed mode")
+    print(
+        f"{os.cpu_count()} CPU cores shared by wrk, identity, gateway, PostgreSQL and Redis; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s after "
+        f"{args.warmup:g}s of warm-up\n"
+    )
+    print(f"{'target':<10}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for m in (direct, gateway):
+        print(
+            f"{m.target:<10}{m.requests_per_second:>12.1f}{m.p50_ms:>10.2f}"
+            f"{m.p99_ms:>10.2f}{m.errors:>8}"
+        )
+    print(
+        f"\ngateway/direct throughput {ratio:7.3f}     (target >= {MIN_RATIO:g})    "
+        f"{verdict['throughput_ratio']}\n"
+        f"added median latency      {added_p50:7.2f} ms  (target < {MAX_ADDED_P50_MS:g} ms)  "
+        f"{verdict['added_p50']}\n"
+        f"identity during the gateway warm-up and run: {figures.jwks_fetches} JWKS fetch(es), "
+        f"{figures.identity_me_requests} {ME} for {figures.gateway_answers_with_warmup} "
+        f"gateway answers, {figures.identity_other_requests} other request(s)"
+    )
+    if not passed["no_errors"]:
+        print("FAIL: some answers were not 2xx or sockets failed; the figures are not valid")
+    summary = {
+        "cpu_count": os.cpu_count(),
+        "wrk": {"threads": args.threads, "connections": args.connections},
+        "duration_seconds": args.duration,
+        **asdict(figures),
+        "throughput_ratio": round(ratio, 3),
+        "added_p50_ms": round(added_p50, 3),
+        "targets": {"min_ratio": MIN_RATIO, "max_added_p50_ms": MAX_ADDED_P50_MS},
+        "passed": passed,
+    }
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"(saved to {RESULTS_FILE})")
+    print(json.dumps(summary))
+    return all(passed.values())
+
+
+def main() -> int:
+    args = _arguments()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed; install it with: apt-get install wrk", file=sys.stderr)
+        return 2
+    # A SIGTERM to the benchmark still runs the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # One name no other run uses, for the database, key prefix, exchange and queues.
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as workdir:
+        try:
+            asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+            figures = measure(args, Path(workdir), name)
+        finally:
+            asyncio.run(_forget(name))
+    return 0 if report(args, figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
