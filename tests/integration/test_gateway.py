@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from auction_platform.services.gateway.limits import RetryBudget
 from support.http_server import free_port, serving
 from support.platforms import client, embedded_settings, running
 
@@ -171,3 +173,60 @@ async def test_every_outgoing_call_has_a_timeout(tmp_path: Path) -> None:
             assert isinstance(http.timeout, httpx.Timeout)
             assert http.timeout.read == 3
             assert http.timeout.connect is not None
+
+
+def flaky_app(calls: list[str]) -> FastAPI:
+    """Answers 503 to the first request of each method, then 200."""
+    app = FastAPI()
+
+    @app.api_route("/api/v1/notifications/flaky", methods=["GET", "POST"])
+    async def flaky(request: Request) -> JSONResponse:
+        calls.append(request.method)
+        if calls.count(request.method) == 1:
+            return JSONResponse({"error": "busy"}, 503)
+        return JSONResponse({"ok": True})
+
+    return app
+
+
+async def test_an_idempotent_read_is_retried_once_a_write_never(tmp_path: Path) -> None:
+    calls: list[str] = []
+    async with serving(flaky_app(calls)) as url:
+        settings = embedded_settings(tmp_path, notification_url=url)
+        async with (
+            running(settings, ["gateway"]) as platform,
+            client(platform.apps["gateway"]) as http,
+        ):
+            read = await http.get("/api/v1/notifications/flaky")
+            write = await http.post("/api/v1/notifications/flaky", json={})
+    assert read.status_code == 200
+    assert write.status_code == 503
+    assert calls == ["GET", "GET", "POST"]
+
+
+def test_the_retry_budget_runs_dry_and_refills() -> None:
+    now = [0.0]
+    budget = RetryBudget(ratio=0.25, floor_per_second=1.0, cap=2.0, clock=lambda: now[0])
+    assert budget.try_spend()
+    assert budget.try_spend()
+    assert not budget.try_spend()
+    for _ in range(4):
+        budget.record_request()
+    assert budget.try_spend()
+    now[0] += 1.0
+    assert budget.try_spend()
+
+
+async def test_cors_answers_configured_origins_only(tmp_path: Path) -> None:
+    settings = embedded_settings(tmp_path, cors_origins=["https://shop.example"])
+    async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
+        allowed = await http.options(
+            "/api/v1/auctions",
+            headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+        )
+        refused = await http.options(
+            "/api/v1/auctions",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "access-control-allow-origin" not in refused.headers
