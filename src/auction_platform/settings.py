@@ -81,6 +81,19 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For is believed (the ingress in front of the gateway).
     forwarded_allow_ips: str = "127.0.0.1"
 
+    # Auctions: limits on what a seller may list, and the scheduler.
+    auction_min_duration_seconds: int = Field(default=60, ge=1)
+    auction_max_duration_days: int = Field(default=30, ge=1, le=365)
+    auction_max_amount_cents: int = Field(default=100_000_000_00, ge=100)
+    auction_max_images: int = Field(default=10, ge=0, le=50)
+    ending_soon_minutes: list[int] = [60, 15, 5]
+    scheduler_interval_seconds: float = Field(default=0.25, gt=0, le=60)
+
+    # Bidding: group commit, the closer and idempotency keys.
+    bid_batch_max: int = Field(default=200, ge=1, le=10_000)
+    closer_interval_seconds: float = Field(default=0.25, gt=0, le=60)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+
     # Storage tuning.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)

@@ -1,0 +1,161 @@
+"""Event schemas of the auction and bidding services (the ``data`` of each envelope).
+
+Producers build these dicts, consumers read them; both import the names from here,
+so a field renamed on one side fails the type check on the other. Money is integer
+minor units with an ISO 4217 currency; times are ISO 8601 strings in UTC.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class SoftCloseData(TypedDict):
+    """Soft-close settings: a bid within ``window_seconds`` of the end extends it."""
+
+    window_seconds: int
+    extend_seconds: int
+    max_extensions: int
+
+
+class AuctionRulesData(TypedDict):
+    """Everything the bidding service needs to run an auction's book."""
+
+    auction_id: str
+    seller_id: str
+    title: str
+    currency: str
+    start_cents: int
+    reserve_cents: int | None
+    buy_now_cents: int | None
+    starts_at: str
+    ends_at: str
+    soft_close: SoftCloseData | None
+    increments: list[list[int]]  # [[from_cents, increment_cents], ...] ascending
+
+
+# --- auction service ---------------------------------------------------------
+
+AUCTION_PUBLISHED = "AuctionPublished"  # draft -> scheduled (listed); data: AuctionRulesData + category
+AUCTION_OPENED = "AuctionOpened"  # scheduled -> open; data: AuctionRulesData
+
+
+class AuctionEndingSoonData(TypedDict):
+    """An open auction ends in ``minutes_left`` minutes; tell watchers and bidders."""
+
+    auction_id: str
+    title: str
+    ends_at: str
+    minutes_left: int
+    recipient_ids: list[str]
+
+
+AUCTION_ENDING_SOON = "AuctionEndingSoon"
+
+
+class AuctionCancelledData(TypedDict):
+    """The seller (before any bid) or an admin (any time, voiding bids) cancelled."""
+
+    auction_id: str
+    title: str
+    seller_id: str
+    by: str  # "seller" | "admin"
+    bids_voided: bool
+    bidder_ids: list[str]
+
+
+AUCTION_CANCELLED = "AuctionCancelled"
+AUCTION_RESULT_RECORDED = "AuctionResultRecorded"  # the auction service recorded AuctionClosed
+
+
+# --- bidding service ---------------------------------------------------------
+
+
+class BidPlacedData(TypedDict):
+    """An accepted bid (public facts only travel to clients; ids stay internal)."""
+
+    auction_id: str
+    seq: int
+    bidder_id: str
+    leader_id: str
+    price_cents: int
+    currency: str
+    bid_count: int
+    ends_at: str
+    placed_at: str
+
+
+BID_PLACED = "BidPlaced"
+
+
+class OutbidData(TypedDict):
+    """The former leader has been outbid."""
+
+    auction_id: str
+    user_id: str
+    price_cents: int
+    currency: str
+    ends_at: str
+
+
+OUTBID = "Outbid"
+
+
+class AuctionExtendedData(TypedDict):
+    """A bid in the soft-close window moved the end."""
+
+    auction_id: str
+    ends_at: str
+    extensions: int
+
+
+AUCTION_EXTENDED = "AuctionExtended"
+
+
+class BuyNowUsedData(TypedDict):
+    """Buy It Now closed the auction at its price."""
+
+    auction_id: str
+    seller_id: str
+    buyer_id: str
+    price_cents: int
+    currency: str
+    at: str
+
+
+BUY_NOW_USED = "BuyNowUsed"
+
+
+class BidRetractedData(TypedDict):
+    """A bid was retracted and the book recomputed."""
+
+    auction_id: str
+    bidder_id: str
+    seq: int
+    price_cents: int
+    leader_id: str | None
+    bid_count: int
+
+
+BID_RETRACTED = "BidRetracted"
+
+
+class AuctionClosedData(TypedDict):
+    """The hammer fell: the result of an auction, at its effective end or by Buy It Now."""
+
+    auction_id: str
+    seller_id: str
+    title: str
+    winner_id: str | None
+    price_cents: int
+    currency: str
+    sold: bool
+    reserve_met: bool
+    runner_up_id: str | None
+    runner_up_max_cents: int | None
+    bid_count: int
+    by_buy_now: bool
+    closed_at: str
+
+
+AUCTION_CLOSED = "AuctionClosed"
