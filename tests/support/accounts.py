@@ -47,3 +47,8 @@ async def log_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD) 
     assert response.status_code == 200, response.text
     body: dict[str, str] = response.json()
     return body
+
+
+async def sign_up_all(http: httpx.AsyncClient, *names: str) -> list[Account]:
+    """Several accounts, one per name."""
+    return [await sign_up(http, name=name) for name in names]

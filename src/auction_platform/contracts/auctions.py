@@ -36,7 +36,8 @@ class AuctionRulesData(TypedDict):
 
 # --- auction service ---------------------------------------------------------
 
-AUCTION_PUBLISHED = "AuctionPublished"  # draft -> scheduled (listed); data: AuctionRulesData + category
+# draft -> scheduled (listed); data: AuctionRulesData and the category
+AUCTION_PUBLISHED = "AuctionPublished"
 AUCTION_OPENED = "AuctionOpened"  # scheduled -> open; data: AuctionRulesData
 
 

@@ -1,7 +1,62 @@
 """The bidding service: the bid book (PostgreSQL, Redis, RabbitMQ, auction)."""
 
-from auction_platform.core.service import ServiceDefinition
-from auction_platform.services.bidding import store
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from auction_platform.contracts import auctions as contract
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
+from auction_platform.core.uow import Transaction
+from auction_platform.services.bidding import api, handlers, store
+from auction_platform.services.bidding.handlers import Bidding
+
+
+def prepare(runtime: ServiceRuntime) -> None:
+    """Build the bidding context: its batcher, and how to fetch an auction's rules."""
+    assert runtime.cache is not None
+
+    async def fetch_rules(auction_id: str) -> dict[str, Any] | None:
+        response = await runtime.clients["auction"].get(
+            f"/api/v1/auctions/{auction_id}/rules", headers=await runtime.auth_headers()
+        )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        rules: dict[str, Any] = response.json()
+        return rules
+
+    runtime.state["bidding"] = Bidding(
+        uow=runtime.require_uow(),
+        cache=runtime.cache,
+        clock=runtime.clock,
+        fetch_rules=fetch_rules,
+        max_batch=runtime.settings.bid_batch_max,
+    )
+
+
+def _consumers(runtime: ServiceRuntime) -> list[Consumer]:
+    bidding: Bidding = runtime.state["bidding"]
+
+    async def book_opened(tx: Transaction, envelope: Envelope) -> None:
+        await handlers.open_book(tx, envelope.data, now=bidding.clock())
+
+    return [Consumer("books", (f"auction.{contract.AUCTION_OPENED}",), book_opened)]
+
+
+def _closer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    bidding: Bidding = runtime.state["bidding"]
+    interval = runtime.settings.closer_interval_seconds
+
+    async def close_books() -> None:
+        while True:
+            if await handlers.close_due_books(bidding) == 0:
+                await asyncio.sleep(interval)
+
+    return close_books
+
 
 DEFINITION = ServiceDefinition(
     name="bidding",
@@ -11,4 +66,8 @@ DEFINITION = ServiceDefinition(
     calls=("auction",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
+    prepare=prepare,
+    routers=lambda runtime: [api.build_router(runtime.state["bidding"])],
+    consumers=_consumers,
+    background=lambda runtime: [_closer(runtime)],
 )

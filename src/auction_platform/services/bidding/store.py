@@ -1,5 +1,150 @@
-"""Tables of the bidding service."""
+"""Tables and queries of the bidding service: one book row per auction, an append-only ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
+from auction_platform.core.sql import insert_ignoring_duplicates
 
 TABLES = service_tables("bidding")
+
+books = Table(
+    "bidding_books",
+    TABLES.metadata,
+    Column("auction_id", String(64), primary_key=True),
+    Column("seller_id", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("rules", JSON, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("leader_id", String(64), nullable=True),
+    Column("bid_count", Integer, nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_bidding_books_due", "status", "ends_at"),
+)
+
+bids = Table(
+    "bidding_bids",
+    TABLES.metadata,
+    Column("auction_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("bidder_id", String(64), nullable=False),
+    Column("max_cents", BigInteger, nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("leader_id", String(64), nullable=True),
+    Column("retracted_at", DateTime(timezone=True), nullable=True),
+    Index("ix_bidding_bids_bidder", "bidder_id"),
+)
+
+idempotency = Table(
+    "bidding_idempotency",
+    TABLES.metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_bidding_idempotency_created", "created_at"),
+)
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def book_row(conn: AsyncConnection, auction_id: str, *, lock: bool) -> Any:
+    """The book row of an auction (locked for the batch when ``lock``), or None."""
+    query = select(books).where(books.c.auction_id == auction_id)
+    if lock:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def add_book(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Create a book unless one exists; True when this call created it."""
+    return await insert_ignoring_duplicates(conn, books, values)
+
+
+async def save_book(conn: AsyncConnection, auction_id: str, values: dict[str, Any]) -> None:
+    """Write the book's new state."""
+    await conn.execute(update(books).where(books.c.auction_id == auction_id).values(**values))
+
+
+async def append_bids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Append accepted bids to the ledger."""
+    if rows:
+        await conn.execute(bids.insert(), rows)
+
+
+async def ledger(conn: AsyncConnection, auction_id: str) -> list[Any]:
+    """Every ledger row of an auction, in order."""
+    query = select(bids).where(bids.c.auction_id == auction_id).order_by(bids.c.seq)
+    return list((await conn.execute(query)).all())
+
+
+async def mark_retracted(conn: AsyncConnection, auction_id: str, seq: int, *, at: datetime) -> None:
+    """Mark one ledger row retracted (rows are never deleted)."""
+    await conn.execute(
+        update(bids)
+        .where(bids.c.auction_id == auction_id, bids.c.seq == seq)
+        .values(retracted_at=at)
+    )
+
+
+async def due_books(conn: AsyncConnection, *, now: datetime, limit: int) -> list[Any]:
+    """Open books past their effective end, claimed so no other closer takes them."""
+    query = (
+        select(books)
+        .where(books.c.status == "open", books.c.ends_at <= now)
+        .order_by(books.c.ends_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def claim_idempotency_key(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Reserve a key for this request; False when it was used before."""
+    return await insert_ignoring_duplicates(conn, idempotency, values)
+
+
+async def idempotent_answer(conn: AsyncConnection, user_id: str, key: str) -> Any:
+    """The stored answer for a key, or None."""
+    query = select(idempotency).where(idempotency.c.user_id == user_id, idempotency.c.key == key)
+    return (await conn.execute(query)).first()
+
+
+async def store_answer(
+    conn: AsyncConnection, user_id: str, key: str, *, status_code: int, response: str
+) -> None:
+    """Record the answer given for a key."""
+    await conn.execute(
+        update(idempotency)
+        .where(idempotency.c.user_id == user_id, idempotency.c.key == key)
+        .values(status_code=status_code, response=response)
+    )

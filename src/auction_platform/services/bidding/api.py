@@ -1,0 +1,147 @@
+"""HTTP routes of the bidding service: bids, Buy It Now, retractions, the book and its history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal
+from auction_platform.core.cache.base import CacheUnavailable
+from auction_platform.core.errors import ApiError
+from auction_platform.services.bidding import store
+from auction_platform.services.bidding.batcher import Command
+from auction_platform.services.bidding.handlers import Bidding, book_key
+from auction_platform.services.bidding.state import BookState, pseudonym
+
+AuctionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BidRequest(_Strict):
+    max_amount: Annotated[int, Field(gt=0, le=10**13, strict=True)]
+
+
+class RetractionRequest(_Strict):
+    seq: Annotated[int, Field(gt=0)]
+
+
+class CancelRequest(_Strict):
+    by: Annotated[str, Field(pattern="^(seller|admin)$")]
+
+
+def _command(
+    kind: str, auction_id: str, user_id: str, payload: dict[str, Any], key: str | None
+) -> Command:
+    digest = hashlib.sha256(
+        json.dumps([kind, auction_id, payload], sort_keys=True).encode()
+    ).hexdigest()
+    return Command(kind, user_id, payload, idempotency_key=key, request_hash=digest)
+
+
+def build_router(ctx: Bidding) -> APIRouter:
+    """Every route of the bidding service."""
+    router = APIRouter(prefix="/api/v1/auctions/{auction_id}", tags=["bidding"])
+
+    async def run(auction_id: str, command: Command) -> JSONResponse:
+        answer = await ctx.submit(auction_id, command)
+        return JSONResponse(answer.body, answer.status)
+
+    @router.post("/bids", status_code=201)
+    async def place_bid(
+        auction_id: AuctionId, body: BidRequest, user: CurrentUser, key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """Bid with a secret maximum; the price rises only as far as competition requires."""
+        payload = {"max_amount": body.max_amount}
+        return await run(auction_id, _command("bid", auction_id, user.subject, payload, key))
+
+    @router.post("/buy-now", status_code=201)
+    async def buy_now(
+        auction_id: AuctionId, user: CurrentUser, key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """Buy at the Buy It Now price (until the first bid)."""
+        return await run(auction_id, _command("buy_now", auction_id, user.subject, {}, key))
+
+    @router.post("/retractions")
+    async def retract(
+        auction_id: AuctionId, body: RetractionRequest, user: CurrentUser
+    ) -> JSONResponse:
+        """Retract one of your bids, under eBay's retraction policy."""
+        payload = {"seq": body.seq}
+        return await run(auction_id, _command("retract", auction_id, user.subject, payload, None))
+
+    @router.post("/book/cancel")
+    async def cancel(
+        auction_id: AuctionId, body: CancelRequest, service: CurrentService
+    ) -> JSONResponse:
+        """Close the book to bids (the auction service, when a lot is cancelled)."""
+        payload = {"by": body.by}
+        return await run(auction_id, _command("cancel", auction_id, service.subject, payload, None))
+
+    @router.get("/book")
+    async def book(auction_id: AuctionId, principal: OptionalPrincipal) -> dict[str, Any]:
+        """Price, leader (pseudonymous), bid count and end; your standing when signed in."""
+        public = await _public_book(auction_id)
+        if principal is not None and not principal.is_service:
+            async with ctx.uow.db.read() as conn:
+                mine = [
+                    r
+                    for r in await store.ledger(conn, auction_id)
+                    if r.bidder_id == principal.subject and r.retracted_at is None
+                ]
+            public["you"] = {
+                "leading": public["leader"] == pseudonym(auction_id, principal.subject),
+                "max_cents": max((r.max_cents for r in mine), default=None),
+                "bids": [r.seq for r in mine],
+            }
+        public["server_time"] = ctx.clock().isoformat()
+        return public
+
+    async def _public_book(auction_id: str) -> dict[str, Any]:
+        try:
+            cached = await ctx.cache.get(book_key(auction_id))
+        except CacheUnavailable:
+            cached = None  # Redis is a copy: read the database instead
+        if cached is not None:
+            data: dict[str, Any] = json.loads(cached)
+            return data
+        async with ctx.uow.db.read() as conn:
+            row = await store.book_row(conn, auction_id, lock=False)
+        if row is None:
+            raise ApiError(404, "auction_not_found", "there is no book for this auction")
+        return BookState.load(row).public(ctx.clock())
+
+    @router.get("/bids")
+    async def history(auction_id: AuctionId) -> dict[str, Any]:
+        """The public bid history: price steps and pseudonymous bidders, never maximums."""
+        async with ctx.uow.db.read() as conn:
+            if await store.book_row(conn, auction_id, lock=False) is None:
+                raise ApiError(404, "auction_not_found", "there is no book for this auction")
+            rows = await store.ledger(conn, auction_id)
+        return {
+            "auction_id": auction_id,
+            "bids": [
+                {
+                    "seq": r.seq,
+                    "bidder": pseudonym(auction_id, r.bidder_id),
+                    "price_cents": r.price_cents,
+                    "leader": pseudonym(auction_id, r.leader_id),
+                    "placed_at": store.utc(r.placed_at).isoformat(),
+                    "retracted": r.retracted_at is not None,
+                }
+                for r in rows
+            ],
+            "server_time": ctx.clock().isoformat(),
+        }
+
+    return router

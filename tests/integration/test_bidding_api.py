@@ -1,0 +1,257 @@
+"""Bids through the gateway: answers, refusals, idempotency, Buy It Now, closing, history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from auction_platform.composition import Platform
+from auction_platform.services.bidding import store
+from auction_platform.settings import Settings
+from support.accounts import Account, sign_up, sign_up_all
+from support.books import auction_rules, open_book
+from support.platforms import client, distributed_settings, embedded_settings, running
+from support.waiting import eventually
+
+ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "embedded":
+        return embedded_settings(tmp_path, closer_interval_seconds=0.05)
+    return distributed_settings(
+        postgres_url=request.getfixturevalue("postgres_url"),
+        redis_url=request.getfixturevalue("redis_url"),
+        rabbitmq_url="memory://",
+        closer_interval_seconds=0.05,
+    )
+
+
+@pytest.fixture
+async def platform(settings: Settings) -> AsyncIterator[Platform]:
+    async with running(settings, ALL, embedded=True) as started:
+        yield started
+
+
+@pytest.fixture
+async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(platform.apps["gateway"]) as gateway:
+        yield gateway
+
+
+async def bid(
+    http: httpx.AsyncClient, auction_id: str, who: Account, cents: int, key: str | None = None
+) -> httpx.Response:
+    headers = dict(who.headers)
+    if key:
+        headers["Idempotency-Key"] = key
+    return await http.post(
+        f"/api/v1/auctions/{auction_id}/bids", json={"max_amount": cents}, headers=headers
+    )
+
+
+async def outbox(platform: Platform, event_type: str) -> list[dict[str, Any]]:
+    runtime = platform.runtimes["bidding"]
+    assert runtime.db is not None
+    assert runtime.definition.tables is not None
+    table = runtime.definition.tables.outbox
+    async with runtime.db.read() as conn:
+        rows = await conn.execute(select(table.c.payload).where(table.c.event_type == event_type))
+        return [json.loads(r.payload)["data"] for r in rows]
+
+
+async def ledger(platform: Platform, auction_id: str) -> list[Any]:
+    db = platform.runtimes["bidding"].db
+    assert db is not None
+    async with db.read() as conn:
+        return await store.ledger(conn, auction_id)
+
+
+async def test_the_first_bid_holds_the_start_price_and_the_second_sets_the_price(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann, bob = await sign_up_all(http, "Sam", "Ann", "Bob")
+    auction = await open_book(platform, auction_rules(seller.id, start_cents=100))
+
+    first = await bid(http, auction, ann, 150)
+    assert first.status_code == 201
+    body = first.json()
+    assert body["accepted"] is True
+    assert body["price_cents"] == 100
+    assert body["leading"] is True
+    assert body["your_max_cents"] == 150
+    assert body["seq"] == 1
+    assert body["min_next_bid_cents"] == 125
+    assert "server_time" in body
+    assert "ends_at" in body
+
+    second = await bid(http, auction, bob, 200)
+    assert second.json()["price_cents"] == 175  # 150 + increment(150) = 175 < 200
+    assert second.json()["leading"] is True
+    [outbid] = await outbox(platform, "Outbid")
+    assert outbid["user_id"] == ann.id
+    assert outbid["price_cents"] == 175
+    assert len(await outbox(platform, "BidPlaced")) == 2
+
+
+async def test_a_bid_below_the_minimum_is_refused_with_the_minimum(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id, start_cents=1000))
+    response = await bid(http, auction, ann, 999)
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "below_minimum"
+    assert error["details"]["min_next_bid_cents"] == 1000
+    assert await ledger(platform, auction) == []
+
+
+async def test_the_seller_cannot_bid(http: httpx.AsyncClient, platform: Platform) -> None:
+    seller = await sign_up(http, name="Sam")
+    auction = await open_book(platform, auction_rules(seller.id))
+    response = await bid(http, auction, seller, 500)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "seller_cannot_bid"
+
+
+async def test_bidding_needs_a_signed_in_person(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller = await sign_up(http, name="Sam")
+    auction = await open_book(platform, auction_rules(seller.id))
+    response = await http.post(f"/api/v1/auctions/{auction}/bids", json={"max_amount": 500})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body", [{"max_amount": "500"}, {"max_amount": -5}, {"max_amount": 1.5}, {}, {"max": 5}]
+)
+async def test_malformed_bids_are_422(
+    http: httpx.AsyncClient, platform: Platform, body: dict[str, Any]
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id))
+    response = await http.post(f"/api/v1/auctions/{auction}/bids", json=body, headers=ann.headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_the_same_idempotency_key_gives_the_first_answer_again(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id))
+    first = await bid(http, auction, ann, 500, key="k-1")
+    again = await bid(http, auction, ann, 500, key="k-1")
+    assert again.status_code == first.status_code == 201
+    assert again.json()["seq"] == first.json()["seq"] == 1
+    assert len(await ledger(platform, auction)) == 1
+    other_body = await bid(http, auction, ann, 900, key="k-1")
+    assert other_body.status_code == 422
+    assert other_body.json()["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_buy_now_closes_the_auction_and_later_bids_are_refused(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann, bob = await sign_up_all(http, "Sam", "Ann", "Bob")
+    auction = await open_book(platform, auction_rules(seller.id, buy_now_cents=5000))
+    bought = await http.post(f"/api/v1/auctions/{auction}/buy-now", headers=ann.headers)
+    assert bought.status_code == 201
+    assert bought.json()["price_cents"] == 5000
+    [closed] = await outbox(platform, "AuctionClosed")
+    assert closed["winner_id"] == ann.id
+    assert closed["by_buy_now"] is True
+    assert closed["sold"] is True
+    late = await bid(http, auction, bob, 9000)
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "auction_ended"
+
+
+async def test_buy_now_is_gone_after_the_first_bid(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann, bob = await sign_up_all(http, "Sam", "Ann", "Bob")
+    auction = await open_book(platform, auction_rules(seller.id, buy_now_cents=5000))
+    await bid(http, auction, ann, 200)
+    response = await http.post(f"/api/v1/auctions/{auction}/buy-now", headers=bob.headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "buy_now_unavailable"
+
+
+async def test_the_closer_closes_an_auction_at_its_end_exactly_once(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(
+        platform, auction_rules(seller.id, start_cents=100, lasts=timedelta(seconds=1))
+    )
+    await bid(http, auction, ann, 300)
+    [closed] = await eventually(lambda: outbox(platform, "AuctionClosed"), timeout=5)
+    assert closed["auction_id"] == auction
+    assert closed["winner_id"] == ann.id
+    assert closed["price_cents"] == 100
+    book = (await http.get(f"/api/v1/auctions/{auction}/book")).json()
+    assert book["status"] == "closed"
+    assert len(await outbox(platform, "AuctionClosed")) == 1
+
+
+async def test_a_bid_in_the_soft_close_window_extends_the_auction(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    soft = {"window_seconds": 120, "extend_seconds": 60, "max_extensions": 10}
+    rules = auction_rules(seller.id, lasts=timedelta(seconds=30), soft_close=soft)
+    auction = await open_book(platform, rules)
+    response = await bid(http, auction, ann, 300)
+    assert response.json()["ends_at"] > rules["ends_at"]
+    [extended] = await outbox(platform, "AuctionExtended")
+    assert extended["extensions"] == 1
+
+
+async def test_the_public_history_never_shows_maximums_or_identities(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann, bob = await sign_up_all(http, "Sam", "Ann", "Bob")
+    auction = await open_book(platform, auction_rules(seller.id))
+    await bid(http, auction, ann, 7777)
+    await bid(http, auction, bob, 300)
+    history = await http.get(f"/api/v1/auctions/{auction}/bids")
+    text = history.text
+    assert "7777" not in text
+    assert ann.id not in text
+    assert bob.id not in text
+    steps = history.json()["bids"]
+    assert [s["price_cents"] for s in steps] == [100, 325]
+    assert steps[0]["bidder"].startswith("bidder-")
+    book = (await http.get(f"/api/v1/auctions/{auction}/book", headers=ann.headers)).json()
+    assert book["you"] == {"leading": True, "max_cents": 7777, "bids": [1]}
+
+
+async def test_a_bid_can_be_retracted_early_and_the_book_is_replayed(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann, bob = await sign_up_all(http, "Sam", "Ann", "Bob")
+    auction = await open_book(platform, auction_rules(seller.id, lasts=timedelta(days=2)))
+    await bid(http, auction, ann, 1000)
+    await bid(http, auction, bob, 500)
+    stolen = await http.post(
+        f"/api/v1/auctions/{auction}/retractions", json={"seq": 1}, headers=bob.headers
+    )
+    assert stolen.status_code == 403
+    retracted = await http.post(
+        f"/api/v1/auctions/{auction}/retractions", json={"seq": 1}, headers=ann.headers
+    )
+    assert retracted.status_code == 200
+    assert retracted.json()["price_cents"] == 100  # only Bob's bid remains
+    assert retracted.json()["bid_count"] == 1
+    assert len(await outbox(platform, "BidRetracted")) == 1
