@@ -160,3 +160,8 @@ class AuctionClosedData(TypedDict):
 
 
 AUCTION_CLOSED = "AuctionClosed"
+
+
+def feed_channel(auction_id: str) -> str:
+    """The publish/subscribe channel of an auction's live feed (bidding -> gateway)."""
+    return f"feed:auction:{auction_id}"

@@ -22,11 +22,6 @@ from auction_platform.services.bidding.state import BookState
 log = logging.getLogger("auction_platform.bidding")
 
 
-def feed_channel(auction_id: str) -> str:
-    """The publish/subscribe channel of an auction's live feed."""
-    return f"feed:auction:{auction_id}"
-
-
 def book_key(auction_id: str) -> str:
     """The cache key of an auction's public book."""
     return f"bidding:book:{auction_id}"
@@ -172,7 +167,9 @@ class Bidding:
         public = state.public(now)
         try:
             await self.cache.set(book_key(state.auction_id), json.dumps(public).encode(), ttl=60)
-            await self.cache.publish(feed_channel(state.auction_id), json.dumps(public).encode())
+            await self.cache.publish(
+                contract.feed_channel(state.auction_id), json.dumps(public).encode()
+            )
         except CacheUnavailable as exc:
             # The bid is committed; only the copy and the live feed lag.
             log.warning("live feed not updated for %s: %s", state.auction_id, exc)

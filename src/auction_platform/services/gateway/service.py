@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
+from auction_platform.services.gateway.feed import build_feed_router
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 from auction_platform.services.gateway.routing import DOWNSTREAM
 
@@ -13,12 +14,13 @@ from auction_platform.services.gateway.routing import DOWNSTREAM
 def _routers(runtime: ServiceRuntime) -> list[APIRouter]:
     assert runtime.verifier is not None and runtime.cache is not None
     return [
+        build_feed_router(runtime.cache, runtime.clients["bidding"]),
         api.build_router(
             runtime.clients,
             verifier=runtime.verifier,
             limits=RateLimits(runtime.cache, runtime.settings),
             budget=RetryBudget(),
-        )
+        ),
     ]
 
 
