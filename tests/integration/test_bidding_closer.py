@@ -1,0 +1,57 @@
+"""Closing on real PostgreSQL: two closer replicas, auctions ending in the same second."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from auction_platform.composition import Platform
+from support.books import auction_rules, open_book
+from support.platforms import distributed_settings, running
+from support.waiting import eventually
+
+AUCTIONS = 30
+
+
+async def test_auctions_ending_together_close_exactly_once_across_two_closers(
+    postgres_url: str, redis_url: str
+) -> None:
+    settings = distributed_settings(
+        postgres_url=postgres_url,
+        redis_url=redis_url,
+        rabbitmq_url="memory://",
+        closer_interval_seconds=0.05,
+    )
+    async with running(settings, ["bidding"]) as first, running(settings, ["bidding"]) as second:
+        assert first.runtimes["bidding"].db is not second.runtimes["bidding"].db
+        ends_at = {}
+        for _ in range(AUCTIONS):
+            rules = auction_rules("seller", lasts=timedelta(seconds=1))
+            ends_at[await open_book(first, rules)] = datetime.fromisoformat(rules["ends_at"])
+
+        async def all_closed() -> bool:
+            return len(await closed_events(first)) >= AUCTIONS
+
+        await eventually(all_closed, timeout=10)
+        events = await closed_events(first)
+    per_auction = Counter(str(e["auction_id"]) for e in events)
+    assert set(per_auction) == set(ends_at)
+    assert set(per_auction.values()) == {1}
+    for event in events:
+        late = datetime.fromisoformat(str(event["closed_at"])) - ends_at[str(event["auction_id"])]
+        assert timedelta(0) <= late < timedelta(seconds=1)
+
+
+async def closed_events(platform: Platform) -> list[dict[str, object]]:
+    runtime = platform.runtimes["bidding"]
+    assert runtime.db is not None
+    assert runtime.definition.tables is not None
+    outbox = runtime.definition.tables.outbox
+    async with runtime.db.read() as conn:
+        rows = await conn.execute(
+            select(outbox.c.payload).where(outbox.c.event_type == "AuctionClosed")
+        )
+        return [json.loads(r.payload)["data"] for r in rows]
