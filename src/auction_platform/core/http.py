@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
+from auction_platform.core.transport import AiohttpTransport
 
 
 async def _pass_request_id(request: httpx.Request) -> None:
@@ -29,7 +30,7 @@ def service_client(
     """A pooled client with timeouts on every phase, passing the request id along."""
     return httpx.AsyncClient(
         base_url=base_url,
-        transport=transport,
+        transport=transport or AiohttpTransport(max_connections=max_connections),
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections

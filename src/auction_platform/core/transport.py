@@ -1,0 +1,70 @@
+"""An httpx transport on aiohttp, for service-to-service calls over the network.
+
+httpx is the one client API the platform uses (in the embedded mode it runs over
+``ASGITransport`` to apps in the same process). Over the network its own connection
+pool costs more CPU per request than the proxy itself can afford at the gateway's
+request rates; aiohttp's pool is far cheaper. This transport keeps the httpx API
+and errors, and moves the bytes with aiohttp.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import httpx
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Sends httpx requests through one pooled ``aiohttp.ClientSession``."""
+
+    def __init__(self, *, max_connections: int = 200) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=60),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request; map aiohttp's failures onto httpx's exception types."""
+        limits: dict[str, Any] = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=limits.get("connect"),
+            sock_connect=limits.get("connect"),
+            sock_read=limits.get("read"),
+        )
+        body = await request.aread()
+        try:
+            async with self._client().request(
+                request.method,
+                str(request.url),
+                headers=list(request.headers.multi_items()),
+                data=body or None,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as answer:
+                content = await answer.read()
+                headers = [
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
+                ]
+                return httpx.Response(
+                    answer.status, headers=headers, content=content, request=request
+                )
+        except aiohttp.ClientConnectorError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
+        except aiohttp.ClientError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            await self._session.close()
