@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = Field(default=0.5, gt=0, le=60)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    # Benchmarks: ``POST /diagnostics/noop`` on every service, the ceiling of the
+    # server stack (token check, body parsing, middleware) with no work behind it.
+    diagnostics: bool = False
+
     # HTTP.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     http_timeout: float = Field(default=10.0, gt=0, le=300)

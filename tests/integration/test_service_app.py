@@ -187,3 +187,22 @@ async def test_liveness_never_touches_a_dependency(tmp_path: Path) -> None:
         assert detail.json()["checks"][0]["name"] == "npgsql"
         assert detail.json()["checks"][0]["status"] == "Unhealthy"
     await broken.dispose()
+
+
+async def test_the_noop_diagnostic_exists_only_when_enabled(tmp_path: Path) -> None:
+    from support.accounts import sign_up
+    from support.platforms import running
+
+    services = ("identity", "bidding", "auction", "gateway")
+    for enabled, expected in ((False, 404), (True, 200)):
+        settings = embedded_settings(tmp_path / str(enabled), diagnostics=enabled)
+        async with running(settings, services, embedded=True) as platform:
+            async with client(platform.apps["gateway"]) as gateway:
+                ann = await sign_up(gateway)
+            async with client(platform.apps["bidding"]) as bidding:
+                answer = await bidding.post(
+                    "/diagnostics/noop", json={"max_amount": 5}, headers=ann.headers
+                )
+                anonymous = await bidding.post("/diagnostics/noop", json={"max_amount": 5})
+        assert answer.status_code == expected
+        assert anonymous.status_code in (401, 404)

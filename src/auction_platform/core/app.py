@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import BaseModel, ConfigDict, Field
 
+from auction_platform.core.auth import CurrentUser
 from auction_platform.core.errors import install_error_handlers
 from auction_platform.core.health import health_router
 from auction_platform.core.middleware import RequestMiddleware
@@ -51,6 +53,8 @@ def create_app(
 
     for router in runtime.definition.routers(runtime):
         app.include_router(router)
+    if runtime.settings.diagnostics:
+        app.include_router(diagnostics_router())
     if runtime.definition.cors and runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -67,6 +71,22 @@ def create_app(
         max_body_bytes=runtime.settings.max_body_bytes,
     )
     return app
+
+
+class _NoopBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_amount: int = Field(gt=0)
+
+
+def diagnostics_router() -> APIRouter:
+    """``POST /diagnostics/noop``: an authenticated POST that does nothing (benchmarks)."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.post("/diagnostics/noop")
+    async def noop(body: _NoopBody, user: CurrentUser) -> dict[str, Any]:
+        return {"ok": True, "user": user.subject, "max_amount": body.max_amount}
+
+    return router
 
 
 def lifespan_of(start: Callable[[], Any], stop: Callable[[], Any]) -> Lifespan:
