@@ -255,3 +255,18 @@ async def test_a_bid_can_be_retracted_early_and_the_book_is_replayed(
     assert retracted.json()["price_cents"] == 100  # only Bob's bid remains
     assert retracted.json()["bid_count"] == 1
     assert len(await outbox(platform, "BidRetracted")) == 1
+
+
+async def test_idempotency_keys_are_forgotten_after_their_retention(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    from auction_platform.services.bidding.handlers import forget_old_idempotency_keys
+
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id))
+    first = await bid(http, auction, ann, 500, key="k-1")
+    bidding = platform.runtimes["bidding"].state["bidding"]
+    assert await forget_old_idempotency_keys(bidding, older_than=timedelta(hours=24)) == 0
+    assert await forget_old_idempotency_keys(bidding, older_than=timedelta(0)) == 1
+    again = await bid(http, auction, ann, 600, key="k-1")
+    assert again.json()["seq"] == first.json()["seq"] + 1

@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,6 +37,8 @@ class Bidding:
     fetch_rules: Callable[[str], Awaitable[dict[str, Any] | None]]
     max_batch: int = 200
     batcher: Batcher = field(init=False)
+    # Books never disappear, so once seen an auction needs no existence check again.
+    _known_books: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.batcher = Batcher(self._apply, max_batch=self.max_batch)
@@ -54,8 +56,11 @@ class Bidding:
 
     async def ensure_book(self, auction_id: str) -> None:
         """Create the book from the auction's rules if the opened event has not arrived yet."""
+        if auction_id in self._known_books:
+            return
         async with self.uow.db.read() as conn:
             if await store.book_row(conn, auction_id, lock=False) is not None:
+                self._known_books.add(auction_id)
                 return
         try:
             rules = await self.fetch_rules(auction_id)
@@ -339,6 +344,12 @@ def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy_now: 
         "closed_at": now.isoformat(),
     }
     tx.emit(contract.AUCTION_CLOSED, dict(closed))
+
+
+async def forget_old_idempotency_keys(bidding: Bidding, *, older_than: timedelta) -> int:
+    """Delete idempotency keys past their retention; a retry that late is a new request."""
+    async with bidding.uow() as tx:
+        return await store.purge_idempotency(tx.conn, before=bidding.clock() - older_than)
 
 
 async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:

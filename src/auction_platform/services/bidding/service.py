@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from auction_platform.contracts import auctions as contract
@@ -58,6 +59,18 @@ def _closer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     return close_books
 
 
+def _janitor(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    bidding: Bidding = runtime.state["bidding"]
+    retention = timedelta(hours=runtime.settings.idempotency_ttl_hours)
+
+    async def forget_keys() -> None:
+        while True:
+            await handlers.forget_old_idempotency_keys(bidding, older_than=retention)
+            await asyncio.sleep(300)
+
+    return forget_keys
+
+
 DEFINITION = ServiceDefinition(
     name="bidding",
     uses_database=True,
@@ -69,5 +82,5 @@ DEFINITION = ServiceDefinition(
     prepare=prepare,
     routers=lambda runtime: [api.build_router(runtime.state["bidding"])],
     consumers=_consumers,
-    background=lambda runtime: [_closer(runtime)],
+    background=lambda runtime: [_closer(runtime), _janitor(runtime)],
 )

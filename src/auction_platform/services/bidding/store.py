@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     select,
     update,
 )
@@ -137,6 +138,12 @@ async def idempotent_answer(conn: AsyncConnection, user_id: str, key: str) -> An
     """The stored answer for a key, or None."""
     query = select(idempotency).where(idempotency.c.user_id == user_id, idempotency.c.key == key)
     return (await conn.execute(query)).first()
+
+
+async def purge_idempotency(conn: AsyncConnection, *, before: datetime) -> int:
+    """Delete idempotency keys created before ``before``."""
+    result = await conn.execute(delete(idempotency).where(idempotency.c.created_at < before))
+    return int(result.rowcount or 0)
 
 
 async def store_answer(
