@@ -61,8 +61,14 @@ def load(state: dict[str, Any], rules: engine.Rules) -> engine.Book:
     return engine.Book(rules=rules, ends_at=datetime.fromisoformat(state["ends_at"]), **values)
 
 
-def keep_end(replayed: engine.Book, before: engine.Book) -> engine.Book:
-    """A replayed book keeps the end already announced: a retraction never shortens an auction."""
-    if replayed.ends_at >= before.ends_at:
-        return replayed
-    return replace(replayed, ends_at=before.ends_at, extensions=before.extensions)
+def replay_keeping_end(bids: list[engine.Bid], before: engine.Book) -> engine.Book:
+    """The book without a retracted bid: the remaining ledger replayed, the end kept.
+
+    The end already announced stands (a retraction never shortens an auction), and
+    every remaining bid was placed before it, so the replay runs against that end
+    with no further extensions; the book then goes on under the original rules.
+    """
+    rules = before.rules
+    frozen = replace(rules, ends_at=before.ends_at, soft_close=None)
+    replayed = engine.replay(frozen, bids)
+    return replace(replayed, rules=rules, ends_at=before.ends_at, extensions=before.extensions)

@@ -287,7 +287,7 @@ async def retract(tx: Transaction, state: BookState, command: Command, now: date
         return _refusal(409 if reason != "not_your_bid" else 403, reason, reason.replace("_", " "))
     await store.mark_retracted(tx.conn, state.auction_id, seq, at=now)
     remaining = ledger[:index] + ledger[index + 1 :]
-    state.book = codec.keep_end(engine.replay(state.book.rules, remaining), state.book)
+    state.book = codec.replay_keeping_end(remaining, state.book)
     retracted: contract.BidRetractedData = {
         "auction_id": state.auction_id,
         "bidder_id": command.user_id,
