@@ -55,3 +55,12 @@ async def closed_events(platform: Platform) -> list[dict[str, object]]:
             select(outbox.c.payload).where(outbox.c.event_type == "AuctionClosed")
         )
         return [json.loads(r.payload)["data"] for r in rows]
+
+
+async def test_the_closer_reports_overdue_books(postgres_url: str, redis_url: str) -> None:
+    settings = distributed_settings(
+        postgres_url=postgres_url, redis_url=redis_url, rabbitmq_url="memory://"
+    )
+    async with running(settings, ["bidding"]) as platform:
+        text = platform.metrics.render().decode()
+    assert 'bidding_overdue_books{service="bidding"} 0.0' in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -90,10 +90,19 @@ class Metrics:
             ["service", "consumer", "outcome"],
             registry=self.registry,
         )
+        self._gauges: dict[str, Gauge] = {}
         self._pools = _PoolCollector()
         self._outboxes = _OutboxCollector()
         self.registry.register(self._pools)
         self.registry.register(self._outboxes)
+
+    def gauge(self, name: str, documentation: str) -> Gauge:
+        """A service's own gauge, labelled by service; made once, then reused."""
+        existing = self._gauges.get(name)
+        if existing is None:
+            existing = Gauge(name, documentation, ["service"], registry=self.registry)
+            self._gauges[name] = existing
+        return existing
 
     def watch_pool(self, service: str, read: Callable[[], PoolStats]) -> None:
         """Export a service's pool statistics."""

@@ -51,9 +51,21 @@ def _closer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     bidding: Bidding = runtime.state["bidding"]
     interval = runtime.settings.closer_interval_seconds
 
+    overdue = runtime.metrics.gauge(
+        "bidding_overdue_books", "Open auctions more than 5 s past their end (the closer lags)"
+    ).labels(runtime.name)
+    loop = asyncio.get_running_loop
+
     async def close_books() -> None:
+        next_count = 0.0
         while True:
-            if await handlers.close_due_books(bidding) == 0:
+            closed = await handlers.close_due_books(bidding)
+            if loop().time() >= next_count:
+                async with bidding.uow.db.read() as conn:
+                    late = bidding.clock() - timedelta(seconds=5)
+                    overdue.set(await store.count_overdue(conn, before=late))
+                next_count = loop().time() + 5.0
+            if closed == 0:
                 await asyncio.sleep(interval)
 
     return close_books

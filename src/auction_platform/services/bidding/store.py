@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     select,
     update,
 )
@@ -127,6 +128,16 @@ async def due_books(conn: AsyncConnection, *, now: datetime, limit: int) -> list
         .with_for_update(skip_locked=True)
     )
     return list((await conn.execute(query)).all())
+
+
+async def count_overdue(conn: AsyncConnection, *, before: datetime) -> int:
+    """Open books whose effective end is earlier than ``before``."""
+    query = (
+        select(func.count())
+        .select_from(books)
+        .where(books.c.status == "open", books.c.ends_at < before)
+    )
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def claim_idempotency_key(conn: AsyncConnection, values: dict[str, Any]) -> bool:
