@@ -93,13 +93,20 @@ class Platform:
                 db=self._database(definition.name) if definition.uses_database else None,
                 broker=self.broker if definition.uses_broker else None,
                 cache=self.cache if definition.uses_cache else None,
-                clients={name: self._client(name) for name in definition.calls},
+                clients={
+                    name: self._client(name) for name in definition.calls if name in self.apps
+                },
             )
             definition.prepare(runtime)
             if runtime.verifier is None and definition.name != "identity":
                 self._trust_identity(runtime)
             self.runtimes[definition.name] = runtime
             self.apps[definition.name] = create_app(runtime)
+        # Calls to a service built later (auction -> bidding): now that every app
+        # exists, the embedded mode can reach them in-process too.
+        for runtime in self.runtimes.values():
+            for name in runtime.definition.calls:
+                runtime.clients.setdefault(name, self._client(name))
         self._started: list[ServiceRuntime] = []
 
     def _trust_identity(self, runtime: ServiceRuntime) -> None:

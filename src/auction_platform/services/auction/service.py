@@ -1,13 +1,58 @@
 """The auction service: catalogue, lifecycle and scheduler (PostgreSQL, Redis, RabbitMQ)."""
 
-from auction_platform.core.service import ServiceDefinition
-from auction_platform.services.auction import store
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import httpx
+
+from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
+from auction_platform.services.auction import api, consumers, scheduler, store
+from auction_platform.services.auction.handlers import Auctions
+from auction_platform.services.auction.lot_cache import LotCache
+
+
+def prepare(runtime: ServiceRuntime) -> None:
+    """Build the auction context the routes, consumers and scheduler share."""
+
+    def bidding() -> httpx.AsyncClient:
+        return runtime.clients["bidding"]
+
+    runtime.state["auction"] = Auctions(
+        uow=runtime.require_uow(),
+        lots=LotCache(runtime.cache),
+        settings=runtime.settings,
+        clock=runtime.clock,
+        bidding=bidding,
+        auth_headers=runtime.auth_headers,
+    )
+
+
+def _context(runtime: ServiceRuntime) -> Auctions:
+    auctions: Auctions = runtime.state["auction"]
+    return auctions
+
+
+def _consumers(runtime: ServiceRuntime) -> Sequence[Consumer]:
+    return consumers.consumers(_context(runtime))
+
+
+def _background(runtime: ServiceRuntime) -> Sequence[Callable[[], Awaitable[None]]]:
+    ctx = _context(runtime)
+    return [lambda: scheduler.run(ctx)]
+
 
 DEFINITION = ServiceDefinition(
     name="auction",
     uses_database=True,
     uses_cache=True,
     uses_broker=True,
+    # Cancelling an open lot asks the bid book first; without bidding the rest still works.
+    calls=("bidding",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
+    prepare=prepare,
+    routers=lambda runtime: [api.build_router(_context(runtime))],
+    consumers=_consumers,
+    background=_background,
 )

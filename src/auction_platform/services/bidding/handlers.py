@@ -71,10 +71,15 @@ class Bidding:
                 "the auction service is unavailable; retry shortly",
                 headers={"Retry-After": "1"},
             ) from exc
-        if rules is None:
+        status = None if rules is None else rules.get("status")
+        if rules is None or status == "draft":
             raise ApiError(404, "auction_not_found", "there is no such auction")
-        if rules.get("status") != "open":
-            raise ApiError(409, "auction_not_open", "the auction is not open for bidding")
+        if status == "cancelled":
+            raise ApiError(409, "auction_cancelled", "the auction was cancelled")
+        if status == "closed":
+            raise ApiError(409, "auction_ended", "the auction has ended")
+        # Open, or scheduled and due (the scheduler has not got to it yet): the book
+        # can start; the engine itself refuses bids before the start time.
         async with self.uow() as tx:
             await open_book(tx, rules, now=self.clock())
 

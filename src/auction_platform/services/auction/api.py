@@ -1,0 +1,260 @@
+"""HTTP routes of the auction service: ``/api/v1/auctions`` and ``/api/v1/watchlist``.
+
+Every answer about auctions carries ``server_time`` (UTC), so clients can correct
+their clock before counting down to an end.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from auction_platform.core.auth import (
+    CurrentService,
+    CurrentUser,
+    OptionalPrincipal,
+    Principal,
+    Seller,
+)
+from auction_platform.core.errors import ApiError
+from auction_platform.services.auction import handlers, views
+from auction_platform.services.auction.browse import Sort
+from auction_platform.services.auction.domain import Lot, Status
+from auction_platform.services.auction.handlers import Auctions
+from auction_platform.services.auction.listing import (
+    DEFAULT_INCREMENTS,
+    DEFAULT_SOFT_CLOSE,
+    SoftClose,
+    Terms,
+)
+
+LotId = Annotated[str, Path(min_length=1, max_length=64)]
+Increment = Annotated[list[StrictInt], Field(min_length=2, max_length=2)]
+Increments = Annotated[list[Increment], Field(max_length=50)]
+ImageUrl = Annotated[str, Field(max_length=2_048)]
+# Optional terms that may be cleared with an explicit null.
+NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SoftCloseBody(_Strict):
+    window_seconds: StrictInt
+    extend_seconds: StrictInt
+    max_extensions: StrictInt
+
+
+class NewLot(_Strict):
+    title: Annotated[str, Field(max_length=200)]
+    description: Annotated[str, Field(max_length=10_500)] = ""
+    category: Annotated[str, Field(max_length=40)]
+    images: Annotated[list[ImageUrl], Field(max_length=50)] = []
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    start_cents: StrictInt
+    reserve_cents: StrictInt | None = None
+    buy_now_cents: StrictInt | None = None
+    increments: Increments | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    # Left out: the default soft close; ``null``: none.
+    soft_close: SoftCloseBody | None = None
+    publish: StrictBool = False
+
+
+class LotChange(_Strict):
+    title: Annotated[str, Field(max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=10_500)] | None = None
+    category: Annotated[str, Field(max_length=40)] | None = None
+    images: Annotated[list[ImageUrl], Field(max_length=50)] | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    start_cents: StrictInt | None = None
+    reserve_cents: StrictInt | None = None
+    buy_now_cents: StrictInt | None = None
+    increments: Increments | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    soft_close: SoftCloseBody | None = None
+
+
+def _soft_close(body: SoftCloseBody | None) -> SoftClose | None:
+    return SoftClose(**body.model_dump()) if body is not None else None
+
+
+def _increments(rows: list[list[int]]) -> tuple[tuple[int, int], ...]:
+    return tuple((row[0], row[1]) for row in rows)
+
+
+def _terms(body: NewLot) -> Terms:
+    return Terms(
+        title=body.title,
+        description=body.description,
+        category=body.category,
+        images=tuple(body.images),
+        currency=body.currency,
+        start_cents=body.start_cents,
+        reserve_cents=body.reserve_cents,
+        buy_now_cents=body.buy_now_cents,
+        increments=(
+            _increments(body.increments) if body.increments is not None else DEFAULT_INCREMENTS
+        ),
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        soft_close=(
+            _soft_close(body.soft_close)
+            if "soft_close" in body.model_fields_set
+            else DEFAULT_SOFT_CLOSE
+        ),
+    )
+
+
+def _changes(body: LotChange) -> dict[str, Any]:
+    """The terms a PATCH sets, as ``Terms`` values; only a few may be set to null."""
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name not in NULLABLE:
+            raise ApiError(422, "validation_error", f"{name} cannot be null")
+        if name == "images":
+            value = tuple(value)
+        elif name == "increments":
+            value = _increments(value)
+        elif name == "soft_close":
+            value = _soft_close(value)
+        changes[name] = value
+    return changes
+
+
+def build_router(ctx: Auctions) -> APIRouter:
+    """Every route of the auction service."""
+    auctions = APIRouter(prefix="/api/v1/auctions", tags=["auctions"])
+    watchlist = APIRouter(prefix="/api/v1/watchlist", tags=["watchlist"])
+
+    def now() -> str:
+        return ctx.clock().isoformat()
+
+    def one(lot: Lot, viewer: Principal | None) -> dict[str, Any]:
+        return {"auction": views.for_viewer(views.document(lot), viewer), "server_time": now()}
+
+    def page(lots: list[Lot], cursor: str | None, viewer: Principal | None) -> dict[str, Any]:
+        items = [views.for_viewer(views.document(lot), viewer, summary=True) for lot in lots]
+        return {"items": items, "next_cursor": cursor, "server_time": now()}
+
+    @auctions.post("", status_code=201)
+    async def create(body: NewLot, seller: Seller) -> dict[str, Any]:
+        """List a lot: a draft, or published at once with ``"publish": true``."""
+        lot = await handlers.create_lot(
+            seller_id=seller.subject, terms=_terms(body), publish=body.publish, ctx=ctx
+        )
+        return one(lot, seller)
+
+    @auctions.get("")
+    async def browse(
+        viewer: OptionalPrincipal,
+        status: Status | None = None,
+        category: Annotated[str | None, Query(max_length=40)] = None,
+        seller: Annotated[str | None, Query(max_length=64)] = None,
+        min_price: Annotated[int | None, Query(ge=0)] = None,
+        max_price: Annotated[int | None, Query(ge=0)] = None,
+        ending_within: Annotated[int | None, Query(ge=1, le=366 * 86_400)] = None,
+        sort: Sort = "ending_soonest",
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        """The catalogue: open and upcoming lots (or one status), filtered and sorted."""
+        lots, next_cursor = await handlers.browse_lots(
+            status=status,
+            category=category,
+            seller_id=seller,
+            min_price_cents=min_price,
+            max_price_cents=max_price,
+            ending_within=ending_within,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            ctx=ctx,
+        )
+        return page(lots, next_cursor, viewer)
+
+    @auctions.get("/mine")
+    async def mine(
+        seller: Seller,
+        status: Status | None = None,
+        sort: Sort = "newest",
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        """Your own lots, drafts included."""
+        lots, next_cursor = await handlers.my_lots(
+            seller_id=seller.subject, status=status, sort=sort, cursor=cursor, limit=limit, ctx=ctx
+        )
+        return page(lots, next_cursor, seller)
+
+    @auctions.get("/{lot_id}")
+    async def detail(lot_id: LotId, viewer: OptionalPrincipal) -> dict[str, Any]:
+        """One lot; the reserve only for its seller (others see ``reserve_met``)."""
+        document = await handlers.lot_document(lot_id=lot_id, viewer=viewer, ctx=ctx)
+        return {"auction": views.for_viewer(document, viewer), "server_time": now()}
+
+    @auctions.patch("/{lot_id}")
+    async def change(lot_id: LotId, body: LotChange, user: CurrentUser) -> dict[str, Any]:
+        """Change the terms of your lot before it opens."""
+        lot = await handlers.edit_lot(
+            lot_id=lot_id, changes=_changes(body), principal=user, ctx=ctx
+        )
+        return one(lot, user)
+
+    @auctions.post("/{lot_id}/publish")
+    async def publish(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:
+        """Put your draft on the calendar."""
+        return one(await handlers.publish_lot(lot_id=lot_id, principal=user, ctx=ctx), user)
+
+    @auctions.post("/{lot_id}/cancel")
+    async def cancel(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:
+        """Withdraw a lot (its seller before the first bid; an admin until it closes)."""
+        return one(await handlers.cancel_lot(lot_id=lot_id, principal=user, ctx=ctx), user)
+
+    @auctions.get("/{lot_id}/rules")
+    async def rules(lot_id: LotId, service: CurrentService) -> dict[str, Any]:
+        """The rules of an auction and its status (the platform's services only)."""
+        return {**await handlers.rules(lot_id=lot_id, ctx=ctx), "server_time": now()}
+
+    @watchlist.get("")
+    async def watched(
+        user: CurrentUser,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        """The lots you watch, most recently added first."""
+        found, next_cursor = await handlers.watchlist(
+            user=user, cursor=cursor, limit=limit, ctx=ctx
+        )
+        items = [
+            {
+                "watched_since": item.since.isoformat(),
+                "auction": views.for_viewer(views.document(item.lot), user, summary=True),
+            }
+            for item in found
+        ]
+        return {"items": items, "next_cursor": next_cursor, "server_time": now()}
+
+    @watchlist.put("/{lot_id}")
+    async def watch(lot_id: LotId, user: CurrentUser, response: Response) -> dict[str, Any]:
+        """Watch a lot (201 when newly added, 200 when already watched)."""
+        added = await handlers.watch(lot_id=lot_id, user=user, ctx=ctx)
+        response.status_code = 201 if added else 200
+        return {"auction_id": lot_id, "watching": True, "server_time": now()}
+
+    @watchlist.delete("/{lot_id}", status_code=204)
+    async def unwatch(lot_id: LotId, user: CurrentUser) -> Response:
+        """Stop watching a lot."""
+        await handlers.unwatch(lot_id=lot_id, user=user, ctx=ctx)
+        return Response(status_code=204)
+
+    router = APIRouter()
+    router.include_router(auctions)
+    router.include_router(watchlist)
+    return router

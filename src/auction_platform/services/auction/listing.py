@@ -1,0 +1,313 @@
+"""What a seller may list: the terms of a lot and the checks they must pass.
+
+Pure: standard library only, no clock, no I/O. The limits come from the
+settings and are passed in; ``domain`` builds the lifecycle on top of these terms.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+# ISO 4217 codes accepted for listings, with their minor units (cents per unit).
+CURRENCIES: dict[str, int] = {
+    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0, "SEK": 2, "NOK": 2, "DKK": 2,
+    "PLN": 2, "CZK": 2, "HUF": 2, "RON": 2, "BGN": 2, "ISK": 0, "TRY": 2, "UAH": 2,
+    "CAD": 2, "AUD": 2, "NZD": 2, "MXN": 2, "BRL": 2, "CLP": 0, "COP": 2,
+    "ARS": 2, "CNY": 2, "HKD": 2, "TWD": 2, "KRW": 0, "SGD": 2, "INR": 2, "IDR": 2,
+    "MYR": 2, "PHP": 2, "THB": 2, "VND": 0, "ILS": 2, "AED": 2, "SAR": 2, "QAR": 2,
+    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3, "EGP": 2, "ZAR": 2, "NGN": 2,
+    "KES": 2, "MAD": 2,
+}  # fmt: skip
+
+# eBay's bid increments: from this price (in minor units) on, bids go up by this much.
+DEFAULT_INCREMENTS: tuple[tuple[int, int], ...] = (
+    (0, 5),
+    (100, 25),
+    (500, 50),
+    (2_500, 100),
+    (10_000, 250),
+    (25_000, 500),
+    (50_000, 1_000),
+    (100_000, 2_500),
+    (250_000, 5_000),
+    (500_000, 10_000),
+)
+MAX_INCREMENT_ROWS = 50
+TITLE_LENGTH = (3, 120)
+DESCRIPTION_MAX = 10_000
+URL_MAX = 2_048
+SOFT_CLOSE_MAX_SECONDS = 3_600
+SOFT_CLOSE_MAX_EXTENSIONS = 100
+
+_CATEGORY = re.compile(r"^[a-z0-9-]{2,40}$")
+# Names that only mean something inside a network; an image there is never public.
+_INTERNAL_NAMES = ("localhost",)
+_INTERNAL_SUFFIXES = (".local", ".internal", ".localhost", ".home.arpa", ".arpa", ".lan")
+# Any C0/C1 control character; descriptions may still carry line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class InvalidTerms(Exception):
+    """A term of the listing is not acceptable; ``code`` says which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a lot may run, how much it may cost, how many images it may show."""
+
+    min_duration: timedelta
+    max_duration: timedelta
+    max_amount_cents: int
+    max_images: int
+
+
+@dataclass(frozen=True, slots=True)
+class SoftClose:
+    """A bid within ``window_seconds`` of the end moves the end ``extend_seconds`` later."""
+
+    window_seconds: int = 120
+    extend_seconds: int = 120
+    max_extensions: int = 10
+
+
+DEFAULT_SOFT_CLOSE = SoftClose()
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Everything a seller decides about a lot. Money in minor units; times in UTC."""
+
+    title: str
+    description: str
+    category: str
+    images: tuple[str, ...]
+    currency: str
+    start_cents: int
+    reserve_cents: int | None
+    buy_now_cents: int | None
+    increments: tuple[tuple[int, int], ...]
+    starts_at: datetime
+    ends_at: datetime
+    soft_close: SoftClose | None = DEFAULT_SOFT_CLOSE
+
+
+def check_terms(terms: Terms, *, limits: Limits) -> Terms:
+    """The terms, normalised (trimmed, UTC), or ``InvalidTerms`` naming the first fault."""
+    terms = replace(
+        terms,
+        title=check_title(terms.title),
+        description=check_description(terms.description),
+        category=check_category(terms.category),
+        images=check_images(terms.images, max_images=limits.max_images),
+        currency=check_currency(terms.currency),
+        increments=check_increments(terms.increments, max_cents=limits.max_amount_cents),
+        starts_at=_utc(terms.starts_at, "starts_at"),
+        ends_at=_utc(terms.ends_at, "ends_at"),
+        soft_close=check_soft_close(terms.soft_close),
+    )
+    check_prices(terms, max_cents=limits.max_amount_cents)
+    check_duration(terms.starts_at, terms.ends_at, limits=limits)
+    return terms
+
+
+def check_title(title: str) -> str:
+    """A single line of 3 to 120 characters."""
+    title = title.strip()
+    low, high = TITLE_LENGTH
+    if not low <= len(title) <= high:
+        raise InvalidTerms("invalid_title", f"the title needs {low} to {high} characters")
+    if _CONTROL.search(title):
+        raise InvalidTerms("invalid_title", "the title must be a single line of text")
+    return title
+
+
+def check_description(description: str) -> str:
+    """Up to 10,000 characters of text (line breaks allowed)."""
+    description = description.strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidTerms(
+            "invalid_description", f"the description is limited to {DESCRIPTION_MAX} characters"
+        )
+    if _CONTROL_BUT_LINES.search(description):
+        raise InvalidTerms("invalid_description", "the description contains control characters")
+    return description
+
+
+def check_category(category: str) -> str:
+    """A slug: 2 to 40 of ``a-z``, ``0-9`` and ``-``."""
+    if not _CATEGORY.match(category):
+        raise InvalidTerms(
+            "invalid_category", "the category is a slug of 2-40 lower-case letters, digits or -"
+        )
+    return category
+
+
+def check_currency(currency: str) -> str:
+    """An ISO 4217 code the platform trades in."""
+    code = currency.strip().upper()
+    if code not in CURRENCIES:
+        raise InvalidTerms("unknown_currency", f"{currency!r} is not a currency we accept")
+    return code
+
+
+def check_images(images: tuple[str, ...], *, max_images: int) -> tuple[str, ...]:
+    """At most ``max_images`` public https URLs, without duplicates."""
+    if len(images) > max_images:
+        raise InvalidTerms("too_many_images", f"a lot shows at most {max_images} images")
+    if len(set(images)) != len(images):
+        raise InvalidTerms("invalid_image_url", "the same image is listed twice")
+    return tuple(check_image_url(url) for url in images)
+
+
+def check_image_url(url: str) -> str:
+    """A public https URL; never an address inside a network, never with credentials.
+
+    The platform does not fetch images itself (browsers do), so this is defence in
+    depth against listings that point people's browsers, or a future thumbnailer,
+    at internal hosts. A public name may still resolve to a private address; only
+    code that fetches can check that, at fetch time.
+    """
+    if len(url) > URL_MAX:
+        raise InvalidTerms("invalid_image_url", f"an image URL is limited to {URL_MAX} characters")
+    if _CONTROL.search(url) or any(c.isspace() or c == "\\" for c in url):
+        raise InvalidTerms("invalid_image_url", "an image URL must not contain spaces or \\")
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https":
+        raise InvalidTerms("invalid_image_url", "image URLs must use https")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise InvalidTerms("invalid_image_url", "image URLs must not carry credentials")
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise InvalidTerms("invalid_image_url", "the image URL's port is not valid") from error
+    if port not in (None, 443):
+        raise InvalidTerms("invalid_image_url", "image URLs must use the standard https port")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise InvalidTerms("invalid_image_url", "the image URL has no host")
+    if not _public_host(host):
+        raise InvalidTerms("invalid_image_url", "image URLs must point at a public host")
+    return url
+
+
+def _public_host(host: str) -> bool:
+    address = _ip_literal(host)
+    if address is not None:
+        return _public_address(address)
+    if host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES):
+        return False
+    # A single label resolves through search domains, i.e. inside a network; a
+    # numeric last label is an address in disguise that inet_aton did not take.
+    labels = host.split(".")
+    return len(labels) > 1 and not labels[-1].isdigit() and not labels[-1].startswith("0x")
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    # Resolvers also take 2130706433, 0x7f.1 and 127.1 for 127.0.0.1.
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None and not _public_address(embedded):
+            return False
+    return address.is_global and not address.is_multicast
+
+
+def check_increments(
+    increments: tuple[tuple[int, int], ...], *, max_cents: int
+) -> tuple[tuple[int, int], ...]:
+    """Bands starting at 0, strictly ascending, each increment positive."""
+    if not 1 <= len(increments) <= MAX_INCREMENT_ROWS:
+        raise InvalidTerms(
+            "invalid_increments", f"the increment table needs 1 to {MAX_INCREMENT_ROWS} rows"
+        )
+    if increments[0][0] != 0:
+        raise InvalidTerms("invalid_increments", "the increment table must start at 0")
+    previous = -1
+    for start, step in increments:
+        if start <= previous:
+            raise InvalidTerms("invalid_increments", "increment bands must strictly ascend")
+        if not 0 < step <= max_cents or start > max_cents:
+            raise InvalidTerms("invalid_increments", "each increment must be positive")
+        previous = start
+    return tuple((int(start), int(step)) for start, step in increments)
+
+
+def check_prices(terms: Terms, *, max_cents: int) -> None:
+    """Start above 0; a reserve at least the start; Buy It Now above both."""
+    start, reserve, buy_now = terms.start_cents, terms.reserve_cents, terms.buy_now_cents
+    if not 0 < start <= max_cents:
+        raise InvalidTerms(
+            "invalid_start_price", f"the start price must be between 1 and {max_cents}"
+        )
+    if reserve is not None and not start <= reserve <= max_cents:
+        raise InvalidTerms(
+            "invalid_reserve", "the reserve must be at least the start price and within the limit"
+        )
+    if buy_now is not None:
+        if not start < buy_now <= max_cents:
+            raise InvalidTerms(
+                "invalid_buy_now", "the Buy It Now price must exceed the start price"
+            )
+        if reserve is not None and buy_now < reserve:
+            raise InvalidTerms(
+                "invalid_buy_now", "the Buy It Now price must be at least the reserve"
+            )
+
+
+def check_duration(starts_at: datetime, ends_at: datetime, *, limits: Limits) -> None:
+    """The lot runs between the minimum and the maximum duration."""
+    duration = ends_at - starts_at
+    if duration < limits.min_duration:
+        raise InvalidTerms(
+            "invalid_duration",
+            f"a lot runs at least {int(limits.min_duration.total_seconds())} seconds",
+        )
+    if duration > limits.max_duration:
+        raise InvalidTerms(
+            "invalid_duration", f"a lot runs at most {limits.max_duration.days} days"
+        )
+
+
+def check_soft_close(soft_close: SoftClose | None) -> SoftClose | None:
+    """Window and extension up to an hour, up to 100 extensions; or none at all."""
+    if soft_close is None:
+        return None
+    window, extend = soft_close.window_seconds, soft_close.extend_seconds
+    if not (
+        0 < window <= SOFT_CLOSE_MAX_SECONDS
+        and 0 < extend <= SOFT_CLOSE_MAX_SECONDS
+        and 0 < soft_close.max_extensions <= SOFT_CLOSE_MAX_EXTENSIONS
+    ):
+        raise InvalidTerms(
+            "invalid_soft_close",
+            f"window and extension are 1-{SOFT_CLOSE_MAX_SECONDS} seconds, "
+            f"at most {SOFT_CLOSE_MAX_EXTENSIONS} extensions",
+        )
+    return soft_close
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidTerms("invalid_time", f"{name} needs a time zone (e.g. 'Z')")
+    return moment.astimezone(UTC)

@@ -1,0 +1,82 @@
+"""The scheduler: opens lots at their start time and sends ending-soon notices.
+
+Every replica runs it. Each pass claims due rows in one transaction, ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL (SQLite's single writer serialises the same way), and
+changes their state in that transaction with the events it emits, so each lot
+opens once and each notice goes out once however many replicas poll. A cheap read
+comes first, so an idle pass never takes SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from auction_platform.contracts.auctions import AUCTION_ENDING_SOON, AUCTION_OPENED
+from auction_platform.services.auction import domain, store, views
+from auction_platform.services.auction.handlers import Auctions
+
+log = logging.getLogger("auction_platform.auction.scheduler")
+
+BATCH = 100
+MAX_BACKOFF = 5.0
+
+
+async def open_due_lots(ctx: Auctions, *, now: datetime) -> int:
+    """Open the lots whose start has come; plan their notices; emit ``AuctionOpened``."""
+    minutes = ctx.settings.ending_soon_minutes
+    async with ctx.uow() as tx:
+        due = await store.claim_due_lots(tx.conn, now=now, limit=BATCH)
+        opened = [domain.open_lot(lot, now=now) for lot in due]
+        await store.mark_opened(tx.conn, [lot.id for lot in opened], now=now)
+        planned = [(lot.id, m, at) for lot in opened for m, at in domain.reminders(lot, minutes)]
+        await store.add_reminders(tx.conn, planned)
+        for lot in opened:
+            tx.emit(AUCTION_OPENED, dict(views.rules(lot)))
+    for lot in opened:
+        await ctx.lots.put(lot)
+    return len(opened)
+
+
+async def send_due_notices(ctx: Auctions, *, now: datetime) -> int:
+    """Emit ``AuctionEndingSoon`` for due notices of open lots, to watchers and bidders."""
+    async with ctx.uow() as tx:
+        due = await store.claim_due_reminders(tx.conn, now=now, limit=BATCH)
+        # A notice claimed after the end (the scheduler was down) is dropped.
+        live = [(lot, m) for lot, m in due if not domain.reminder_is_stale(lot.ends_at, now=now)]
+        recipients = await store.recipients(tx.conn, [lot.id for lot, _ in live])
+        for lot, minutes in live:
+            data = views.ending_soon(lot, minutes_left=minutes, recipient_ids=recipients[lot.id])
+            tx.emit(AUCTION_ENDING_SOON, dict(data))
+        await store.mark_reminders_sent(tx.conn, [(lot.id, m) for lot, m in due], now=now)
+    return len(due)
+
+
+async def run_once(ctx: Auctions) -> bool:
+    """One pass; True when a batch was full (more may be waiting)."""
+    now = ctx.clock()
+    async with ctx.uow.db.read() as conn:
+        opening, noticing = await store.due_work(conn, now=now)
+    opened = await open_due_lots(ctx, now=now) if opening else 0
+    sent = await send_due_notices(ctx, now=now) if noticing else 0
+    return opened == BATCH or sent == BATCH
+
+
+async def run(ctx: Auctions) -> None:
+    """Pass every ``scheduler_interval_seconds`` (at once again after a full batch)."""
+    interval = ctx.settings.scheduler_interval_seconds
+    failures = 0
+    while True:
+        try:
+            more = await run_once(ctx)
+            failures = 0
+        except Exception:
+            # The database is away: keep trying, without a traceback every pass.
+            failures += 1
+            more = False
+            if failures == 1:
+                log.exception("scheduler pass failed; retrying")
+        await asyncio.sleep(
+            0 if more else min(interval * 2 ** min(failures, 8), max(interval, MAX_BACKOFF))
+        )

@@ -1,0 +1,159 @@
+"""How a lot looks from outside: to the public, to its seller, in events, to the bid book.
+
+A lot's *document* is computed once per change (and cached): the public part
+that anyone may see, and the private part only its seller and admins see (the
+reserve, who leads, who won). ``for_viewer`` puts the answer together per
+request, so one cached copy serves every caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from auction_platform.contracts.auctions import (
+    AuctionCancelledData,
+    AuctionEndingSoonData,
+    AuctionRulesData,
+    SoftCloseData,
+)
+from auction_platform.core.auth import Principal
+from auction_platform.services.auction import domain
+from auction_platform.services.auction.domain import Actor, Lot
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _soft_close(lot: Lot) -> SoftCloseData | None:
+    soft = lot.terms.soft_close
+    if soft is None:
+        return None
+    return {
+        "window_seconds": soft.window_seconds,
+        "extend_seconds": soft.extend_seconds,
+        "max_extensions": soft.max_extensions,
+    }
+
+
+def document(lot: Lot) -> dict[str, Any]:
+    """Everything about a lot as JSON: ``public`` for anyone, ``private`` for its owner."""
+    terms = lot.terms
+    available = domain.buy_now_available(lot)
+    public = {
+        "id": lot.id,
+        "seller_id": lot.seller_id,
+        "title": terms.title,
+        "description": terms.description,
+        "category": terms.category,
+        "images": list(terms.images),
+        "currency": terms.currency,
+        "status": lot.status.value,
+        "outcome": lot.outcome.value if lot.outcome else None,
+        "start_cents": terms.start_cents,
+        "current_price_cents": lot.current_price_cents,
+        "final_price_cents": lot.final_price_cents,
+        "bid_count": lot.bid_count,
+        "reserve_met": domain.reserve_met(lot),
+        "buy_now_cents": terms.buy_now_cents if available else None,
+        "buy_now_available": available,
+        "increments": [list(row) for row in terms.increments],
+        "soft_close": _soft_close(lot),
+        "extensions": lot.extensions,
+        "starts_at": terms.starts_at.isoformat(),
+        "ends_at": lot.ends_at.isoformat(),
+        "scheduled_ends_at": terms.ends_at.isoformat(),
+        "cancelled_by": lot.cancelled_by,
+        "published_at": _iso(lot.published_at),
+        "opened_at": _iso(lot.opened_at),
+        "closed_at": _iso(lot.closed_at),
+        "created_at": lot.created_at.isoformat(),
+        "updated_at": lot.updated_at.isoformat(),
+    }
+    private = {
+        "reserve_cents": terms.reserve_cents,
+        "buy_now_cents": terms.buy_now_cents,
+        "leader_id": lot.leader_id,
+        "winner_id": lot.winner_id,
+    }
+    return {"public": public, "private": private}
+
+
+def for_viewer(
+    doc: dict[str, Any], viewer: Principal | None, *, summary: bool = False
+) -> dict[str, Any]:
+    """A lot as ``viewer`` may see it: the reserve and the bidders' ids only for its owner."""
+    public: dict[str, Any] = doc["public"]
+    private: dict[str, Any] = doc["private"]
+    view = dict(public)
+    if summary:
+        del view["description"]
+    subject = viewer.subject if viewer is not None else None
+    is_seller = subject is not None and subject == public["seller_id"]
+    if is_seller or (viewer is not None and viewer.has_role("admin")):
+        view.update(private)
+    view["viewer"] = {
+        "is_seller": is_seller,
+        "is_leading": subject is not None and subject == private["leader_id"],
+        "has_won": subject is not None and subject == private["winner_id"],
+    }
+    return view
+
+
+def visible(doc: dict[str, Any], viewer: Principal | None) -> bool:
+    """Drafts only for their seller and admins."""
+    return domain.visible_to(
+        domain.Status(doc["public"]["status"]),
+        seller_id=doc["public"]["seller_id"],
+        viewer_id=viewer.subject if viewer is not None else None,
+        admin=viewer is not None and viewer.has_role("admin"),
+    )
+
+
+def rules(lot: Lot) -> AuctionRulesData:
+    """What the bid book needs to run the auction (the seller's terms, not its progress)."""
+    terms = lot.terms
+    return {
+        "auction_id": lot.id,
+        "seller_id": lot.seller_id,
+        "title": terms.title,
+        "currency": terms.currency,
+        "start_cents": terms.start_cents,
+        "reserve_cents": terms.reserve_cents,
+        "buy_now_cents": terms.buy_now_cents,
+        "starts_at": terms.starts_at.isoformat(),
+        "ends_at": terms.ends_at.isoformat(),
+        "soft_close": _soft_close(lot),
+        "increments": [list(row) for row in terms.increments],
+    }
+
+
+def published(lot: Lot) -> dict[str, Any]:
+    """``AuctionPublished``: the rules and the category."""
+    return {**rules(lot), "category": lot.terms.category}
+
+
+def cancelled(
+    lot: Lot, *, by: Actor, bids_voided: bool, bidder_ids: list[str]
+) -> AuctionCancelledData:
+    """``AuctionCancelled``: who cancelled, and whose bids were voided."""
+    return {
+        "auction_id": lot.id,
+        "title": lot.terms.title,
+        "seller_id": lot.seller_id,
+        "by": by,
+        "bids_voided": bids_voided,
+        "bidder_ids": bidder_ids,
+    }
+
+
+def ending_soon(lot: Lot, *, minutes_left: int, recipient_ids: list[str]) -> AuctionEndingSoonData:
+    """``AuctionEndingSoon``: tell the watchers and bidders."""
+    return {
+        "auction_id": lot.id,
+        "title": lot.terms.title,
+        "ends_at": lot.ends_at.isoformat(),
+        "minutes_left": minutes_left,
+        "recipient_ids": recipient_ids,
+    }

@@ -1,0 +1,52 @@
+"""Fixtures of the integration tests: every service in this process, in both modes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from auction_platform.composition import Platform
+from auction_platform.settings import Settings
+from support.platforms import client, distributed_settings, embedded_settings, running
+
+ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+def make_settings(request: pytest.FixtureRequest, tmp_path: Path) -> MakeSettings:
+    """Settings on SQLite and memory backends, or on PostgreSQL and Redis.
+
+    Lots may be as short as a second and remind one minute before the end, so
+    the scheduler's work shows within a test's patience.
+    """
+    servers: dict[str, str] = {}
+    if request.param == "distributed":
+        servers["postgres_url"] = request.getfixturevalue("postgres_url")
+        servers["redis_url"] = request.getfixturevalue("redis_url")
+
+    def make(**overrides: Any) -> Settings:
+        values = {"auction_min_duration_seconds": 1, "ending_soon_minutes": [1], **overrides}
+        if not servers:
+            return embedded_settings(tmp_path, **values)
+        return distributed_settings(**servers, rabbitmq_url="memory://", **values)
+
+    return make
+
+
+@pytest.fixture
+async def platform(make_settings: MakeSettings) -> AsyncIterator[Platform]:
+    """Every service in this process, on the chosen backends."""
+    async with running(make_settings(), ALL, embedded=True) as started:
+        yield started
+
+
+@pytest.fixture
+async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway."""
+    async with client(platform.apps["gateway"]) as gateway:
+        yield gateway

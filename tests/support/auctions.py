@@ -1,0 +1,78 @@
+"""Sellers and lots through the public API, as a client would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from auction_platform.composition import Platform
+from auction_platform.services.identity import handlers as identity_handlers
+from support.accounts import PASSWORD, Account, log_in, sign_up
+from support.waiting import eventually
+
+
+async def seller(http: httpx.AsyncClient, name: str = "Sam") -> Account:
+    """A new account with the seller role in its token."""
+    account = await sign_up(http, name=name)
+    granted = await http.post("/api/v1/users/me/seller", headers=account.headers)
+    assert granted.status_code == 200, granted.text
+    account.access_token = (await log_in(http, account.email))["access_token"]
+    return account
+
+
+def lot_body(**overrides: Any) -> dict[str, Any]:
+    """A valid listing, starting in an hour and running two days."""
+    start = datetime.now(UTC) + timedelta(hours=1)
+    body: dict[str, Any] = {
+        "title": "A 1960s Leica M3",
+        "description": "Works; light meter included.",
+        "category": "cameras",
+        "images": ["https://images.example.com/leica.jpg"],
+        "currency": "EUR",
+        "start_cents": 10_000,
+        "reserve_cents": 50_000,
+        "buy_now_cents": 90_000,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(days=2)).isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+async def create(http: httpx.AsyncClient, owner: Account, **overrides: Any) -> dict[str, Any]:
+    """List a lot; its answer."""
+    response = await http.post(
+        "/api/v1/auctions", json=lot_body(**overrides), headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    auction: dict[str, Any] = response.json()["auction"]
+    return auction
+
+
+async def open_lot(http: httpx.AsyncClient, owner: Account, **overrides: Any) -> dict[str, Any]:
+    """A lot that starts in a second; returned once the scheduler has opened it."""
+    start = datetime.now(UTC) + timedelta(seconds=1)
+    values = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
+    lot = await create(http, owner, publish=True, **{**values, **overrides})
+
+    async def opened() -> dict[str, Any]:
+        auction: dict[str, Any] = (await http.get(f"/api/v1/auctions/{lot['id']}")).json()[
+            "auction"
+        ]
+        return auction if auction["status"] == "open" else {}
+
+    return await eventually(opened)
+
+
+async def admin_token(http: httpx.AsyncClient, platform: Platform) -> dict[str, str]:
+    """The Authorization header of a new admin."""
+    admin, _ = await identity_handlers.create_admin(
+        email=f"root-{uuid.uuid4().hex[:8]}@example.com",
+        password=PASSWORD,
+        display_name="Root",
+        ctx=platform.runtimes["identity"].state["identity"],
+    )
+    return {"Authorization": f"Bearer {(await log_in(http, admin.email))['access_token']}"}
