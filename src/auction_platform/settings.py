@@ -106,6 +106,37 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = Field(default=0.5, gt=0, le=60)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    # Payment: provider, fees, deadlines.
+    payment_provider: str = Field(default="sandbox", pattern="^(sandbox|stripe)$")
+    stripe_api_key: SecretStr = SecretStr("")
+    # Several secrets are accepted at once while a webhook secret is rotated.
+    stripe_webhook_secrets: list[SecretStr] = []
+    stripe_api_base: str = "https://api.stripe.com"
+    sandbox_webhook_secret: SecretStr = SecretStr("whsec_sandbox_development_only")
+    buyers_premium_percent: float = Field(default=5.0, ge=0, le=50)
+    seller_fee_percent: float = Field(default=10.0, ge=0, le=50)
+    payment_due_days: float = Field(default=4, gt=0, le=60)
+    payment_reminder_hours: list[int] = [24, 48]
+    second_chance_due_days: float = Field(default=2, gt=0, le=60)
+
+    # Notification: channels and providers.
+    email_channel: str = Field(default="log", pattern="^(log|smtp)$")
+    email_from: str = "Auction Platform <no-reply@auction-platform.local>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: str = Field(default="starttls", pattern="^(none|starttls|tls)$")
+    sms_channel: str = Field(default="log", pattern="^(log|twilio)$")
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+    public_url: str = "http://127.0.0.1:8080"
+
+    # Analytics: search backend (PostgreSQL or SQLite full-text by default).
+    elasticsearch_url: str = ""
+    elasticsearch_index_prefix: str = "auction"
+
     # Benchmarks: ``POST /diagnostics/noop`` on every service, the ceiling of the
     # server stack (token check, body parsing, middleware) with no work behind it.
     diagnostics: bool = False
