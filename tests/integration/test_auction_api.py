@@ -174,7 +174,9 @@ async def test_bad_listings_are_refused_with_a_reason(
     assert mine["items"] == []
 
 
-async def test_a_seller_edits_a_lot_before_it_opens(http: httpx.AsyncClient) -> None:
+async def test_a_seller_edits_a_lot_before_it_opens(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
     sam, bea = await seller(http), await sign_up(http, name="Bea")
     lot = await create(http, sam)
     path = f"/api/v1/auctions/{lot['id']}"
@@ -189,6 +191,11 @@ async def test_a_seller_edits_a_lot_before_it_opens(http: httpx.AsyncClient) -> 
     assert scheduled.json()["auction"]["current_price_cents"] == 12_000
     # The public copy follows at once (the cache is written after each change).
     assert (await http.get(path)).json()["auction"]["current_price_cents"] == 12_000
+    # Draft edits stay private; a listed lot's edit is announced for the catalogue.
+    [edited] = await outbox(platform, "AuctionEdited")
+    assert edited["start_cents"] == 12_000
+    assert edited["title"] == "Leica M3, boxed"
+    assert edited["description"] == "Works; light meter included."
 
     other = await http.patch(path, json={"title": "Mine now"}, headers=bea.headers)
     assert other.status_code == 403

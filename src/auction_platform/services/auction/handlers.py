@@ -10,7 +10,11 @@ from typing import Any
 
 import httpx
 
-from auction_platform.contracts.auctions import AUCTION_CANCELLED, AUCTION_PUBLISHED
+from auction_platform.contracts.auctions import (
+    AUCTION_CANCELLED,
+    AUCTION_EDITED,
+    AUCTION_PUBLISHED,
+)
 from auction_platform.core.auth import Principal
 from auction_platform.core.errors import ApiError
 from auction_platform.core.uow import UnitOfWork
@@ -107,6 +111,9 @@ async def edit_lot(
         except (InvalidTerms, domain.NotAllowed) as error:
             raise refused(error) from error
         await store.save_lot(tx.conn, lot)
+        if lot.status != domain.Status.DRAFT:
+            # Drafts are private; a listed lot's new terms reach the catalogue's readers.
+            tx.emit(AUCTION_EDITED, views.published(lot))
     await ctx.lots.put(lot)
     return lot
 

@@ -130,8 +130,13 @@ def rules(lot: Lot) -> AuctionRulesData:
 
 
 def published(lot: Lot) -> dict[str, Any]:
-    """``AuctionPublished``: the rules and the category."""
-    return {**rules(lot), "category": lot.terms.category}
+    """``AuctionPublished`` and ``AuctionEdited``: the rules and what a catalogue shows."""
+    return {
+        **rules(lot),
+        "category": lot.terms.category,
+        "description": lot.terms.description,
+        "images": list(lot.terms.images),
+    }
 
 
 def cancelled(
