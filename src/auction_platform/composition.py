@@ -144,10 +144,14 @@ class Platform:
             busy_timeout_ms=s.sqlite_busy_timeout_ms,
         )
 
+    def _in_process(self, service: str) -> bool:
+        """True when calls to ``service`` stay in this process (embedded, no URL set)."""
+        return self.embedded and not self.settings.service_url(service)
+
     def _client(self, service: str) -> httpx.AsyncClient:
         s = self.settings
         url = s.service_url(service)
-        if not url and self.embedded and service in self.apps:
+        if self._in_process(service) and service in self.apps:
             transport = httpx.ASGITransport(app=self.apps[service], raise_app_exceptions=False)
             return service_client(
                 base_url=f"http://{service}.internal", transport=transport, timeout=s.http_timeout

@@ -180,6 +180,16 @@ class Settings(BaseSettings):
                 )
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("SECRET_KEY must be at least 32 characters outside development")
+            # The sandbox's webhook secret is public: anyone could mark an order paid.
+            if self.payment_provider == "sandbox":
+                raise ValueError(
+                    "PAYMENT_PROVIDER=sandbox is for development only; use stripe with "
+                    "STRIPE_API_KEY and STRIPE_WEBHOOK_SECRETS"
+                )
+            if not self.stripe_api_key.get_secret_value() or not self.stripe_webhook_secrets:
+                raise ValueError(
+                    "PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRETS"
+                )
         return self
 
     def database_url_for(self, service: str, *, overrides: dict[str, str] | None = None) -> str:

@@ -23,14 +23,44 @@ def test_development_secret_is_refused_outside_development(environment: Environm
 
 def test_short_secret_is_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="at least 32 characters"):
-        Settings(_env_file=None, environment=Environment.PRODUCTION, secret_key=SecretStr("short"))
+        Settings(
+            _env_file=None,
+            environment=Environment.PRODUCTION,
+            secret_key=SecretStr("short"),
+            **PRODUCTION_PAYMENTS,
+        )
+
+
+PRODUCTION_PAYMENTS = {
+    "payment_provider": "stripe",
+    "stripe_api_key": SecretStr("sk_live_x"),
+    "stripe_webhook_secrets": [SecretStr("whsec_x")],
+}
 
 
 def test_a_real_secret_is_accepted_in_production() -> None:
     settings = Settings(
-        _env_file=None, environment=Environment.PRODUCTION, secret_key=SecretStr("x" * 40)
+        _env_file=None,
+        environment=Environment.PRODUCTION,
+        secret_key=SecretStr("x" * 40),
+        **PRODUCTION_PAYMENTS,
     )
     assert settings.environment is Environment.PRODUCTION
+
+
+def test_the_payment_sandbox_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="sandbox is for development only"):
+        Settings(_env_file=None, environment=Environment.PRODUCTION, secret_key=SecretStr("x" * 40))
+
+
+def test_stripe_without_keys_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="needs STRIPE_API_KEY"):
+        Settings(
+            _env_file=None,
+            environment=Environment.PRODUCTION,
+            secret_key=SecretStr("x" * 40),
+            payment_provider="stripe",
+        )
 
 
 @pytest.mark.parametrize(

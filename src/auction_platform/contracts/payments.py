@@ -36,9 +36,25 @@ class PaymentReminderData(OrderData):
 
 PAYMENT_REMINDER = "PaymentReminderDue"
 ORDER_PAID = "OrderPaid"  # OrderData: payment received (to buyer and seller)
-PAYMENT_FAILED = "PaymentFailed"  # OrderData + "reason": a charge was declined; retry until due
+
+
+class PaymentFailedData(OrderData):
+    """A charge was declined; the buyer may try again until the due date."""
+
+    reason: str
+
+
+PAYMENT_FAILED = "PaymentFailed"
 ORDER_EXPIRED = "OrderExpired"  # OrderData: unpaid past its due date
-ORDER_REFUNDED = "OrderRefunded"  # OrderData + "refunded_cents"
+
+
+class OrderRefundedData(OrderData):
+    """An admin refunded the order."""
+
+    refunded_cents: int
+
+
+ORDER_REFUNDED = "OrderRefunded"
 
 
 class SecondChanceOfferData(TypedDict):

@@ -1,7 +1,95 @@
 """The payment service: orders, Stripe, webhooks and refunds (PostgreSQL, Stripe, RabbitMQ)."""
 
-from auction_platform.core.service import ServiceDefinition
-from auction_platform.services.payment import store
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from auction_platform.core.health import Check
+from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
+from auction_platform.services.payment import api, consumers, scheduler, store, webhooks
+from auction_platform.services.payment.handlers import Payments
+from auction_platform.services.payment.providers import PaymentProvider, StripeProvider
+from auction_platform.services.payment.sandbox import Deliver, SandboxProvider
+from auction_platform.settings import Environment, Settings
+
+log = logging.getLogger("auction_platform.payment")
+
+
+def build_provider(settings: Settings, *, deliver: Deliver) -> PaymentProvider:
+    """The provider the settings choose; the sandbox hands its outcomes to ``deliver``."""
+    if settings.payment_provider == "stripe":
+        return StripeProvider(
+            api_key=settings.stripe_api_key.get_secret_value(),
+            api_base=settings.stripe_api_base,
+            timeout=settings.http_timeout,
+            webhook_secrets=len(settings.stripe_webhook_secrets),
+        )
+    return SandboxProvider(
+        secret=settings.sandbox_webhook_secret.get_secret_value(), deliver=deliver
+    )
+
+
+def prepare(runtime: ServiceRuntime) -> None:
+    """Build the payment context the routes, consumers and deadlines job share."""
+    settings = runtime.settings
+    if settings.payment_provider == "sandbox" and settings.environment is Environment.PRODUCTION:
+        log.warning(
+            "PAYMENT_PROVIDER=sandbox in production: no money moves, and webhooks signed "
+            "with SANDBOX_WEBHOOK_SECRET are accepted"
+        )
+
+    async def deliver(payload: bytes, signature: str) -> object:
+        # The sandbox's events take the Stripe endpoint's own code path.
+        return await webhooks.receive(_context(runtime), payload, signature)
+
+    runtime.state["payment"] = Payments(
+        uow=runtime.require_uow(),
+        settings=settings,
+        # Read per call, so a test can move the service's clock after start.
+        clock=lambda: runtime.clock(),
+        provider=build_provider(settings, deliver=deliver),
+    )
+
+
+def _context(runtime: ServiceRuntime) -> Payments:
+    payments: Payments = runtime.state["payment"]
+    return payments
+
+
+def _checks(runtime: ServiceRuntime) -> Sequence[Check]:
+    provider = _context(runtime).provider
+
+    async def probe() -> dict[str, Any]:
+        return provider.health()
+
+    description = (
+        "Stripe API key and webhook secrets configured (not contacted: this check never "
+        "calls Stripe's servers)"
+        if provider.name == "stripe"
+        else "sandbox provider: Stripe's test cards, no network"
+    )
+    return [Check("stripe", probe, critical=False, description=description)]
+
+
+async def _hold_provider(ctx: Payments) -> None:
+    """Keep the provider's connections until the service stops, then close them."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await ctx.provider.close()
+
+
+def _background(runtime: ServiceRuntime) -> Sequence[Callable[[], Awaitable[None]]]:
+    ctx = _context(runtime)
+    return [lambda: scheduler.run(ctx), lambda: _hold_provider(ctx)]
+
+
+def _consumers(runtime: ServiceRuntime) -> Sequence[Consumer]:
+    return consumers.consumers(_context(runtime))
+
 
 DEFINITION = ServiceDefinition(
     name="payment",
@@ -9,4 +97,9 @@ DEFINITION = ServiceDefinition(
     uses_broker=True,
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
+    prepare=prepare,
+    routers=lambda runtime: [api.build_router(_context(runtime))],
+    consumers=_consumers,
+    checks=_checks,
+    background=_background,
 )

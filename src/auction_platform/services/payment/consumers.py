@@ -1,0 +1,72 @@
+"""What the payment service learns from the bid book: an auction sold, so its winner owes payment.
+
+The service keys on ``bidding.AuctionClosed`` alone. Buy It Now is no exception:
+the bid book emits ``BuyNowUsed`` and then, in the same transaction,
+``AuctionClosed`` with ``by_buy_now: true``, so consuming both would only add a
+second path to the same order.
+
+The consumer runs in the transaction that records the event in the inbox, and
+the order's insert is ``ON CONFLICT DO NOTHING`` against the unique
+``(auction_id, second_chance)``: a redelivered event, a second copy of the event
+with another id, or two deliveries racing on two replicas all end with exactly
+one order (and one ``OrderCreated``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from auction_platform.contracts.auctions import AUCTION_CLOSED
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.service import Consumer
+from auction_platform.core.uow import Transaction
+from auction_platform.services.payment import domain
+from auction_platform.services.payment.handlers import Payments, open_order
+
+log = logging.getLogger("auction_platform.payment.consumers")
+
+
+def _optional_text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _optional_int(value: object) -> int | None:
+    return int(str(value)) if value is not None else None
+
+
+def order_for_result(event: Envelope, ctx: Payments) -> domain.Order | None:
+    """The winner's order for a sold auction (None when nothing was sold)."""
+    data = event.data
+    winner = _optional_text(data.get("winner_id"))
+    if not data.get("sold") or winner is None:
+        return None
+    try:
+        return domain.new_order(
+            order_id=uuid.uuid4().hex,
+            auction_id=str(data["auction_id"]),
+            title=str(data.get("title") or ""),
+            buyer_id=winner,
+            seller_id=str(data["seller_id"]),
+            currency=str(data["currency"]),
+            hammer_cents=int(data["price_cents"]),
+            terms=ctx.terms,
+            now=ctx.clock(),
+            runner_up_id=_optional_text(data.get("runner_up_id")),
+            runner_up_max_cents=_optional_int(data.get("runner_up_max_cents")),
+        )
+    except domain.NotAllowed as refusal:
+        # Redelivering would not make the price valid: note it and move on.
+        log.error("AuctionClosed for %s makes no order: %s", data["auction_id"], refusal.message)
+        return None
+
+
+def consumers(ctx: Payments) -> tuple[Consumer, ...]:
+    """The payment service's consumers."""
+
+    async def auction_closed(tx: Transaction, event: Envelope) -> None:
+        order = order_for_result(event, ctx)
+        if order is not None and not await open_order(tx, order, ctx):
+            log.info("auction %s has its order already", order.auction_id)
+
+    return (Consumer("auction-closed", (f"bidding.{AUCTION_CLOSED}",), auction_closed),)

@@ -1,0 +1,262 @@
+"""Use cases of the payment service: one transaction each, none open across a provider call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from auction_platform.contracts.payments import (
+    ORDER_CREATED,
+    ORDER_PAID,
+    ORDER_REFUNDED,
+    PAYMENT_FAILED,
+)
+from auction_platform.core.auth import Principal
+from auction_platform.core.errors import ApiError
+from auction_platform.core.uow import Transaction, UnitOfWork
+from auction_platform.services.payment import domain, store, views
+from auction_platform.services.payment.domain import Offer, Order, Transition
+from auction_platform.services.payment.providers import (
+    CardRefused,
+    Intent,
+    PaymentProvider,
+    ProviderError,
+)
+from auction_platform.settings import Settings
+
+# What each state change tells the other services.
+EVENTS = {"paid": ORDER_PAID, "attempt_recorded": PAYMENT_FAILED, "refunded": ORDER_REFUNDED}
+
+
+@dataclass
+class Payments:
+    """What the payment use cases need, built once by the service definition."""
+
+    uow: UnitOfWork
+    settings: Settings
+    clock: Callable[[], datetime]
+    provider: PaymentProvider
+
+    @property
+    def terms(self) -> domain.Terms:
+        """Fees and the payment deadline, from the settings (recorded on each order)."""
+        s = self.settings
+        return domain.Terms(
+            buyers_premium_percent=Decimal(str(s.buyers_premium_percent)),
+            seller_fee_percent=Decimal(str(s.seller_fee_percent)),
+            due_after=timedelta(days=s.payment_due_days),
+        )
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The secrets a webhook may be signed with; the sandbox's only in the sandbox."""
+        secrets = [s.get_secret_value() for s in self.settings.stripe_webhook_secrets]
+        if self.settings.payment_provider == "sandbox":
+            secrets.append(self.settings.sandbox_webhook_secret.get_secret_value())
+        return [s for s in secrets if s]
+
+
+def refused(error: domain.NotAllowed) -> ApiError:
+    """A rule's refusal as an answer: the wrong moment is 409."""
+    return ApiError(409, error.code, error.message)
+
+
+def provider_failed(error: ProviderError) -> ApiError:
+    """A provider's refusal (422 for a card, 502) or absence (503)."""
+    if isinstance(error, CardRefused):
+        return ApiError(422, error.code, error.message)
+    if error.unavailable:
+        return ApiError(503, error.code, error.message, headers={"Retry-After": "5"})
+    return ApiError(502, error.code, error.message)
+
+
+def order_not_found() -> ApiError:
+    """The one answer for orders that do not exist and orders that are not yours."""
+    return ApiError(404, "order_not_found", "there is no such order")
+
+
+def is_admin(principal: Principal) -> bool:
+    """Admins see every order."""
+    return principal.has_role("admin")
+
+
+def visible(order: Order | None, principal: Principal) -> Order:
+    """The order, if the caller is its buyer, its seller or an admin."""
+    if order is None:
+        raise order_not_found()
+    if principal.subject in (order.buyer_id, order.seller_id) or is_admin(principal):
+        return order
+    raise order_not_found()
+
+
+def seller_view(order: Order, principal: Principal) -> bool:
+    """Whether the caller sees the seller's side (fee and payout)."""
+    return principal.subject == order.seller_id or is_admin(principal)
+
+
+def emit_change(tx: Transaction, transition: Transition, **extra: Any) -> None:
+    """Queue the event a state change is due, if any."""
+    event = EVENTS.get(transition.outcome) if transition.changed else None
+    if event is not None:
+        tx.emit(event, {**views.order_data(transition.order), **extra})
+
+
+async def save_transition(
+    tx: Transaction, before: Order, transition: Transition, **extra: Any
+) -> None:
+    """Write an order's change and its event in the caller's transaction."""
+    if transition.order is before:
+        return
+    await store.save_order(tx.conn, transition.order)
+    if transition.order.status is not domain.Status.AWAITING_PAYMENT:
+        await store.drop_unsent_reminders(tx.conn, before.id)
+    emit_change(tx, transition, **extra)
+
+
+async def open_order(tx: Transaction, order: Order, ctx: Payments) -> bool:
+    """Insert an order with its reminders and ``OrderCreated``; False when the auction has one."""
+    if not await store.add_order(tx.conn, order):
+        return False
+    hours = ctx.settings.payment_reminder_hours
+    await store.add_reminders(tx.conn, order.id, domain.reminder_schedule(order, hours))
+    tx.emit(ORDER_CREATED, dict(views.order_data(order)))
+    return True
+
+
+def encode_cursor(order: Order) -> str:
+    """An opaque keyset cursor after ``order``."""
+    raw = f"{order.created_at.isoformat()}|{order.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor stands for; 422 when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, order_id = raw.split("|", 1)
+        moment = datetime.fromisoformat(at)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise ApiError(422, "invalid_cursor", "the cursor is not valid") from error
+    return store.utc(moment), order_id
+
+
+async def my_orders(
+    *, user: Principal, as_seller: bool, cursor: str | None, limit: int, ctx: Payments
+) -> tuple[list[Order], str | None]:
+    """The caller's orders as buyer (or seller), newest first, one page."""
+    after = decode_cursor(cursor) if cursor else None
+    async with ctx.uow.db.read() as conn:
+        found = await store.orders_of(
+            conn, user_id=user.subject, as_seller=as_seller, after=after, limit=limit + 1
+        )
+    page = found[:limit]
+    return page, encode_cursor(page[-1]) if len(found) > limit else None
+
+
+async def get_order(*, order_id: str, viewer: Principal, ctx: Payments) -> Order:
+    """One order, for its buyer, its seller or an admin."""
+    async with ctx.uow.db.read() as conn:
+        return visible(await store.order_by_id(conn, order_id), viewer)
+
+
+async def pay(
+    *, order_id: str, buyer: Principal, card: str | None, ctx: Payments
+) -> tuple[Order, Intent]:
+    """Start (or resume) paying: the order's one intent, confirmed with a card in the sandbox."""
+    async with ctx.uow.db.read() as conn:
+        order = visible(await store.order_by_id(conn, order_id), buyer)
+    if order.buyer_id != buyer.subject:
+        raise ApiError(403, "forbidden", "only the buyer pays an order")
+    try:
+        domain.check_can_pay(order, now=ctx.clock())
+    except domain.NotAllowed as error:
+        raise refused(error) from error
+    provider = ctx.provider
+    if card is not None and not provider.accepts_cards:
+        raise ApiError(422, "card_not_accepted", "card numbers are not accepted; use Stripe.js")
+    try:
+        if order.payment_intent_id is None:
+            intent = await provider.create_intent(order)
+            async with ctx.uow() as tx:
+                await store.attach_payment_intent(tx.conn, order.id, intent.id)
+        else:
+            intent = await provider.retrieve_intent(order.payment_intent_id, order)
+        if card is not None:
+            intent = await provider.confirm(intent, order, card)
+    except ProviderError as error:
+        raise provider_failed(error) from error
+    async with ctx.uow.db.read() as conn:
+        current = await store.order_by_id(conn, order.id)
+    assert current is not None
+    return current, intent
+
+
+async def refund(*, order_id: str, ctx: Payments) -> Order:
+    """Give a paid order's money back (an admin's decision), once whatever the retries."""
+    async with ctx.uow.db.read() as conn:
+        order = await store.order_by_id(conn, order_id)
+    if order is None:
+        raise order_not_found()
+    try:
+        domain.check_can_refund(order)
+        done = await ctx.provider.refund(order)
+    except domain.NotAllowed as error:
+        raise refused(error) from error
+    except ProviderError as error:
+        raise provider_failed(error) from error
+    async with ctx.uow() as tx:
+        current = await store.order_by_id(tx.conn, order.id, for_update=True)
+        assert current is not None
+        if done.status == "succeeded":
+            # Card refunds settle at once; ``charge.refunded`` then finds it done.
+            change = domain.refunded(
+                current, refunded_cents=done.amount_cents, full=True, now=ctx.clock()
+            )
+            await save_transition(tx, current, change, refunded_cents=done.amount_cents)
+            current = change.order
+    return current
+
+
+async def my_offers(*, user: Principal, limit: int, ctx: Payments) -> list[Offer]:
+    """The caller's second-chance offers, newest first."""
+    async with ctx.uow.db.read() as conn:
+        return await store.offers_of(conn, user.subject, limit=limit)
+
+
+async def accept_offer(*, offer_id: str, user: Principal, ctx: Payments) -> tuple[Order, bool]:
+    """Take a second-chance offer: its order (created now, or the one made before)."""
+    now = ctx.clock()
+    async with ctx.uow() as tx:
+        offer = await store.offer_by_id(tx.conn, offer_id, for_update=True)
+        if offer is None or offer.user_id != user.subject:
+            raise ApiError(404, "offer_not_found", "there is no such offer")
+        if offer.status is domain.OfferStatus.ACCEPTED and offer.order_id is not None:
+            existing = await store.order_by_id(tx.conn, offer.order_id)
+            if existing is not None:
+                return existing, False
+        try:
+            accepted = domain.accept(offer, order_id=uuid.uuid4().hex, now=now)
+            order = domain.new_order(
+                order_id=str(accepted.order_id),
+                auction_id=offer.auction_id,
+                title=offer.title,
+                buyer_id=offer.user_id,
+                seller_id=offer.seller_id,
+                currency=offer.currency,
+                hammer_cents=offer.price_cents,
+                terms=ctx.terms,
+                now=now,
+                second_chance=True,
+            )
+        except domain.NotAllowed as error:
+            raise refused(error) from error
+        if not await open_order(tx, order, ctx):
+            raise ApiError(409, "order_exists", "this auction has a second-chance order already")
+        await store.save_offer(tx.conn, accepted)
+    return order, True

@@ -1,0 +1,139 @@
+"""Webhook verification with Stripe's scheme, and the sandbox signing its outcomes the same way.
+
+Signatures are made with the SDK's own helper (``support.stripe_fake.signature``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from auction_platform.core.errors import ApiError
+from auction_platform.services.payment import domain
+from auction_platform.services.payment.providers import CardRefused
+from auction_platform.services.payment.sandbox import SandboxProvider
+from auction_platform.services.payment.webhooks import TOLERANCE_SECONDS, verify
+from support.stripe_fake import event, payload, signature
+
+SECRET = "whsec_current"
+OLD = "whsec_previous"
+
+
+def body() -> bytes:
+    return payload(event("payment_intent.succeeded", {"id": "pi_1", "metadata": {}}))
+
+
+def refused(raw: bytes, header: str | None, secrets: list[str]) -> ApiError:
+    with pytest.raises(ApiError) as caught:
+        verify(raw, header, secrets)
+    return caught.value
+
+
+def test_a_body_signed_with_the_secret_verifies() -> None:
+    raw = body()
+    assert verify(raw, signature(raw, SECRET), [SECRET])["type"] == "payment_intent.succeeded"
+
+
+def test_a_wrong_secret_is_refused_with_the_error_shape() -> None:
+    raw = body()
+    error = refused(raw, signature(raw, "whsec_someone_else"), [SECRET])
+    assert (error.status, error.code) == (400, "invalid_signature")
+
+
+def test_a_signature_older_than_the_tolerance_is_refused() -> None:
+    raw = body()
+    stale = signature(raw, SECRET, at=time.time() - TOLERANCE_SECONDS - 5)
+    assert refused(raw, stale, [SECRET]).code == "invalid_signature"
+    fresh = signature(raw, SECRET, at=time.time() - TOLERANCE_SECONDS + 30)
+    assert verify(raw, fresh, [SECRET])
+
+
+def test_one_changed_byte_is_refused() -> None:
+    raw = body()
+    header = signature(raw, SECRET)
+    tampered = raw.replace(b"pi_1", b"pi_2")
+    assert len(tampered) == len(raw)
+    assert refused(tampered, header, [SECRET]).code == "invalid_signature"
+
+
+def test_while_rotating_either_secret_verifies() -> None:
+    raw = body()
+    assert verify(raw, signature(raw, SECRET), [OLD, SECRET])
+    assert verify(raw, signature(raw, OLD), [OLD, SECRET])
+    assert refused(raw, signature(raw, OLD), [SECRET]).code == "invalid_signature"
+
+
+@pytest.mark.parametrize("header", [None, "", "garbage", "t=abc,v1=00", "t=123"])
+def test_a_missing_or_malformed_header_is_refused(header: str | None) -> None:
+    assert refused(body(), header, [SECRET]).code == "invalid_signature"
+
+
+def test_no_configured_secret_verifies_nothing() -> None:
+    raw = body()
+    assert refused(raw, signature(raw, SECRET), []).code == "invalid_signature"
+
+
+def test_a_signed_body_that_is_not_an_event_is_malformed() -> None:
+    raw = json.dumps({"hello": "world"}).encode()
+    assert refused(raw, signature(raw, SECRET), [SECRET]).code == "malformed_event"
+
+
+def test_a_body_that_is_not_utf8_is_refused() -> None:
+    assert refused(b"\xff\xfe", "t=1,v1=00", [SECRET]).code == "invalid_signature"
+
+
+def sample_order() -> domain.Order:
+    return domain.new_order(
+        order_id="o1",
+        auction_id="a1",
+        title="Tea set",
+        buyer_id="bob",
+        seller_id="sam",
+        currency="EUR",
+        hammer_cents=2_000,
+        terms=domain.Terms(Decimal(5), Decimal(10), timedelta(days=1)),
+        now=datetime.now(UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("card", "event_type", "status"),
+    [
+        ("4242 4242 4242 4242", "payment_intent.succeeded", "succeeded"),
+        ("4000-0000-0000-0002", "payment_intent.payment_failed", "requires_payment_method"),
+        ("4000002760003184", "payment_intent.requires_action", "requires_action"),
+    ],
+)
+async def test_the_sandbox_signs_each_test_card_outcome_as_stripe_would(
+    card: str, event_type: str, status: str
+) -> None:
+    delivered: list[dict[str, Any]] = []
+
+    async def deliver(raw: bytes, header: str) -> None:
+        delivered.append(verify(raw, header, [SECRET]))
+
+    sandbox = SandboxProvider(secret=SECRET, deliver=deliver)
+    order = sample_order()
+    intent = await sandbox.create_intent(order)
+    assert intent.client_secret.startswith(f"{intent.id}_secret_")
+    assert intent.amount_cents == order.total_cents == 2_100
+    confirmed = await sandbox.confirm(intent, order, card)
+    assert confirmed.status == status
+    [sent] = delivered
+    assert sent["type"] == event_type
+    assert sent["data"]["object"]["metadata"]["order_id"] == "o1"
+
+
+async def test_the_sandbox_refuses_cards_that_are_not_test_cards() -> None:
+    async def deliver(raw: bytes, header: str) -> None:
+        raise AssertionError("nothing is sent for an unknown card")
+
+    sandbox = SandboxProvider(secret=SECRET, deliver=deliver)
+    order = sample_order()
+    with pytest.raises(CardRefused):
+        await sandbox.confirm(await sandbox.create_intent(order), order, "5555555555554444")
