@@ -32,7 +32,7 @@ async def test_up_serves_all_seven_services_healthy_within_five_seconds(tmp_path
         ready_after = loop.time() - began
         async with httpx.AsyncClient(base_url=platform.url) as http:
             detail = (await http.get("/health/detail")).json()
-            events = await http.get("/api/v1/analytics/events")
+            events = await http.get("/api/v1/search/auctions")
             metrics = (await http.get("/metrics")).text
         code = await platform.stop(signal.SIGINT)
 

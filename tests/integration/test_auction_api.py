@@ -410,8 +410,10 @@ async def test_the_scheduler_opens_a_lot_at_its_start(
     assert event["starts_at"] == start.isoformat()
     assert (await http.patch(path, json={"title": "Late"}, headers=sam.headers)).status_code == 409
 
+    admin = await admin_token(http, platform)
+
     async def analysed() -> list[dict[str, Any]]:
-        events = await http.get("/api/v1/analytics/events?type=AuctionOpened")
+        events = await http.get("/api/v1/analytics/events?type=AuctionOpened", headers=admin)
         return [e for e in events.json()["items"] if e["data"]["auction_id"] == lot["id"]]
 
     assert len(await eventually(analysed)) == 1

@@ -413,14 +413,14 @@ async def test_the_gateway_rate_limit_answers_429_then_recovers(tmp_path: Path) 
         running(settings, ALL, embedded=True) as platform,
         client(platform.apps["gateway"]) as http,
     ):
-        codes = [(await http.get("/api/v1/analytics/events")).status_code for _ in range(4)]
+        codes = [(await http.get("/api/v1/search/auctions")).status_code for _ in range(4)]
         assert codes[:3] == [200, 200, 200]
         assert codes[3] == 429
-        limited = await http.get("/api/v1/analytics/events")
+        limited = await http.get("/api/v1/search/auctions")
         assert limited.json()["error"]["code"] == "rate_limited"
         assert int(limited.headers["retry-after"]) >= 1
         await asyncio.sleep(0.5)
-        assert (await http.get("/api/v1/analytics/events")).status_code == 200
+        assert (await http.get("/api/v1/search/auctions")).status_code == 200
 
 
 async def test_sign_in_routes_have_a_stricter_limit(tmp_path: Path) -> None:
@@ -432,4 +432,4 @@ async def test_sign_in_routes_have_a_stricter_limit(tmp_path: Path) -> None:
         body = {"email": "x@example.com", "password": "whatever-it-is"}
         codes = [(await http.post("/api/v1/auth/login", json=body)).status_code for _ in range(3)]
         assert codes == [401, 401, 429]
-        assert (await http.get("/api/v1/analytics/events")).status_code == 200
+        assert (await http.get("/api/v1/search/auctions")).status_code == 200

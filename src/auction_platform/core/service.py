@@ -74,6 +74,10 @@ class ServiceDefinition:
     critical: frozenset[str] = frozenset()
     tables: Tables | None = None
     cors: bool = False  # answers browsers directly (the gateway)
+    # The gateway reports each service's readiness; a service calling another only
+    # asks whether it is alive, so two services calling each other (auction and
+    # bidding) never probe each other's probes in a circle.
+    probe_readiness_of_calls: bool = False
     routers: Callable[[ServiceRuntime], Sequence[APIRouter]] = lambda runtime: ()
     consumers: Callable[[ServiceRuntime], Sequence[Consumer]] = lambda runtime: ()
     checks: Callable[[ServiceRuntime], Sequence[Check]] = lambda runtime: ()
@@ -240,15 +244,17 @@ def dependency_checks(runtime: ServiceRuntime) -> list[Check]:
             return {"backend": runtime.settings.rabbitmq_url.split("://", 1)[0]}
 
         checks.append(Check("rabbitmq", broker_ping, critical="rabbitmq" in critical))
+    path = "/health/ready" if runtime.definition.probe_readiness_of_calls else "/health/live"
     for name in runtime.definition.calls:
-        checks.append(Check(name, _service_probe(runtime.clients[name]), critical=name in critical))
+        probe = _service_probe(runtime.clients[name], path)
+        checks.append(Check(name, probe, critical=name in critical))
     checks.extend(runtime.definition.checks(runtime))
     return checks
 
 
-def _service_probe(client: httpx.AsyncClient) -> Callable[[], Awaitable[dict[str, Any]]]:
+def _service_probe(client: httpx.AsyncClient, path: str) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def probe() -> dict[str, Any]:
-        response = await client.get("/health/ready")
+        response = await client.get(path)
         status = response.json().get("status", "unknown") if response.content else "unknown"
         if response.status_code != 200:
             raise RuntimeError(f"not ready ({response.status_code}, {status})")

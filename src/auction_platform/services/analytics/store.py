@@ -1,11 +1,31 @@
-"""Tables and queries of the analytics service: the event store."""
+"""Tables of the analytics service, and the event store's queries.
+
+The event store keeps every event as it came. The rollups (``rollup_store``) and
+the search documents (``search_store``) are projections of the same events,
+each written in the transaction that records the event in the inbox.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.contracts.events import Envelope
@@ -25,6 +45,112 @@ events = Table(
     Column("data", JSON, nullable=False),
     Column("stored_at", DateTime(timezone=True), nullable=False),
     Index("ix_analytics_events_type_time", "event_type", "occurred_at"),
+)
+
+# One row per auction: the dimension (category, currency) the rollups are keyed by,
+# and the per-auction facts (opening, first bid, result).
+auctions = Table(
+    "analytics_auctions",
+    TABLES.metadata,
+    Column("auction_id", String(64), primary_key=True),
+    Column("title", String(200), nullable=True),
+    Column("category", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("seller_id", String(64), nullable=True),
+    Column("listed_at", DateTime(timezone=True), nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=True),
+    Column("first_bid_seq", BigInteger, nullable=True),
+    Column("first_bid_at", DateTime(timezone=True), nullable=True),
+    Column("first_bid_seconds", Float, nullable=True),
+    Column("bid_count", Integer, nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("sold", Boolean, nullable=True),
+    Column("hammer_cents", BigInteger, nullable=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Counters per UTC day, category and currency (money never mixes currencies).
+COUNTERS = (
+    "listed",
+    "opened",
+    "sold",
+    "unsold",
+    "cancelled",
+    "bids",
+    "closed_bids",
+    "first_bids",
+    "orders_created",
+    "orders_paid",
+    "orders_created_paid",
+)
+daily = Table(
+    "analytics_daily",
+    TABLES.metadata,
+    Column("day", Date, primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in COUNTERS),
+    Column("first_bid_seconds", Float, nullable=False, default=0.0),
+    Column("gmv_cents", BigInteger, nullable=False, default=0),
+    Column("fees_cents", BigInteger, nullable=False, default=0),
+)
+
+bid_minutes = Table(
+    "analytics_bid_minutes",
+    TABLES.metadata,
+    Column("auction_id", String(64), primary_key=True),
+    Column("minute", DateTime(timezone=True), primary_key=True),
+    Column("bids", Integer, nullable=False),
+)
+
+orders = Table(
+    "analytics_orders",
+    TABLES.metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("auction_id", String(64), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("fees_cents", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+)
+
+# The search documents: the source of truth of every search backend. SQLite adds an
+# FTS5 index over the folded title and description, PostgreSQL a generated tsvector column
+# (both made by migration 0004, outside this metadata); Elasticsearch is fed from
+# the rows whose ``version`` is ahead of ``indexed_version``.
+search_docs = Table(
+    "analytics_search_docs",
+    TABLES.metadata,
+    # An integer key that never changes: FTS5 indexes rows by it.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("auction_id", String(64), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    # Title and description folded (lower case, no accents): what every index reads.
+    Column("folded_title", Text, nullable=False),
+    Column("folded_description", Text, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("bid_count", Integer, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=True),
+    Column("ends_at", DateTime(timezone=True), nullable=True),
+    Column("listed_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("indexed_version", Integer, nullable=False),
+    Index("ix_analytics_search_docs_filters", "status", "category", "price_cents"),
+    Index(
+        "ix_analytics_search_docs_unindexed",
+        "id",
+        postgresql_where=column("version") > column("indexed_version"),
+        sqlite_where=column("version") > column("indexed_version"),
+    ),
 )
 
 

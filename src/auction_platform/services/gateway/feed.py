@@ -30,7 +30,7 @@ def _order(update: dict[str, Any]) -> tuple[int, int]:
     return int(update.get("seq", 0)), int(update.get("status") in _FINAL)
 
 
-def build_feed_router(cache: Cache, bidding: httpx.AsyncClient) -> APIRouter:
+def build_feed_router(cache: Cache, clients: dict[str, httpx.AsyncClient]) -> APIRouter:
     """The WebSocket route of the live feed."""
     router = APIRouter()
 
@@ -40,7 +40,7 @@ def build_feed_router(cache: Cache, bidding: httpx.AsyncClient) -> APIRouter:
         try:
             async with cache.subscribe(feed_channel(auction_id)) as updates:
                 last = (-1, -1)
-                snapshot = await bidding.get(f"/api/v1/auctions/{auction_id}/book")
+                snapshot = await clients["bidding"].get(f"/api/v1/auctions/{auction_id}/book")
                 if snapshot.status_code == 200:
                     current = snapshot.json()
                     current.pop("you", None)

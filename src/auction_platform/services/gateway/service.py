@@ -14,7 +14,7 @@ from auction_platform.services.gateway.routing import DOWNSTREAM
 def _routers(runtime: ServiceRuntime) -> list[APIRouter]:
     assert runtime.verifier is not None and runtime.cache is not None
     return [
-        build_feed_router(runtime.cache, runtime.clients["bidding"]),
+        build_feed_router(runtime.cache, runtime.clients),
         api.build_router(
             runtime.clients,
             verifier=runtime.verifier,
@@ -34,5 +34,6 @@ DEFINITION = ServiceDefinition(
     # gateway still serves bidding, so it is Degraded rather than not ready.
     critical=frozenset({"identity", "auction", "bidding"}),
     cors=True,
+    probe_readiness_of_calls=True,
     routers=_routers,
 )

@@ -1,0 +1,136 @@
+"""The arithmetic of the rollups and the search index's rules (standard library only).
+
+Rates are ``None`` when their denominator is zero: "no auction closed" is not a
+sell-through of 0%. Times are UTC; a day is a UTC calendar day and a minute is
+the bid's time with its seconds cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+
+# Where a lot is in its life, as the search index sees it. A status only moves
+# forward, so a late or redelivered event can never reopen a closed lot.
+STATUS_RANK = {"scheduled": 0, "open": 1, "closed": 2, "cancelled": 2}
+SEARCHABLE_STATUSES = ("scheduled", "open", "closed")
+UNKNOWN_CATEGORY = "unknown"
+UNKNOWN_CURRENCY = "XXX"  # ISO 4217's code for "no currency"
+
+# Price bands of the search facets, in minor units: [low, high).
+PRICE_BANDS: tuple[tuple[int, int | None], ...] = (
+    (0, 1_000),
+    (1_000, 5_000),
+    (5_000, 10_000),
+    (10_000, 50_000),
+    (50_000, 100_000),
+    (100_000, None),
+)
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime (SQLite hands back naive ones; everything stored is UTC)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_time(value: object) -> datetime:
+    """An event's ISO 8601 timestamp as an aware UTC datetime (a bad one fails the event)."""
+    return utc(datetime.fromisoformat(str(value)))
+
+
+def day_of(moment: datetime) -> date:
+    """The UTC day a moment falls on."""
+    return utc(moment).date()
+
+
+def minute_of(moment: datetime) -> datetime:
+    """The start of the UTC minute a moment falls in (the bids-per-minute bucket)."""
+    return utc(moment).replace(second=0, microsecond=0)
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """``numerator / denominator`` rounded to four places, or None when nothing was counted."""
+    if denominator <= 0:
+        return None
+    return round(numerator / denominator, 4)
+
+
+def seconds_between(start: datetime, end: datetime) -> float:
+    """Seconds from ``start`` to ``end``, never negative.
+
+    A bid can carry a time a hair before the opening event's (two services, two
+    clocks, and a bid may open the book before ``AuctionOpened`` arrives): that is
+    a first bid at the opening, not a bid from the past.
+    """
+    return max(0.0, (utc(end) - utc(start)).total_seconds())
+
+
+def status_advances(current: str, new: str) -> bool:
+    """True when ``new`` is later in a lot's life than ``current``."""
+    return STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1)
+
+
+def price_band(cents: int) -> tuple[int, int | None]:
+    """The facet band a price falls in."""
+    for low, high in PRICE_BANDS:
+        if high is None or cents < high:
+            return low, high
+    raise AssertionError("the last band is open-ended")  # pragma: no cover
+
+
+def band_key(low: int, high: int | None) -> str:
+    """A band's name in the API: ``"1000-5000"`` or ``"100000-"`` (minor units)."""
+    return f"{low}-{high if high is not None else ''}"
+
+
+@dataclass
+class Totals:
+    """Counters summed from daily rollup rows (one currency's money is kept apart)."""
+
+    listed: int = 0
+    opened: int = 0
+    sold: int = 0
+    unsold: int = 0
+    cancelled: int = 0
+    bids: int = 0
+    closed_bids: int = 0
+    first_bids: int = 0
+    first_bid_seconds: float = 0.0
+    gmv_cents: int = 0
+    fees_cents: int = 0
+    orders_created: int = 0
+    orders_paid: int = 0
+    orders_created_paid: int = 0
+
+    def add(self, row: dict[str, object]) -> None:
+        """Add one rollup row's counters."""
+        for field in fields(self):
+            value = row.get(field.name) or 0
+            setattr(self, field.name, getattr(self, field.name) + value)
+
+    def rates(self) -> dict[str, float | None]:
+        """The derived measures of these counters."""
+        closed = self.sold + self.unsold
+        return {
+            "sell_through_rate": rate(self.sold, closed),
+            "bids_per_closed_auction": (round(self.closed_bids / closed, 2) if closed else None),
+            "average_seconds_to_first_bid": (
+                round(self.first_bid_seconds / self.first_bids, 1) if self.first_bids else None
+            ),
+            "payment_conversion_rate": rate(self.orders_created_paid, self.orders_created),
+        }
+
+
+def peak(buckets: list[tuple[datetime, int]]) -> int:
+    """The busiest minute's bid count (0 without bids)."""
+    return max((count for _, count in buckets), default=0)
+
+
+def active_minutes_rate(buckets: list[tuple[datetime, int]]) -> float | None:
+    """Bids per minute over the span from the first to the last bid's minute, inclusive."""
+    if not buckets:
+        return None
+    first = min(minute for minute, _ in buckets)
+    last = max(minute for minute, _ in buckets)
+    minutes = int((last - first).total_seconds() // 60) + 1
+    return round(sum(count for _, count in buckets) / minutes, 2)

@@ -1,0 +1,139 @@
+"""The search consumer: keeps each lot's search document current from events.
+
+Handled in the transaction that records the event in the inbox. Events of one
+lot can arrive late or out of order, so every change is one that order cannot
+spoil: a status only moves forward (a closed lot never reopens), a bid applies
+only when its ledger sequence is newer than the last one applied, an end only
+moves later, and a listing's terms apply only while the lot is still scheduled.
+Cancelled lots keep their row (so nothing can bring them back) but no backend
+ever returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from auction_platform.contracts.auctions import (
+    AUCTION_CANCELLED,
+    AUCTION_CLOSED,
+    AUCTION_EDITED,
+    AUCTION_EXTENDED,
+    AUCTION_OPENED,
+    AUCTION_PUBLISHED,
+    BID_PLACED,
+    BID_RETRACTED,
+)
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.uow import Transaction
+from auction_platform.services.analytics import search_store as ss
+from auction_platform.services.analytics.domain import parse_time, status_advances, utc
+
+Change = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def _listing(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": str(data["title"]),
+        "description": str(data.get("description") or ""),
+        "category": str(data["category"]),
+        "currency": str(data["currency"]),
+        "start_cents": int(data["start_cents"]),
+        "starts_at": parse_time(data["starts_at"]),
+        "ends_at": parse_time(data["ends_at"]),
+    }
+
+
+async def listed(tx: Transaction, event: Envelope) -> None:
+    """AuctionPublished / AuctionEdited: index the lot, or take its edited terms."""
+    auction_id = str(event.data["auction_id"])
+    listing = _listing(event.data)
+    doc = await ss.document_for_update(tx.conn, auction_id)
+    if doc is None:
+        if await ss.add_listing(tx.conn, auction_id, listing, listed_at=utc(event.occurred_at)):
+            return
+        doc = await ss.document_for_update(tx.conn, auction_id)  # another replica won
+        assert doc is not None
+    if doc["status"] != "scheduled":
+        return  # terms cannot change once a lot has opened
+    changes = {name: listing[name] for name in ss.LISTING_FIELDS if doc[name] != listing[name]}
+    if doc["last_seq"] == 0 and doc["price_cents"] != listing["start_cents"]:
+        changes["price_cents"] = listing["start_cents"]
+    if changes:
+        await ss.change(tx.conn, doc, **changes)
+
+
+def _opened(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "open"} if status_advances(doc["status"], "open") else {}
+
+
+def _bid_placed(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    seq = int(data["seq"])
+    if doc["status"] not in ("scheduled", "open") or seq <= doc["last_seq"]:
+        return {}
+    changes: dict[str, Any] = {
+        "status": "open",
+        "price_cents": int(data["price_cents"]),
+        "bid_count": int(data["bid_count"]),
+        "last_seq": seq,
+    }
+    ends_at = parse_time(data["ends_at"])
+    if doc["ends_at"] is None or ends_at > doc["ends_at"]:
+        changes["ends_at"] = ends_at
+    return changes
+
+
+def _retracted(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    if doc["status"] != "open":
+        return {}
+    return {"price_cents": int(data["price_cents"]), "bid_count": int(data["bid_count"])}
+
+
+def _extended(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    ends_at = parse_time(data["ends_at"])
+    if doc["status"] not in ("scheduled", "open"):
+        return {}
+    if doc["ends_at"] is not None and ends_at <= doc["ends_at"]:
+        return {}
+    return {"ends_at": ends_at}
+
+
+def _closed(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    if not status_advances(doc["status"], "closed"):
+        return {}
+    return {
+        "status": "closed",
+        "price_cents": int(data["price_cents"]),
+        "bid_count": int(data["bid_count"]),
+    }
+
+
+def _cancelled(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "cancelled"} if status_advances(doc["status"], "cancelled") else {}
+
+
+_CHANGES: dict[str, Change] = {
+    AUCTION_OPENED: _opened,
+    BID_PLACED: _bid_placed,
+    BID_RETRACTED: _retracted,
+    AUCTION_EXTENDED: _extended,
+    AUCTION_CLOSED: _closed,
+    AUCTION_CANCELLED: _cancelled,
+}
+EVENT_TYPES = (AUCTION_PUBLISHED, AUCTION_EDITED, *_CHANGES)
+
+
+async def update_search(tx: Transaction, event: Envelope) -> None:
+    """Apply one event to the search documents."""
+    if event.type in (AUCTION_PUBLISHED, AUCTION_EDITED):
+        await listed(tx, event)
+        return
+    change = _CHANGES.get(event.type)
+    if change is None:
+        return
+    doc = await ss.document_for_update(tx.conn, str(event.data["auction_id"]))
+    if doc is None:
+        return  # never listed here (or listed before analytics existed): nothing to update
+    values = change(doc, event.data)
+    if values:
+        await ss.change(tx.conn, doc, **values)

@@ -1,0 +1,198 @@
+"""The rollups on SQLite and PostgreSQL: late, early and repeated events count once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.db import Database
+from auction_platform.core.migrate import migrate
+from auction_platform.core.uow import Transaction
+from auction_platform.services.analytics import handlers, rollups
+from auction_platform.services.analytics.handlers import Analytics
+from auction_platform.services.analytics.search_sql import SqlSearch
+
+OPENED = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+DAY = OPENED.date()
+
+
+class Feed:
+    """Events of one auction, delivered to the rollups as the consumer does."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.ctx = Analytics(db=db, search=SqlSearch(db), clock=lambda: OPENED)
+        self.auction_id = uuid.uuid4().hex
+
+    async def send(self, event_type: str, at: datetime = OPENED, **data: Any) -> None:
+        envelope = Envelope(
+            type=event_type,
+            producer="test",
+            data={"auction_id": self.auction_id, **data},
+            occurred_at=at,
+        )
+        async with self.db.transaction() as conn:
+            await rollups.update_rollups(
+                Transaction(conn, producer="analytics"), envelope, clock=lambda: OPENED
+            )
+
+    async def publish(self, category: str = "cameras", event: str = "AuctionPublished") -> None:
+        await self.send(
+            event,
+            at=OPENED - timedelta(days=1),
+            title="Leica M3",
+            seller_id="sam",
+            category=category,
+            currency="EUR",
+        )
+
+    async def bid(self, seq: int, after: timedelta) -> None:
+        await self.send(
+            "BidPlaced", seq=seq, currency="EUR", placed_at=(OPENED + after).isoformat()
+        )
+
+    async def close(self, *, sold: bool = True, price: int = 5_000) -> None:
+        await self.send(
+            "AuctionClosed",
+            sold=sold,
+            price_cents=price,
+            currency="EUR",
+            bid_count=2,
+            closed_at=(OPENED + timedelta(hours=1)).isoformat(),
+        )
+
+    async def order(self, event_type: str, order_id: str, at: datetime) -> None:
+        await self.send(
+            event_type,
+            at=at,
+            order_id=order_id,
+            currency="EUR",
+            buyers_premium_cents=250,
+            seller_fee_cents=500,
+        )
+
+    async def summary(self, start: date = DAY - timedelta(days=1), end: date = DAY) -> Any:
+        return await handlers.summary(self.ctx, start=start, end=end)
+
+    async def daily(self, category: str | None = None) -> list[dict[str, Any]]:
+        body = await handlers.daily(
+            self.ctx, start=DAY - timedelta(days=1), end=DAY + timedelta(days=1), category=category
+        )
+        items: list[dict[str, Any]] = body["items"]
+        return items
+
+
+@pytest.fixture
+async def feed(database_url: str) -> AsyncIterator[Feed]:
+    db = Database(database_url)
+    await migrate(db, "analytics")
+    yield Feed(db)
+    await db.dispose()
+
+
+async def test_a_sale_counts_gmv_on_its_close_day_and_fees_when_paid(feed: Feed) -> None:
+    await feed.publish()
+    await feed.send("AuctionOpened", currency="EUR")
+    await feed.bid(1, timedelta(seconds=30))
+    await feed.close(price=5_000)
+    await feed.order("OrderCreated", "o1", OPENED + timedelta(hours=2))
+    await feed.order("OrderPaid", "o1", OPENED + timedelta(days=1))
+    today = await feed.summary(DAY, DAY)
+    assert today["auctions"]["sold"] == 1
+    assert today["money"] == [{"currency": "EUR", "gmv_cents": 5_000, "fees_cents": 0}]
+    assert today["orders"] == {"created": 1, "paid": 0}
+    assert today["payment_conversion_rate"] == 1.0  # the order made today has been paid
+    tomorrow = await feed.summary(DAY + timedelta(days=1), DAY + timedelta(days=1))
+    assert tomorrow["money"] == [{"currency": "EUR", "gmv_cents": 0, "fees_cents": 750}]
+    assert tomorrow["orders"] == {"created": 0, "paid": 1}
+
+
+async def test_a_first_bid_heard_before_the_opening_still_times_the_first_bid(
+    feed: Feed,
+) -> None:
+    await feed.publish()
+    await feed.bid(1, timedelta(seconds=40))
+    await feed.send("AuctionOpened", currency="EUR")
+    assert (await feed.summary())["average_seconds_to_first_bid"] == 40.0
+
+
+async def test_an_earlier_first_bid_arriving_late_corrects_the_time_not_the_count(
+    feed: Feed,
+) -> None:
+    await feed.publish()
+    await feed.send("AuctionOpened", currency="EUR")
+    await feed.bid(2, timedelta(seconds=90))
+    await feed.bid(1, timedelta(seconds=10))
+    totals = await feed.summary()
+    assert totals["average_seconds_to_first_bid"] == 10.0
+    assert totals["bids"] == 2
+    [row] = [row for row in await feed.daily() if row["day"] == DAY.isoformat()]
+    assert row["first_bids"] == 1
+
+
+async def test_bids_are_bucketed_per_minute(feed: Feed) -> None:
+    await feed.publish()
+    await feed.send("AuctionOpened", currency="EUR")
+    for seq, seconds in enumerate((5, 50, 59, 61, 200), start=1):
+        await feed.bid(seq, timedelta(seconds=seconds))
+    report = await handlers.auction_report(feed.ctx, feed.auction_id)
+    assert report is not None
+    assert [(m["minute"][11:16], m["bids"]) for m in report["bids_per_minute"]] == [
+        ("09:00", 3),
+        ("09:01", 1),
+        ("09:03", 1),
+    ]
+    assert report["peak_bids_per_minute"] == 3
+    assert report["average_bids_per_active_minute"] == 1.25
+    assert (report["bid_count"], report["seconds_to_first_bid"]) == (5, 5.0)
+
+
+async def test_a_result_or_cancellation_repeated_under_new_ids_counts_once(feed: Feed) -> None:
+    await feed.publish()
+    await feed.send("AuctionOpened", currency="EUR")
+    await feed.close(sold=False)
+    await feed.close(sold=True)
+    await feed.send("AuctionCancelled")
+    await feed.send("AuctionOpened", currency="EUR")
+    totals = await feed.summary()
+    assert totals["auctions"] == {
+        "listed": 1,
+        "opened": 1,
+        "sold": 0,
+        "unsold": 1,
+        "cancelled": 0,
+    }
+    assert totals["sell_through_rate"] == 0.0
+    assert totals["money"] == [{"currency": "EUR", "gmv_cents": 0, "fees_cents": 0}]
+
+
+async def test_an_edit_that_changes_the_category_moves_the_listing(feed: Feed) -> None:
+    await feed.publish(category="cameras")
+    await feed.publish(category="film", event="AuctionEdited")
+    await feed.publish(category="film", event="AuctionEdited")
+    listed = {row["category"]: row["listed"] for row in await feed.daily()}
+    assert listed == {"cameras": 0, "film": 1}
+    assert (await feed.summary())["auctions"]["listed"] == 1
+
+
+async def test_a_payment_heard_before_its_order_converts_it_once(feed: Feed) -> None:
+    await feed.publish()
+    await feed.order("OrderPaid", "o1", OPENED + timedelta(minutes=5))
+    await feed.order("OrderCreated", "o1", OPENED)
+    await feed.order("OrderPaid", "o1", OPENED + timedelta(minutes=6))
+    totals = await feed.summary()
+    assert totals["orders"] == {"created": 1, "paid": 1}
+    assert totals["payment_conversion_rate"] == 1.0
+    assert totals["money"] == [{"currency": "EUR", "gmv_cents": 0, "fees_cents": 750}]
+
+
+async def test_an_auction_first_heard_of_by_a_bid_counts_as_unknown(feed: Feed) -> None:
+    await feed.bid(1, timedelta(seconds=3))
+    [row] = await feed.daily()
+    assert (row["category"], row["currency"], row["bids"]) == ("unknown", "EUR", 1)
+    assert await handlers.auction_report(feed.ctx, "never-heard-of") is None

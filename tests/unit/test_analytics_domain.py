@@ -1,0 +1,132 @@
+"""The arithmetic of the analytics rollups: rates, time to first bid, buckets, bands."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from auction_platform.services.analytics import domain
+from auction_platform.services.analytics.domain import Totals
+
+T0 = datetime(2030, 3, 1, 23, 59, 30, 500_000, tzinfo=UTC)
+
+
+def test_a_rate_is_none_when_nothing_was_counted() -> None:
+    assert domain.rate(0, 0) is None
+    assert domain.rate(3, 0) is None
+
+
+def test_a_rate_is_rounded_to_four_places() -> None:
+    assert domain.rate(1, 3) == 0.3333
+    assert domain.rate(2, 2) == 1.0
+    assert domain.rate(0, 5) == 0.0
+
+
+def test_sell_through_is_sold_over_sold_and_unsold() -> None:
+    totals = Totals(sold=3, unsold=1, cancelled=5, listed=20)
+    assert totals.rates()["sell_through_rate"] == 0.75
+
+
+def test_sell_through_is_none_before_anything_closed() -> None:
+    assert Totals(listed=4, opened=2, cancelled=1).rates()["sell_through_rate"] is None
+
+
+def test_conversion_counts_paid_orders_of_the_orders_created_in_the_range() -> None:
+    # orders_paid counts payments on their own day (one was for an older order);
+    # conversion only compares the orders created here with how many of those paid.
+    totals = Totals(orders_created=4, orders_paid=3, orders_created_paid=2)
+    assert totals.rates()["payment_conversion_rate"] == 0.5
+
+
+def test_average_time_to_first_bid_is_over_auctions_with_a_first_bid() -> None:
+    totals = Totals(opened=5, first_bids=2, first_bid_seconds=90.0)
+    assert totals.rates()["average_seconds_to_first_bid"] == 45.0
+    assert Totals(opened=5).rates()["average_seconds_to_first_bid"] is None
+
+
+def test_bids_per_closed_auction_uses_the_bid_counts_of_the_results() -> None:
+    assert Totals(sold=1, unsold=1, closed_bids=7).rates()["bids_per_closed_auction"] == 3.5
+    assert Totals(bids=9).rates()["bids_per_closed_auction"] is None
+
+
+def test_totals_add_rollup_rows_and_ignore_other_columns() -> None:
+    totals = Totals()
+    totals.add({"day": date(2030, 1, 1), "category": "cameras", "sold": 1, "gmv_cents": 500})
+    totals.add({"sold": 2, "gmv_cents": 700, "first_bid_seconds": 1.5, "first_bids": 1})
+    assert (totals.sold, totals.gmv_cents, totals.first_bid_seconds) == (3, 1_200, 1.5)
+
+
+def test_time_to_first_bid_is_the_seconds_from_opening_to_the_bid() -> None:
+    assert domain.seconds_between(T0, T0 + timedelta(minutes=2, seconds=3)) == 123.0
+
+
+def test_a_bid_stamped_before_the_opening_counts_as_at_the_opening() -> None:
+    assert domain.seconds_between(T0, T0 - timedelta(milliseconds=40)) == 0.0
+
+
+def test_naive_times_are_read_as_utc() -> None:
+    naive = T0.replace(tzinfo=None)
+    assert domain.seconds_between(naive, T0 + timedelta(seconds=1)) == 1.0
+
+
+def test_a_bid_falls_in_the_minute_its_seconds_are_cut_from() -> None:
+    assert domain.minute_of(T0) == datetime(2030, 3, 1, 23, 59, tzinfo=UTC)
+    paris = timezone(timedelta(hours=1))
+    assert domain.minute_of(datetime(2030, 3, 2, 0, 59, 59, tzinfo=paris)) == datetime(
+        2030, 3, 1, 23, 59, tzinfo=UTC
+    )
+
+
+def test_a_day_is_the_utc_calendar_day() -> None:
+    tokyo = timezone(timedelta(hours=9))
+    assert domain.day_of(datetime(2030, 3, 2, 8, 0, tzinfo=tokyo)) == date(2030, 3, 1)
+
+
+def test_event_times_parse_to_aware_utc() -> None:
+    assert domain.parse_time("2030-03-01T23:59:30.500000+00:00") == T0
+    assert domain.parse_time("2030-03-01T23:59:30.500000") == T0
+    with pytest.raises(ValueError, match="yesterday"):
+        domain.parse_time("yesterday")
+
+
+def test_the_busiest_minute_and_the_rate_over_active_minutes() -> None:
+    minute = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+    buckets = [(minute, 3), (minute + timedelta(minutes=3), 5)]
+    assert domain.peak(buckets) == 5
+    # 8 bids over four minutes (12:00 to 12:03 inclusive), quiet minutes included.
+    assert domain.active_minutes_rate(buckets) == 2.0
+    assert domain.peak([]) == 0
+    assert domain.active_minutes_rate([]) is None
+
+
+@pytest.mark.parametrize(
+    ("cents", "band"),
+    [
+        (0, (0, 1_000)),
+        (999, (0, 1_000)),
+        (1_000, (1_000, 5_000)),
+        (49_999, (10_000, 50_000)),
+        (100_000, (100_000, None)),
+        (10**12, (100_000, None)),
+    ],
+)
+def test_a_price_falls_in_one_band_low_inclusive_high_exclusive(
+    cents: int, band: tuple[int, int | None]
+) -> None:
+    assert domain.price_band(cents) == band
+
+
+def test_bands_are_named_by_their_limits_in_minor_units() -> None:
+    assert domain.band_key(1_000, 5_000) == "1000-5000"
+    assert domain.band_key(100_000, None) == "100000-"
+
+
+def test_a_status_only_moves_forward() -> None:
+    assert domain.status_advances("scheduled", "open")
+    assert domain.status_advances("open", "closed")
+    assert domain.status_advances("scheduled", "cancelled")
+    assert not domain.status_advances("closed", "open")
+    assert not domain.status_advances("closed", "cancelled")
+    assert not domain.status_advances("cancelled", "closed")
+    assert not domain.status_advances("open", "open")
