@@ -31,7 +31,8 @@ def prepare(runtime: ServiceRuntime) -> None:
         settings=settings,
         clock=runtime.clock,
     )
-    runtime.verifier = TokenVerifier(keys.jwks, cache=runtime.cache)
+    # Its key source is its own table: no reason to wait before re-reading it.
+    runtime.verifier = TokenVerifier(keys.jwks, cache=runtime.cache, refresh_interval=0.0)
 
 
 async def startup(runtime: ServiceRuntime) -> None:

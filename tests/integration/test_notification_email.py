@@ -1,0 +1,376 @@
+"""Each consumer sends the right notice to the right people, through a real SMTP server.
+
+Contacts come from the real identity service of the platform. Every test runs
+embedded (SQLite, in-process broker) and distributed (PostgreSQL, Redis).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from auction_platform.composition import Platform
+from auction_platform.contracts import auctions, payments
+from auction_platform.contracts.events import Envelope
+from auction_platform.services.notification.channels import LOG_PHRASE
+from auction_platform.services.notification.service import notifier
+from auction_platform.settings import Settings
+from support.accounts import Account, sign_up
+from support.auctions import create, seller
+from support.platforms import client, running
+from support.smtp import SmtpServer, smtp_server
+from support.waiting import eventually
+
+MakeSettings = Callable[..., Settings]
+SERVICES = ("identity", "notification")
+DUE = "2030-05-18T10:00:00+00:00"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def platform(make_settings: MakeSettings, smtp: SmtpServer) -> AsyncIterator[Platform]:
+    """Identity and notification, sending email to the test's SMTP server."""
+    async with running(make_settings(**smtp.settings()), SERVICES, embedded=True) as started:
+        yield started
+
+
+@pytest.fixture
+async def identity(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(platform.apps["identity"]) as http:
+        yield http
+
+
+async def publish(platform: Platform, producer: str, event_type: str, data: Any) -> Envelope:
+    assert platform.broker is not None
+    event = Envelope(type=event_type, producer=producer, data=dict(data))
+    await platform.broker.publish([event])
+    return event
+
+
+def handled(platform: Platform, consumer: str) -> float:
+    sample = platform.metrics.registry.get_sample_value(
+        "events_consumed_total",
+        {"service": "notification", "consumer": consumer, "outcome": "handled"},
+    )
+    return sample or 0.0
+
+
+def order(buyer: Account, seller: Account, **overrides: Any) -> payments.OrderData:
+    data: payments.OrderData = {
+        "order_id": "ord-1",
+        "auction_id": "auc-1",
+        "title": "A 1960s Leica M3",
+        "buyer_id": buyer.id,
+        "seller_id": seller.id,
+        "currency": "EUR",
+        "hammer_cents": 20_000,
+        "buyers_premium_cents": 1_000,
+        "seller_fee_cents": 2_000,
+        "total_cents": 21_000,
+        "due_at": DUE,
+        "second_chance": False,
+    }
+    return {**data, **overrides}  # type: ignore[typeddict-item]
+
+
+async def test_a_new_account_is_welcomed(smtp: SmtpServer, identity: httpx.AsyncClient) -> None:
+    ann = await sign_up(identity, name="Ann")
+    [mail] = await smtp.wait_for(ann.email, "welcome")
+    assert mail.subject == "Welcome to Auction Platform, Ann"
+    assert "Hi Ann," in mail.text
+    assert "http://127.0.0.1:8080/auctions" in mail.text
+    assert "<!DOCTYPE html>" in mail.html
+    assert mail.message["From"] == "Auction Platform <no-reply@auction-platform.local>"
+
+
+async def test_the_former_leader_hears_of_the_higher_bid(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    ann = await sign_up(identity, name="Ann")
+    outbid: auctions.OutbidData = {
+        "auction_id": "auc-1",
+        "user_id": ann.id,
+        "price_cents": 123_450,
+        "currency": "EUR",
+        "ends_at": "2030-05-14T18:30:00+00:00",
+    }
+    await publish(platform, "bidding", auctions.OUTBID, outbid)
+    [mail] = await smtp.wait_for(ann.email, "outbid")
+    assert mail.subject == "You've been outbid"
+    assert "€1,234.50" in mail.text
+    assert "Tuesday 14 May 2030, 18:30 UTC" in mail.text
+    assert "http://127.0.0.1:8080/auctions/auc-1" in mail.html
+
+
+async def test_ending_soon_reaches_every_watcher_and_bidder_once(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    ann, bob = await sign_up(identity, name="Ann"), await sign_up(identity, name="Bob")
+    data: auctions.AuctionEndingSoonData = {
+        "auction_id": "auc-1",
+        "title": "A 1960s Leica M3",
+        "ends_at": "2030-05-14T18:30:00+00:00",
+        "minutes_left": 15,
+        "recipient_ids": [ann.id, bob.id, ann.id],
+    }
+    await publish(platform, "auction", auctions.AUCTION_ENDING_SOON, data)
+    for person in (ann, bob):
+        [mail] = await smtp.wait_for(person.email, "ending_soon")
+        assert mail.subject == "Ending in 15 minutes: “A 1960s Leica M3”"
+    await until(lambda: handled(platform, "ending_soon") == 1)
+    assert len(smtp.of_kind("ending_soon")) == 2
+
+
+async def test_a_sale_tells_the_winner_and_the_seller(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam, bob = await sign_up(identity, name="Sam"), await sign_up(identity, name="Bob")
+    await publish(platform, "bidding", auctions.AUCTION_CLOSED, closed(sam, winner=bob))
+    [won] = await smtp.wait_for(bob.email, "won")
+    [sold] = await smtp.wait_for(sam.email, "sold")
+    assert won.subject == "You won “A 1960s Leica M3”"
+    assert "winning bid of ¥15,500" in won.text
+    assert sold.subject == "Sold: “A 1960s Leica M3” for ¥15,500"
+    assert "after 3 bids" in sold.text
+    assert smtp.to(bob.email, "sold") == [] and smtp.to(sam.email, "won") == []
+
+
+async def test_no_sale_tells_only_the_seller_why(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam = await sign_up(identity, name="Sam")
+    data = closed(sam, winner=None, reserve_met=False)
+    await publish(platform, "bidding", auctions.AUCTION_CLOSED, data)
+    [mail] = await smtp.wait_for(sam.email, "not_sold")
+    assert mail.subject == "“A 1960s Leica M3” ended without a sale"
+    assert "did not reach your reserve price" in mail.text
+    assert smtp.of_kind("won") == []
+
+
+async def test_payment_due_and_its_reminder_go_to_the_buyer(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam, bob = await sign_up(identity, name="Sam"), await sign_up(identity, name="Bob")
+    await publish(platform, "payment", payments.ORDER_CREATED, order(bob, sam))
+    reminder = {**order(bob, sam), "hours_after": 24}
+    await publish(platform, "payment", payments.PAYMENT_REMINDER, reminder)
+    [due] = await smtp.wait_for(bob.email, "payment_due")
+    [again] = await smtp.wait_for(bob.email, "payment_reminder")
+    assert due.subject == "Payment due for “A 1960s Leica M3”: €210.00"
+    assert "Buyer's premium: €10.00" in due.text
+    assert "Saturday 18 May 2030, 10:00 UTC" in due.text
+    assert "http://127.0.0.1:8080/orders/ord-1" in due.text
+    assert again.subject == "Reminder: payment for “A 1960s Leica M3” is due 18 May, 10:00 UTC"
+    assert smtp.to(sam.email, "payment_due") == []
+
+
+async def test_a_payment_is_confirmed_to_the_buyer_and_announced_to_the_seller(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam, bob = await sign_up(identity, name="Sam"), await sign_up(identity, name="Bob")
+    await publish(platform, "payment", payments.ORDER_PAID, order(bob, sam))
+    [receipt] = await smtp.wait_for(bob.email, "payment_received_buyer")
+    [news] = await smtp.wait_for(sam.email, "payment_received_seller")
+    assert "received your payment of €210.00" in receipt.text
+    assert "Your proceeds: €180.00" in news.text
+    assert "Seller fee: -€20.00" in news.text
+
+
+async def test_the_runner_up_gets_a_second_chance(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam, ann = await sign_up(identity, name="Sam"), await sign_up(identity, name="Ann")
+    offer: payments.SecondChanceOfferData = {
+        "offer_id": "off-1",
+        "auction_id": "auc-1",
+        "title": "A 1960s Leica M3",
+        "user_id": ann.id,
+        "seller_id": sam.id,
+        "price_cents": 1_234,
+        "currency": "KWD",
+        "due_at": DUE,
+    }
+    await publish(platform, "payment", payments.SECOND_CHANCE_OFFERED, offer)
+    [mail] = await smtp.wait_for(ann.email, "second_chance")
+    assert "at your highest bid: KWD 1.234" in mail.text
+    assert "http://127.0.0.1:8080/offers/off-1" in mail.text
+
+
+@pytest.mark.parametrize(("by", "seller_told"), [("admin", True), ("seller", False)])
+async def test_a_cancellation_tells_the_bidders_and_the_seller_if_an_admin_cancelled(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient, by: str, seller_told: bool
+) -> None:
+    sam, ann, bob = [await sign_up(identity, name=n) for n in ("Sam", "Ann", "Bob")]
+    data: auctions.AuctionCancelledData = {
+        "auction_id": "auc-1",
+        "title": "A 1960s Leica M3",
+        "seller_id": sam.id,
+        "by": by,
+        "bids_voided": True,
+        "bidder_ids": [ann.id, bob.id],
+    }
+    await publish(platform, "auction", auctions.AUCTION_CANCELLED, data)
+    for bidder in (ann, bob):
+        [mail] = await smtp.wait_for(bidder.email, "auction_cancelled")
+        assert "your bids on it have been voided" in mail.text.lower()
+    await until(lambda: handled(platform, "auction_cancelled") == 1)
+    assert len(smtp.to(sam.email, "auction_cancelled_seller")) == (1 if seller_told else 0)
+
+
+async def test_an_opt_out_is_respected_on_that_channel_only(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    ann, bob = await sign_up(identity, name="Ann"), await sign_up(identity, name="Bob")
+    await smtp.wait_for(ann.email, "welcome")
+    changed = await identity.patch(
+        "/api/v1/users/me/preferences", json={"email": {"outbid": False}}, headers=ann.headers
+    )
+    assert changed.status_code == 200, changed.text
+    # What a "contact changed" event from identity would do; the welcome mail cached it.
+    notifier(platform.runtimes["notification"]).contacts.forget(ann.id)
+    for person in (ann, bob):
+        data = {**outbid_of(person), "price_cents": 5_000}
+        await publish(platform, "bidding", auctions.OUTBID, data)
+    await publish(platform, "payment", payments.ORDER_CREATED, order(ann, bob))
+    await smtp.wait_for(bob.email, "outbid")
+    await smtp.wait_for(ann.email, "payment_due")
+    await until(lambda: handled(platform, "outbid") == 2)
+    assert smtp.to(ann.email, "outbid") == []
+
+
+async def test_the_log_channel_prints_each_message(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="auction_platform.notification")
+    async with (
+        running(make_settings(), SERVICES, embedded=True) as platform,
+        client(platform.apps["identity"]) as identity,
+    ):
+        registered = await identity.post(
+            "/api/v1/auth/register",
+            json={
+                "email": "cleo@example.com",
+                "password": "correct-Horse-battery-42",
+                "display_name": "Cleo",
+                "phone": "+4915112345678",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        user_id = registered.json()["user"]["id"]
+        await publish(platform, "bidding", auctions.OUTBID, {**outbid_of(user_id)})
+
+        def logged(fragment: str) -> bool:
+            return any(
+                LOG_PHRASE in r.getMessage() and fragment in r.getMessage() for r in caplog.records
+            )
+
+        await until(lambda: logged("Subject: Welcome to Auction Platform, Cleo"))
+        await until(lambda: logged("sms to +4915112345678 (Cleo): Auction Platform"))
+        await until(lambda: logged("email to Cleo <cleo@example.com>\nSubject: You"))
+
+
+async def test_health_shows_the_providers_and_an_smtp_outage_only_degrades(
+    platform: Platform, smtp: SmtpServer
+) -> None:
+    async with client(platform.apps["notification"]) as http:
+        healthy = (await http.get("/health/detail")).json()
+        checks = {c["name"]: c for c in healthy["checks"]}
+        assert checks["email"]["status"] == "Healthy"
+        assert checks["email"]["data"]["channel"] == "smtp"
+        assert checks["sms"]["data"]["channel"] == "log"
+        assert checks["rabbitmq"]["data"]["critical"] is True
+        smtp.stop()
+        degraded = await http.get("/health/detail")
+        assert degraded.status_code == 200
+        assert degraded.json()["status"] == "Degraded"
+        ready = await http.get("/health/ready")
+        assert ready.status_code == 200
+
+
+async def test_real_bids_and_a_real_close_notify_the_outbid_the_winner_and_the_seller(
+    make_settings: MakeSettings, smtp: SmtpServer
+) -> None:
+    every = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
+    async with (
+        running(make_settings(**smtp.settings()), every, embedded=True) as platform,
+        client(platform.apps["gateway"]) as http,
+    ):
+        sam = await seller(http)
+        ann, bob = await sign_up(http, name="Ann"), await sign_up(http, name="Bob")
+        start = datetime.now(UTC) + timedelta(seconds=1)
+        listed = await create(
+            http,
+            sam,
+            publish=True,
+            reserve_cents=None,
+            buy_now_cents=None,
+            start_cents=1000,
+            soft_close=None,
+            starts_at=start.isoformat(),
+            ends_at=(start + timedelta(seconds=3)).isoformat(),
+        )
+
+        async def bid(who: Account, cents: int) -> bool:
+            response = await http.post(
+                f"/api/v1/auctions/{listed['id']}/bids",
+                json={"max_amount": cents},
+                headers=who.headers,
+            )
+            return response.status_code == 201
+
+        await eventually(lambda: bid(ann, 1500))
+        assert await bid(bob, 2000)
+        [outbid] = await smtp.wait_for(ann.email, "outbid")
+        assert "The current price is €15.50" in outbid.text
+        [won] = await smtp.wait_for(bob.email, "won", timeout=15)
+        [sold] = await smtp.wait_for(sam.email, "sold")
+        assert "€15.50" in won.text and "€15.50" in sold.subject
+        assert platform.runtimes["notification"].broker is not None
+
+
+def outbid_of(person: Account | str) -> dict[str, Any]:
+    user_id = person if isinstance(person, str) else person.id
+    return {
+        "auction_id": "auc-1",
+        "user_id": user_id,
+        "price_cents": 1_000,
+        "currency": "EUR",
+        "ends_at": "2030-05-14T18:30:00+00:00",
+    }
+
+
+def closed(
+    seller: Account, *, winner: Account | None, reserve_met: bool = True
+) -> auctions.AuctionClosedData:
+    return {
+        "auction_id": "auc-1",
+        "seller_id": seller.id,
+        "title": "A 1960s Leica M3",
+        "winner_id": winner.id if winner else None,
+        "price_cents": 15_500,
+        "currency": "JPY" if winner else "EUR",
+        "sold": winner is not None,
+        "reserve_met": reserve_met,
+        "runner_up_id": None,
+        "runner_up_max_cents": None,
+        "bid_count": 3,
+        "by_buy_now": False,
+        "closed_at": "2030-05-14T18:30:00+00:00",
+    }
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def probe() -> bool:
+        return condition()
+
+    await eventually(probe, timeout=timeout)

@@ -1,0 +1,212 @@
+"""The notifier: preferences and addresses decide the channels; failures retry only what failed.
+
+Identity is an ``httpx.MockTransport`` answering the contact API; the channels
+record what they were given (and fail when told to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from auction_platform.contracts.events import Envelope
+from auction_platform.services.notification.channels import (
+    DeliveryFailed,
+    Outgoing,
+    Recipient,
+    Undeliverable,
+)
+from auction_platform.services.notification.contacts import Contact, Contacts
+from auction_platform.services.notification.dedupe import MemorySentLog
+from auction_platform.services.notification.dispatch import (
+    NotificationFailed,
+    Notifier,
+    Outcome,
+)
+from auction_platform.services.notification.notices import Notice
+from auction_platform.services.notification.render import RenderedEmail, Templates
+
+OUTBID = {"auction_id": "auc-1", "title": "Leica", "price_cents": 1_000, "currency": "EUR"}
+VALUES = {**OUTBID, "ends_at": "2030-05-14T18:30:00+00:00"}
+
+
+class Recorder:
+    """A channel that keeps what it accepts and refuses whom it is told to."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[tuple[str, str]] = []
+        self.failing: dict[str, Exception] = {}
+
+    async def send(self, to: Recipient, message: RenderedEmail | str, *, about: Outgoing) -> None:
+        failure = self.failing.get(to.address)
+        if failure is not None:
+            raise failure
+        self.sent.append((to.address, about.kind))
+
+    async def check(self) -> dict[str, Any]:
+        return {"channel": "recorder"}
+
+    async def close(self) -> None:
+        pass
+
+
+class Identity:
+    """The contact API: people by id, and how many times each was asked for."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, dict[str, Any]] = {}
+        self.asked: list[str] = []
+        self.broken = False
+
+    def add(self, user_id: str, *, phone: str | None = None, **preferences: Any) -> None:
+        self.people[user_id] = {
+            "user_id": user_id,
+            "email": f"{user_id}@example.com",
+            "phone": phone,
+            "display_name": user_id.title(),
+            "preferences": preferences or {"email": {"outbid": True}, "sms": {"outbid": True}},
+        }
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == "Bearer service-token"
+        user_id = request.url.path.split("/")[-2]
+        self.asked.append(user_id)
+        if self.broken:
+            return httpx.Response(503, json={"error": {"code": "dependency_unavailable"}})
+        person = self.people.get(user_id)
+        return httpx.Response(200, json=person) if person else httpx.Response(404)
+
+
+@pytest.fixture
+def identity() -> Identity:
+    return Identity()
+
+
+@pytest.fixture
+async def notifier(identity: Identity) -> AsyncIterator[Notifier]:
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(identity.handle), base_url="http://identity"
+    )
+
+    async def headers() -> dict[str, str]:
+        return {"Authorization": "Bearer service-token"}
+
+    yield Notifier(
+        templates=Templates(public_url="https://auctions.example.com"),
+        contacts=Contacts(lambda: http, auth_headers=headers),
+        email=Recorder("email"),
+        sms=Recorder("sms"),
+        sent_log=MemorySentLog(),
+    )
+    await http.aclose()
+
+
+def outbid(*users: str) -> tuple[Envelope, list[Notice]]:
+    event = Envelope(type="Outbid", producer="bidding", data={})
+    return event, [Notice("outbid", "outbid", user, VALUES) for user in users]
+
+
+def sent(notifier: Notifier, channel: str) -> list[tuple[str, str]]:
+    recorder = notifier.email if channel == "email" else notifier.sms
+    assert isinstance(recorder, Recorder)
+    return recorder.sent
+
+
+async def test_each_allowed_channel_with_an_address_gets_the_notice(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann", phone="+4915112345678")
+    identity.add("bob")  # no phone
+    report = await notifier.notify(*outbid("ann", "bob"))
+    assert sent(notifier, "email") == [("ann@example.com", "outbid"), ("bob@example.com", "outbid")]
+    assert sent(notifier, "sms") == [("+4915112345678", "outbid")]
+    assert sorted(report.outcomes) == sorted(
+        [Outcome.SENT, Outcome.SENT, Outcome.SENT, Outcome.NO_ADDRESS]
+    )
+
+
+async def test_an_opt_out_stops_that_channel_only(notifier: Notifier, identity: Identity) -> None:
+    identity.add("ann", phone="+4915112345678", email={"outbid": False}, sms={"outbid": True})
+    report = await notifier.notify(*outbid("ann"))
+    assert sent(notifier, "email") == []
+    assert sent(notifier, "sms") == [("+4915112345678", "outbid")]
+    assert Outcome.OPTED_OUT in report.outcomes
+
+
+async def test_a_notice_the_preferences_do_not_name_goes_by_email_not_sms(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann", phone="+4915112345678", email={}, sms={})
+    await notifier.notify(*outbid("ann"))
+    assert sent(notifier, "email") == [("ann@example.com", "outbid")]
+    assert sent(notifier, "sms") == []
+
+
+async def test_an_unknown_user_is_skipped(notifier: Notifier, identity: Identity) -> None:
+    report = await notifier.notify(*outbid("ghost"))
+    assert report.outcomes == [Outcome.UNKNOWN_USER]
+
+
+async def test_a_failed_provider_fails_the_event_after_trying_everyone(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann")
+    identity.add("bob")
+    email = notifier.email
+    assert isinstance(email, Recorder)
+    email.failing["ann@example.com"] = DeliveryFailed("connection refused")
+    event, found = outbid("ann", "bob")
+    with pytest.raises(NotificationFailed, match="1 of 2"):
+        await notifier.notify(event, found)
+    assert email.sent == [("bob@example.com", "outbid")]
+    del email.failing["ann@example.com"]
+    report = await notifier.notify(event, found)  # the redelivery
+    assert email.sent == [("bob@example.com", "outbid"), ("ann@example.com", "outbid")]
+    assert Outcome.DUPLICATE in report.outcomes and report.outcomes.count(Outcome.SENT) == 1
+
+
+async def test_a_permanently_refused_address_is_not_retried(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann")
+    email = notifier.email
+    assert isinstance(email, Recorder)
+    email.failing["ann@example.com"] = Undeliverable("550 no such mailbox")
+    event, found = outbid("ann")
+    first = await notifier.notify(event, found)
+    assert Outcome.UNDELIVERABLE in first.outcomes
+    again = await notifier.notify(event, found)
+    assert Outcome.DUPLICATE in again.outcomes and again.repeated
+
+
+async def test_identity_out_of_reach_fails_the_event(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann")
+    identity.broken = True
+    with pytest.raises(NotificationFailed):
+        await notifier.notify(*outbid("ann"))
+
+
+async def test_contacts_are_asked_for_once_within_their_ttl(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann")
+    await notifier.notify(*outbid("ann"))
+    await notifier.notify(*outbid("ann"))
+    assert identity.asked == ["ann"]
+    notifier.contacts.forget("ann")
+    await notifier.notify(*outbid("ann"))
+    assert identity.asked == ["ann", "ann"]
+
+
+def test_a_display_name_is_kept_to_one_line() -> None:
+    contact = Contact.from_json(
+        {"user_id": "ann", "email": "ann@example.com", "display_name": "Ann\r\nBcc: x@y.z"}
+    )
+    assert contact.display_name == "Ann Bcc: x@y.z"
+    assert Contact.from_json({"user_id": "bob", "display_name": " "}).display_name == "there"

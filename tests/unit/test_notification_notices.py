@@ -1,0 +1,184 @@
+"""Who hears about what: each event becomes the right notices for the right people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auction_platform.contracts import auctions, payments
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.broker.memory import topic_matches
+from auction_platform.services.notification import notices
+from auction_platform.services.notification.notices import SUBSCRIPTIONS, Notice
+
+ORDER: dict[str, Any] = {
+    "order_id": "ord-1",
+    "auction_id": "auc-1",
+    "title": "Leica",
+    "buyer_id": "bob",
+    "seller_id": "sam",
+    "currency": "EUR",
+    "hammer_cents": 20_000,
+    "buyers_premium_cents": 1_000,
+    "seller_fee_cents": 2_000,
+    "total_cents": 21_000,
+    "due_at": "2030-05-18T10:00:00+00:00",
+    "second_chance": False,
+}
+
+
+def event(producer: str, event_type: str, **data: Any) -> Envelope:
+    return Envelope(type=event_type, producer=producer, data=data)
+
+
+def closed(**overrides: Any) -> Envelope:
+    data: dict[str, Any] = {
+        "auction_id": "auc-1",
+        "seller_id": "sam",
+        "title": "Leica",
+        "winner_id": "bob",
+        "price_cents": 15_500,
+        "currency": "EUR",
+        "sold": True,
+        "reserve_met": True,
+        "runner_up_id": "ann",
+        "runner_up_max_cents": 15_000,
+        "bid_count": 3,
+        "by_buy_now": False,
+        "closed_at": "2030-05-14T18:30:00+00:00",
+    }
+    return event("bidding", auctions.AUCTION_CLOSED, **{**data, **overrides})
+
+
+def who(found: list[Notice]) -> list[tuple[str, str, str]]:
+    return [(n.kind, n.preference, n.user_id) for n in found]
+
+
+def test_every_event_the_service_consumes_has_exactly_one_queue() -> None:
+    consumed = [
+        "bidding.Outbid",
+        "auction.AuctionEndingSoon",
+        "bidding.AuctionClosed",
+        "auction.AuctionCancelled",
+        "payment.OrderCreated",
+        "payment.PaymentReminderDue",
+        "payment.OrderPaid",
+        "payment.SecondChanceOffered",
+        "identity.UserRegistered",
+    ]
+    for key in consumed:
+        queues = [s.name for s in SUBSCRIPTIONS if any(topic_matches(p, key) for p in s.patterns)]
+        assert len(queues) == 1, (key, queues)
+    ignored = ["bidding.BidPlaced", "payment.OrderExpired", "identity.UserRolesChanged"]
+    for key in ignored:
+        assert not any(topic_matches(p, key) for s in SUBSCRIPTIONS for p in s.patterns)
+
+
+def test_the_former_leader_is_told_of_the_outbid() -> None:
+    found = notices.outbid(
+        event(
+            "bidding",
+            auctions.OUTBID,
+            auction_id="auc-1",
+            user_id="ann",
+            price_cents=1_000,
+            currency="EUR",
+            ends_at="2030-05-14T18:30:00+00:00",
+        )
+    )
+    assert who(found) == [("outbid", "outbid", "ann")]
+    assert found[0].values["title"] is None  # not in the contract (yet)
+
+
+def test_ending_soon_tells_each_recipient_once() -> None:
+    found = notices.ending_soon(
+        event(
+            "auction",
+            auctions.AUCTION_ENDING_SOON,
+            auction_id="auc-1",
+            title="Leica",
+            ends_at="2030-05-14T18:30:00+00:00",
+            minutes_left=5,
+            recipient_ids=["ann", "bob", "ann"],
+        )
+    )
+    assert who(found) == [
+        ("ending_soon", "ending_soon", "ann"),
+        ("ending_soon", "ending_soon", "bob"),
+    ]
+
+
+def test_a_sale_tells_the_winner_they_won_and_the_seller_they_sold() -> None:
+    assert who(notices.auction_closed(closed())) == [
+        ("won", "won", "bob"),
+        ("sold", "sold", "sam"),
+    ]
+
+
+def test_no_sale_tells_only_the_seller() -> None:
+    found = notices.auction_closed(closed(sold=False, winner_id=None, reserve_met=False))
+    assert who(found) == [("not_sold", "not_sold", "sam")]
+    assert found[0].values["reserve_met"] is False
+
+
+def test_a_cancellation_by_the_seller_tells_the_bidders_only() -> None:
+    data = {"auction_id": "auc-1", "title": "Leica", "seller_id": "sam", "bids_voided": False}
+    by_seller = event(
+        "auction", auctions.AUCTION_CANCELLED, **data, by="seller", bidder_ids=["ann", "sam"]
+    )
+    assert who(notices.auction_cancelled(by_seller)) == [
+        ("auction_cancelled", "auction_cancelled", "ann")
+    ]
+    by_admin = event("auction", auctions.AUCTION_CANCELLED, **data, by="admin", bidder_ids=["ann"])
+    assert who(notices.auction_cancelled(by_admin)) == [
+        ("auction_cancelled", "auction_cancelled", "ann"),
+        ("auction_cancelled_seller", "auction_cancelled", "sam"),
+    ]
+
+
+def test_the_buyer_is_asked_to_pay_and_reminded() -> None:
+    due = notices.payment_due(event("payment", payments.ORDER_CREATED, **ORDER))
+    assert who(due) == [("payment_due", "payment_due", "bob")]
+    reminder = event("payment", payments.PAYMENT_REMINDER, **ORDER, hours_after=48)
+    [again] = notices.payment_due(reminder)
+    assert (again.kind, again.preference, again.values["hours_after"]) == (
+        "payment_reminder",
+        "payment_due",
+        48,
+    )
+
+
+def test_a_payment_is_news_for_the_buyer_and_the_seller() -> None:
+    found = notices.payment_received(event("payment", payments.ORDER_PAID, **ORDER))
+    assert who(found) == [
+        ("payment_received_buyer", "payment_received", "bob"),
+        ("payment_received_seller", "payment_received", "sam"),
+    ]
+    assert found[1].values["payout_cents"] == 18_000
+
+
+def test_the_runner_up_gets_the_second_chance() -> None:
+    offer = event(
+        "payment",
+        payments.SECOND_CHANCE_OFFERED,
+        offer_id="off-1",
+        auction_id="auc-1",
+        title="Leica",
+        user_id="ann",
+        seller_id="sam",
+        price_cents=15_000,
+        currency="EUR",
+        due_at="2030-05-18T10:00:00+00:00",
+    )
+    assert who(notices.second_chance(offer)) == [("second_chance", "second_chance", "ann")]
+
+
+def test_a_new_account_is_welcomed_as_an_account_notice() -> None:
+    registered = event("identity", "UserRegistered", user_id="cleo", display_name="Cleo")
+    assert who(notices.welcome(registered)) == [("welcome", "account", "cleo")]
+
+
+def test_a_malformed_event_fails_rather_than_being_acknowledged_silently() -> None:
+    with pytest.raises(KeyError):
+        notices.auction_closed(event("bidding", auctions.AUCTION_CLOSED, auction_id="auc-1"))

@@ -1,0 +1,206 @@
+"""The product copy: every kind renders as text, HTML and SMS; money and times read right."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+
+from auction_platform.services.notification import formatting
+from auction_platform.services.notification.render import Templates
+
+PUBLIC = "https://auctions.example.com/"
+
+ORDER: dict[str, Any] = {
+    "order_id": "ord-1",
+    "auction_id": "auc-1",
+    "title": "A 1960s Leica M3",
+    "buyer_id": "u-buyer",
+    "seller_id": "u-seller",
+    "currency": "EUR",
+    "hammer_cents": 20_000,
+    "buyers_premium_cents": 1_000,
+    "seller_fee_cents": 2_000,
+    "total_cents": 21_000,
+    "due_at": "2030-05-18T10:00:00+00:00",
+    "second_chance": False,
+}
+LOT: dict[str, Any] = {"auction_id": "auc-1", "title": "A 1960s Leica M3"}
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "outbid": {
+        **LOT,
+        "price_cents": 12_345,
+        "currency": "EUR",
+        "ends_at": "2030-05-14T18:30:00+00:00",
+    },
+    "ending_soon": {**LOT, "ends_at": "2030-05-14T18:30:00+00:00", "minutes_left": 15},
+    "won": {**LOT, "price_cents": 15_500, "currency": "EUR", "bid_count": 3, "by_buy_now": False},
+    "sold": {**LOT, "price_cents": 15_500, "currency": "EUR", "bid_count": 1, "by_buy_now": False},
+    "not_sold": {
+        **LOT,
+        "price_cents": 900,
+        "currency": "EUR",
+        "bid_count": 2,
+        "reserve_met": False,
+        "by_buy_now": False,
+    },
+    "payment_due": ORDER,
+    "payment_reminder": {**ORDER, "hours_after": 24},
+    "payment_received_buyer": ORDER,
+    "payment_received_seller": {**ORDER, "payout_cents": 18_000},
+    "second_chance": {
+        **LOT,
+        "offer_id": "off-1",
+        "price_cents": 14_000,
+        "currency": "EUR",
+        "due_at": "2030-05-18T10:00:00+00:00",
+    },
+    "auction_cancelled": {**LOT, "by": "admin", "bids_voided": True},
+    "auction_cancelled_seller": {**LOT, "by": "admin", "bids_voided": True},
+    "welcome": {},
+}
+
+
+@pytest.fixture
+def templates() -> Templates:
+    return Templates(public_url=PUBLIC)
+
+
+def values(kind: str, **overrides: Any) -> dict[str, Any]:
+    return {**EXAMPLES[kind], "display_name": "Ann", **overrides}
+
+
+def test_every_kind_has_an_example_here(templates: Templates) -> None:
+    assert templates.kinds() == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_every_kind_renders_a_subject_a_text_an_html_part_and_an_sms(
+    templates: Templates, kind: str
+) -> None:
+    email = templates.email(kind, values(kind))
+    assert email.subject and "\n" not in email.subject
+    assert email.text.startswith("Hi Ann,\n")
+    assert "{{" not in email.text and "{%" not in email.text
+    assert email.html.startswith("<!DOCTYPE html>")
+    assert f"<title>{email.subject}</title>" in html.unescape(email.html)
+    assert "https://auctions.example.com/account/notifications" in email.text
+    assert "https://auctions.example.com/account/notifications" in email.html
+    sms = templates.sms(kind, values(kind))
+    assert "\n" not in sms and len(sms) <= 320
+    assert "https://auctions.example.com/" in sms
+
+
+@pytest.mark.parametrize("kind", sorted(set(EXAMPLES) - {"welcome"}))
+def test_the_lot_title_is_escaped_in_html_and_kept_in_text(templates: Templates, kind: str) -> None:
+    email = templates.email(kind, values(kind, title="Tom & Jerry <script>"))
+    assert "Tom &amp; Jerry &lt;script&gt;" in email.html
+    assert "<script>" not in email.html
+    assert "Tom & Jerry <script>" in email.text
+
+
+def test_the_display_name_is_escaped_in_html(templates: Templates) -> None:
+    email = templates.email("welcome", values("welcome", display_name="<b>Ann</b>"))
+    assert "Hi &lt;b&gt;Ann&lt;/b&gt;," in email.html
+    assert email.subject == "Welcome to Auction Platform, <b>Ann</b>"
+
+
+def test_links_are_built_from_the_public_url(templates: Templates) -> None:
+    email = templates.email("payment_due", values("payment_due"))
+    assert "Pay now: https://auctions.example.com/orders/ord-1" in email.text
+    assert 'href="https://auctions.example.com/orders/ord-1"' in email.html
+    assert templates.link("auctions", "a b/c") == "https://auctions.example.com/auctions/a%20b%2Fc"
+    assert templates.link() == "https://auctions.example.com/"
+
+
+def test_a_missing_value_fails_instead_of_rendering_a_blank(templates: Templates) -> None:
+    broken = values("outbid")
+    del broken["price_cents"]
+    with pytest.raises(UndefinedError):
+        templates.email("outbid", broken)
+
+
+def test_amounts_use_the_currencys_minor_units(templates: Templates) -> None:
+    yen = templates.email("payment_due", values("payment_due", currency="JPY"))
+    assert "Total due: ¥21,000" in yen.text
+    euro = templates.email("payment_due", values("payment_due"))
+    assert "Total due: €210.00" in euro.text
+    assert "Buyer's premium: €10.00" in euro.text
+
+
+def test_times_are_in_utc_with_the_zone_named(templates: Templates) -> None:
+    email = templates.email("outbid", values("outbid", ends_at="2030-05-14T20:30:00+02:00"))
+    assert "The auction ends on Tuesday 14 May 2030, 18:30 UTC." in email.text
+    assert "ends 14 May, 18:30 UTC" in templates.sms("outbid", values("outbid"))
+
+
+def test_the_copy_follows_the_facts(templates: Templates) -> None:
+    no_bids = templates.email("not_sold", values("not_sold", bid_count=0))
+    assert "without any bids" in no_bids.text
+    reserve = templates.email("not_sold", values("not_sold"))
+    assert "The highest bid, €9.00," in reserve.text
+    bought = templates.email("won", values("won", by_buy_now=True))
+    assert "with Buy It Now for €155.00" in bought.text
+    one_bid = templates.email("sold", values("sold"))
+    assert "after 1 bid." in one_bid.text
+    by_seller = templates.email("auction_cancelled", values("auction_cancelled", by="seller"))
+    assert "cancelled by the seller" in by_seller.text
+    untitled = templates.email("outbid", values("outbid", title=None))
+    assert untitled.subject == "You've been outbid"
+
+
+def test_a_long_sms_is_cut_to_two_segments(templates: Templates) -> None:
+    sms = templates.sms("outbid", values("outbid", title="x" * 400))
+    assert len(sms) == 320 and sms.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("cents", "currency", "expected"),
+    [
+        (123_450, "EUR", "€1,234.50"),
+        (5, "EUR", "€0.05"),
+        (0, "EUR", "€0.00"),
+        (1_200_000, "JPY", "¥1,200,000"),
+        (7, "JPY", "¥7"),
+        (1_234, "KWD", "KWD 1.234"),
+        (8_000, "CHF", "CHF 80.00"),
+        (99, "usd", "$0.99"),
+        (-2_000, "GBP", "-£20.00"),
+        (150_000, "KRW", "KRW 150,000"),
+    ],
+)
+def test_money_is_formatted_per_currency(cents: int, currency: str, expected: str) -> None:
+    assert formatting.money(cents, currency) == expected
+
+
+def test_minor_units_follow_iso_4217() -> None:
+    assert formatting.minor_units("EUR") == 2
+    assert formatting.minor_units("JPY") == 0
+    assert formatting.minor_units("BHD") == 3
+    assert formatting.minor_units("SEK") == 2
+
+
+def test_moments_are_shown_in_utc_whatever_zone_they_came_in() -> None:
+    cest = timezone(timedelta(hours=2))
+    assert formatting.when(datetime(2030, 5, 14, 20, 30, tzinfo=cest)) == (
+        "Tuesday 14 May 2030, 18:30 UTC"
+    )
+    assert formatting.when("2030-01-01T00:05:00") == "Tuesday 1 January 2030, 00:05 UTC"
+    assert formatting.short_when(datetime(2030, 12, 24, 9, 0, tzinfo=UTC)) == "24 Dec, 09:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, "1 minute"),
+        (15, "15 minutes"),
+        (60, "1 hour"),
+        (90, "1 hour 30 minutes"),
+        (0, "0 minutes"),
+    ],
+)
+def test_minutes_read_naturally(count: int, expected: str) -> None:
+    assert formatting.minutes(count) == expected
