@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.service import ServiceRuntime, dependency_checks
 from auction_platform.services.notification.channels import LogEmail, LogSms
@@ -75,8 +73,7 @@ def test_each_kind_of_news_has_its_own_queue() -> None:
     assert all(name.startswith("notification.") for name in names)
 
 
-async def test_consuming_needs_a_broker(tmp_path: Path) -> None:
-    bare = runtime(tmp_path)
-    assert DEFINITION.startup is not None
-    with pytest.raises(RuntimeError, match="needs a broker"):
-        await DEFINITION.startup(bare)
+async def test_every_subscription_is_a_consumer_of_its_own_queue(tmp_path: Path) -> None:
+    declared = DEFINITION.consumers(runtime(tmp_path))
+    assert [(c.name, c.patterns) for c in declared] == [(s.name, s.patterns) for s in SUBSCRIPTIONS]
+    assert len({c.name for c in declared}) == len(SUBSCRIPTIONS)

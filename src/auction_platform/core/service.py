@@ -53,6 +53,22 @@ class Consumer:
 
 
 @dataclass(frozen=True, slots=True)
+class StatelessConsumer:
+    """A consumer of a service without a database: its handler dedupes by itself.
+
+    Declared and consumed with every other queue of the process, before any relay
+    publishes, and declared by ``migrate`` like the rest.
+    """
+
+    name: str
+    patterns: tuple[str, ...]
+    handle: Callable[[Envelope], Awaitable[None]]
+
+
+AnyConsumer = Consumer | StatelessConsumer
+
+
+@dataclass(frozen=True, slots=True)
 class Tables:
     """A service's table metadata, with its outbox and inbox."""
 
@@ -79,7 +95,7 @@ class ServiceDefinition:
     # bidding) never probe each other's probes in a circle.
     probe_readiness_of_calls: bool = False
     routers: Callable[[ServiceRuntime], Sequence[APIRouter]] = lambda runtime: ()
-    consumers: Callable[[ServiceRuntime], Sequence[Consumer]] = lambda runtime: ()
+    consumers: Callable[[ServiceRuntime], Sequence[AnyConsumer]] = lambda runtime: ()
     checks: Callable[[ServiceRuntime], Sequence[Check]] = lambda runtime: ()
     background: Callable[[ServiceRuntime], Sequence[Callable[[], Awaitable[None]]]] = (
         lambda runtime: ()
@@ -149,8 +165,13 @@ class ServiceRuntime:
         self.draining = False
         if self.broker is not None:
             for consumer in self.definition.consumers(self):
+                handler = (
+                    consumer.handle
+                    if isinstance(consumer, StatelessConsumer)
+                    else self._deliver_to(consumer)
+                )
                 await self.broker.subscribe(
-                    f"{self.name}.{consumer.name}", consumer.patterns, self._deliver_to(consumer)
+                    f"{self.name}.{consumer.name}", consumer.patterns, handler
                 )
 
     async def start_producing(self) -> None:

@@ -1,9 +1,8 @@
 """The notification service: stateless consumers sending email and SMS (RabbitMQ).
 
-It has no database, so its consumers are not the core's ``Consumer`` (which
-runs each event in a transaction with an inbox row): each queue is subscribed
-directly at start-up, and a redelivered event is deduped per notice by the
-sent log (see ``dedupe``). Replicas share the queues, so scaling is adding
+It has no database, so its consumers are ``StatelessConsumer``s (no transaction,
+no inbox row): a redelivered event is deduped per notice by the sent log (see
+``dedupe``). Replicas share the queues, so scaling is adding
 replicas. Channels come from the settings: ``EMAIL_CHANNEL`` ``log`` or
 ``smtp``, ``SMS_CHANNEL`` ``log`` or ``twilio``; ``log`` is the default.
 """
@@ -19,7 +18,7 @@ from prometheus_client import Counter
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.context import reset_request_id, set_request_id
 from auction_platform.core.health import Check
-from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime, StatelessConsumer
 from auction_platform.services.notification.channels import (
     EmailChannel,
     LogEmail,
@@ -90,18 +89,9 @@ def notifier(runtime: ServiceRuntime) -> Notifier:
     return built
 
 
-async def subscribe(runtime: ServiceRuntime) -> None:
-    """Consume every queue of the service (replicas share them)."""
-    broker = runtime.broker
-    if broker is None:
-        raise RuntimeError("the notification service needs a broker")
-    for subscription in SUBSCRIPTIONS:
-        await broker.subscribe(
-            queue_name(subscription),
-            subscription.patterns,
-            deliver_to(runtime, subscription),
-        )
-    log.info("consumers of %s started: %d queues", runtime.name, len(SUBSCRIPTIONS))
+def consumers(runtime: ServiceRuntime) -> list[StatelessConsumer]:
+    """One consumer per queue of the service (replicas share them)."""
+    return [StatelessConsumer(s.name, s.patterns, deliver_to(runtime, s)) for s in SUBSCRIPTIONS]
 
 
 def queue_name(subscription: Subscription) -> str:
@@ -159,7 +149,7 @@ DEFINITION = ServiceDefinition(
     uses_broker=True,
     critical=frozenset({"rabbitmq"}),
     prepare=prepare,
-    startup=subscribe,
+    consumers=consumers,
     checks=checks,
     background=lambda runtime: [lambda: _close_on_stop(runtime)],
 )
