@@ -233,6 +233,80 @@ def rotate_signing_key() -> None:
     console.print(f"new signing key: {asyncio.run(run())}")
 
 
+@cli.command()
+def backup(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The archive to write.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Write <database>-<UTC time>.dump in this folder.")
+    ] = None,
+    keep: Annotated[
+        int, typer.Option(min=0, help="With --output-dir: keep the newest N (0 keeps all).")
+    ] = 0,
+    database_url: Annotated[
+        str | None, typer.Option(help="The database (default: DATABASE_URL).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="The database of this service (<SERVICE>_DATABASE_URL).")
+    ] = None,
+) -> None:
+    """Back up the database (pg_dump custom format, or a SQLite copy), verified."""
+    from auction_platform.ops import backup as ops
+
+    if (output is None) == (output_dir is None):
+        console.print("[red]Give exactly one of --output FILE or --output-dir DIR.[/]")
+        raise typer.Exit(2)
+    try:
+        db = ops.resolve_database(
+            _settings(), url=database_url, service=service, environ=os.environ
+        )
+        path = output or (output_dir or Path()) / ops.archive_name(db)
+        with ops.progress_bar(console) as progress:
+            archive = ops.backup(db, path, progress=progress)
+        pruned = ops.prune(path.parent, db, keep=keep) if output_dir and keep else []
+    except ops.BackupError as error:
+        console.print(f"[red]Backup failed:[/] {error}")
+        raise typer.Exit(1) from error
+    console.print(
+        f"[green]backup written[/]: {archive.path} ({archive.size:,} bytes, "
+        f"{archive.tables} tables, verified)"
+    )
+    for old in pruned:
+        console.print(f"removed old backup {old}")
+
+
+@cli.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="A file written by `auction-platform backup`.")],
+    database_url: Annotated[
+        str | None, typer.Option(help="The target database (default: DATABASE_URL).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="The database of this service (<SERVICE>_DATABASE_URL).")
+    ] = None,
+    maintenance_db: Annotated[
+        str, typer.Option(help="Where to connect to create a missing target database.")
+    ] = "postgres",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing.")] = False,
+) -> None:
+    """Restore a backup into a database (created if missing); its tables are replaced."""
+    from auction_platform.ops import backup as ops
+
+    try:
+        db = ops.resolve_database(
+            _settings(), url=database_url, service=service, environ=os.environ
+        )
+        if not yes:
+            typer.confirm(f"Replace the tables of {db.name} with {archive}?", abort=True)
+        with ops.progress_bar(console) as progress:
+            tables = ops.restore(archive, db, maintenance_db=maintenance_db, progress=progress)
+    except ops.BackupError as error:
+        console.print(f"[red]Restore failed:[/] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"[green]restored[/] {tables} tables into {db.name}")
+
+
 def main() -> None:
     """Entry point of the console script."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

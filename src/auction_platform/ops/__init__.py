@@ -1,0 +1,1 @@
+"""Operations tooling: database backup and restore (the runbook's Backup & Recovery)."""
