@@ -12,7 +12,7 @@ up: $(INSTALLED)
 	$(BIN)/auction-platform up
 
 test: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 check: $(INSTALLED)
 	$(BIN)/ruff check src tests
