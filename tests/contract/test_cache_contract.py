@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from auction_platform.core.cache import Cache, CacheUnavailable, MemoryCache, RedisCache
+from auction_platform.core.cache.base import TokenRequest
 from support.servers import unique_name
 
 MakeCache = Callable[[], Awaitable[Cache]]
@@ -242,6 +243,163 @@ async def test_impossible_token_requests_are_rejected(
         await cache.take_token(
             "user:1", capacity=capacity, refill_per_second=refill_per_second, cost=cost
         )
+
+
+async def test_take_tokens_answers_one_decision_per_request_in_order(cache: Cache) -> None:
+    decisions = await cache.take_tokens(
+        [
+            TokenRequest("a", capacity=3, refill_per_second=1.0),
+            TokenRequest("b", capacity=5, refill_per_second=1.0, cost=2),
+            TokenRequest("c", capacity=1, refill_per_second=1.0),
+        ]
+    )
+
+    assert [(d.allowed, d.remaining, d.retry_after) for d in decisions] == [
+        (True, 2, 0),
+        (True, 3, 0),
+        (True, 0, 0),
+    ]
+
+
+async def test_take_tokens_of_nothing_is_nothing(cache: Cache) -> None:
+    assert await cache.take_tokens([]) == []
+
+
+async def test_take_tokens_decides_each_bucket_independently(cache: Cache) -> None:
+    dry = TokenRequest("dry", capacity=1, refill_per_second=0.01)
+    full = TokenRequest("full", capacity=3, refill_per_second=0.01)
+    await cache.take_tokens([dry])
+
+    refused, granted = await cache.take_tokens([dry, full])
+
+    assert not refused.allowed
+    assert refused.retry_after > 90
+    # The refusal of one bucket neither blocks nor refunds the other.
+    assert (granted.allowed, granted.remaining) == (True, 2)
+    after = await cache.take_token("full", capacity=3, refill_per_second=0.01)
+    assert (after.allowed, after.remaining) == (True, 1)
+
+
+async def test_take_tokens_charges_the_same_key_once_per_request(cache: Cache) -> None:
+    twice = [TokenRequest("k", capacity=2, refill_per_second=0.01)] * 3
+
+    decisions = await cache.take_tokens(twice)
+
+    assert [(d.allowed, d.remaining) for d in decisions] == [(True, 1), (True, 0), (False, 0)]
+
+
+async def test_take_tokens_matches_take_token(make_cache: MakeCache) -> None:
+    single, batch = await make_cache(), await make_cache()
+    requests = [
+        TokenRequest("x", capacity=4, refill_per_second=0.01),
+        TokenRequest("y", capacity=5, refill_per_second=0.01, cost=2),
+    ]
+
+    for _ in range(4):
+        expected = [
+            await single.take_token(
+                r.key, capacity=r.capacity, refill_per_second=r.refill_per_second, cost=r.cost
+            )
+            for r in requests
+        ]
+        decisions = await batch.take_tokens(requests)
+
+        assert [(d.allowed, d.remaining) for d in decisions] == [
+            (d.allowed, d.remaining) for d in expected
+        ]
+        for got, want in zip(decisions, expected, strict=True):
+            assert got.retry_after == pytest.approx(want.retry_after, abs=0.01)
+
+
+async def test_take_tokens_shares_buckets_with_take_token(cache: Cache) -> None:
+    await cache.take_token("shared", capacity=2, refill_per_second=0.01)
+
+    (decision,) = await cache.take_tokens([TokenRequest("shared", 2, 0.01)])
+    refused = await cache.take_token("shared", capacity=2, refill_per_second=0.01)
+
+    assert (decision.allowed, decision.remaining) == (True, 0)
+    assert not refused.allowed
+
+
+async def test_take_tokens_is_atomic_under_concurrency(cache: Cache) -> None:
+    requests = [
+        TokenRequest("hot", capacity=10, refill_per_second=0.001),
+        TokenRequest("warm", capacity=25, refill_per_second=0.001),
+    ]
+
+    batches = await asyncio.gather(*(cache.take_tokens(requests) for _ in range(50)))
+
+    assert sum(hot.allowed for hot, _ in batches) == 10
+    assert sum(warm.allowed for _, warm in batches) == 25
+    # Each bucket hands out its tokens one by one, never the same one twice.
+    assert sorted(hot.remaining for hot, _ in batches if hot.allowed) == list(range(10))
+    assert sorted(warm.remaining for _, warm in batches if warm.allowed) == list(range(25))
+
+
+async def test_take_tokens_refills_like_take_token(cache: Cache) -> None:
+    request = TokenRequest("r", capacity=2, refill_per_second=10.0)
+    await cache.take_tokens([request, request])
+    (refused,) = await cache.take_tokens([request])
+    assert not refused.allowed
+    assert 0 < refused.retry_after <= 0.1
+
+    await asyncio.sleep(refused.retry_after + 0.03)
+
+    (granted,) = await cache.take_tokens([request])
+    assert granted.allowed
+
+
+async def test_take_tokens_rejects_an_impossible_request_before_taking_anything(
+    cache: Cache,
+) -> None:
+    good = TokenRequest("good", capacity=1, refill_per_second=0.01)
+
+    with pytest.raises(ValueError, match="must be"):
+        await cache.take_tokens([good, TokenRequest("bad", capacity=1, refill_per_second=0)])
+
+    assert (await cache.take_tokens([good]))[0].allowed
+
+
+async def test_take_tokens_fails_after_close(cache: Cache) -> None:
+    await cache.close()
+
+    with pytest.raises(CacheUnavailable):
+        await cache.take_tokens([TokenRequest("k", capacity=1, refill_per_second=1.0)])
+
+
+async def test_get_and_take_tokens_reads_the_key_and_takes_the_tokens(cache: Cache) -> None:
+    await cache.set("mark", b"\x00set\xff", ttl=60)
+    requests = [TokenRequest("a", 2, 0.01), TokenRequest("b", 1, 0.01)]
+
+    value, decisions = await cache.get_and_take_tokens("mark", requests)
+    missing, again = await cache.get_and_take_tokens("never-written", requests)
+
+    assert value == b"\x00set\xff"
+    assert missing is None
+    assert [(d.allowed, d.remaining) for d in decisions] == [(True, 1), (True, 0)]
+    assert [(d.allowed, d.remaining) for d in again] == [(True, 0), (False, 0)]
+
+
+async def test_get_and_take_tokens_without_buckets_is_a_get(cache: Cache) -> None:
+    await cache.set("mark", b"1")
+
+    assert await cache.get_and_take_tokens("mark", []) == (b"1", [])
+
+
+async def test_get_and_take_tokens_sees_expiry_like_get(cache: Cache) -> None:
+    await cache.set("mark", b"1", ttl=0.05)
+    await asyncio.sleep(0.2)
+
+    value, _ = await cache.get_and_take_tokens("mark", [TokenRequest("a", 1, 1.0)])
+
+    assert value is None
+
+
+async def test_get_and_take_tokens_fails_after_close(cache: Cache) -> None:
+    await cache.close()
+
+    with pytest.raises(CacheUnavailable):
+        await cache.get_and_take_tokens("mark", [TokenRequest("k", 1, 1.0)])
 
 
 async def test_closing_the_cache_ends_open_subscriptions(cache: Cache) -> None:

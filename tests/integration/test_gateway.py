@@ -230,3 +230,25 @@ async def test_cors_answers_configured_origins_only(tmp_path: Path) -> None:
         )
     assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_the_gateway_never_carries_one_callers_cookies_to_another(tmp_path: Path) -> None:
+    app = FastAPI()
+
+    @app.get("/api/v1/notifications/cookie")
+    async def cookie(request: Request) -> JSONResponse:
+        answer = JSONResponse({"seen": request.headers.get("cookie")})
+        answer.set_cookie("session", "first-callers-secret")
+        return answer
+
+    async with serving(app) as url:
+        settings = embedded_settings(tmp_path, notification_url=url)
+        async with (
+            running(settings, ["gateway"]) as platform,
+            client(platform.apps["gateway"]) as http,
+        ):
+            first = await http.get("/api/v1/notifications/cookie")
+            http.cookies.clear()
+            second = await http.get("/api/v1/notifications/cookie")
+    assert "first-callers-secret" in first.headers["set-cookie"]
+    assert second.json() == {"seen": None}

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from auction_platform.core.cache import CacheUnavailable, MemoryCache, RedisCache, build_cache
+from auction_platform.core.cache.base import TokenRequest
 
 
 class FakeClock:
@@ -189,3 +190,24 @@ def test_build_cache_chooses_the_backend_by_scheme(url: str, backend: type) -> N
 def test_build_cache_rejects_an_unknown_scheme() -> None:
     with pytest.raises(ValueError, match="unsupported cache URL"):
         build_cache("memcached://127.0.0.1:11211")
+
+
+async def test_take_tokens_refills_each_bucket_at_its_own_rate(
+    cache: MemoryCache, clock: FakeClock
+) -> None:
+    slow = TokenRequest("slow", capacity=2, refill_per_second=1)
+    fast = TokenRequest("fast", capacity=2, refill_per_second=4)
+    await cache.take_tokens([slow, fast, slow, fast])
+
+    clock.advance(0.25)
+    slow_decision, fast_decision = await cache.take_tokens([slow, fast])
+
+    assert (slow_decision.allowed, slow_decision.retry_after) == (False, 0.75)
+    assert (fast_decision.allowed, fast_decision.remaining) == (True, 0)
+
+
+async def test_take_tokens_after_close_fails(cache: MemoryCache) -> None:
+    await cache.close()
+
+    with pytest.raises(CacheUnavailable):
+        await cache.take_tokens([TokenRequest("b", capacity=1, refill_per_second=1)])

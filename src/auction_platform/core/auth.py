@@ -5,12 +5,18 @@ keys as a JWKS document. Every service verifies the token it receives with those
 keys, fetched once and cached, refreshed when an unknown ``kid`` appears (at most
 once per ``refresh_interval``). Verification never calls identity per request.
 A revoked token (logout) is refused where a cache is at hand.
+
+A client sends the same token with every request until it expires, so the verifier
+remembers the principal of each token it has fully verified (signature and claims), in
+a bounded LRU, until the token's ``exp``: a repeated token costs a dictionary lookup
+instead of a signature check. The revocation check is never skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +34,8 @@ ALGORITHM = "EdDSA"
 REVOKED_PREFIX = "revoked-token:"
 
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]
+
+DEFAULT_VERIFIED_TOKENS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +63,35 @@ def unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
 
 
+def revocation_key(principal: Principal) -> str:
+    """The cache key that marks the principal's token as revoked (set by logout)."""
+    return REVOKED_PREFIX + principal.token_id
+
+
+def refuse_revoked(mark: bytes | None) -> None:
+    """Raise the 401 of a revoked token when its revocation mark is set."""
+    if mark:
+        raise unauthorized("token_revoked", "the token has been revoked")
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature and claims passed: its principal, until ``exp``."""
+
+    principal: Principal
+    kid: str
+    expires_at: float
+
+
 class TokenVerifier:
-    """Verifies access tokens against the identity service's JWKS."""
+    """Verifies access tokens against the identity service's JWKS.
+
+    Tokens that passed every check are remembered (at most ``verified_tokens`` of
+    them, least recently used first out) until their ``exp``; after that they go
+    through the full verification again, which applies the ``leeway`` and refuses
+    them once it is past. A token that failed any check is never remembered. When
+    a key leaves the JWKS, the tokens it signed are forgotten.
+    """
 
     def __init__(
         self,
@@ -65,7 +100,11 @@ class TokenVerifier:
         cache: Cache | None = None,
         leeway: float = 30.0,
         refresh_interval: float = 30.0,
+        verified_tokens: int = DEFAULT_VERIFIED_TOKENS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if verified_tokens < 0:
+            raise ValueError(f"verified_tokens must not be negative, got {verified_tokens!r}")
         self._source = jwks
         self._cache = cache
         self._leeway = leeway
@@ -73,6 +112,9 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        self._verified_max = verified_tokens
+        self._clock = clock
 
     async def _key(self, kid: str) -> Any:
         key = self._keys.get(kid)
@@ -92,6 +134,7 @@ class TokenVerifier:
                     if "kid" in jwk
                 }
                 self._fetched_at = time.monotonic()
+                self._forget_retired_keys()
         key = self._keys.get(kid)
         if key is None:
             raise unauthorized("invalid_token", "the token is signed by an unknown key")
@@ -99,6 +142,55 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; raises a 401 ``ApiError`` otherwise."""
+        principal = await self.verify_unrevoked(token)
+        if self._cache is not None:
+            refuse_revoked(await self._cache.get(revocation_key(principal)))
+        return principal
+
+    @property
+    def revocations(self) -> Cache | None:
+        """The cache where revoked tokens are marked (None: revocation is not checked)."""
+        return self._cache
+
+    async def verify_unrevoked(self, token: str) -> Principal:
+        """The principal of a token whose signature and claims are valid, revoked or not.
+
+        For a caller that reads the revocation mark itself, together with other keys:
+        it must then read ``revocation_key(principal)`` from ``revocations`` and pass
+        the value to ``refuse_revoked``. Everyone else calls ``verify``.
+        """
+        principal = self._remembered(token)
+        if principal is None:
+            principal = await self._verify_token(token)
+        return principal
+
+    def _remembered(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not expired since, if any."""
+        verified = self._verified.get(token)
+        if verified is None:
+            return None
+        if self._clock() >= verified.expires_at:
+            # Past ``exp``: the full verification decides, with the leeway.
+            del self._verified[token]
+            return None
+        self._verified.move_to_end(token)
+        return verified.principal
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        if self._verified_max == 0:
+            return
+        self._verified[token] = verified
+        self._verified.move_to_end(token)
+        while len(self._verified) > self._verified_max:
+            self._verified.popitem(last=False)
+
+    def _forget_retired_keys(self) -> None:
+        retired = [t for t, v in self._verified.items() if v.kid not in self._keys]
+        for token in retired:
+            del self._verified[token]
+
+    async def _verify_token(self, token: str) -> Principal:
+        """Check the signature and the claims; remember the token when it passes."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -125,16 +217,16 @@ class TokenVerifier:
         kind = claims["typ"]
         if kind not in ("access", "service"):
             raise unauthorized("invalid_token", "this kind of token is not accepted here")
-        if self._cache is not None and await self._cache.get(REVOKED_PREFIX + claims["jti"]):
-            raise unauthorized("token_revoked", "the token has been revoked")
         roles = claims.get("roles", [])
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             roles=frozenset(r for r in roles if isinstance(r, str)),
             kind="service" if kind == "service" else "user",
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
+        self._remember(token, _Verified(principal, header["kid"], float(claims["exp"])))
+        return principal
 
 
 def bearer_token(request: Request) -> str | None:

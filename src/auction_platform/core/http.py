@@ -7,6 +7,8 @@ process. The code that uses a client is the same either way.
 
 from __future__ import annotations
 
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
 import httpx
 
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
@@ -30,6 +32,8 @@ def service_client(
     """A pooled client with timeouts on every phase, passing the request id along."""
     return httpx.AsyncClient(
         base_url=base_url,
+        # A pooled client serves every caller: it must never keep one caller's cookies.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         transport=transport or AiohttpTransport(max_connections=max_connections),
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         limits=httpx.Limits(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -10,6 +10,16 @@ from typing import Protocol
 
 class CacheUnavailable(Exception):
     """The cache cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """Take ``cost`` tokens from the bucket ``key`` (``capacity`` tokens, refilled continuously)."""
+
+    key: str
+    capacity: int
+    refill_per_second: float
+    cost: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,4 +58,34 @@ class Cache(Protocol):
 
     async def take_token(
         self, key: str, *, capacity: int, refill_per_second: float, cost: int = 1
-    ) -> RateDecision: ...
+    ) -> RateDecision:
+        """Take ``cost`` tokens from the bucket ``key`` if it holds enough, atomically.
+
+        A bucket starts full with ``capacity`` tokens and refills continuously at
+        ``refill_per_second``; a refused request takes nothing and says how long to
+        wait. Raises ``ValueError`` for a request that could never be granted.
+        """
+        ...
+
+    async def take_tokens(self, requests: Sequence[TokenRequest]) -> list[RateDecision]:
+        """``take_token`` for several buckets at once: one decision per request, in order.
+
+        The whole batch is atomic (one round trip to Redis, one script) but every
+        bucket is decided independently, exactly as ``take_token`` would decide it:
+        a bucket that holds enough gives its tokens even when another bucket of the
+        batch refuses. Requests are applied in order, so the same key twice is
+        charged twice. Every request is validated before any bucket is touched.
+        On Redis every key must live on one node (no cluster slot spreading).
+        """
+        ...
+
+    async def get_and_take_tokens(
+        self, key: str, requests: Sequence[TokenRequest]
+    ) -> tuple[bytes | None, list[RateDecision]]:
+        """``get(key)`` and ``take_tokens(requests)`` as one atomic step (one round trip).
+
+        The tokens are taken whatever the value read; for a caller that needs both
+        answers for every request (the gateway: is the token revoked, is the caller
+        within its limits) this halves the round trips.
+        """
+        ...

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from auction_platform.core.cache.base import CacheUnavailable, RateDecision
+from auction_platform.core.cache.base import CacheUnavailable, RateDecision, TokenRequest
 
 # Keys that are written but never read again would otherwise live forever.
 _SWEEP_EVERY_WRITES: Final = 1024
@@ -147,16 +147,36 @@ class MemoryCache:
         self, key: str, *, capacity: int, refill_per_second: float, cost: int = 1
     ) -> RateDecision:
         """Take ``cost`` tokens from the bucket ``key`` if it holds enough."""
+        (decision,) = await self.take_tokens([TokenRequest(key, capacity, refill_per_second, cost)])
+        return decision
+
+    async def take_tokens(self, requests: Sequence[TokenRequest]) -> list[RateDecision]:
+        """Take from several buckets at once; each bucket is decided on its own.
+
+        Nothing awaits in between, so the batch is atomic within the event loop.
+        """
         self._check_open()
-        check_token_request(capacity, refill_per_second, cost)
-        name = self._prefix + key
+        for request in requests:
+            check_token_request(request.capacity, request.refill_per_second, request.cost)
         now = self._clock()
+        return [self._take(request, now) for request in requests]
+
+    async def get_and_take_tokens(
+        self, key: str, requests: Sequence[TokenRequest]
+    ) -> tuple[bytes | None, list[RateDecision]]:
+        """``get(key)`` and ``take_tokens(requests)`` with nothing in between."""
+        decisions = await self.take_tokens(requests)
+        return await self.get(key), decisions
+
+    def _take(self, request: TokenRequest, now: float) -> RateDecision:
+        capacity, rate, cost = request.capacity, request.refill_per_second, request.cost
+        name = self._prefix + request.key
         bucket = self._buckets.get(name)
         if bucket is None:
             tokens = float(capacity)
         else:
             elapsed = max(0.0, now - bucket.updated_at)
-            tokens = min(float(capacity), bucket.tokens + elapsed * refill_per_second)
+            tokens = min(float(capacity), bucket.tokens + elapsed * rate)
             # A clock that went backwards must not rewind the refill reference.
             now = max(now, bucket.updated_at)
         allowed = tokens >= cost
@@ -164,8 +184,8 @@ class MemoryCache:
         if allowed:
             tokens -= cost
         else:
-            retry_after = (cost - tokens) / refill_per_second
-        full_at = now + (capacity - tokens) / refill_per_second
+            retry_after = (cost - tokens) / rate
+        full_at = now + (capacity - tokens) / rate
         self._buckets[name] = _Bucket(tokens, now, full_at)
         self._count_write()
         return RateDecision(allowed=allowed, remaining=math.floor(tokens), retry_after=retry_after)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Final, cast
 
@@ -15,41 +15,56 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from auction_platform.core.cache.base import CacheUnavailable, RateDecision
+from auction_platform.core.cache.base import CacheUnavailable, RateDecision, TokenRequest
 from auction_platform.core.cache.memory import check_token_request, check_ttl
 
-# KEYS[1]: the bucket hash. ARGV: capacity, refill per second, cost.
-# Returns {allowed (0/1), remaining tokens (floored), retry after in ms}.
-# Time comes from the server so that replicas with skewed clocks agree; the
-# hash expires once the bucket would be full again, which reads as a new bucket.
-_BUCKET_LUA: Final = """
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+# KEYS[i], i <= n: the hash of bucket i; ARGV[3i-2..3i]: its capacity, refill per
+# second, cost (so n = #ARGV / 3). KEYS[n+1], if given: a plain key to read.
+# Returns, flattened, {allowed (0/1), remaining tokens (floored), retry after in ms}
+# for each bucket in order, then the value of the key read (false -> nil) if any.
+# Each bucket is decided on its own (one that holds enough gives its tokens even if
+# another refuses); the script as a whole is atomic.
+# Time comes from the server so that replicas with skewed clocks agree; a hash
+# expires once the bucket would be full again, which reads as a new bucket.
+_BUCKETS_LUA: Final = """
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
-elseif now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000)
-  ts = now
+local buckets = #ARGV / 3
+local result = {}
+for i = 1, buckets do
+  local key = KEYS[i]
+  local capacity = tonumber(ARGV[3 * i - 2])
+  local rate = tonumber(ARGV[3 * i - 1])
+  local cost = tonumber(ARGV[3 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = capacity
+    ts = now
+  elseif now > ts then
+    tokens = math.min(capacity, tokens + (now - ts) * rate / 1000)
+    ts = now
+  end
+  local allowed = 0
+  local retry_ms = 0
+  if tokens >= cost then
+    tokens = tokens - cost
+    allowed = 1
+  else
+    retry_ms = math.ceil((cost - tokens) * 1000 / rate)
+  end
+  redis.call('HSET', key, 'tokens', tokens, 'ts', ts)
+  local ttl_ms = math.ceil((capacity - tokens) * 1000 / rate) + 1000
+  redis.call('PEXPIRE', key, math.min(ttl_ms, 1e12))
+  result[3 * i - 2] = allowed
+  result[3 * i - 1] = math.floor(tokens)
+  result[3 * i] = retry_ms
 end
-local allowed = 0
-local retry_ms = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  retry_ms = math.ceil((cost - tokens) * 1000 / rate)
+if #KEYS > buckets then
+  result[3 * buckets + 1] = redis.call('GET', KEYS[buckets + 1])
 end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', ts)
-local ttl_ms = math.ceil((capacity - tokens) * 1000 / rate) + 1000
-redis.call('PEXPIRE', KEYS[1], math.min(ttl_ms, 1e12))
-return {allowed, math.floor(tokens), retry_ms}
+return result
 """
 
 
@@ -114,7 +129,7 @@ class RedisCache:
         self._prefix = prefix
         self._timeout = timeout
         self._client: Redis | None = None
-        self._take_token_script: AsyncScript | None = None
+        self._take_tokens_script: AsyncScript | None = None
         self._subscriptions: set[_MessageIterator] = set()
 
     async def start(self) -> None:
@@ -129,12 +144,12 @@ class RedisCache:
             socket_connect_timeout=self._timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        self._take_token_script = self._client.register_script(_BUCKET_LUA)
+        self._take_tokens_script = self._client.register_script(_BUCKETS_LUA)
 
     async def close(self) -> None:
         """End open subscriptions and close the client and its connection pool."""
         client, self._client = self._client, None
-        self._take_token_script = None
+        self._take_tokens_script = None
         subscriptions, self._subscriptions = self._subscriptions, set()
         for subscription in subscriptions:
             await subscription.close()
@@ -196,16 +211,49 @@ class RedisCache:
         self, key: str, *, capacity: int, refill_per_second: float, cost: int = 1
     ) -> RateDecision:
         """Take ``cost`` tokens from the bucket ``key`` if it holds enough, atomically."""
-        check_token_request(capacity, refill_per_second, cost)
-        script = self._take_token_script
+        (decision,) = await self.take_tokens([TokenRequest(key, capacity, refill_per_second, cost)])
+        return decision
+
+    async def take_tokens(self, requests: Sequence[TokenRequest]) -> list[RateDecision]:
+        """Take from several buckets in one script call; each bucket is decided on its own."""
+        _, decisions = await self._run_buckets(requests, None)
+        return decisions
+
+    async def get_and_take_tokens(
+        self, key: str, requests: Sequence[TokenRequest]
+    ) -> tuple[bytes | None, list[RateDecision]]:
+        """``get(key)`` and ``take_tokens(requests)`` in the same script call."""
+        return await self._run_buckets(requests, key)
+
+    async def _run_buckets(
+        self, requests: Sequence[TokenRequest], read: str | None
+    ) -> tuple[bytes | None, list[RateDecision]]:
+        for request in requests:
+            check_token_request(request.capacity, request.refill_per_second, request.cost)
+        script = self._take_tokens_script
         if script is None:
             raise CacheUnavailable("the redis cache is not started or already closed")
-        with _translate_errors("take_token script"):
-            result: list[Any] = await script(
-                keys=[self._prefix + key], args=[capacity, refill_per_second, cost]
+        if not requests and read is None:
+            return None, []
+        keys = [self._prefix + request.key for request in requests]
+        args: list[int | float] = []
+        for request in requests:
+            args += (request.capacity, request.refill_per_second, request.cost)
+        if read is not None:
+            keys.append(self._prefix + read)
+        with _translate_errors("take_tokens script"):
+            result: list[Any] = await script(keys=keys, args=args)
+        if len(result) != 3 * len(requests) + (read is not None):
+            raise CacheUnavailable(f"redis take_tokens script answered {result!r}")
+        value = cast("bytes | None", result.pop()) if read is not None else None
+        numbers = [int(item) for item in result]
+        decisions = [
+            RateDecision(allowed=allowed == 1, remaining=remaining, retry_after=retry_ms / 1000)
+            for allowed, remaining, retry_ms in zip(
+                numbers[0::3], numbers[1::3], numbers[2::3], strict=True
             )
-        allowed, remaining, retry_ms = (int(item) for item in result)
-        return RateDecision(allowed=allowed == 1, remaining=remaining, retry_after=retry_ms / 1000)
+        ]
+        return value, decisions
 
     async def _await_confirmation(self, pubsub: PubSub) -> None:
         # SUBSCRIBE only sends the command; until the server confirms, a PUBLISH

@@ -8,7 +8,12 @@ import logging
 import httpx
 from fastapi import APIRouter, Request, Response
 
-from auction_platform.core.auth import TokenVerifier, bearer_token
+from auction_platform.core.auth import (
+    TokenVerifier,
+    bearer_token,
+    refuse_revoked,
+    revocation_key,
+)
 from auction_platform.core.errors import ApiError
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 from auction_platform.services.gateway.routing import route_for
@@ -69,14 +74,8 @@ def build_router(
         route = route_for(request.url.path)
         if route is None:
             raise ApiError(404, "not_found", f"no route for {request.method} {request.url.path}")
-        token = bearer_token(request)
-        principal = await verifier.verify(token) if token else None
         address = request.client.host if request.client else "unknown"
-        await limits.check(
-            address=address,
-            user=principal.subject if principal else None,
-            auth_route=route.auth,
-        )
+        await _admit(bearer_token(request), address, route.auth, verifier=verifier, limits=limits)
         client = clients[route.service]
         headers = [
             (k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED_REQUEST_HEADERS
@@ -104,6 +103,37 @@ def build_router(
         "/.well-known/jwks.json", forward, methods=["GET"], include_in_schema=False
     )
     return router
+
+
+async def _admit(
+    token: str | None,
+    address: str,
+    auth_route: bool,
+    *,
+    verifier: TokenVerifier,
+    limits: RateLimits,
+) -> None:
+    """Check the caller's token and take from its rate-limit buckets, or raise.
+
+    A signed-in caller costs one Redis round trip for both the revocation mark and
+    the buckets (when they live in the same cache). A token that fails its signature
+    or claims is refused before the buckets are touched; a revoked one after.
+    """
+    if not token:
+        await limits.check(address=address, user=None, auth_route=auth_route)
+        return
+    cache = verifier.revocations
+    if cache is None or cache is not limits.cache:
+        principal = await verifier.verify(token)
+        await limits.check(address=address, user=principal.subject, auth_route=auth_route)
+        return
+    principal = await verifier.verify_unrevoked(token)
+    requests = limits.requests(address=address, user=principal.subject, auth_route=auth_route)
+    # Without the cache the revocation cannot be checked: CacheUnavailable goes up
+    # (503), exactly as it does from ``verify``.
+    mark, decisions = await cache.get_and_take_tokens(revocation_key(principal), requests)
+    refuse_revoked(mark)
+    limits.enforce(decisions)
 
 
 async def _send(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from auction_platform.core.cache.base import Cache, CacheUnavailable
+from auction_platform.core.cache.base import Cache, CacheUnavailable, RateDecision, TokenRequest
 from auction_platform.core.errors import ApiError
 from auction_platform.settings import Settings
 
@@ -30,30 +30,46 @@ class RateLimits:
         }
 
     async def check(self, *, address: str, user: str | None, auth_route: bool) -> None:
-        """Take a token from every bucket that applies; 429 with ``Retry-After`` if one is dry."""
-        keys = [("address", address)]
+        """Take a token from every bucket that applies; 429 with ``Retry-After`` if one is dry.
+
+        All the buckets are charged in one atomic call (one Redis round trip), each
+        decided on its own: a bucket with tokens left pays for a request that another
+        bucket refuses. When the cache is unavailable, traffic goes through.
+        """
+        requests = self.requests(address=address, user=user, auth_route=auth_route)
+        try:
+            decisions = await self.cache.take_tokens(requests)
+        except CacheUnavailable as exc:
+            # Losing Redis must not take the platform down: let traffic through.
+            log.warning("rate limit not enforced, cache unavailable: %s", exc)
+            return
+        self.enforce(decisions)
+
+    def requests(self, *, address: str, user: str | None, auth_route: bool) -> list[TokenRequest]:
+        """The buckets a request draws from: its address, its user, the sign-in routes."""
+        requests = [self._request("address", address)]
         if user is not None:
-            keys.append(("user", user))
+            requests.append(self._request("user", user))
         if auth_route:
-            keys.append(("auth", address))
-        for kind, who in keys:
-            capacity, refill = self.buckets[kind]
-            try:
-                decision = await self.cache.take_token(
-                    f"rate:{kind}:{who}", capacity=capacity, refill_per_second=refill
-                )
-            except CacheUnavailable as exc:
-                # Losing Redis must not take the platform down: let traffic through.
-                log.warning("rate limit not enforced, cache unavailable: %s", exc)
-                return
-            if not decision.allowed:
-                seconds = max(1, math.ceil(decision.retry_after))
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    f"too many requests; try again in {seconds} seconds",
-                    headers={"Retry-After": str(seconds)},
-                )
+            requests.append(self._request("auth", address))
+        return requests
+
+    @staticmethod
+    def enforce(decisions: Sequence[RateDecision]) -> None:
+        """429 when a bucket refused, with the longest wait among them as ``Retry-After``."""
+        refused = [decision.retry_after for decision in decisions if not decision.allowed]
+        if refused:
+            seconds = max(1, math.ceil(max(refused)))
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests; try again in {seconds} seconds",
+                headers={"Retry-After": str(seconds)},
+            )
+
+    def _request(self, kind: str, who: str) -> TokenRequest:
+        capacity, refill = self.buckets[kind]
+        return TokenRequest(f"rate:{kind}:{who}", capacity, refill)
 
 
 class RetryBudget:
