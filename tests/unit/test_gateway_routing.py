@@ -30,3 +30,16 @@ def test_paths_go_to_their_owner(path: str, service: str) -> None:
 @pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/auctionsx", "/api/v2/auctions"])
 def test_unknown_paths_have_no_owner(path: str) -> None:
     assert owner_of(path) is None
+
+
+def test_only_provider_webhooks_escape_the_rate_limit() -> None:
+    from auction_platform.services.gateway.routing import route_for
+
+    webhook = route_for("/api/v1/payments/webhooks/stripe")
+    assert webhook is not None
+    assert webhook.service == "payment"
+    assert not webhook.limited
+    for path in ("/api/v1/orders", "/api/v1/auth/login", "/api/v1/auctions/a/bids"):
+        route = route_for(path)
+        assert route is not None
+        assert route.limited

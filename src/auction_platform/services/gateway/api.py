@@ -75,7 +75,10 @@ def build_router(
         if route is None:
             raise ApiError(404, "not_found", f"no route for {request.method} {request.url.path}")
         address = request.client.host if request.client else "unknown"
-        await _admit(bearer_token(request), address, route.auth, verifier=verifier, limits=limits)
+        if route.limited:
+            await _admit(
+                bearer_token(request), address, route.auth, verifier=verifier, limits=limits
+            )
         client = clients[route.service]
         headers = [
             (k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED_REQUEST_HEADERS

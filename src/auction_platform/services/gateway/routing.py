@@ -14,6 +14,9 @@ class Route:
     service: str
     timeout: float | None = None
     auth: bool = False  # stricter rate limit: sign-in and sign-up routes
+    # Provider callbacks (Stripe's webhooks) come in bursts from few addresses and
+    # prove themselves by signature, not by token: they are not rate-limited.
+    limited: bool = True
 
 
 def _route(
@@ -30,6 +33,7 @@ ROUTES: tuple[Route, ...] = (
     _route(r"^/api/v1/(auth|users)(/|$)", "identity"),
     _route(r"^/\.well-known/jwks\.json$", "identity"),
     _route(r"^/api/v1/(auctions|categories|watchlist)(/|$)", "auction"),
+    _route(r"^/api/v1/payments/webhooks/", "payment", timeout=20, limited=False),
     _route(r"^/api/v1/(payments|orders|offers)(/|$)", "payment", timeout=20),
     _route(r"^/api/v1/notifications(/|$)", "notification"),
     _route(r"^/api/v1/(analytics|search)(/|$)", "analytics", timeout=15),
