@@ -20,9 +20,14 @@ class Route:
 
 
 def _route(
-    pattern: str, service: str, *, timeout: float | None = None, auth: bool = False
+    pattern: str,
+    service: str,
+    *,
+    timeout: float | None = None,
+    auth: bool = False,
+    limited: bool = True,
 ) -> Route:
-    return Route(re.compile(pattern), service, timeout, auth)
+    return Route(re.compile(pattern), service, timeout, auth, limited)
 
 
 # Most specific first: bids, buy-now and retractions live under an auction's path
