@@ -31,49 +31,35 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
-from redis.asyncio import Redis
+from _harness import (
+    COMMAND,
+    RESULTS_DIR,
+    Child,
+    admin_sql,
+    forget,
+    free_port,
+    run,
+    service_env,
+    sign_up,
+    start,
+    stop,
+    unique_name,
+    wait_until,
+)
 
-from auction_platform.core.broker.rabbitmq import RabbitBroker
-
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
-COMMAND = [sys.executable, "-m", "auction_platform"]
-RESULTS_FILE = Path(__file__).resolve().parent / "results" / "gateway.json"
+RESULTS_FILE = RESULTS_DIR / "gateway.json"
 
 ME = "/api/v1/users/me"
 JWKS = "/.well-known/jwks.json"
 UNUSED_SERVICES = ("auction", "bidding", "payment", "notification", "analytics")
-PASSWORD = "benchmark-Horse-Battery-42"  # noqa: S105 - a throwaway account in a throwaway database
 MIN_RATIO = 0.5
 MAX_ADDED_P50_MS = 5.0
-STARTUP_SECONDS = 30.0
-
-
-@dataclass
-class Child:
-    """A server started by the benchmark; its output goes to a log file."""
-
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
 @dataclass(frozen=True)
@@ -101,133 +87,11 @@ class Figures:
     identity_other_requests: int
 
 
-async def _admin_sql(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def _delete_cache_keys(prefix: str) -> None:
-    redis = Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        keys = [key async for key in redis.scan_iter(match=prefix + "*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
-
-
-async def _forget(name: str) -> None:
-    """Drop the database, the cache keys and the exchanges; each even if another fails."""
-    broker = RabbitBroker(RABBITMQ_URL, exchange=f"{name}.events", queue_prefix=f"{name}.")
-    steps = {
-        "database": _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
-        "redis keys": _delete_cache_keys(f"{name}:"),
-        # Identity consumes nothing, so its migration declared only the two exchanges.
-        "rabbitmq exchanges": broker.delete_topology([]),
-    }
-    for what, step in steps.items():
-        try:
-            await step
-        except Exception as exc:
-            print(f"warning: could not remove the benchmark's {what}: {exc}", file=sys.stderr)
-
-
-def _service_env(name: str, identity_url: str) -> dict[str, str]:
-    # Our own *_URL variables must not leak into the children (as in the tests).
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_URL")}
-    env |= {
-        "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-        "REDIS_URL": REDIS_URL,
-        "RABBITMQ_URL": RABBITMQ_URL,
-        "RABBITMQ_EXCHANGE": f"{name}.events",
-        "RABBITMQ_QUEUE_PREFIX": f"{name}.",
-        "CACHE_PREFIX": f"{name}:",
-        "IDENTITY_URL": identity_url,
-        "LOG_LEVEL": "WARNING",
-        "ACCESS_TOKEN_TTL_SECONDS": "3600",
-        "RATE_LIMIT_PER_ADDRESS": "100000000",
-        "RATE_LIMIT_PER_USER": "100000000",
-        "AUTH_RATE_LIMIT_PER_ADDRESS": "1000",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for service in UNUSED_SERVICES:
-        env[f"{service.upper()}_URL"] = f"http://127.0.0.1:{_free_port()}"
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _run(command: list[str], timeout: float, **options: Any) -> str:
-    """The command's output; raises with that output when it fails."""
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, check=False, **options
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{command[:3]} exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    return str(done.stdout)
-
-
-def _start(name: str, port: int, env: dict[str, str], workdir: Path) -> Child:
-    log = workdir / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*COMMAND, "serve", name, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=workdir,  # away from a developer's .env
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    return Child(name, f"http://127.0.0.1:{port}", process, log)
-
-
-def _wait_until(
-    http: httpx.Client, child: Child, path: str, ready: Callable[[httpx.Response], bool]
-) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if child.process.poll() is not None:
-            raise RuntimeError(f"{child.name} exited early:\n{child.log_tail()}")
-        try:
-            if ready(http.get(child.url + path)):
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{child.name} not ready within {STARTUP_SECONDS:g}s:\n{child.log_tail()}")
-
-
 def _gateway_reaches_identity(response: httpx.Response) -> bool:
     # The gateway's /health/ready stays 503 here: auction and bidding are critical to it
     # and are not running. What this benchmark needs is identity and Redis.
     statuses = {check["name"]: check["status"] for check in response.json().get("checks", [])}
     return statuses.get("identity") == "Healthy" and statuses.get("redis") == "Healthy"
-
-
-def _stop(child: Child) -> None:
-    if child.process.poll() is None:
-        child.process.send_signal(signal.SIGTERM)
-        try:
-            child.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
-
-
-def _access_token(http: httpx.Client, identity_url: str) -> str:
-    # Neither the email nor the name may appear in the password (identity refuses that).
-    account = {"email": f"load-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD}
-    for step, body in (("register", {**account, "display_name": "Load Test"}), ("login", account)):
-        answer = http.post(f"{identity_url}/api/v1/auth/{step}", json=body)
-        if answer.is_error:
-            raise RuntimeError(f"{step} answered {answer.status_code}: {answer.text}")
-    return str(answer.json()["access_token"])
 
 
 _REQUESTS_TOTAL = re.compile(r'^http_requests_total\{[^}]*route="([^"]*)"[^}]*\} (\S+)$', re.M)
@@ -269,7 +133,7 @@ def run_wrk(
 ) -> Measurement:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     command += ["-H", f"Authorization: Bearer {token}", url]
-    return parse_wrk(target, url, _run(command, timeout=seconds + 60))
+    return parse_wrk(target, url, run(command, timeout=seconds + 60))
 
 
 def _arguments() -> argparse.Namespace:
@@ -283,19 +147,19 @@ def _arguments() -> argparse.Namespace:
 
 def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
     """Start identity and the gateway, sign in, run wrk on each; the caller cleans up."""
-    identity_port, gateway_port = _free_port(), _free_port()
-    env = _service_env(name, f"http://127.0.0.1:{identity_port}")
+    identity_port, gateway_port = free_port(), free_port()
+    env = service_env(name, f"http://127.0.0.1:{identity_port}", unused=UNUSED_SERVICES)
     # The gateway has no database: identity's schema is the only one needed.
-    _run([*COMMAND, "migrate", "--service", "identity"], env=env, cwd=workdir, timeout=120)
+    run([*COMMAND, "migrate", "--service", "identity"], env=env, cwd=workdir, timeout=120)
     children: list[Child] = []
     try:
         with httpx.Client(timeout=10, trust_env=False) as http:
-            children.append(_start("identity", identity_port, env, workdir))
-            _wait_until(http, children[0], "/health/ready", lambda r: r.status_code == 200)
-            children.append(_start("gateway", gateway_port, env, workdir))
-            _wait_until(http, children[1], "/health/detail", _gateway_reaches_identity)
+            children.append(start("identity", identity_port, env, workdir))
+            wait_until(http, children[0], "/health/ready", lambda r: r.status_code == 200)
+            children.append(start("gateway", gateway_port, env, workdir))
+            wait_until(http, children[1], "/health/detail", _gateway_reaches_identity)
             identity, gateway = (child.url for child in children)
-            token = _access_token(http, identity)
+            _, token = sign_up(http, identity)
 
             def bench(target: str, url: str) -> tuple[Measurement, Measurement]:
                 wrk = {"threads": args.threads, "connections": args.connections}
@@ -309,7 +173,7 @@ def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
             after = _requests_by_route(http, identity)
     finally:
         for child in reversed(children):
-            _stop(child)
+            stop(child)
     delta = {route: after.get(route, 0.0) - before.get(route, 0.0) for route in after}
     return Figures(
         direct=direct,
@@ -381,14 +245,14 @@ def main() -> int:
         return 2
     # A SIGTERM to the benchmark still runs the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    # One name no other run uses, for the database, key prefix, exchange and queues.
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+    name = unique_name()
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as workdir:
         try:
-            asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+            asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
             figures = measure(args, Path(workdir), name)
         finally:
-            asyncio.run(_forget(name))
+            # Identity consumes nothing, so its migration declared only the two exchanges.
+            asyncio.run(forget(name))
     return 0 if report(args, figures) else 1
 
 
