@@ -49,6 +49,7 @@ class Figures:
     rss_after_kib: int
     rss_peak_kib: int  # VmHWM: the kernel's own high-water mark of the process
     rss_sampled_peak_kib: int
+    server_errors: list[str]  # what the bidding process logged at ERROR level
 
 
 def _verdict(ok: bool) -> str:
@@ -212,6 +213,8 @@ def _print_targets(targets: Targets, figures: Figures) -> None:
     print(
         f"  no errors or unanswered requests {targets.errors:>4}  {_verdict(passed['no_errors'])}"
     )
+    for message in figures.server_errors:
+        print(f"  bidding logged: {message}")
     for run in figures.runs:
         if run.check is not None and not run.check.ok:
             load, check = run.load, run.check
@@ -248,6 +251,7 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
             "max_p99_ms": MAX_P99_MS,
             "max_rss_mb": MAX_RSS_MB,
         },
+        "bidding_logged_errors": figures.server_errors,
         "passed": targets.passed,
         "all_passed": targets.all_passed,
     }

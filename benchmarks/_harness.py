@@ -7,6 +7,7 @@ distributed mode, and removes all of it afterwards, even when a step fails.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -46,6 +47,19 @@ class Child:
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def logged_errors(self, limit: int = 5) -> list[str]:
+        """The last distinct messages the server logged at ERROR level (JSON log lines)."""
+        seen: dict[str, None] = {}
+        for line in self.log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                detail = f": {entry['error']}" if entry.get("error") else ""
+                seen[f"{entry.get('message', '')}{detail}"[:300]] = None
+        return list(seen)[-limit:]
 
 
 def unique_name() -> str:

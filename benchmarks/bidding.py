@@ -202,6 +202,7 @@ def measure(
                 runs.append(wrk("hot auction", c, args.duration, f"hot-{c}"))
                 runs.append(wrk("1,000 auctions", c, args.duration, f"spread-{c}"))
             rss = memory_kib(bidding.process.pid)
+        errors = bidding.logged_errors()
         for scenario in PROFILED if args.profile else ():
             books_key = None if scenario == "noop" else f"{scenario}-profile"
             with Recording(bidding.process.pid, args.duration, _folded(scenario)):
@@ -209,7 +210,7 @@ def measure(
     finally:
         for child in reversed(children):
             stop(child)
-    return Figures(runs, tps, rss["VmRSS"], rss["VmHWM"], sampler.peak_kib)
+    return Figures(runs, tps, rss["VmRSS"], rss["VmHWM"], sampler.peak_kib, errors)
 
 
 def main() -> int:
