@@ -3,7 +3,8 @@
 In one run, in the distributed mode (one process per service, on PostgreSQL, Redis and
 RabbitMQ at 127.0.0.1), wrk sends ``GET /api/v1/users/me`` with a bearer token (1) straight
 to the identity process ("direct") and (2) to the gateway process, which verifies the token,
-takes from the rate-limit buckets and forwards the request to identity ("gateway"). It
+takes from the rate-limit buckets and forwards the request to identity ("gateway"), in
+interleaved rounds (direct, gateway, gateway, direct) so that drift weighs on both. It
 prints requests/s, p50 and p99 of each, the gateway/direct throughput ratio and the median
 latency the gateway adds, against their targets (ratio >= 0.5, added p50 < 5 ms), and how
 often identity served its JWKS meanwhile (the gateway caches the keys: a fetch or two).
@@ -77,14 +78,29 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Figures:
-    """Both measurements, and what identity was asked while the gateway was measured."""
+    """Both measurements, and what identity was asked from the gateway's warm-up on."""
 
     direct: Measurement
     gateway: Measurement
-    gateway_answers_with_warmup: int
+    answers_since_gateway_warmup: int
     jwks_fetches: int
     identity_me_requests: int
     identity_other_requests: int
+    rounds: int
+
+
+def combine(rounds: list[Measurement]) -> Measurement:
+    """Several rounds of one target as one: requests/s and p50 averaged, the worst p99."""
+    first = rounds[0]
+    return Measurement(
+        first.target,
+        first.url,
+        sum(m.requests for m in rounds),
+        sum(m.requests_per_second for m in rounds) / len(rounds),
+        sum(m.p50_ms for m in rounds) / len(rounds),
+        max(m.p99_ms for m in rounds),
+        sum(m.errors for m in rounds),
+    )
 
 
 def _gateway_reaches_identity(response: httpx.Response) -> bool:
@@ -142,6 +158,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per target")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="measurements per target, interleaved (ABBA)"
+    )
     return parser.parse_args()
 
 
@@ -161,16 +180,26 @@ def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
             identity, gateway = (child.url for child in children)
             _, token = sign_up(http, identity)
 
-            def bench(target: str, url: str) -> tuple[Measurement, Measurement]:
-                wrk = {"threads": args.threads, "connections": args.connections}
-                warm = run_wrk(target, url, token, seconds=args.warmup, **wrk)
-                return warm, run_wrk(target, url, token, seconds=args.duration, **wrk)
+            wrk = {"threads": args.threads, "connections": args.connections}
 
-            _, direct = bench("direct", identity + ME)
+            def once(target: str, url: str, seconds: float) -> Measurement:
+                return run_wrk(target, url, token, seconds=seconds, **wrk)
+
+            once("direct", identity + ME, args.warmup)
             # Counted from before the gateway's first request, so its cold JWKS fetch shows.
             before = _requests_by_route(http, identity)
-            warm, through = bench("gateway", gateway + ME)
+            warm = once("gateway", gateway + ME, args.warmup)
+            # Rounds in the order direct, gateway, gateway, direct, ...: whatever drifts
+            # during a run (caches, pools, the machine's other load) weighs on both alike.
+            rounds: dict[str, list[Measurement]] = {"direct": [], "gateway": []}
+            for index in range(args.rounds):
+                order = ("direct", "gateway") if index % 2 == 0 else ("gateway", "direct")
+                for target in order:
+                    url = (identity if target == "direct" else gateway) + ME
+                    rounds[target].append(once(target, url, args.duration))
             after = _requests_by_route(http, identity)
+            direct, through = combine(rounds["direct"]), combine(rounds["gateway"])
+            answers = warm.requests + through.requests + direct.requests
     finally:
         for child in reversed(children):
             stop(child)
@@ -178,12 +207,13 @@ def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
     return Figures(
         direct=direct,
         gateway=through,
-        gateway_answers_with_warmup=warm.requests + through.requests,
+        answers_since_gateway_warmup=answers,
         jwks_fetches=int(delta.get(JWKS, 0)),
         identity_me_requests=int(delta.get(ME, 0)),
         identity_other_requests=int(
             sum(n for route, n in delta.items() if route not in (ME, JWKS, "/metrics"))
         ),
+        rounds=args.rounds,
     )
 
 
@@ -201,8 +231,8 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
     print(f"Gateway benchmark: GET {ME} with a bearer token, distributed mode")
     print(
         f"{os.cpu_count()} CPU cores shared by wrk, identity, gateway, PostgreSQL and Redis; "
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s after "
-        f"{args.warmup:g}s of warm-up\n"
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s x {args.rounds} "
+        f"rounds per target (interleaved) after {args.warmup:g}s of warm-up each\n"
     )
     print(f"{'target':<10}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for m in (direct, gateway):
@@ -215,9 +245,10 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         f"{verdict['throughput_ratio']}\n"
         f"added median latency      {added_p50:7.2f} ms  (target < {MAX_ADDED_P50_MS:g} ms)  "
         f"{verdict['added_p50']}\n"
-        f"identity during the gateway warm-up and run: {figures.jwks_fetches} JWKS fetch(es), "
-        f"{figures.identity_me_requests} {ME} for {figures.gateway_answers_with_warmup} "
-        f"gateway answers, {figures.identity_other_requests} other request(s)"
+        f"identity from the gateway's warm-up on: {figures.jwks_fetches} JWKS fetch(es), "
+        f"{figures.identity_me_requests} {ME} for {figures.answers_since_gateway_warmup} "
+        f"answers to wrk (direct and through the gateway), "
+        f"{figures.identity_other_requests} other request(s)"
     )
     if not passed["no_errors"]:
         print("FAIL: some answers were not 2xx or sockets failed; the figures are not valid")

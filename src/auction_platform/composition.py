@@ -21,7 +21,7 @@ from auction_platform.core.broker.base import Broker
 from auction_platform.core.cache import build_cache
 from auction_platform.core.cache.base import Cache
 from auction_platform.core.db import Database
-from auction_platform.core.http import service_client
+from auction_platform.core.http import ServiceClient, service_client
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.migrate import migrate
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
@@ -148,7 +148,7 @@ class Platform:
         """True when calls to ``service`` stay in this process (embedded, no URL set)."""
         return self.embedded and not self.settings.service_url(service)
 
-    def _client(self, service: str) -> httpx.AsyncClient:
+    def _client(self, service: str) -> ServiceClient:
         s = self.settings
         url = s.service_url(service)
         if self._in_process(service) and service in self.apps:

@@ -88,6 +88,19 @@ async def test_the_gateway_passes_request_id_query_and_body_and_strips_hop_by_ho
     assert response.headers["x-request-id"] == "trace-me"
 
 
+async def test_a_request_without_an_id_gets_one_the_service_sees_too(
+    tmp_path: Path, echo_url: str
+) -> None:
+    settings = embedded_settings(tmp_path, analytics_url=echo_url)
+    async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
+        first = await http.get("/api/v1/analytics/echo")
+        second = await http.get("/api/v1/analytics/echo", headers={"X-Request-ID": "bad id\x01"})
+    ids = [response.headers["x-request-id"] for response in (first, second)]
+    assert [response.json()["headers"]["x-request-id"] for response in (first, second)] == ids
+    assert ids[0] != ids[1]
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)
+
+
 async def test_an_unknown_area_is_404(tmp_path: Path) -> None:
     async with (
         running(embedded_settings(tmp_path), ["gateway"]) as platform,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -27,6 +28,7 @@ def create_app(
 ) -> FastAPI:
     """A service's app: its routes, health, metrics, error shape and middleware."""
     app = FastAPI(
+        **_without_telemetry(),
         title=f"Auction platform: {runtime.name}",
         version="0.1.0",
         lifespan=lifespan,
@@ -55,6 +57,9 @@ def create_app(
         app.include_router(router)
     if runtime.settings.diagnostics:
         app.include_router(diagnostics_router())
+    # Added first, so innermost: behind CORS and the request middleware.
+    for layer in runtime.definition.middleware(runtime):
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     if runtime.definition.cors and runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -71,6 +76,16 @@ def create_app(
         max_body_bytes=runtime.settings.max_body_bytes,
     )
     return app
+
+
+def _without_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry hooks off: the platform measures with Prometheus.
+
+    Left on, FastAPI asks on every request whether a provider is configured.
+    """
+    if "telemetry" not in inspect.signature(FastAPI).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
 class _NoopBody(BaseModel):

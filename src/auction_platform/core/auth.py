@@ -231,11 +231,16 @@ class TokenVerifier:
 
 def bearer_token(request: Request) -> str | None:
     """The bearer token of the request, if it carries one."""
-    header = request.headers.get("authorization", "")
+    return bearer_of(request.headers.get("authorization", ""))
+
+
+def bearer_of(header: str) -> str | None:
+    """The token of an ``Authorization`` header's value, if it is a bearer token."""
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         return None
-    return token.strip()
+    return token
 
 
 async def optional_principal(request: Request) -> Principal | None:

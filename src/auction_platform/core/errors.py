@@ -131,7 +131,36 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_DEPENDENCY_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    BrokerUnavailable,
+    CacheUnavailable,
+    OSError,
+    TimeoutError,
+)
+
+
+def response_for(exc: Exception) -> JSONResponse | None:
+    """The answer for an error raised outside the framework's routes (plain ASGI code).
+
+    ``ApiError`` and a lost dependency get the same answers as the handlers give;
+    anything else is None, for the request middleware's 500.
+    """
+    if isinstance(exc, ApiError):
+        return error_response(
+            exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
+        )
+    if isinstance(exc, _DEPENDENCY_ERRORS):
+        return _dependency_down_response(exc)
+    return None
+
+
 async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    return _dependency_down_response(exc)
+
+
+def _dependency_down_response(exc: Exception) -> JSONResponse:
     log.error("dependency unavailable: %s", type(exc).__name__, extra={"error": str(exc)[:500]})
     return error_response(
         503,
@@ -147,12 +176,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
-    for dependency_error in (
-        OperationalError,
-        InterfaceError,
-        BrokerUnavailable,
-        CacheUnavailable,
-        OSError,
-        TimeoutError,
-    ):
+    for dependency_error in _DEPENDENCY_ERRORS:
         app.add_exception_handler(dependency_error, _dependency_down)

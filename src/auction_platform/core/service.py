@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from fastapi import APIRouter
 from sqlalchemy import MetaData, Table
+from starlette.middleware import Middleware
 
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.auth import ServiceTokens, TokenVerifier
@@ -26,6 +27,7 @@ from auction_platform.core.cache.base import Cache
 from auction_platform.core.context import reset_request_id, set_request_id
 from auction_platform.core.db import Database
 from auction_platform.core.health import Check
+from auction_platform.core.http import ServiceClient
 from auction_platform.core.inbox import claim_event
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.outbox import OutboxRelay
@@ -95,6 +97,9 @@ class ServiceDefinition:
     # bidding) never probe each other's probes in a circle.
     probe_readiness_of_calls: bool = False
     routers: Callable[[ServiceRuntime], Sequence[APIRouter]] = lambda runtime: ()
+    # Plain ASGI layers in front of the routes (inside the request middleware and
+    # CORS): a hot path that needs none of the framework's routing or models.
+    middleware: Callable[[ServiceRuntime], Sequence[Middleware]] = lambda runtime: ()
     consumers: Callable[[ServiceRuntime], Sequence[AnyConsumer]] = lambda runtime: ()
     checks: Callable[[ServiceRuntime], Sequence[Check]] = lambda runtime: ()
     background: Callable[[ServiceRuntime], Sequence[Callable[[], Awaitable[None]]]] = (
@@ -116,7 +121,7 @@ class ServiceRuntime:
     db: Database | None = None
     broker: Broker | None = None
     cache: Cache | None = None
-    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    clients: dict[str, ServiceClient] = field(default_factory=dict)
     verifier: TokenVerifier | None = None
     service_tokens: ServiceTokens | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

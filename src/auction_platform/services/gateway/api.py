@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auction_platform.core.auth import (
-    TokenVerifier,
-    bearer_token,
-    refuse_revoked,
-    revocation_key,
-)
-from auction_platform.core.errors import ApiError
+from auction_platform.core.auth import TokenVerifier, bearer_of, refuse_revoked, revocation_key
+from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
+from auction_platform.core.errors import ApiError, response_for
+from auction_platform.core.http import ServiceClient
+from auction_platform.core.transport import RawAnswer
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
-from auction_platform.services.gateway.routing import route_for
+from auction_platform.services.gateway.routing import Route, route_for
 
 log = logging.getLogger("auction_platform.gateway")
 
@@ -39,73 +39,131 @@ _DROPPED_REQUEST_HEADERS = frozenset(
         "x-forwarded-proto",
         "x-real-ip",
         "forwarded",
+        # Replaced by the request id the gateway logs this request under.
+        "x-request-id",
     }
 )
 # Set again by the gateway's own middleware on the way out.
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "upgrade",
-        "trailer",
-        "content-length",
-        "x-request-id",
-        "x-content-type-options",
-        "x-frame-options",
-        "referrer-policy",
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"upgrade",
+        b"trailer",
+        b"content-length",
+        b"x-request-id",
+        b"x-content-type-options",
+        b"x-frame-options",
+        b"referrer-policy",
     }
 )
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _IDEMPOTENT_READS = frozenset({"GET", "HEAD"})
 
 
-def build_router(
-    clients: dict[str, httpx.AsyncClient],
-    *,
-    verifier: TokenVerifier,
-    limits: RateLimits,
-    budget: RetryBudget,
-) -> APIRouter:
-    """The catch-all routes under ``/api/v1`` and the JWKS document."""
-    router = APIRouter()
+@dataclass(frozen=True, slots=True)
+class _ProxiedRoute:
+    """What the request middleware labels proxied requests' metrics with."""
 
-    async def forward(request: Request) -> Response:
-        route = route_for(request.url.path)
-        if route is None:
-            raise ApiError(404, "not_found", f"no route for {request.method} {request.url.path}")
-        address = request.client.host if request.client else "unknown"
-        if route.limited:
-            await _admit(
-                bearer_token(request), address, route.auth, verifier=verifier, limits=limits
-            )
-        client = clients[route.service]
+    path: str = "/api/v1/{path:path}"
+
+
+_PROXIED = _ProxiedRoute()
+
+
+class GatewayProxy:
+    """The gateway's hot path in plain ASGI: check the caller, limit, forward the bytes.
+
+    It sits inside the request middleware (request id, body limit, security headers,
+    access log and metrics) and CORS, in front of the framework's routes: a path that
+    no service owns, the gateway's own routes (health, metrics, its OpenAPI document)
+    and the live feed's WebSocket fall through to them. Bodies and answers are passed
+    on as bytes: the gateway never parses what the services say.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        clients: Mapping[str, ServiceClient],
+        verifier: TokenVerifier,
+        limits: RateLimits,
+        budget: RetryBudget,
+    ) -> None:
+        self.app = app
+        self.clients = clients
+        self.verifier = verifier
+        self.limits = limits
+        self.budget = budget
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = route_for(scope["path"]) if scope["type"] == "http" else None
+        if route is None or scope["method"] not in _METHODS:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = _PROXIED
+        try:
+            answer = await self._forward(route, scope, receive)
+        except Exception as exc:
+            response = response_for(exc)
+            if response is None:
+                raise
+            await response(scope, receive, send)
+            return
         headers = [
-            (k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED_REQUEST_HEADERS
+            (name, value)
+            for name, value in answer.headers
+            if name.lower() not in _DROPPED_RESPONSE_HEADERS
         ]
-        headers.append(("x-forwarded-for", address))
-        upstream = client.build_request(
-            request.method,
-            request.url.path,
-            params=request.url.query,
-            headers=headers,
-            content=await request.body(),
-            timeout=route.timeout if route.timeout else httpx.USE_CLIENT_DEFAULT,
-        )
-        answer = await _send(client, upstream, route.service, budget=budget)
-        response = Response(content=answer.content, status_code=answer.status_code)
-        response.raw_headers.extend(
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in answer.headers.multi_items()
-            if k.lower() not in _DROPPED_RESPONSE_HEADERS
-        )
-        return response
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
 
-    router.add_api_route("/api/v1/{path:path}", forward, methods=_METHODS, include_in_schema=False)
-    router.add_api_route(
-        "/.well-known/jwks.json", forward, methods=["GET"], include_in_schema=False
-    )
-    return router
+    async def _forward(self, route: Route, scope: Scope, receive: Receive) -> RawAnswer:
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        token = None
+        headers: list[tuple[str, str]] = []
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            if name in _DROPPED_REQUEST_HEADERS:
+                continue
+            value = raw_value.decode("latin-1")
+            if name == "authorization":
+                token = bearer_of(value)
+            headers.append((name, value))
+        if route.limited:
+            await _admit(token, address, route.auth, verifier=self.verifier, limits=self.limits)
+        headers.append(("x-forwarded-for", address))
+        request_id = current_request_id()
+        if request_id:
+            headers.append((REQUEST_ID_HEADER, request_id))
+        body = await _body(receive)
+        target = scope["path"]
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
+        return await _send(
+            self.clients[route.service],
+            scope["method"],
+            target,
+            headers,
+            body,
+            route,
+            budget=self.budget,
+        )
+
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body (its size is already within the request middleware's limit)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ApiError(400, "bad_request", "the client went away before sending the body")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def _admit(
@@ -140,14 +198,22 @@ async def _admit(
 
 
 async def _send(
-    client: httpx.AsyncClient, upstream: httpx.Request, service: str, *, budget: RetryBudget
-) -> httpx.Response:
+    client: ServiceClient,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    route: Route,
+    *,
+    budget: RetryBudget,
+) -> RawAnswer:
     """Send once; retry an idempotent read once when it never reached the service."""
+    service = route.service
     budget.record_request()
-    retryable = upstream.method in _IDEMPOTENT_READS
+    retryable = method in _IDEMPOTENT_READS
     while True:
         try:
-            answer = await client.send(upstream)
+            answer = await client.exchange(method, target, headers, body, timeout=route.timeout)
         except httpx.TimeoutException as exc:
             log.warning("%s timed out: %s", service, exc)
             raise ApiError(
@@ -170,7 +236,7 @@ async def _send(
             raise ApiError(
                 502, "bad_gateway", f"the {service} service gave no valid answer"
             ) from exc
-        if answer.status_code == 503 and retryable and budget.try_spend():
+        if answer.status == 503 and retryable and budget.try_spend():
             retryable = False
             await asyncio.sleep(0.05)
             continue

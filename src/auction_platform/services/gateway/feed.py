@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ def _order(update: dict[str, Any]) -> tuple[int, int]:
     return int(update.get("seq", 0)), int(update.get("status") in _FINAL)
 
 
-def build_feed_router(cache: Cache, clients: dict[str, httpx.AsyncClient]) -> APIRouter:
+def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) -> APIRouter:
     """The WebSocket route of the live feed."""
     router = APIRouter()
 

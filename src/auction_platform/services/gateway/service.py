@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.middleware import Middleware
 
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
@@ -12,15 +13,20 @@ from auction_platform.services.gateway.routing import DOWNSTREAM
 
 
 def _routers(runtime: ServiceRuntime) -> list[APIRouter]:
+    assert runtime.cache is not None
+    return [build_feed_router(runtime.cache, runtime.clients)]
+
+
+def _middleware(runtime: ServiceRuntime) -> list[Middleware]:
     assert runtime.verifier is not None and runtime.cache is not None
     return [
-        build_feed_router(runtime.cache, runtime.clients),
-        api.build_router(
-            runtime.clients,
+        Middleware(
+            api.GatewayProxy,
+            clients=runtime.clients,
             verifier=runtime.verifier,
             limits=RateLimits(runtime.cache, runtime.settings),
             budget=RetryBudget(),
-        ),
+        )
     ]
 
 
@@ -36,4 +42,5 @@ DEFINITION = ServiceDefinition(
     cors=True,
     probe_readiness_of_calls=True,
     routers=_routers,
+    middleware=_middleware,
 )
