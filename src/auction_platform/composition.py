@@ -6,6 +6,7 @@ test) and owns the lifecycle of everything it built.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -46,6 +47,19 @@ DATABASE_SERVICES = tuple(name for name, d in DEFINITIONS.items() if d.uses_data
 def default_service_url(service: str) -> str:
     """Where a service listens in Kubernetes: its Service ``<name>-api`` on port 8080."""
     return f"http://{service}-api:8080"
+
+
+def settle_heap() -> None:
+    """Once started: keep the collector off what lives as long as the process.
+
+    Modules, apps, pools and caches built at start-up are frozen out of the cyclic
+    collector, so a full collection no longer walks them (on a busy service those
+    walks were the longest pauses, and set the p99); collections of the young
+    generation run less often. Objects that form cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 class Platform:
@@ -217,6 +231,7 @@ class Platform:
 
         async def start() -> None:
             await self.start(run_migrations=self.embedded)
+            settle_heap()
             if on_ready is not None:
                 on_ready()
 

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
 
     # Bidding: group commit, the closer and idempotency keys.
     bid_batch_max: int = Field(default=200, ge=1, le=10_000)
+    # Batches in flight at once per process; each auction always goes to the same one.
+    bid_batch_shards: int = Field(default=4, ge=1, le=64)
     closer_interval_seconds: float = Field(default=0.25, gt=0, le=60)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 

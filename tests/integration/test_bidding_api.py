@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -270,3 +271,56 @@ async def test_idempotency_keys_are_forgotten_after_their_retention(
     assert await forget_old_idempotency_keys(bidding, older_than=timedelta(0)) == 1
     again = await bid(http, auction, ann, 600, key="k-1")
     assert again.json()["seq"] == first.json()["seq"] + 1
+
+
+async def test_bids_on_many_auctions_share_commits_and_each_book_is_its_own(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, *bidders = await sign_up_all(http, "Sam", "Ann", "Bob", "Cy")
+    auctions = [await open_book(platform, auction_rules(seller.id)) for _ in range(12)]
+    first, second = (
+        {auction: bidders[(i + shift) % 3] for i, auction in enumerate(auctions)}
+        for shift in (0, 1)
+    )
+    for cents, round_ in ((500, first), (900, second)):
+        answers = await asyncio.gather(*(bid(http, a, who, cents) for a, who in round_.items()))
+        assert [a.status_code for a in answers] == [201] * len(auctions)
+    stamps = set()
+    for auction in auctions:
+        rows = await ledger(platform, auction)
+        assert [(r.seq, r.bidder_id, r.max_cents) for r in rows] == [
+            (1, first[auction].id, 500),
+            (2, second[auction].id, 900),
+        ]
+        assert rows[-1].leader_id == second[auction].id
+        stamps.update(r.placed_at for r in rows)
+    # One clock reading per batch, and one bid per book in each round: fewer readings
+    # than bids means bids on different books shared a commit.
+    assert len(stamps) < 2 * len(auctions)
+
+
+async def test_the_framework_route_answers_what_the_lean_path_does_not_take(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id))
+    url = f"/api/v1/auctions/{auction}/bids"
+    as_text = await http.post(
+        url, content=b'{"max_amount": 500}', headers={**ann.headers, "Content-Type": "text/plain"}
+    )
+    long_key = await http.post(
+        url, json={"max_amount": 500}, headers={**ann.headers, "Idempotency-Key": "k" * 201}
+    )
+    not_json = await http.post(
+        url, content=b"{max_amount: 5", headers={**ann.headers, "Content-Type": "application/json"}
+    )
+    bad_id = await http.post(
+        "/api/v1/auctions/" + "x" * 65 + "/bids", json={"max_amount": 500}, headers=ann.headers
+    )
+    assert [r.status_code for r in (as_text, long_key, not_json, bad_id)] == [422, 422, 400, 422]
+    assert not_json.json()["error"]["code"] == "malformed_json"
+    assert await ledger(platform, auction) == []
+    accepted = await bid(http, auction, ann, 500)
+    assert accepted.status_code == 201
+    assert accepted.headers["content-type"] == "application/json"
+    assert accepted.json()["seq"] == 1

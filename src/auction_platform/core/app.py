@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -11,9 +12,10 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, ConfigDict, Field
 
-from auction_platform.core.auth import CurrentUser
+from auction_platform.core.auth import CurrentUser, Principal
 from auction_platform.core.errors import install_error_handlers
 from auction_platform.core.health import health_router
+from auction_platform.core.lean import LeanRoute, LeanRoutes
 from auction_platform.core.middleware import RequestMiddleware
 from auction_platform.core.service import ServiceRuntime, dependency_checks
 
@@ -57,6 +59,9 @@ def create_app(
         app.include_router(router)
     if runtime.settings.diagnostics:
         app.include_router(diagnostics_router())
+        if runtime.verifier is not None:
+            # The no-op takes the lean path too: it measures the stack bids take.
+            app.add_middleware(LeanRoutes, routes=[lean_noop_route()], verifier=runtime.verifier)
     # Added first, so innermost: behind CORS and the request middleware.
     for layer in runtime.definition.middleware(runtime):
         app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
@@ -102,6 +107,22 @@ def diagnostics_router() -> APIRouter:
         return {"ok": True, "user": user.subject, "max_amount": body.max_amount}
 
     return router
+
+
+def lean_noop_route() -> LeanRoute:
+    """``POST /diagnostics/noop`` on the lean path (see ``core.lean``)."""
+
+    async def noop(
+        params: dict[str, str], user: Principal, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        return 200, {"ok": True, "user": user.subject, "max_amount": body.max_amount}
+
+    return LeanRoute(
+        template="/diagnostics/noop",
+        pattern=re.compile(r"^/diagnostics/noop$"),
+        body=_NoopBody,
+        handle=noop,
+    )
 
 
 def lifespan_of(start: Callable[[], Any], stop: Callable[[], Any]) -> Lifespan:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal
+from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
 from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.errors import ApiError
+from auction_platform.core.lean import LeanRoute
 from auction_platform.services.bidding import store
 from auction_platform.services.bidding.batcher import Command
 from auction_platform.services.bidding.handlers import Bidding, book_key
@@ -47,6 +49,33 @@ def _command(
         json.dumps([kind, auction_id, payload], sort_keys=True).encode()
     ).hexdigest()
     return Command(kind, user_id, payload, idempotency_key=key, request_hash=digest)
+
+
+def lean_bid_route(ctx: Bidding) -> LeanRoute:
+    """``POST .../bids`` without the framework for the well-formed, signed-in request.
+
+    The same model, verifier and use case as ``place_bid`` below, which still answers
+    everything else (and documents the route).
+    """
+
+    async def handle(
+        params: dict[str, str], user: Principal, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        auction_id = params["auction_id"]
+        payload = {"max_amount": body.max_amount}
+        key = headers.get("idempotency-key")
+        answer = await ctx.submit(
+            auction_id, _command("bid", auction_id, user.subject, payload, key)
+        )
+        return answer.status, answer.body
+
+    return LeanRoute(
+        template="/api/v1/auctions/{auction_id}/bids",
+        pattern=re.compile(r"^/api/v1/auctions/(?P<auction_id>[A-Za-z0-9_-]{1,64})/bids$"),
+        body=BidRequest,
+        handle=handle,
+        headers=(("idempotency-key", 200),),
+    )
 
 
 def build_router(ctx: Bidding) -> APIRouter:

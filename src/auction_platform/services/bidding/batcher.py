@@ -1,17 +1,20 @@
-"""Group commit: the commands waiting for one auction are applied in one transaction.
+"""Group commit: the commands waiting in a queue are applied in one transaction.
 
-Each process keeps a queue per auction. The first command for an idle auction
-starts a worker; while the worker's transaction runs, later commands queue up and
-go together in the next one, in arrival order. Idle, a batch is one command;
-under load batches grow by themselves, so throughput is no longer bounded by one
-commit per bid. Several replicas stay correct because each batch locks the book
-row, which orders their batches.
+Each process keeps a few queues, each auction always in the same one. The first
+command on an idle queue starts a worker; while the worker's transaction runs, later
+commands queue up and go together in the next one, in arrival order. Idle, a batch
+is one command; under load batches grow by themselves, so throughput is no longer
+bounded by one commit per bid, whether the bids are on one auction or on many.
+Several replicas stay correct because each batch locks its book rows (in auction id
+order, so two batches never wait on each other in a circle), which orders their
+batches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,49 +54,64 @@ class Command:
             self.future.set_exception(error)
 
 
-ApplyBatch = Callable[[str, list[Command]], Awaitable[None]]
+# Commands grouped by auction, each group in arrival order.
+ApplyBatch = Callable[[dict[str, list[Command]]], Awaitable[None]]
 
 
 class Batcher:
-    """Queues commands per auction and applies them in batches, in arrival order."""
+    """Queues commands and applies them in batches, in arrival order per auction.
 
-    def __init__(self, apply: ApplyBatch, *, max_batch: int = 200) -> None:
+    Auctions are spread over ``shards`` queues, each with at most one batch in flight:
+    a batch takes everything its queue holds (up to ``max_batch``), whatever the
+    auctions, so bids spread over many auctions share a commit as bids on one hot
+    auction do. An auction always maps to the same queue, so its commands are never
+    in two transactions of this process at once.
+    """
+
+    def __init__(self, apply: ApplyBatch, *, max_batch: int = 200, shards: int = 4) -> None:
         self._apply = apply
         self._max_batch = max_batch
-        self._queues: dict[str, list[Command]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._shards = shards
+        self._queues: dict[int, list[tuple[str, Command]]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
         self.batches = 0
         self.commands = 0
 
     async def submit(self, auction_id: str, command: Command) -> Answer:
         """Queue a command and wait for its answer (after its batch has committed)."""
-        self._queues.setdefault(auction_id, []).append(command)
-        if auction_id not in self._workers:
-            self._workers[auction_id] = asyncio.create_task(
-                self._work(auction_id), name=f"book:{auction_id}"
-            )
+        shard = self._shard(auction_id)
+        self._queues.setdefault(shard, []).append((auction_id, command))
+        if shard not in self._workers:
+            self._workers[shard] = asyncio.create_task(self._work(shard), name=f"books:{shard}")
         return await command.future
 
-    async def _work(self, auction_id: str) -> None:
-        queue = self._queues[auction_id]
+    def _shard(self, auction_id: str) -> int:
+        """The queue of an auction: the same one for as long as the process runs."""
+        return zlib.crc32(auction_id.encode()) % self._shards
+
+    async def _work(self, shard: int) -> None:
+        queue = self._queues[shard]
         try:
             while queue:
-                batch = queue[: self._max_batch]
+                taken = queue[: self._max_batch]
                 del queue[: self._max_batch]
+                groups: dict[str, list[Command]] = {}
+                for auction_id, command in taken:
+                    groups.setdefault(auction_id, []).append(command)
                 self.batches += 1
-                self.commands += len(batch)
+                self.commands += len(taken)
                 try:
-                    await self._apply(auction_id, batch)
+                    await self._apply(groups)
                 except Exception as error:
-                    log.exception("batch of %d on %s failed", len(batch), auction_id)
-                    for command in batch:
+                    log.exception("batch of %d on %d books failed", len(taken), len(groups))
+                    for _, command in taken:
                         command.fail(error)
         finally:
             # No await between the last check of the queue and here: a command
             # queued meanwhile would have been taken by the loop. Anything left
             # means the worker was cancelled (shutdown): those never committed.
-            del self._workers[auction_id]
-            for command in self._queues.pop(auction_id, []):
+            del self._workers[shard]
+            for _, command in self._queues.pop(shard, []):
                 command.fail(RuntimeError("the service is shutting down"))
 
     async def drain(self) -> None:

@@ -36,12 +36,13 @@ class Bidding:
     clock: Callable[[], datetime]
     fetch_rules: Callable[[str], Awaitable[dict[str, Any] | None]]
     max_batch: int = 200
+    shards: int = 4
     batcher: Batcher = field(init=False)
     # Books never disappear, so once seen an auction needs no existence check again.
     _known_books: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
-        self.batcher = Batcher(self._apply, max_batch=self.max_batch)
+        self.batcher = Batcher(self._apply, max_batch=self.max_batch, shards=self.shards)
 
     # --- entry points -----------------------------------------------------------
 
@@ -97,21 +98,28 @@ class Bidding:
 
     # --- the batch ----------------------------------------------------------------
 
-    async def _apply(self, auction_id: str, commands: list[Command]) -> None:
+    async def _apply(self, groups: dict[str, list[Command]]) -> None:
         now = self.clock()
-        answers: list[Answer] = []
+        answers: list[tuple[Command, Answer]] = []
+        states: list[BookState] = []
         async with self.uow() as tx:
-            row = await store.book_row(tx.conn, auction_id, lock=True)
-            if row is None:
-                raise ApiError(404, "auction_not_found", "there is no such auction")
-            state = BookState.load(row)
-            for command in commands:
-                answers.append(await self._one(tx, state, command, now))
-            await store.append_bids(tx.conn, state.new_bids)
-            await store.save_book(tx.conn, auction_id, state.dump(now))
-        for command, answer in zip(commands, answers, strict=True):
+            rows = await store.book_rows(tx.conn, list(groups), lock=True)
+            for auction_id, commands in groups.items():
+                row = rows.get(auction_id)
+                if row is None:
+                    missing = _refusal(404, "auction_not_found", "there is no such auction")
+                    answers.extend((command, missing) for command in commands)
+                    continue
+                state = BookState.load(row)
+                for command in commands:
+                    answers.append((command, await self._one(tx, state, command, now)))
+                states.append(state)
+            await store.append_bids(tx.conn, [bid for state in states for bid in state.new_bids])
+            await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in states])
+        for command, answer in answers:
             command.settle(answer)
-        await self.publish(state, now)
+        for state in states:
+            await self.publish(state, now)
 
     async def _one(
         self, tx: Transaction, state: BookState, command: Command, now: datetime

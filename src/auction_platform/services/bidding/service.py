@@ -7,8 +7,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from starlette.middleware import Middleware
+
 from auction_platform.contracts import auctions as contract
 from auction_platform.contracts.events import Envelope
+from auction_platform.core.lean import LeanRoutes
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
 from auction_platform.core.uow import Transaction
 from auction_platform.services.bidding import api, handlers, store
@@ -35,6 +38,7 @@ def prepare(runtime: ServiceRuntime) -> None:
         clock=runtime.clock,
         fetch_rules=fetch_rules,
         max_batch=runtime.settings.bid_batch_max,
+        shards=runtime.settings.bid_batch_shards,
     )
 
 
@@ -83,6 +87,12 @@ def _janitor(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     return forget_keys
 
 
+def _lean(runtime: ServiceRuntime) -> list[Middleware]:
+    assert runtime.verifier is not None
+    routes = [api.lean_bid_route(runtime.state["bidding"])]
+    return [Middleware(LeanRoutes, routes=routes, verifier=runtime.verifier)]
+
+
 DEFINITION = ServiceDefinition(
     name="bidding",
     uses_database=True,
@@ -93,6 +103,7 @@ DEFINITION = ServiceDefinition(
     tables=store.TABLES,
     prepare=prepare,
     routers=lambda runtime: [api.build_router(runtime.state["bidding"])],
+    middleware=_lean,
     consumers=_consumers,
     background=lambda runtime: [_closer(runtime), _janitor(runtime)],
 )

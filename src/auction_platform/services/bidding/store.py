@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     select,
@@ -87,6 +88,21 @@ async def book_row(conn: AsyncConnection, auction_id: str, *, lock: bool) -> Any
     return (await conn.execute(query)).first()
 
 
+async def book_rows(conn: AsyncConnection, auction_ids: list[str], *, lock: bool) -> dict[str, Any]:
+    """The book rows of these auctions by id (missing ones absent).
+
+    Locked, they are locked in auction id order: two batches over overlapping books
+    (two replicas) then queue on the first book they share, never in a circle.
+    """
+    if len(auction_ids) == 1:
+        row = await book_row(conn, auction_ids[0], lock=lock)
+        return {} if row is None else {auction_ids[0]: row}
+    query = select(books).where(books.c.auction_id.in_(auction_ids))
+    if lock:
+        query = query.order_by(books.c.auction_id).with_for_update()
+    return {row.auction_id: row for row in (await conn.execute(query)).all()}
+
+
 async def add_book(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Create a book unless one exists; True when this call created it."""
     return await insert_ignoring_duplicates(conn, books, values)
@@ -95,6 +111,27 @@ async def add_book(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 async def save_book(conn: AsyncConnection, auction_id: str, values: dict[str, Any]) -> None:
     """Write the book's new state."""
     await conn.execute(update(books).where(books.c.auction_id == auction_id).values(**values))
+
+
+async def save_books(conn: AsyncConnection, states: list[tuple[str, dict[str, Any]]]) -> None:
+    """Write several books' new states (one statement, executed for each book)."""
+    if len(states) <= 1:
+        for auction_id, values in states:
+            await save_book(conn, auction_id, values)
+        return
+    columns = list(states[0][1])
+    statement = (
+        update(books)
+        .where(books.c.auction_id == bindparam("book_id"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+    await conn.execute(
+        statement,
+        [
+            {"book_id": auction_id, **{f"new_{c}": values[c] for c in columns}}
+            for auction_id, values in states
+        ],
+    )
 
 
 async def append_bids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
