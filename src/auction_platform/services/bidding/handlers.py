@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,9 @@ from auction_platform.services.bidding.batcher import Answer, Batcher, Command
 from auction_platform.services.bidding.state import BookState
 
 log = logging.getLogger("auction_platform.bidding")
+
+# What a batch answers a command whose book does not exist (yet): never sent to a client.
+_NO_BOOK = Answer(404, {"error": {"code": "auction_not_found"}})
 
 
 def book_key(auction_id: str) -> str:
@@ -38,8 +42,6 @@ class Bidding:
     max_batch: int = 200
     shards: int = 4
     batcher: Batcher = field(init=False)
-    # Books never disappear, so once seen an auction needs no existence check again.
-    _known_books: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.batcher = Batcher(self._apply, max_batch=self.max_batch, shards=self.shards)
@@ -47,22 +49,28 @@ class Bidding:
     # --- entry points -----------------------------------------------------------
 
     async def submit(self, auction_id: str, command: Command) -> Answer:
-        """Run a command against the auction's book; answers once its batch has committed."""
+        """Run a command against the auction's book; answers once its batch has committed.
+
+        The batch itself finds out whether the book exists (it reads the row anyway):
+        only when it does not, the book is opened from the auction's rules, if the
+        auction is open, and the command goes again.
+        """
         if command.idempotency_key is not None:
             earlier = await self._earlier_answer(command)
             if earlier is not None:
                 return earlier
-        await self.ensure_book(auction_id)
-        return await self.batcher.submit(auction_id, command)
+        answer = await self.batcher.submit(auction_id, command)
+        if answer is not _NO_BOOK:
+            return answer
+        await self.open_missing_book(auction_id)
+        again = replace(command, future=asyncio.get_running_loop().create_future())
+        answer = await self.batcher.submit(auction_id, again)
+        if answer is _NO_BOOK:
+            raise ApiError(404, "auction_not_found", "there is no such auction")
+        return answer
 
-    async def ensure_book(self, auction_id: str) -> None:
-        """Create the book from the auction's rules if the opened event has not arrived yet."""
-        if auction_id in self._known_books:
-            return
-        async with self.uow.db.read() as conn:
-            if await store.book_row(conn, auction_id, lock=False) is not None:
-                self._known_books.add(auction_id)
-                return
+    async def open_missing_book(self, auction_id: str) -> None:
+        """Create the book from the auction's rules when the opened event has not arrived."""
         try:
             rules = await self.fetch_rules(auction_id)
         except httpx.HTTPError as exc:
@@ -107,8 +115,7 @@ class Bidding:
             for auction_id, commands in groups.items():
                 row = rows.get(auction_id)
                 if row is None:
-                    missing = _refusal(404, "auction_not_found", "there is no such auction")
-                    answers.extend((command, missing) for command in commands)
+                    answers.extend((command, _NO_BOOK) for command in commands)
                     continue
                 state = BookState.load(row)
                 for command in commands:
