@@ -17,6 +17,7 @@ from auction_platform.composition import Platform
 from auction_platform.services.bidding import store
 from auction_platform.settings import Settings
 from support.accounts import Account, sign_up, sign_up_all
+from support.auctions import open_lot, seller
 from support.books import auction_rules, open_book
 from support.platforms import client, distributed_settings, embedded_settings, running
 from support.waiting import eventually
@@ -324,3 +325,30 @@ async def test_the_framework_route_answers_what_the_lean_path_does_not_take(
     assert accepted.status_code == 201
     assert accepted.headers["content-type"] == "application/json"
     assert accepted.json()["seq"] == 1
+
+
+async def test_a_book_missing_at_the_first_bid_is_opened_from_the_auctions_rules(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = await seller(http)
+    ann = await sign_up(http, name="Ann")
+    lot = await open_lot(http, owner, reserve_cents=None, buy_now_cents=None)
+    db = platform.runtimes["bidding"].db
+    assert db is not None
+
+    async def book_exists() -> bool:
+        async with db.read() as conn:
+            return await store.book_row(conn, lot["id"], lock=False) is not None
+
+    await eventually(book_exists)
+    # As if the AuctionOpened event had not arrived yet: no book.
+    async with db.transaction() as conn:
+        await conn.execute(store.books.delete().where(store.books.c.auction_id == lot["id"]))
+    accepted = await bid(http, lot["id"], ann, 20_000)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["seq"] == 1
+    assert await book_exists()
+    unknown = await bid(http, "no-such-auction", ann, 20_000)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "auction_not_found"
+    assert await ledger(platform, "no-such-auction") == []
