@@ -176,6 +176,33 @@ async def test_every_subscriber_gets_every_message(cache: Cache) -> None:
             assert [await _next(messages) for _ in range(3)] == [b"a", b"b", b"c"]
 
 
+async def test_set_and_publish_stores_each_value_and_publishes_it_on_its_channel(
+    cache: Cache,
+) -> None:
+    async with cache.subscribe("feed:a") as feed_a, cache.subscribe("feed:b") as feed_b:
+        await cache.set_and_publish(
+            [("book:a", "feed:a", b"A1"), ("book:b", "feed:b", b"B1")], ttl=60
+        )
+        await cache.set_and_publish([])
+
+        assert await _next(feed_a) == b"A1"
+        assert await _next(feed_b) == b"B1"
+    assert [await cache.get("book:a"), await cache.get("book:b")] == [b"A1", b"B1"]
+
+
+async def test_set_and_publish_values_expire_after_the_ttl(cache: Cache) -> None:
+    started = time.monotonic()
+    await cache.set_and_publish([("book:short", "feed:short", b"x")], ttl=0.2)
+    assert await cache.get("book:short") == b"x"
+
+    deadline = started + 3.0
+    while await cache.get("book:short") is not None:
+        assert time.monotonic() < deadline, "the value outlived its ttl"
+        await asyncio.sleep(0.02)
+
+    assert time.monotonic() - started >= 0.15
+
+
 async def test_publishing_after_the_subscriber_left_is_harmless(cache: Cache) -> None:
     async with cache.subscribe("bids") as messages:
         await cache.publish("bids", b"seen")

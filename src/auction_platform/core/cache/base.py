@@ -52,6 +52,16 @@ class Cache(Protocol):
 
     async def publish(self, channel: str, message: bytes) -> None: ...
 
+    async def set_and_publish(
+        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
+    ) -> None:
+        """For each ``(key, channel, value)``: store the value, then publish it.
+
+        One round trip for all of them where the backend allows (not atomic: a
+        subscriber may see a message before a later key is stored).
+        """
+        ...
+
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """Subscribe; the subscription is live once the context is entered."""
         ...

@@ -127,6 +127,14 @@ class MemoryCache:
         for queue in self._subscribers.get(self._prefix + channel, ()):
             queue.put_nowait(bytes(message))
 
+    async def set_and_publish(
+        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
+    ) -> None:
+        """For each ``(key, channel, value)``: store the value, then publish it."""
+        for key, channel, value in items:
+            await self.set(key, value, ttl=ttl)
+            await self.publish(channel, value)
+
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
         """Subscribe to ``channel``; messages published after entering are received."""

@@ -190,6 +190,22 @@ class RedisCache:
         with _translate_errors("PUBLISH"):
             await client.publish(self._prefix + channel, message)
 
+    async def set_and_publish(
+        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
+    ) -> None:
+        """For each ``(key, channel, value)``: SET then PUBLISH, all in one pipeline."""
+        check_ttl(ttl)
+        if not items:
+            return
+        client = self._require_client()
+        px = None if ttl is None else max(1, round(ttl * 1000))
+        pipe = client.pipeline(transaction=False)
+        for key, channel, value in items:
+            pipe.set(self._prefix + key, value, px=px)
+            pipe.publish(self._prefix + channel, value)
+        with _translate_errors("SET/PUBLISH"):
+            await pipe.execute()
+
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
         """Subscribe to ``channel``; messages published after entering are received."""

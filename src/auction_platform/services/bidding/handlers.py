@@ -125,8 +125,8 @@ class Bidding:
             await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in states])
         for command, answer in answers:
             command.settle(answer)
-        for state in states:
-            await self.publish(state, now)
+        if states:
+            await self.publish(states, now)
 
     async def _one(
         self, tx: Transaction, state: BookState, command: Command, now: datetime
@@ -187,17 +187,21 @@ class Bidding:
             return await cancel(tx, state, command)
         raise ValueError(f"unknown command {command.kind}")
 
-    async def publish(self, state: BookState, now: datetime) -> None:
-        """After commit: refresh the cached book and push the live feed."""
-        public = state.public(now)
-        try:
-            await self.cache.set(book_key(state.auction_id), json.dumps(public).encode(), ttl=60)
-            await self.cache.publish(
-                contract.feed_channel(state.auction_id), json.dumps(public).encode()
+    async def publish(self, states: list[BookState], now: datetime) -> None:
+        """After commit: refresh the cached books and push the live feeds (one round trip)."""
+        items = [
+            (
+                book_key(state.auction_id),
+                contract.feed_channel(state.auction_id),
+                json.dumps(state.public(now)).encode(),
             )
+            for state in states
+        ]
+        try:
+            await self.cache.set_and_publish(items, ttl=60)
         except CacheUnavailable as exc:
-            # The bid is committed; only the copy and the live feed lag.
-            log.warning("live feed not updated for %s: %s", state.auction_id, exc)
+            # The bids are committed; only the copies and the live feeds lag.
+            log.warning("live feed not updated for %d book(s): %s", len(states), exc)
 
 
 def _refusal(
@@ -382,8 +386,8 @@ async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:
             close_book(tx, state, now, by_buy_now=False)
             await store.save_book(tx.conn, state.auction_id, state.dump(now))
             closed.append(state)
-    for state in closed:
-        await bidding.publish(state, now)
+    if closed:
+        await bidding.publish(closed, now)
     return len(closed)
 
 
