@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shlex
 import shutil
@@ -14,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from auction_platform.settings import SERVICES
+from support.servers import missing
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -45,18 +44,6 @@ SECRET_KEYS = frozenset(
         "SMTP_PASSWORD",
     }
 )
-
-
-def in_ci() -> bool:
-    """True under ``CI=true``, where a missing tool or file fails instead of skipping."""
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def missing(message: str) -> None:
-    """Skip locally, fail in CI (the ``require_server`` rule, for tools and files)."""
-    if in_ci():
-        pytest.fail(message + " (CI=true: a missing tool is a failure)")
-    pytest.skip(message)
 
 
 def require_tool(name: str) -> str:

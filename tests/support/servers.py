@@ -25,11 +25,14 @@ def _reachable(host: str, port: int) -> bool:
 
 def require_server(name: str, host: str, port: int) -> None:
     """Skip (locally) or fail (with CI=true) when a server the test needs is down."""
-    if _reachable(host, port):
-        return
-    message = f"{name} is not reachable at {host}:{port}"
+    if not _reachable(host, port):
+        missing(f"{name} is not reachable at {host}:{port}")
+
+
+def missing(message: str) -> None:
+    """Skip locally; fail under ``CI=true``, where a missing service, tool or file is a failure."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " (CI=true: a missing service is a failure)")
+        pytest.fail(message + " (CI=true: a missing service, tool or file is a failure)")
     pytest.skip(message)
 
 
