@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auction_platform.core.auth import Principal, TokenVerifier, bearer_of
 from auction_platform.core.errors import response_for
+from auction_platform.core.middleware import read_body, replay
 
 # What a lean handler gets: the path's named groups, the caller, the validated body
 # and the request's headers (names in lower case); it returns a status and a body.
@@ -80,7 +81,7 @@ class LeanRoutes:
         headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return  # the client went away
         token = bearer_of(headers.get("authorization", ""))
@@ -89,18 +90,18 @@ class LeanRoutes:
             0 < len(headers[name]) <= longest for name, longest in route.headers if name in headers
         )
         if token is None or not content_type.startswith("application/json") or not fits:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         try:
             document = route.body.model_validate_json(body)
         except ValidationError:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         scope["route"] = route
         try:
             principal = await self.verifier.verify(token)
             if principal.is_service:
-                await self.app(scope, _replay(body, receive), send)
+                await self.app(scope, replay(body, receive), send)
                 return
             status, answer = await route.handle(params, principal, document, headers)
         except Exception as exc:
@@ -124,28 +125,3 @@ class LeanRoutes:
             }
         )
         await send({"type": "http.response.body", "body": content})
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the already-read body once, then the client's messages."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay

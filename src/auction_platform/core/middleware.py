@@ -27,6 +27,37 @@ _SECURITY_HEADERS = (
 )
 
 
+async def read_body(receive: Receive, *, limit: int | None = None) -> bytes | None:
+    """The whole request body; None when the client left first or it exceeds ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the already-read body once, then the client's messages."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -104,30 +135,8 @@ class RequestMiddleware:
 
     async def _buffered(self, receive: Receive) -> Receive | None:
         """The whole body read up front; None when it exceeds the limit."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return replay
+        body = await read_body(receive, limit=self.max_body_bytes)
+        return None if body is None else replay(body, receive)
 
     async def _send_error(
         self, send: Send, request_id: str, status: int, code: str, message: str

@@ -47,35 +47,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send the request; map aiohttp's failures onto httpx's exception types."""
         limits: dict[str, Any] = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=limits.get("connect"),
-            sock_connect=limits.get("connect"),
-            sock_read=limits.get("read"),
-        )
-        body = await request.aread()
         try:
-            async with self._client().request(
+            answer = await self.exchange(
                 request.method,
                 str(request.url),
-                headers=list(request.headers.multi_items()),
-                data=body or None,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as answer:
-                content = await answer.read()
-                headers = [
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
-                ]
-                return httpx.Response(
-                    answer.status, headers=headers, content=content, request=request
-                )
-        except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+                list(request.headers.multi_items()),
+                await request.aread(),
+                connect=limits.get("connect"),
+                read=limits.get("read"),
+            )
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        return httpx.Response(
+            answer.status, headers=answer.headers, content=answer.body, request=request
+        )
 
     async def exchange(
         self,

@@ -14,6 +14,7 @@ from auction_platform.core.auth import TokenVerifier, bearer_of, refuse_revoked,
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
 from auction_platform.core.errors import ApiError, response_for
 from auction_platform.core.http import ServiceClient
+from auction_platform.core.middleware import read_body
 from auction_platform.core.transport import RawAnswer
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 from auction_platform.services.gateway.routing import Route, route_for
@@ -139,7 +140,9 @@ class GatewayProxy:
         request_id = current_request_id()
         if request_id:
             headers.append((REQUEST_ID_HEADER, request_id))
-        body = await _body(receive)
+        body = await read_body(receive)  # within the limit, checked by the middleware
+        if body is None:
+            raise ApiError(400, "bad_request", "the client went away before sending the body")
         target = scope["path"]
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
@@ -152,18 +155,6 @@ class GatewayProxy:
             route,
             budget=self.budget,
         )
-
-
-async def _body(receive: Receive) -> bytes:
-    """The whole request body (its size is already within the request middleware's limit)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise ApiError(400, "bad_request", "the client went away before sending the body")
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _admit(
