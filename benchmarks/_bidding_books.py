@@ -12,6 +12,7 @@ from _harness import database_url
 from sqlalchemy import select
 
 from auction_platform.composition import Platform
+from auction_platform.core.sql import utc
 from auction_platform.services.bidding import codec, engine, handlers, store
 from auction_platform.settings import Settings
 
@@ -135,7 +136,7 @@ def _book_problem(row: Any, ledger: list[Any]) -> str | None:
         return f"ledger seqs are not 1..{len(ledger)} (book seq {row.seq})"
     rules = codec.rules_from(row.rules)
     replayed = engine.replay(
-        rules, [engine.Bid(b.bidder_id, b.max_cents, store.utc(b.placed_at)) for b in ledger]
+        rules, [engine.Bid(b.bidder_id, b.max_cents, utc(b.placed_at)) for b in ledger]
     )
     stored = codec.load(row.state, rules)
 

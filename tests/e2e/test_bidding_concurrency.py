@@ -14,6 +14,7 @@ from test_distributed_services import distributed_env
 from websockets.asyncio.client import connect
 
 from auction_platform.composition import Platform
+from auction_platform.core.sql import utc
 from auction_platform.services.bidding import codec, engine, store
 from support.accounts import PASSWORD
 from support.books import auction_rules, open_book
@@ -117,7 +118,7 @@ async def test_fifty_bidders_on_two_processes_lose_nothing_and_agree_on_one_winn
         # The ledger replays to the stored book.
         replayed = engine.replay(
             codec.rules_from(rules),
-            [engine.Bid(r.bidder_id, r.max_cents, store.utc(r.placed_at)) for r in ledger],
+            [engine.Bid(r.bidder_id, r.max_cents, utc(r.placed_at)) for r in ledger],
         )
         stored = codec.load(row.state, codec.rules_from(rules))
         assert replayed.price_cents == stored.price_cents == row.price_cents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -19,3 +20,13 @@ async def insert_ignoring_duplicates(
         statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     result = await conn.execute(statement)
     return bool(result.rowcount == 1)
+
+
+def utc(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime (SQLite hands back naive ones)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def maybe_utc(moment: datetime | None) -> datetime | None:
+    """``utc`` for a moment that may be missing."""
+    return utc(moment) if moment is not None else None

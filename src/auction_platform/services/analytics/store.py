@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.service import service_tables
+from auction_platform.core.sql import utc
 
 TABLES = service_tables("analytics")
 
@@ -184,14 +185,9 @@ async def recent_events(
             "type": row["event_type"],
             "version": row["version"],
             "producer": row["producer"],
-            "occurred_at": _utc(row["occurred_at"]).isoformat(),
+            "occurred_at": utc(row["occurred_at"]).isoformat(),
             "correlation_id": row["correlation_id"],
             "data": row["data"],
         }
         for row in rows
     ]
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

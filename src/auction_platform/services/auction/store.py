@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
-from auction_platform.core.sql import insert_ignoring_duplicates
+from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc, utc
 from auction_platform.services.auction.domain import Lot, Outcome, Status
 from auction_platform.services.auction.listing import SoftClose, Terms
 
@@ -115,15 +115,6 @@ reminders = Table(
 )
 
 
-def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _maybe_utc(moment: datetime | None) -> datetime | None:
-    return utc(moment) if moment is not None else None
-
-
 def _columns(lot: Lot) -> dict[str, Any]:
     terms, soft = lot.terms, lot.terms.soft_close
     return {
@@ -199,9 +190,9 @@ def lot_from_row(row: Any) -> Lot:
         winner_id=row.winner_id,
         final_price_cents=row.final_price_cents,
         cancelled_by=row.cancelled_by,
-        published_at=_maybe_utc(row.published_at),
-        opened_at=_maybe_utc(row.opened_at),
-        closed_at=_maybe_utc(row.closed_at),
+        published_at=maybe_utc(row.published_at),
+        opened_at=maybe_utc(row.opened_at),
+        closed_at=maybe_utc(row.closed_at),
     )
 
 

@@ -15,6 +15,7 @@ from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrin
 from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.errors import ApiError
 from auction_platform.core.lean import LeanRoute
+from auction_platform.core.sql import utc
 from auction_platform.services.bidding import store
 from auction_platform.services.bidding.batcher import Command
 from auction_platform.services.bidding.handlers import Bidding, book_key
@@ -165,7 +166,7 @@ def build_router(ctx: Bidding) -> APIRouter:
                     "bidder": pseudonym(auction_id, r.bidder_id),
                     "price_cents": r.price_cents,
                     "leader": pseudonym(auction_id, r.leader_id),
-                    "placed_at": store.utc(r.placed_at).isoformat(),
+                    "placed_at": utc(r.placed_at).isoformat(),
                     "retracted": r.retracted_at is not None,
                 }
                 for r in rows

@@ -15,6 +15,7 @@ import httpx
 from auction_platform.contracts import auctions as contract
 from auction_platform.core.cache.base import Cache, CacheUnavailable
 from auction_platform.core.errors import ApiError, error_body
+from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.bidding import codec, engine, store
 from auction_platform.services.bidding.batcher import Answer, Batcher, Command
@@ -305,7 +306,7 @@ async def retract(tx: Transaction, state: BookState, command: Command, now: date
     index = next((i for i, r in enumerate(rows) if r.seq == seq), None)
     if index is None:
         return _refusal(404, "bid_not_found", "there is no such bid to retract")
-    ledger = [engine.Bid(r.bidder_id, r.max_cents, store.utc(r.placed_at)) for r in rows]
+    ledger = [engine.Bid(r.bidder_id, r.max_cents, utc(r.placed_at)) for r in rows]
     reason = engine.retraction_refusal(state.book.rules, ledger, index, command.user_id, now)
     if reason is not None:
         return _refusal(409 if reason != "not_your_bid" else 403, reason, reason.replace("_", " "))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -73,11 +73,6 @@ idempotency = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_bidding_idempotency_created", "created_at"),
 )
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def book_row(conn: AsyncConnection, auction_id: str, *, lock: bool) -> Any:

@@ -20,6 +20,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from auction_platform.core.auth import ALGORITHM, AUDIENCE, ISSUER
 from auction_platform.core.db import Database
+from auction_platform.core.sql import utc
 from auction_platform.services.identity import store
 
 _CACHE_SECONDS = 30.0
@@ -97,7 +98,7 @@ class KeyRing:
             "keys": [
                 row.public_jwk
                 for row in rows
-                if row.retired_at is None or store.utc(row.retired_at) + horizon > now
+                if row.retired_at is None or utc(row.retired_at) + horizon > now
             ]
         }
         self._active = SigningKey(rows[0].kid, self._decrypt(rows[0].private_key))

@@ -19,6 +19,7 @@ from auction_platform.contracts.payments import (
 )
 from auction_platform.core.auth import Principal
 from auction_platform.core.errors import ApiError
+from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.payment import domain, store, views
 from auction_platform.services.payment.domain import Offer, Order, Transition
@@ -143,7 +144,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(at)
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise ApiError(422, "invalid_cursor", "the cursor is not valid") from error
-    return store.utc(moment), order_id
+    return utc(moment), order_id
 
 
 async def my_orders(

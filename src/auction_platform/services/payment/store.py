@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
-from auction_platform.core.sql import insert_ignoring_duplicates
+from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc, utc
 from auction_platform.services.payment.domain import Offer, OfferStatus, Order, Status
 
 TABLES = service_tables("payment")
@@ -134,15 +134,6 @@ webhook_events = Table(
 )
 
 
-def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _maybe_utc(moment: datetime | None) -> datetime | None:
-    return utc(moment) if moment is not None else None
-
-
 _ORDER_TIMES = ("due_at", "created_at", "updated_at", "paid_at", "expired_at", "refunded_at")
 
 
@@ -158,7 +149,7 @@ def order_from_row(row: Any) -> Order:
     """Rebuild an order from its row (which may carry other columns too)."""
     values = {column.name: row._mapping[column] for column in orders.c}
     for name in _ORDER_TIMES:
-        values[name] = _maybe_utc(values[name])
+        values[name] = maybe_utc(values[name])
     values["status"] = Status(values["status"])
     values["buyers_premium_percent"] = Decimal(values["buyers_premium_percent"])
     values["seller_fee_percent"] = Decimal(values["seller_fee_percent"])
