@@ -9,18 +9,17 @@ comes first, so an idle pass never takes SQLite's write lock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
 from auction_platform.contracts.auctions import AUCTION_ENDING_SOON, AUCTION_OPENED
+from auction_platform.core.periodic import run_passes
 from auction_platform.services.auction import domain, store, views
 from auction_platform.services.auction.handlers import Auctions
 
 log = logging.getLogger("auction_platform.auction.scheduler")
 
 BATCH = 100
-MAX_BACKOFF = 5.0
 
 
 async def open_due_lots(ctx: Auctions, *, now: datetime) -> int:
@@ -65,18 +64,9 @@ async def run_once(ctx: Auctions) -> bool:
 
 async def run(ctx: Auctions) -> None:
     """Pass every ``scheduler_interval_seconds`` (at once again after a full batch)."""
-    interval = ctx.settings.scheduler_interval_seconds
-    failures = 0
-    while True:
-        try:
-            more = await run_once(ctx)
-            failures = 0
-        except Exception:
-            # The database is away: keep trying, without a traceback every pass.
-            failures += 1
-            more = False
-            if failures == 1:
-                log.exception("scheduler pass failed; retrying")
-        await asyncio.sleep(
-            0 if more else min(interval * 2 ** min(failures, 8), max(interval, MAX_BACKOFF))
-        )
+    await run_passes(
+        lambda: run_once(ctx),
+        interval=ctx.settings.scheduler_interval_seconds,
+        log=log,
+        what="scheduler",
+    )

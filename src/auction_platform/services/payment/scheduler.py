@@ -11,7 +11,6 @@ pass never takes SQLite's write lock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -21,13 +20,13 @@ from auction_platform.contracts.payments import (
     PAYMENT_REMINDER,
     SECOND_CHANCE_OFFERED,
 )
+from auction_platform.core.periodic import run_passes
 from auction_platform.services.payment import domain, store, views
 from auction_platform.services.payment.handlers import Payments
 
 log = logging.getLogger("auction_platform.payment.scheduler")
 
 BATCH = 100
-MAX_BACKOFF = 5.0
 
 
 async def send_due_reminders(ctx: Payments, *, now: datetime) -> int:
@@ -83,18 +82,9 @@ async def run_once(ctx: Payments, *, now: datetime | None = None) -> bool:
 
 async def run(ctx: Payments) -> None:
     """Pass every ``scheduler_interval_seconds`` (at once again after a full batch)."""
-    interval = ctx.settings.scheduler_interval_seconds
-    failures = 0
-    while True:
-        try:
-            more = await run_once(ctx)
-            failures = 0
-        except Exception:
-            # The database is away: keep trying, without a traceback every pass.
-            failures += 1
-            more = False
-            if failures == 1:
-                log.exception("payment deadlines pass failed; retrying")
-        await asyncio.sleep(
-            0 if more else min(interval * 2 ** min(failures, 8), max(interval, MAX_BACKOFF))
-        )
+    await run_passes(
+        lambda: run_once(ctx),
+        interval=ctx.settings.scheduler_interval_seconds,
+        log=log,
+        what="payment deadlines",
+    )
