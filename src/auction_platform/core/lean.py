@@ -23,8 +23,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auction_platform.core.auth import Principal, TokenVerifier, bearer_of
-from auction_platform.core.errors import response_for
-from auction_platform.core.middleware import read_body, replay
+from auction_platform.core.middleware import read_body, replay, send_error_for, send_whole
 
 # What a lean handler gets: the path's named groups, the caller, the validated body
 # and the request's headers (names in lower case); it returns a status and a body.
@@ -105,23 +104,10 @@ class LeanRoutes:
                 return
             status, answer = await route.handle(params, principal, document, headers)
         except Exception as exc:
-            response = response_for(exc)
-            if response is None:
-                raise
-            await response(scope, receive, send)
+            await send_error_for(exc, scope, receive, send)
             return
         # As Starlette's JSONResponse renders it.
         content = json.dumps(
             answer, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
         ).encode("utf-8")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(content)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        await send_whole(send, status, [(b"content-type", b"application/json")], content)

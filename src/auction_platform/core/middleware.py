@@ -15,7 +15,7 @@ from auction_platform.core.context import (
     reset_request_id,
     set_request_id,
 )
-from auction_platform.core.errors import error_body
+from auction_platform.core.errors import error_body, response_for
 from auction_platform.core.metrics import Metrics
 
 log = logging.getLogger("auction_platform.access")
@@ -56,6 +56,23 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
+
+
+async def send_whole(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """Send a whole answer: the status, ``headers`` and the body's length, then the body."""
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error_for(exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer ``exc`` from plain ASGI code as the app's handlers would; re-raise the rest."""
+    response = response_for(exc)
+    if response is None:
+        raise exc
+    await response(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -142,19 +159,12 @@ class RequestMiddleware:
         self, send: Send, request_id: str, status: int, code: str, message: str
     ) -> None:
         body = json.dumps(error_body(code, message)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
-                    *_SECURITY_HEADERS,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        headers = [
+            (b"content-type", b"application/json"),
+            (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
+            *_SECURITY_HEADERS,
+        ]
+        await send_whole(send, status, headers, body)
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         seconds = time.perf_counter() - started

@@ -12,9 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auction_platform.core.auth import TokenVerifier, bearer_of, refuse_revoked, revocation_key
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
-from auction_platform.core.errors import ApiError, response_for
+from auction_platform.core.errors import ApiError
 from auction_platform.core.http import ServiceClient
-from auction_platform.core.middleware import read_body
+from auction_platform.core.middleware import read_body, send_error_for, send_whole
 from auction_platform.core.transport import RawAnswer
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 from auction_platform.services.gateway.routing import Route, route_for
@@ -107,19 +107,14 @@ class GatewayProxy:
         try:
             answer = await self._forward(route, scope, receive)
         except Exception as exc:
-            response = response_for(exc)
-            if response is None:
-                raise
-            await response(scope, receive, send)
+            await send_error_for(exc, scope, receive, send)
             return
         headers = [
             (name, value)
             for name, value in answer.headers
             if name.lower() not in _DROPPED_RESPONSE_HEADERS
         ]
-        headers.append((b"content-length", str(len(answer.body)).encode()))
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": answer.body})
+        await send_whole(send, answer.status, headers, answer.body)
 
     async def _forward(self, route: Route, scope: Scope, receive: Receive) -> RawAnswer:
         client = scope.get("client")
