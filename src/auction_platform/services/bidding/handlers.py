@@ -112,7 +112,7 @@ class Bidding:
         answers: list[tuple[Command, Answer]] = []
         states: list[BookState] = []
         async with self.uow() as tx:
-            rows = await store.book_rows(tx.conn, list(groups), lock=True)
+            rows = await store.locked_book_rows(tx.conn, list(groups))
             for auction_id, commands in groups.items():
                 row = rows.get(auction_id)
                 if row is None:
@@ -385,8 +385,8 @@ async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:
         for row in await store.due_books(tx.conn, now=now, limit=limit):
             state = BookState.load(row)
             close_book(tx, state, now, by_buy_now=False)
-            await store.save_book(tx.conn, state.auction_id, state.dump(now))
             closed.append(state)
+        await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in closed])
     if closed:
         await bidding.publish(closed, now)
     return len(closed)

@@ -83,18 +83,18 @@ async def book_row(conn: AsyncConnection, auction_id: str, *, lock: bool) -> Any
     return (await conn.execute(query)).first()
 
 
-async def book_rows(conn: AsyncConnection, auction_ids: list[str], *, lock: bool) -> dict[str, Any]:
-    """The book rows of these auctions by id (missing ones absent).
+async def locked_book_rows(conn: AsyncConnection, auction_ids: list[str]) -> dict[str, Any]:
+    """The book rows of these auctions by id (missing ones absent), locked for the batch.
 
-    Locked, they are locked in auction id order: two batches over overlapping books
-    (two replicas) then queue on the first book they share, never in a circle.
+    They are locked in auction id order: two batches over overlapping books (two
+    replicas) then queue on the first book they share, never in a circle.
     """
-    if len(auction_ids) == 1:
-        row = await book_row(conn, auction_ids[0], lock=lock)
-        return {} if row is None else {auction_ids[0]: row}
-    query = select(books).where(books.c.auction_id.in_(auction_ids))
-    if lock:
-        query = query.order_by(books.c.auction_id).with_for_update()
+    query = (
+        select(books)
+        .where(books.c.auction_id.in_(auction_ids))
+        .order_by(books.c.auction_id)
+        .with_for_update()
+    )
     return {row.auction_id: row for row in (await conn.execute(query)).all()}
 
 
@@ -103,16 +103,9 @@ async def add_book(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     return await insert_ignoring_duplicates(conn, books, values)
 
 
-async def save_book(conn: AsyncConnection, auction_id: str, values: dict[str, Any]) -> None:
-    """Write the book's new state."""
-    await conn.execute(update(books).where(books.c.auction_id == auction_id).values(**values))
-
-
 async def save_books(conn: AsyncConnection, states: list[tuple[str, dict[str, Any]]]) -> None:
-    """Write several books' new states (one statement, executed for each book)."""
-    if len(states) <= 1:
-        for auction_id, values in states:
-            await save_book(conn, auction_id, values)
+    """Write books' new states (one statement, executed for each book)."""
+    if not states:
         return
     columns = list(states[0][1])
     statement = (
