@@ -118,7 +118,7 @@ def lean_noop_route() -> LeanRoute:
         return 200, {"ok": True, "user": user.subject, "max_amount": body.max_amount}
 
     return LeanRoute(
-        template="/diagnostics/noop",
+        path="/diagnostics/noop",
         pattern=re.compile(r"^/diagnostics/noop$"),
         body=_NoopBody,
         handle=noop,

@@ -34,18 +34,13 @@ LeanHandler = Callable[[dict[str, str], Principal, Any, dict[str, str]], Awaitab
 class LeanRoute:
     """``POST`` on ``pattern`` with a JSON body of ``body``, for a signed-in person."""
 
-    template: str  # the framework route's path, for metrics
+    path: str  # the framework route's template (what the request middleware labels metrics by)
     pattern: re.Pattern[str]
     body: type[BaseModel]
     handle: LeanHandler
     # Optional headers the handler reads, with the longest value it accepts; a longer
     # or empty one goes to the framework route (and its validation error).
     headers: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def path(self) -> str:
-        """The route template (what the request middleware labels metrics with)."""
-        return self.template
 
 
 class LeanRoutes:

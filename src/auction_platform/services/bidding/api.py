@@ -71,7 +71,7 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
         return answer.status, answer.body
 
     return LeanRoute(
-        template="/api/v1/auctions/{auction_id}/bids",
+        path="/api/v1/auctions/{auction_id}/bids",
         pattern=re.compile(r"^/api/v1/auctions/(?P<auction_id>[A-Za-z0-9_-]{1,64})/bids$"),
         body=BidRequest,
         handle=handle,
