@@ -20,7 +20,7 @@ Run from the project root (needs wrk: ``apt-get install wrk``)::
 
 The figures also go to ``benchmarks/results/gateway.json`` and, as JSON, to the last line
 of stdout. Exit status 0 when both targets are met, 1 when one is missed or a run had
-errors, 2 when wrk is missing.
+errors, 2 when wrk (or, with ``--profile``, py-spy) is missing.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from _harness import (
     unique_name,
     wait_until,
 )
+from _profile import Recording, hot_spots, py_spy
 
 RESULTS_FILE = RESULTS_DIR / "gateway.json"
 
@@ -161,6 +162,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=2, help="measurements per target, interleaved (ABBA)"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then record identity (direct) and both processes (gateway) with py-spy",
+    )
     return parser.parse_args()
 
 
@@ -200,6 +206,8 @@ def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
             after = _requests_by_route(http, identity)
             direct, through = combine(rounds["direct"]), combine(rounds["gateway"])
             answers = warm.requests + through.requests + direct.requests
+            if args.profile:
+                _profile(args, children, token)
     finally:
         for child in reversed(children):
             stop(child)
@@ -215,6 +223,28 @@ def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
         ),
         rounds=args.rounds,
     )
+
+
+def _folded(target: str, process: str) -> Path:
+    return RESULTS_DIR / f"gateway-{target}-{process}.folded"
+
+
+def _profile(args: argparse.Namespace, children: list[Child], token: str) -> None:
+    """One more round of each target under py-spy, after the measured ones."""
+    identity, gateway = children
+    wrk = {"threads": args.threads, "connections": args.connections}
+    with Recording(identity.process.pid, args.duration, _folded("direct", "identity")):
+        run_wrk("direct", identity.url + ME, token, seconds=args.duration, **wrk)
+    with (
+        Recording(identity.process.pid, args.duration, _folded("gateway", "identity")),
+        Recording(gateway.process.pid, args.duration, _folded("gateway", "gateway")),
+    ):
+        run_wrk("gateway", gateway.url + ME, token, seconds=args.duration, **wrk)
+    for target, process in (("direct", "identity"), ("gateway", "identity"), ("gateway", "gateway")):
+        own, including = hot_spots(_folded(target, process))
+        print(f"\npy-spy, {process} during the {target} round ({_folded(target, process)}):")
+        print("  own time:\n    " + "\n    ".join(own))
+        print("  with callees, project code:\n    " + "\n    ".join(including))
 
 
 def report(args: argparse.Namespace, figures: Figures) -> bool:
@@ -273,6 +303,9 @@ def main() -> int:
     args = _arguments()
     if shutil.which("wrk") is None:
         print("wrk is not installed; install it with: apt-get install wrk", file=sys.stderr)
+        return 2
+    if args.profile and py_spy() is None:
+        print("py-spy is not installed: .venv/bin/pip install py-spy", file=sys.stderr)
         return 2
     # A SIGTERM to the benchmark still runs the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

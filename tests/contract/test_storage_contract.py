@@ -127,3 +127,47 @@ async def test_ping_fails_promptly_when_the_server_is_unreachable() -> None:
             await db.ping()
     finally:
         await db.dispose()
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.read() as conn:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _terminate(postgres_url: str, pid: int) -> None:
+    """End a server process from another session, as a restart or a failover would."""
+    admin = Database(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        async with admin.transaction() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_not_handed_out(
+    postgres_url: str,
+) -> None:
+    db = Database(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        first = await _backend_pid(db)
+        await _terminate(postgres_url, first)
+        await asyncio.sleep(0.2)  # the pooled connection's socket sees the server hang up
+        assert await _backend_pid(db) != first
+        async with db.transaction() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_idle_past_the_threshold_is_pinged_before_use(
+    postgres_url: str,
+) -> None:
+    db = Database(postgres_url, pool_size=1, max_overflow=0, idle_ping_seconds=0.0)
+    try:
+        first = await _backend_pid(db)
+        await _terminate(postgres_url, first)
+        # No pause: the checkout's ping, not the closed socket, finds it gone.
+        assert await _backend_pid(db) != first
+    finally:
+        await db.dispose()
+

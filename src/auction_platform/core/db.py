@@ -8,6 +8,7 @@ SQL; nothing else writes SQL.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
@@ -52,6 +54,41 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# A pooled PostgreSQL connection idle for longer than this gets a round trip before
+# it is handed out; a busier one only gets the local check (see ``_check_on_checkout``).
+IDLE_PING_SECONDS = 10.0
+_RETURNED_AT = "returned_at"
+
+
+def _check_on_checkout(engine: AsyncEngine, *, idle_ping_seconds: float) -> None:
+    """Never hand out a connection the server has closed, without a round trip per checkout.
+
+    SQLAlchemy's ``pool_pre_ping`` costs two round trips (BEGIN, ROLLBACK) on every
+    checkout, as much as the read it guards. Instead: a connection whose socket the
+    server closed (a restart, ``pg_terminate_backend``, a failover) is known closed
+    locally and is replaced; one that sat idle for ``idle_ping_seconds`` (where a
+    silent network drop could hide) is pinged first. Raising ``DisconnectionError``
+    makes the pool discard the connection and connect again. A connection that dies
+    while in use fails its request, and SQLAlchemy then recycles the whole pool.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        driver = record.driver_connection
+        if driver is None or driver.is_closed():
+            raise DisconnectionError("the server closed this pooled connection")
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is not None and time.monotonic() - returned_at > idle_ping_seconds:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError("a pooled connection did not answer a ping") from exc
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+
 class Database:
     """One service's engine: transactions, health ping and pool statistics."""
 
@@ -64,6 +101,7 @@ class Database:
         pool_timeout: float = 5.0,
         connect_timeout: float = 5.0,
         busy_timeout_ms: int = 5000,
+        idle_ping_seconds: float = IDLE_PING_SECONDS,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -71,7 +109,6 @@ class Database:
             "pool_size": pool_size,
             "max_overflow": max_overflow,
             "pool_timeout": pool_timeout,
-            "pool_pre_ping": not self.is_sqlite,
         }
         if self.is_sqlite:
             path = url.split(":///", 1)[-1]
@@ -84,6 +121,13 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine, busy_timeout_ms=busy_timeout_ms)
+            self._reader = self.engine
+        else:
+            _check_on_checkout(self.engine, idle_ping_seconds=idle_ping_seconds)
+            # PostgreSQL reads at READ COMMITTED take a fresh snapshot per statement,
+            # inside BEGIN ... COMMIT or not: a read-only block gains nothing from the
+            # two extra round trips, so its statements run in autocommit.
+            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # One writer at a time per SQLite file in this process; PostgreSQL needs none.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting = 0
@@ -95,10 +139,12 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+    async def _connection(
+        self, engine: AsyncEngine | None = None
+    ) -> AsyncIterator[AsyncConnection]:
         self._waiting += 1
         try:
-            conn = await self.engine.connect()
+            conn = await (engine or self.engine).connect()
         finally:
             self._waiting -= 1
         try:
@@ -120,8 +166,12 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only unit of work (never blocks SQLite writers)."""
-        async with self._connection() as conn, conn.begin():
+        """A read-only unit of work (never blocks SQLite writers).
+
+        On SQLite it is one transaction (one snapshot for the block); on PostgreSQL each
+        statement reads the latest committed data, as it would at READ COMMITTED anyway.
+        """
+        async with self._connection(self._reader) as conn, conn.begin():
             yield conn
 
     async def ping(self) -> None:
