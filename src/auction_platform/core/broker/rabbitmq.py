@@ -28,6 +28,7 @@ log = logging.getLogger("auction_platform.broker")
 
 _CLOSE_GRACE = 5.0
 _LOGGED_BODY_BYTES = 1000
+_PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)  # delivery mode 2: the broker writes it to disk
 
 
 def _delivery_failures(message: AbstractIncomingMessage) -> int:
@@ -148,20 +149,32 @@ class RabbitBroker:
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Publish persistently and wait until the server confirms every envelope."""
-        exchange = self._exchange
-        if exchange is None:
+        exchange, channel = self._exchange, self._publish_channel
+        if exchange is None or channel is None:
             raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
-        messages = [(self._message(envelope), envelope.routing_key) for envelope in envelopes]
-        if not messages:
+        if not envelopes:
             return
         try:
             async with asyncio.timeout(self._timeout):
+                # The channel underneath the robust one (a new one after a reconnect),
+                # with the frame properties built directly: an ``aio_pika.Message`` per
+                # event cost more CPU than the publication itself on a busy relay.
+                underlay = await channel.get_underlay_channel()
                 # An event no queue is bound to is dropped, as on any topic exchange.
                 results = await asyncio.gather(
-                    *(exchange.publish(m, routing_key=key, mandatory=False) for m, key in messages)
+                    *(
+                        underlay.basic_publish(
+                            envelope.to_json(),
+                            exchange=exchange.name,
+                            routing_key=envelope.routing_key,
+                            properties=self._properties(envelope),
+                            mandatory=False,
+                        )
+                        for envelope in envelopes
+                    )
                 )
         except Exception as exc:
-            raise self._unavailable(f"{len(messages)} event(s) not confirmed", exc) from exc
+            raise self._unavailable(f"{len(envelopes)} event(s) not confirmed", exc) from exc
         if not all(isinstance(result, aiormq.spec.Basic.Ack) for result in results):
             raise BrokerUnavailable(f"RabbitMQ at {self._where} did not acknowledge every event")
 
@@ -282,13 +295,12 @@ class RabbitBroker:
             raise self._unavailable("cannot delete the topology", exc) from exc
 
     @staticmethod
-    def _message(envelope: Envelope) -> aio_pika.Message:
-        return aio_pika.Message(
-            envelope.to_json(),
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=envelope.id,
+    def _properties(envelope: Envelope) -> aiormq.spec.Basic.Properties:
+        return aiormq.spec.Basic.Properties(
             content_type="application/json",
-            type=envelope.type,
+            delivery_mode=_PERSISTENT,
+            message_id=envelope.id,
+            message_type=envelope.type,
             correlation_id=envelope.correlation_id,
             timestamp=envelope.occurred_at,
         )
