@@ -240,7 +240,11 @@ def _profile(args: argparse.Namespace, children: list[Child], token: str) -> Non
         Recording(gateway.process.pid, args.duration, _folded("gateway", "gateway")),
     ):
         run_wrk("gateway", gateway.url + ME, token, seconds=args.duration, **wrk)
-    for target, process in (("direct", "identity"), ("gateway", "identity"), ("gateway", "gateway")):
+    for target, process in (
+        ("direct", "identity"),
+        ("gateway", "identity"),
+        ("gateway", "gateway"),
+    ):
         own, including = hot_spots(_folded(target, process))
         print(f"\npy-spy, {process} during the {target} round ({_folded(target, process)}):")
         print("  own time:\n    " + "\n    ".join(own))

@@ -170,4 +170,3 @@ async def test_a_connection_idle_past_the_threshold_is_pinged_before_use(
         assert await _backend_pid(db) != first
     finally:
         await db.dispose()
-
