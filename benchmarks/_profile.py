@@ -74,3 +74,11 @@ def hot_spots(folded: Path, *, limit: int = 10) -> tuple[list[str], list[str]]:
         return [f"{100 * n / total:5.1f}%  {frame}" for frame, n in counter.most_common(limit)]
 
     return (shares(own), shares(including)) if total else ([], [])
+
+
+def print_hot_spots(title: str, folded: Path) -> None:
+    """Print ``hot_spots`` of one recording under a heading."""
+    own, including = hot_spots(folded)
+    print(f"\npy-spy, {title} ({folded}):")
+    print("  own time:\n    " + "\n    ".join(own))
+    print("  with callees, project code:\n    " + "\n    ".join(including))

@@ -73,7 +73,7 @@ from _harness import (
     unique_name,
     wait_until,
 )
-from _profile import Recording, hot_spots, py_spy
+from _profile import Recording, print_hot_spots, py_spy
 
 PROFILED = {"noop": "the no-op", "hot": "the hot auction", "spread": "1,000 auctions"}
 BIDDERS = 64
@@ -143,10 +143,7 @@ def _folded(scenario: str) -> Path:
 
 def _print_profiles(connections: int) -> None:
     for scenario, label in PROFILED.items():
-        own, including = hot_spots(_folded(scenario))
-        print(f"\npy-spy, {label} at {connections} connections ({_folded(scenario)}):")
-        print("  own time:\n    " + "\n    ".join(own))
-        print("  with callees, project code:\n    " + "\n    ".join(including))
+        print_hot_spots(f"{label} at {connections} connections", _folded(scenario))
 
 
 def measure(

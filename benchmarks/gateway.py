@@ -53,7 +53,7 @@ from _harness import (
     unique_name,
     wait_until,
 )
-from _profile import Recording, hot_spots, py_spy
+from _profile import Recording, print_hot_spots, py_spy
 
 RESULTS_FILE = RESULTS_DIR / "gateway.json"
 
@@ -245,10 +245,7 @@ def _profile(args: argparse.Namespace, children: list[Child], token: str) -> Non
         ("gateway", "identity"),
         ("gateway", "gateway"),
     ):
-        own, including = hot_spots(_folded(target, process))
-        print(f"\npy-spy, {process} during the {target} round ({_folded(target, process)}):")
-        print("  own time:\n    " + "\n    ".join(own))
-        print("  with callees, project code:\n    " + "\n    ".join(including))
+        print_hot_spots(f"{process} during the {target} round", _folded(target, process))
 
 
 def report(args: argparse.Namespace, figures: Figures) -> bool:

@@ -139,12 +139,10 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def _connection(
-        self, engine: AsyncEngine | None = None
-    ) -> AsyncIterator[AsyncConnection]:
+    async def _connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         self._waiting += 1
         try:
-            conn = await (engine or self.engine).connect()
+            conn = await engine.connect()
         finally:
             self._waiting -= 1
         try:
@@ -156,10 +154,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: commits when the block ends, rolls back on error."""
         if self._write_lock is None:
-            async with self._connection() as conn, conn.begin():
+            async with self._connection(self.engine) as conn, conn.begin():
                 yield conn
             return
-        async with self._write_lock, self._connection() as conn:
+        async with self._write_lock, self._connection(self.engine) as conn:
             conn = await conn.execution_options(sqlite_immediate=True)
             async with conn.begin():
                 yield conn

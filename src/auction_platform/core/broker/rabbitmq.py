@@ -16,7 +16,6 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustChannel,
     AbstractRobustConnection,
-    AbstractRobustExchange,
     AbstractRobustQueue,
 )
 from aio_pika.exceptions import ChannelNotFoundEntity
@@ -67,7 +66,6 @@ class RabbitBroker:
         self._timeout = timeout
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
-        self._exchange: AbstractRobustExchange | None = None
         self._consumers: list[_Consumer] = []
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -99,7 +97,7 @@ class RabbitBroker:
         try:
             async with asyncio.timeout(self._timeout):
                 channel = await connection.channel(publisher_confirms=True)
-                exchange = await channel.declare_exchange(
+                await channel.declare_exchange(
                     self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
                 )
                 await channel.declare_exchange(
@@ -110,7 +108,6 @@ class RabbitBroker:
             raise self._unavailable("cannot declare the exchanges", exc) from exc
         self._connection = connection
         self._publish_channel = channel
-        self._exchange = exchange
 
     async def close(self) -> None:
         """Stop consuming, let in-flight handlers finish (bounded), then disconnect."""
@@ -118,7 +115,7 @@ class RabbitBroker:
             return
         self._closed = True
         connection, self._connection = self._connection, None
-        self._exchange = self._publish_channel = None
+        self._publish_channel = None
         if connection is None:
             return
         for consumer in self._consumers:
@@ -149,8 +146,8 @@ class RabbitBroker:
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Publish persistently and wait until the server confirms every envelope."""
-        exchange, channel = self._exchange, self._publish_channel
-        if exchange is None or channel is None:
+        channel = self._publish_channel
+        if channel is None:
             raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
         if not envelopes:
             return
@@ -165,7 +162,7 @@ class RabbitBroker:
                     *(
                         underlay.basic_publish(
                             envelope.to_json(),
-                            exchange=exchange.name,
+                            exchange=self._exchange_name,
                             routing_key=envelope.routing_key,
                             properties=self._properties(envelope),
                             mandatory=False,
