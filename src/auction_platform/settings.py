@@ -97,8 +97,12 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
     # Storage tuning.
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # QueuePool opens connections as they are needed and keeps up to ``db_pool_size``.
+    # Overflow connections are closed as soon as they are returned: under steady load
+    # above the pool size each checkout would open a new one (a PostgreSQL process and
+    # a handshake), so the whole budget sits in the pool and the overflow is 0.
+    db_pool_size: int = Field(default=15, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 

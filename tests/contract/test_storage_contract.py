@@ -12,6 +12,7 @@ from auction_platform.composition import DATABASE_SERVICES, DEFINITIONS
 from auction_platform.core.db import Database
 from auction_platform.core.inbox import claim_event
 from auction_platform.core.migrate import migrate, revision_status
+from auction_platform.settings import Settings
 
 
 @pytest.fixture
@@ -107,6 +108,32 @@ async def test_pool_statistics_count_connections_in_use(db: Database) -> None:
         stats = db.pool_stats()
         assert stats.in_use == 1
         assert stats.max == 2
+
+
+async def test_the_default_pool_keeps_its_connections_under_load_above_its_size(
+    database_url: str,
+) -> None:
+    # Overflow connections are closed when they are returned: with an overflow, steady
+    # load above the pool size opens a new connection (a PostgreSQL process) on most
+    # checkouts. The default pool holds the whole budget and reuses what it opened.
+    settings = Settings()
+    db = Database(
+        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
+
+    async def one() -> None:
+        async with db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(0.001)
+
+    try:
+        for _ in range(20):
+            await asyncio.gather(*(one() for _ in range(2 * settings.db_pool_size)))
+        stats = db.pool_stats()
+        assert 1 <= stats.opened <= settings.db_pool_size
+        assert stats.max == settings.db_pool_size
+    finally:
+        await db.dispose()
 
 
 async def test_an_exhausted_pool_times_out_instead_of_waiting_forever(db: Database) -> None:

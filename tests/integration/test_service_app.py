@@ -169,6 +169,7 @@ async def test_metrics_count_requests_by_route_template_and_status(
     assert 'db_pool_size{service="things"}' in text
     assert 'db_pool_in_use{service="things"}' in text
     assert 'db_pool_waiting{service="things"}' in text
+    assert 'db_pool_connections_opened_total{service="things"}' in text
 
 
 async def test_liveness_never_touches_a_dependency(tmp_path: Path) -> None:

@@ -30,6 +30,10 @@ class PoolStats:
     max: int
     in_use: int
     waiting: int
+    # Connections opened since start. Beyond the first ``size``, each one is a new
+    # server process and handshake: a rate that keeps climbing under steady load means
+    # the pool is too small for it and its overflow opens and closes connections.
+    opened: int = 0
 
 
 def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
@@ -96,8 +100,8 @@ class Database:
         self,
         url: str,
         *,
-        pool_size: int = 10,
-        max_overflow: int = 5,
+        pool_size: int = 15,
+        max_overflow: int = 0,
         pool_timeout: float = 5.0,
         connect_timeout: float = 5.0,
         busy_timeout_ms: int = 5000,
@@ -119,6 +123,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": connect_timeout}
             kwargs["pool_recycle"] = 1800
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._opened = 0
+        event.listen(self.engine.sync_engine, "connect", self._count_opened)
         if self.is_sqlite:
             _tune_sqlite(self.engine, busy_timeout_ms=busy_timeout_ms)
             self._reader = self.engine
@@ -177,6 +183,9 @@ class Database:
         async with asyncio.timeout(self.connect_timeout), self.read() as conn:
             await conn.execute(text("SELECT 1"))
 
+    def _count_opened(self, _dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        self._opened += 1
+
     def pool_stats(self) -> PoolStats:
         """Size, maximum, connections in use and tasks waiting for one."""
         pool = self.engine.pool
@@ -186,8 +195,9 @@ class Database:
                 max=pool.size() + max(pool._max_overflow, 0),
                 in_use=pool.checkedout(),
                 waiting=self._waiting,
+                opened=self._opened,
             )
-        return PoolStats(size=1, max=1, in_use=0, waiting=self._waiting)
+        return PoolStats(size=1, max=1, in_use=0, waiting=self._waiting, opened=self._opened)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

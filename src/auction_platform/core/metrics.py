@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from auction_platform.core.db import PoolStats
@@ -37,11 +37,18 @@ class _PoolCollector(Collector):
                 "db_pool_waiting", "Tasks waiting for a connection", labels=["service"]
             ),
         }
+        opened = CounterMetricFamily(
+            "db_pool_connections_opened",
+            "Connections the pool has opened; climbing under steady load means churn",
+            labels=["service"],
+        )
         for service, read in self.sources.items():
             stats = read()
             for field, family in families.items():
                 family.add_metric([service], float(getattr(stats, field)))
+            opened.add_metric([service], float(stats.opened))
         yield from families.values()
+        yield opened
 
 
 class _OutboxCollector(Collector):
