@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     select,
@@ -103,6 +104,19 @@ class OutboxRelay:
         self._stopping = False
         self.pending = 0
         self.oldest_pending_age = 0.0
+        # Built once: the relay runs them after every commit that has events.
+        self._claim = (
+            select(table.c.seq, table.c.payload)
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.seq)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        self._mark_published = (
+            update(table)
+            .where(table.c.seq.in_(bindparam("seqs", expanding=True)))
+            .values(published_at=bindparam("published_at"))
+        )
 
     def notify(self) -> None:
         """Wake the relay: a transaction with events has committed."""
@@ -110,24 +124,14 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of pending events; the number published."""
-        t = self.table
         async with self.db.transaction() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.c.seq, t.c.payload)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.seq)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await conn.execute(self._claim)).all()
             if not rows:
                 return 0
             await self.broker.publish([Envelope.from_json(row.payload.encode()) for row in rows])
             await conn.execute(
-                update(t)
-                .where(t.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=datetime.now(UTC))
+                self._mark_published,
+                {"seqs": [row.seq for row in rows], "published_at": datetime.now(UTC)},
             )
         return len(rows)
 

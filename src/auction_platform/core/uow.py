@@ -42,6 +42,7 @@ class UnitOfWork:
     def __init__(self, db: Database, *, outbox: Table, producer: str) -> None:
         self.db = db
         self.outbox = outbox
+        self._append_events = insert(outbox)  # built once: every commit with events runs it
         self.producer = producer
         self.relay: OutboxRelay | None = None
 
@@ -52,6 +53,6 @@ class UnitOfWork:
             tx = Transaction(conn, producer=self.producer)
             yield tx
             if tx.events:
-                await conn.execute(insert(self.outbox), outbox_rows(tx.events))
+                await conn.execute(self._append_events, outbox_rows(tx.events))
         if tx.events and self.relay is not None:
             self.relay.notify()
