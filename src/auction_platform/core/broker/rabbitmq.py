@@ -158,6 +158,9 @@ class RabbitBroker:
                 # event cost more CPU than the publication itself on a busy relay.
                 underlay = await channel.get_underlay_channel()
                 # An event no queue is bound to is dropped, as on any topic exchange.
+                # ``wait=False``: no extra future per event for the socket write to
+                # drain; the confirmation awaited next comes after the write anyway,
+                # and a relay batch (at most ``batch_size`` events) bounds the queue.
                 results = await asyncio.gather(
                     *(
                         underlay.basic_publish(
@@ -166,6 +169,7 @@ class RabbitBroker:
                             routing_key=envelope.routing_key,
                             properties=self._properties(envelope),
                             mandatory=False,
+                            wait=False,
                         )
                         for envelope in envelopes
                     )
