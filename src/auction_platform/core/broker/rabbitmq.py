@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -156,7 +156,8 @@ class RabbitBroker:
                 # The channel underneath the robust one (a new one after a reconnect),
                 # with the frame properties built directly: an ``aio_pika.Message`` per
                 # event cost more CPU than the publication itself on a busy relay.
-                underlay = await channel.get_underlay_channel()
+                # aiormq's abstract channel does not declare ``wait``; its channel does.
+                underlay = cast(aiormq.Channel, await channel.get_underlay_channel())
                 # An event no queue is bound to is dropped, as on any topic exchange.
                 # ``wait=False``: no extra future per event for the socket write to
                 # drain; the confirmation awaited next comes after the write anyway,
