@@ -202,6 +202,23 @@ async def test_set_and_publish_values_expire_after_the_ttl(cache: Cache) -> None
     await _gone_after(cache, "book:short", started, ttl=0.2)
 
 
+async def test_set_and_publish_without_ttl_keeps_the_value(cache: Cache) -> None:
+    await cache.set_and_publish([("book:kept", "feed:kept", b"v1")])
+    await cache.set_and_publish([("book:kept", "feed:kept", b"v2")], ttl=None)
+    await asyncio.sleep(0.3)
+    assert await cache.get("book:kept") == b"v2"
+
+
+async def test_a_subscriber_reading_the_key_on_a_message_sees_that_value(cache: Cache) -> None:
+    # The live feed's promise: the copy is written before the notice goes out.
+    async with cache.subscribe("feed:order") as feed:
+        for n in range(5):
+            value = f"price {n}".encode()
+            await cache.set_and_publish([("book:order", "feed:order", value)], ttl=60)
+            assert await _next(feed) == value
+            assert await cache.get("book:order") == value
+
+
 async def test_publishing_after_the_subscriber_left_is_harmless(cache: Cache) -> None:
     async with cache.subscribe("bids") as messages:
         await cache.publish("bids", b"seen")
@@ -440,3 +457,22 @@ async def test_closing_the_cache_ends_open_subscriptions(cache: Cache) -> None:
         await cache.close()
 
         assert await asyncio.wait_for(reader, RECEIVE_TIMEOUT) is None
+
+
+async def test_redis_scripts_are_loaded_again_after_the_server_forgets_them(
+    redis_url: str,
+) -> None:
+    prefix = unique_name("cache_contract") + ":"
+    cache = RedisCache(redis_url, prefix=prefix, timeout=2.0)
+    await cache.start()
+    client = Redis.from_url(redis_url)
+    try:
+        await client.script_flush()
+        await cache.set_and_publish([("book:flushed", "feed:flushed", b"after")], ttl=60)
+        assert await cache.get("book:flushed") == b"after"
+        decision = await cache.take_token("bucket:flushed", capacity=2, refill_per_second=1)
+        assert decision.allowed
+    finally:
+        await client.aclose()
+        await cache.close()
+        await _delete_prefix(redis_url, prefix)

@@ -67,6 +67,24 @@ end
 return result
 """
 
+# KEYS[i]: a key to set; ARGV[1]: its time to live in ms (0: none); ARGV[2i]: the
+# channel to publish on, ARGV[2i+1]: the value, stored then published. One command
+# instead of a pipeline of two per item: a batch of bids refreshes a book per auction,
+# and the client's pipeline cost three times the CPU of this call at 11 books.
+_SET_AND_PUBLISH_LUA: Final = """
+local px = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local value = ARGV[2 * i + 1]
+  if px > 0 then
+    redis.call('SET', KEYS[i], value, 'PX', px)
+  else
+    redis.call('SET', KEYS[i], value)
+  end
+  redis.call('PUBLISH', ARGV[2 * i], value)
+end
+return #KEYS
+"""
+
 
 @contextmanager
 def _translate_errors(operation: str) -> Iterator[None]:
@@ -130,6 +148,7 @@ class RedisCache:
         self._timeout = timeout
         self._client: Redis | None = None
         self._take_tokens_script: AsyncScript | None = None
+        self._set_and_publish_script: AsyncScript | None = None
         self._subscriptions: set[_MessageIterator] = set()
 
     async def start(self) -> None:
@@ -145,11 +164,13 @@ class RedisCache:
             retry=Retry(NoBackoff(), 0),
         )
         self._take_tokens_script = self._client.register_script(_BUCKETS_LUA)
+        self._set_and_publish_script = self._client.register_script(_SET_AND_PUBLISH_LUA)
 
     async def close(self) -> None:
         """End open subscriptions and close the client and its connection pool."""
         client, self._client = self._client, None
         self._take_tokens_script = None
+        self._set_and_publish_script = None
         subscriptions, self._subscriptions = self._subscriptions, set()
         for subscription in subscriptions:
             await subscription.close()
@@ -193,18 +214,20 @@ class RedisCache:
     async def set_and_publish(
         self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
     ) -> None:
-        """For each ``(key, channel, value)``: SET then PUBLISH, all in one pipeline."""
+        """For each ``(key, channel, value)``: SET then PUBLISH, in one script call."""
         check_ttl(ttl)
         if not items:
             return
-        client = self._require_client()
-        px = None if ttl is None else max(1, round(ttl * 1000))
-        pipe = client.pipeline(transaction=False)
-        for key, channel, value in items:
-            pipe.set(self._prefix + key, value, px=px)
-            pipe.publish(self._prefix + channel, value)
-        with _translate_errors("SET/PUBLISH"):
-            await pipe.execute()
+        script = self._set_and_publish_script
+        if script is None:
+            raise CacheUnavailable("the redis cache is not started or already closed")
+        px = 0 if ttl is None else max(1, round(ttl * 1000))
+        keys = [self._prefix + key for key, _, _ in items]
+        args: list[int | str | bytes] = [px]
+        for _, channel, value in items:
+            args += (self._prefix + channel, value)
+        with _translate_errors("SET/PUBLISH script"):
+            await script(keys=keys, args=args)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
