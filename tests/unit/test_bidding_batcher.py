@@ -92,3 +92,114 @@ async def test_a_book_always_maps_to_the_same_queue(shards: int) -> None:
     batcher = Batcher(lambda groups: asyncio.sleep(0), shards=shards)
     assert {batcher._shard("book-7") for _ in range(10)} == {batcher._shard("book-7")}
     assert all(0 <= batcher._shard(f"b{n}") < shards for n in range(50))
+
+
+async def _recording_batcher(batches: list[list[str]], *, gather_window: float = 0.002) -> Batcher:
+    async def apply(groups: dict[str, list[Command]]) -> None:
+        batches.append([c.user_id for commands in groups.values() for c in commands])
+        for commands in groups.values():
+            for c in commands:
+                c.settle(Answer(201, {}))
+
+    return Batcher(apply, shards=1, gather_window=gather_window)
+
+
+async def test_a_batch_waits_for_the_commands_announced_for_its_queue() -> None:
+    batches: list[list[str]] = []
+    batcher = await _recording_batcher(batches, gather_window=5.0)
+
+    async def announced(user: str, checking: float) -> Answer:
+        with batcher.arriving("a"):
+            await asyncio.sleep(checking)  # the token being checked
+        return await batcher.submit("a", command(user))
+
+    slow = asyncio.create_task(announced("late", 0.05))
+    await asyncio.sleep(0)
+    await asyncio.gather(batcher.submit("a", command("early")), slow)
+    # Without the wait, "early" would have gone alone and "late" in a second batch.
+    assert batches == [["early", "late"]]
+
+
+async def test_a_lone_command_is_applied_without_waiting() -> None:
+    batches: list[list[str]] = []
+    batcher = await _recording_batcher(batches, gather_window=5.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with batcher.arriving("a"):
+        pass
+    await batcher.submit("a", command("alone"))
+    assert loop.time() - started < 1.0
+    assert batches == [["alone"]]
+
+
+async def test_an_announced_command_that_never_comes_delays_a_batch_by_the_window_only() -> None:
+    batches: list[list[str]] = []
+    batcher = await _recording_batcher(batches, gather_window=0.05)
+    loop = asyncio.get_running_loop()
+    with batcher.arriving("a"):  # checked for longer than the window, then refused
+        started = loop.time()
+        await batcher.submit("a", command("waiting"))
+        waited = loop.time() - started
+    assert 0.04 <= waited < 1.0
+    assert batches == [["waiting"]]
+    # The announcement is over: the next command does not wait.
+    started = loop.time()
+    await batcher.submit("a", command("next"))
+    assert loop.time() - started < 0.04
+
+
+async def test_an_announcement_for_another_queue_does_not_hold_a_batch() -> None:
+    batches: list[list[str]] = []
+
+    async def apply(groups: dict[str, list[Command]]) -> None:
+        batches.append([c.user_id for commands in groups.values() for c in commands])
+        for commands in groups.values():
+            for c in commands:
+                c.settle(Answer(201, {}))
+
+    batcher = Batcher(apply, shards=64, gather_window=5.0)
+    other = next(
+        f"book-{n}" for n in range(1000) if batcher._shard(f"book-{n}") != batcher._shard("a")
+    )
+    loop = asyncio.get_running_loop()
+    with batcher.arriving(other):
+        started = loop.time()
+        await batcher.submit("a", command("mine"))
+        assert loop.time() - started < 1.0
+    assert batches == [["mine"]]
+
+
+async def test_a_batch_does_not_wait_for_commands_announced_after_it_began_waiting() -> None:
+    batches: list[list[str]] = []
+    batcher = await _recording_batcher(batches, gather_window=5.0)
+    later_announced = asyncio.Event()
+    release_later = asyncio.Event()
+
+    async def announced(user: str, checked: asyncio.Event) -> Answer:
+        with batcher.arriving("a"):
+            await checked.wait()
+        return await batcher.submit("a", command(user))
+
+    first_checked = asyncio.Event()
+    first = asyncio.create_task(announced("first", first_checked))
+    await asyncio.sleep(0)
+    early = asyncio.create_task(batcher.submit("a", command("early")))
+    await asyncio.sleep(0.01)  # the worker now waits for "first"
+
+    async def keeps_coming() -> Answer:
+        with batcher.arriving("a"):
+            later_announced.set()
+            await release_later.wait()
+        return await batcher.submit("a", command("later"))
+
+    later = asyncio.create_task(keeps_coming())
+    await later_announced.wait()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    first_checked.set()
+    await asyncio.gather(early, first)
+    assert loop.time() - started < 1.0  # "later" is still being checked
+    assert batches == [["early", "first"]]
+    release_later.set()
+    await later
+    assert batches == [["early", "first"], ["later"]]

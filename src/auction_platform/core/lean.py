@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,9 @@ class LeanRoute:
     # Optional headers the handler reads, with the longest value it accepts; a longer
     # or empty one goes to the framework route (and its validation error).
     headers: tuple[tuple[str, int], ...] = ()
+    # Entered, with the path's named groups, while the caller's token is checked:
+    # lets the use case know a request is on its way (the bid batcher waits for it).
+    arriving: Callable[[dict[str, str]], AbstractContextManager[None]] | None = None
 
 
 class LeanRoutes:
@@ -93,7 +97,8 @@ class LeanRoutes:
             return
         scope["route"] = route
         try:
-            principal = await self.verifier.verify(token)
+            with route.arriving(params) if route.arriving else nullcontext():
+                principal = await self.verifier.verify(token)
             if principal.is_service:
                 await self.app(scope, replay(body, receive), send)
                 return

@@ -76,6 +76,7 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
         body=BidRequest,
         handle=handle,
         headers=(("idempotency-key", 200),),
+        arriving=lambda params: ctx.batcher.arriving(params["auction_id"]),
     )
 
 
