@@ -91,22 +91,9 @@ _LOCKED_BOOKS = (
     .order_by(books.c.auction_id)
     .with_for_update()
 )
-_BOOK_COLUMNS = (
-    "state",
-    "status",
-    "price_cents",
-    "leader_id",
-    "bid_count",
-    "ends_at",
-    "seq",
-    "result",
-    "updated_at",
-)
-_SAVE_BOOK = (
-    update(books)
-    .where(books.c.auction_id == bindparam("book_id"))
-    .values({column: bindparam(f"new_{column}") for column in _BOOK_COLUMNS})
-)
+# No VALUES: executed with many parameter sets, the SET clause is taken from their
+# keys (the columns ``BookState.dump`` gives), so the columns are named in one place.
+_SAVE_BOOK = update(books).where(books.c.auction_id == bindparam("book_id"))
 _APPEND_BIDS = bids.insert()
 
 
@@ -133,11 +120,7 @@ async def save_books(conn: AsyncConnection, states: list[tuple[str, dict[str, An
     if not states:
         return
     await conn.execute(
-        _SAVE_BOOK,
-        [
-            {"book_id": auction_id, **{f"new_{c}": values[c] for c in _BOOK_COLUMNS}}
-            for auction_id, values in states
-        ],
+        _SAVE_BOOK, [{"book_id": auction_id, **values} for auction_id, values in states]
     )
 
 
