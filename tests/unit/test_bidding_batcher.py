@@ -94,19 +94,21 @@ async def test_a_book_always_maps_to_the_same_queue(shards: int) -> None:
     assert all(0 <= batcher._shard(f"b{n}") < shards for n in range(50))
 
 
-async def _recording_batcher(batches: list[list[str]], *, gather_window: float = 0.002) -> Batcher:
+def _recording_batcher(
+    batches: list[list[str]], *, gather_window: float = 0.002, shards: int = 1
+) -> Batcher:
     async def apply(groups: dict[str, list[Command]]) -> None:
         batches.append([c.user_id for commands in groups.values() for c in commands])
         for commands in groups.values():
             for c in commands:
                 c.settle(Answer(201, {}))
 
-    return Batcher(apply, shards=1, gather_window=gather_window)
+    return Batcher(apply, shards=shards, gather_window=gather_window)
 
 
 async def test_a_batch_waits_for_the_commands_announced_for_its_queue() -> None:
     batches: list[list[str]] = []
-    batcher = await _recording_batcher(batches, gather_window=5.0)
+    batcher = _recording_batcher(batches, gather_window=5.0)
 
     async def announced(user: str, checking: float) -> Answer:
         with batcher.arriving("a"):
@@ -122,7 +124,7 @@ async def test_a_batch_waits_for_the_commands_announced_for_its_queue() -> None:
 
 async def test_a_lone_command_is_applied_without_waiting() -> None:
     batches: list[list[str]] = []
-    batcher = await _recording_batcher(batches, gather_window=5.0)
+    batcher = _recording_batcher(batches, gather_window=5.0)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with batcher.arriving("a"):
@@ -134,7 +136,7 @@ async def test_a_lone_command_is_applied_without_waiting() -> None:
 
 async def test_an_announced_command_that_never_comes_delays_a_batch_by_the_window_only() -> None:
     batches: list[list[str]] = []
-    batcher = await _recording_batcher(batches, gather_window=0.05)
+    batcher = _recording_batcher(batches, gather_window=0.05)
     loop = asyncio.get_running_loop()
     with batcher.arriving("a"):  # checked for longer than the window, then refused
         started = loop.time()
@@ -150,14 +152,7 @@ async def test_an_announced_command_that_never_comes_delays_a_batch_by_the_windo
 
 async def test_an_announcement_for_another_queue_does_not_hold_a_batch() -> None:
     batches: list[list[str]] = []
-
-    async def apply(groups: dict[str, list[Command]]) -> None:
-        batches.append([c.user_id for commands in groups.values() for c in commands])
-        for commands in groups.values():
-            for c in commands:
-                c.settle(Answer(201, {}))
-
-    batcher = Batcher(apply, shards=64, gather_window=5.0)
+    batcher = _recording_batcher(batches, gather_window=5.0, shards=64)
     other = next(
         f"book-{n}" for n in range(1000) if batcher._shard(f"book-{n}") != batcher._shard("a")
     )
@@ -171,7 +166,7 @@ async def test_an_announcement_for_another_queue_does_not_hold_a_batch() -> None
 
 async def test_a_batch_does_not_wait_for_commands_announced_after_it_began_waiting() -> None:
     batches: list[list[str]] = []
-    batcher = await _recording_batcher(batches, gather_window=5.0)
+    batcher = _recording_batcher(batches, gather_window=5.0)
     later_announced = asyncio.Event()
     release_later = asyncio.Event()
 

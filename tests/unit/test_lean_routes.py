@@ -69,15 +69,17 @@ def _client(announcements: Announcements) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lean")
 
 
+async def _bid(announcements: Announcements, token: str) -> httpx.Response:
+    async with _client(announcements) as client:
+        return await client.post(
+            "/things/t1/bids", json={"amount": 5}, headers={"Authorization": f"Bearer {token}"}
+        )
+
+
 async def test_the_token_is_checked_while_the_request_is_announced_and_handled_after() -> None:
     keys = Keys("k1")
     announcements = Announcements(keys)
-    async with _client(announcements) as client:
-        answer = await client.post(
-            "/things/t1/bids",
-            json={"amount": 5},
-            headers={"Authorization": f"Bearer {keys.sign()}"},
-        )
+    answer = await _bid(announcements, keys.sign())
     assert answer.status_code == 201
     assert answer.json() == {"thing": "t1", "user": "user-1", "amount": 5}
     assert announcements.announced == [{"thing": "t1"}]
@@ -88,12 +90,7 @@ async def test_the_token_is_checked_while_the_request_is_announced_and_handled_a
 async def test_a_refused_token_ends_its_announcement() -> None:
     keys = Keys("k1")
     announcements = Announcements(keys)
-    async with _client(announcements) as client:
-        answer = await client.post(
-            "/things/t1/bids",
-            json={"amount": 5},
-            headers={"Authorization": f"Bearer {keys.sign(lifetime=-60)}"},
-        )
+    answer = await _bid(announcements, keys.sign(lifetime=-60))
     assert answer.status_code == 401
     assert announcements.announced == [{"thing": "t1"}]
     assert announcements.open == 0
