@@ -33,13 +33,15 @@ from auction_platform.services.gateway.service import DEFINITION as GATEWAY
 from auction_platform.services.identity.service import DEFINITION as IDENTITY
 from auction_platform.services.notification.service import DEFINITION as NOTIFICATION
 from auction_platform.services.payment.service import DEFINITION as PAYMENT
+from auction_platform.services.web.service import DEFINITION as WEB
 from auction_platform.settings import Settings
 
 log = logging.getLogger("auction_platform")
 
 # In dependency order: a service comes after every service it calls.
 DEFINITIONS: dict[str, ServiceDefinition] = {
-    d.name: d for d in (IDENTITY, AUCTION, BIDDING, PAYMENT, NOTIFICATION, ANALYTICS, GATEWAY)
+    d.name: d
+    for d in (IDENTITY, AUCTION, BIDDING, PAYMENT, NOTIFICATION, ANALYTICS, WEB, GATEWAY)
 }
 DATABASE_SERVICES = tuple(name for name, d in DEFINITIONS.items() if d.uses_database)
 

@@ -14,7 +14,9 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("gateway", "identity", "auction", "bidding", "payment", "notification", "analytics")
+SERVICES = (
+    "gateway", "identity", "auction", "bidding", "payment", "notification", "analytics", "web"
+)
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
 
 _DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -61,6 +63,7 @@ class Settings(BaseSettings):
     payment_url: str = ""
     notification_url: str = ""
     analytics_url: str = ""
+    web_url: str = ""
 
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 

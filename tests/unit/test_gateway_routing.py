@@ -2,7 +2,7 @@
 
 import pytest
 
-from auction_platform.services.gateway.routing import owner_of
+from auction_platform.contracts.routes import owner_of
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_unknown_paths_have_no_owner(path: str) -> None:
 
 
 def test_only_provider_webhooks_escape_the_rate_limit() -> None:
-    from auction_platform.services.gateway.routing import route_for
+    from auction_platform.contracts.routes import route_for
 
     webhook = route_for("/api/v1/payments/webhooks/stripe")
     assert webhook is not None

@@ -13,16 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-# ISO 4217 codes accepted for listings, with their minor units (cents per unit).
-CURRENCIES: dict[str, int] = {
-    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0, "SEK": 2, "NOK": 2, "DKK": 2,
-    "PLN": 2, "CZK": 2, "HUF": 2, "RON": 2, "BGN": 2, "ISK": 0, "TRY": 2, "UAH": 2,
-    "CAD": 2, "AUD": 2, "NZD": 2, "MXN": 2, "BRL": 2, "CLP": 0, "COP": 2,
-    "ARS": 2, "CNY": 2, "HKD": 2, "TWD": 2, "KRW": 0, "SGD": 2, "INR": 2, "IDR": 2,
-    "MYR": 2, "PHP": 2, "THB": 2, "VND": 0, "ILS": 2, "AED": 2, "SAR": 2, "QAR": 2,
-    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3, "EGP": 2, "ZAR": 2, "NGN": 2,
-    "KES": 2, "MAD": 2,
-}  # fmt: skip
+from auction_platform.contracts.money import CURRENCIES
+
 
 # eBay's bid increments: from this price (in minor units) on, bids go up by this much.
 DEFAULT_INCREMENTS: tuple[tuple[int, int], ...] = (

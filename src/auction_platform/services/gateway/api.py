@@ -17,7 +17,7 @@ from auction_platform.core.http import ServiceClient
 from auction_platform.core.middleware import read_body, send_error_for, send_whole
 from auction_platform.core.transport import RawAnswer
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
-from auction_platform.services.gateway.routing import Route, route_for
+from auction_platform.contracts.routes import Route, route_for
 
 log = logging.getLogger("auction_platform.gateway")
 

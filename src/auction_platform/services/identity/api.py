@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from auction_platform.core.auth import Admin, CurrentService, CurrentUser
@@ -144,6 +144,18 @@ def build_router(ctx: Identity) -> APIRouter:
         user = await handlers.user(user_id=principal.subject, ctx=ctx)
         roles = [*user.roles, "seller"]
         return {"user": (await handlers.set_roles(user_id=user.id, roles=roles, ctx=ctx)).public()}
+
+    @users.get("/{user_id}/profile")
+    async def profile(user_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+        """What anyone may see of an account: its display name and since when it exists."""
+        user = await handlers.user(user_id=user_id, ctx=ctx)
+        return {
+            "user": {
+                "id": user.id,
+                "display_name": user.display_name,
+                "member_since": user.created_at.isoformat(),
+            }
+        }
 
     @users.get("/{user_id}")
     async def get_user(user_id: str, principal: CurrentUser) -> dict[str, Any]:

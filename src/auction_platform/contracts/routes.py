@@ -1,4 +1,8 @@
-"""Which service owns which public path, and how long it may take."""
+"""Which service owns which public path, and how long it may take.
+
+The gateway forwards by this table, and the web site calls the services' public
+API by it, so both agree on who answers what.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ def _route(
 # but belong to the bidding service.
 ROUTES: tuple[Route, ...] = (
     _route(r"^/api/v1/auctions/[^/]+/(bids|buy-now|book|retractions)(/|$)", "bidding", timeout=5),
+    _route(r"^/api/v1/bids(/|$)", "bidding"),
     _route(r"^/api/v1/auth/(login|register|refresh|service-token)$", "identity", auth=True),
     _route(r"^/api/v1/(auth|users)(/|$)", "identity"),
     _route(r"^/\.well-known/jwks\.json$", "identity"),
@@ -48,7 +53,12 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
-DOWNSTREAM = ("identity", "auction", "bidding", "payment", "notification", "analytics")
+API_SERVICES = ("identity", "auction", "bidding", "payment", "notification", "analytics")
+# The gateway's own paths (health, metrics, the live feed) and the API's stay with
+# it; every other path is a page of the web site.
+_NOT_PAGES = re.compile(r"^/(api|ws|\.well-known|health|metrics)(/|$)")
+SITE = _route(r"^/", "web")
+DOWNSTREAM = (*API_SERVICES, "web")
 
 
 def route_for(path: str) -> Route | None:
@@ -56,7 +66,7 @@ def route_for(path: str) -> Route | None:
     for route in ROUTES:
         if route.pattern.match(path):
             return route
-    return None
+    return None if _NOT_PAGES.match(path) else SITE
 
 
 def owner_of(path: str) -> str | None:

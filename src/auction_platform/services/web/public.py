@@ -1,0 +1,217 @@
+"""Pages for everyone: home, catalogue, a lot, sign up, sign in, sign out, static files."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from auction_platform.services.web.client import ApiProblem
+from auction_platform.services.web.sessions import COOKIE, new_session
+from auction_platform.services.web.site import PageRoute, Web, query, visit_of
+
+_PAGE_SIZE = 24
+_SORTS = ("relevance", "ending_soonest", "newest", "price_low", "price_high")
+_STATUSES = ("open", "scheduled", "closed")
+
+
+def build_router(web: Web) -> APIRouter:
+    """The public pages."""
+    router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+    @router.get("/")
+    async def home(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        ending, newest = await asyncio.gather(
+            visit.api("GET", "/api/v1/auctions", params={"status": "open", "limit": 8}),
+            visit.api("GET", "/api/v1/auctions", params={"sort": "newest", "limit": 8}),
+        )
+        return visit.render(
+            "home.html", ending=ending["items"], newest=newest["items"], flash=await visit.take_flash()
+        )
+
+    @router.get("/auctions")
+    async def catalogue(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        asked = query(request)
+        sort = asked.get("sort") if asked.get("sort") in _SORTS else "relevance"
+        status = asked.get("status") if asked.get("status") in _STATUSES else None
+        offset = _number(asked.get("after")) or 0
+        params = {
+            "q": asked.get("q", "")[:200],
+            "category": asked.get("category") or None,
+            "status": status,
+            "min_price": _number(asked.get("min_price")),
+            "max_price": _number(asked.get("max_price")),
+            "sort": sort,
+            "limit": _PAGE_SIZE,
+            "offset": offset,
+        }
+        try:
+            found = await visit.api("GET", "/api/v1/search/auctions", params=params)
+        except ApiProblem as problem:
+            if problem.status != 422:
+                raise
+            found = {"items": [], "total": 0, "facets": {}, "next_offset": None}
+        return visit.render(
+            "catalogue.html", found=found, asked=params, sorts=_SORTS, statuses=_STATUSES
+        )
+
+    @router.get("/auctions/{lot_id}")
+    async def lot(request: Request, lot_id: str) -> Response:
+        visit = await visit_of(request, web)
+        detail = await visit.api("GET", f"/api/v1/auctions/{lot_id}")
+        auction = detail["auction"]
+        book, history, seller, watching = await asyncio.gather(
+            _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/book")),
+            _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")),
+            _optional(visit.api("GET", f"/api/v1/users/{auction['seller_id']}/profile")),
+            _watching(visit, lot_id),
+        )
+        return visit.render(
+            "lot.html",
+            auction=auction,
+            book=book,
+            history=list(reversed((history or {}).get("bids", []))),
+            seller=seller,
+            watching=watching,
+            mine=visit.session is not None and visit.session.user_id == auction["seller_id"],
+            idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
+            flash=await visit.take_flash(),
+        )
+
+    @router.get("/signup")
+    async def signup_form(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        return visit.render("signup.html", fields={}, problem=None)
+
+    @router.post("/signup")
+    async def signup(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        fields = await visit.form()
+        body = {
+            "email": fields.get("email", ""),
+            "password": fields.get("password", ""),
+            "display_name": fields.get("display_name", ""),
+        }
+        try:
+            await visit.api("POST", "/api/v1/auth/register", json=body)
+            return await _sign_in(visit, body["email"], body["password"], "/account?welcome=1")
+        except ApiProblem as problem:
+            if problem.status >= 500:
+                raise
+            shown = {"email": body["email"], "display_name": body["display_name"]}
+            return visit.render("signup.html", 422, fields=shown, problem=problem)
+
+    @router.get("/signin")
+    async def signin_form(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        return visit.render(
+            "signin.html", email="", problem=None, next=_safe_next(query(request).get("next"))
+        )
+
+    @router.post("/signin")
+    async def signin(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        fields = await visit.form()
+        target = _safe_next(fields.get("next"))
+        try:
+            return await _sign_in(visit, fields.get("email", ""), fields.get("password", ""), target)
+        except ApiProblem as problem:
+            if problem.status >= 500:
+                raise
+            status = 429 if problem.status == 429 else 401 if problem.status == 401 else 422
+            return visit.render(
+                "signin.html", status, email=fields.get("email", ""), problem=problem, next=target
+            )
+
+    @router.post("/signout")
+    async def signout(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        await visit.form()
+        if visit.session is not None and visit.cookie is not None:
+            try:
+                await visit.api(
+                    "POST",
+                    "/api/v1/auth/logout",
+                    json={"refresh_token": visit.session.refresh_token},
+                )
+            except ApiProblem:
+                pass  # the session goes either way; its tokens expire by themselves
+            await web.sessions.delete(visit.cookie)
+        visit.session = None
+        visit.drop_session = True
+        return visit.redirect("/")
+
+    async def _sign_in(visit: Any, email: str, password: str, target: str) -> Response:
+        pair = await visit.api("POST", "/api/v1/auth/login", json={"email": email, "password": password})
+        me = await web.api.get("/api/v1/users/me", token=pair["access_token"], address=visit.address)
+        session = new_session(me["user"], pair)
+        if visit.cookie is not None:
+            await web.sessions.delete(visit.cookie)
+        cookie = await web.sessions.create(session)
+        visit.session, visit.cookie = session, cookie
+        response = visit.redirect(target)
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=int(web.sessions.ttl),
+            httponly=True,
+            samesite="lax",
+            secure=web.secure_cookies,
+            path="/",
+        )
+        return response
+
+    @router.get("/static/{name:path}")
+    async def static(request: Request, name: str) -> Response:
+        asset = web.assets.files.get(name)
+        if asset is None:
+            return Response("not found", 404, media_type="text/plain")
+        headers = {
+            "ETag": asset.etag,
+            "Cache-Control": "public, max-age=31536000, immutable"
+            if "v" in request.query_params
+            else "public, max-age=3600",
+            "Vary": "Accept-Encoding",
+        }
+        if request.headers.get("if-none-match") == asset.etag:
+            return Response(status_code=304, headers=headers)
+        body = asset.body
+        if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            body, headers["Content-Encoding"] = asset.gzipped, "gzip"
+        return Response(body, media_type=asset.content_type, headers=headers)
+
+    return router
+
+
+def _number(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 16 else None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site: never ``//other.host`` or a full URL."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def _optional(call: Any) -> Any:
+    try:
+        return await call
+    except ApiProblem as problem:
+        if problem.status in (404, 403):
+            return None
+        raise
+
+
+async def _watching(visit: Any, lot_id: str) -> bool:
+    if visit.session is None:
+        return False
+    try:
+        watched = await visit.api("GET", "/api/v1/watchlist", params={"limit": 100})
+    except ApiProblem:
+        return False
+    return any(item.get("id") == lot_id for item in watched.get("items", []))

@@ -1,0 +1,58 @@
+"""The web service: the site for bidders, sellers and operators (cache for sessions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+
+from auction_platform.contracts.routes import API_SERVICES
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.services.web import account, admin, bidder, public, seller
+from auction_platform.services.web.assets import Assets
+from auction_platform.services.web.client import PublicApi
+from auction_platform.services.web.render import build_templates
+from auction_platform.services.web.sessions import SessionStore
+from auction_platform.services.web.site import Web
+from auction_platform.settings import Environment
+
+
+def prepare(runtime: ServiceRuntime) -> None:
+    """Build the site's context: the API client, sessions, templates and static files."""
+    assert runtime.cache is not None
+    settings = runtime.settings
+    runtime.state["web"] = Web(
+        api=PublicApi(runtime.clients),
+        sessions=SessionStore(
+            runtime.cache,
+            ttl=settings.refresh_token_ttl_days * 86_400.0,
+            secret=settings.secret_key.get_secret_value().encode(),
+        ),
+        templates=build_templates(),
+        assets=Assets(),
+        secure_cookies=settings.environment is not Environment.DEVELOPMENT,
+        clock=runtime.clock,
+    )
+
+
+def _routers(runtime: ServiceRuntime) -> Sequence[APIRouter]:
+    web: Web = runtime.state["web"]
+    return [
+        bidder.build_router(web),
+        account.build_router(web),
+        seller.build_router(web),
+        admin.build_router(web),
+        public.build_router(web),
+    ]
+
+
+DEFINITION = ServiceDefinition(
+    name="web",
+    # Sessions live in the cache; without it nobody can sign in, but the
+    # catalogue and lot pages still show.
+    uses_cache=True,
+    calls=API_SERVICES,
+    critical=frozenset({"auction", "bidding"}),
+    prepare=prepare,
+    routers=_routers,
+)

@@ -1,0 +1,280 @@
+"""What every page shares: the visitor, their session, forms with CSRF tokens, rendering.
+
+Page routes use ``PageRoute``: a refusal of the API, a form without its CSRF
+token or a page that needs a signed-in visitor becomes a page for people (or a
+redirect to sign in), never a JSON error or a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment
+
+from auction_platform.core.net import client_address
+from auction_platform.services.web.assets import Assets
+from auction_platform.services.web.client import ApiProblem, PublicApi
+from auction_platform.services.web.sessions import (
+    COOKIE,
+    VISITOR_COOKIE,
+    Session,
+    SessionStore,
+)
+
+log = logging.getLogger("auction_platform.web")
+
+# No request leaves for another host; the live feed is a WebSocket to this one.
+CSP = (
+    "default-src 'self'; img-src 'self' https: data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+_FORM_LIMIT = 64 * 1024
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in visitor."""
+
+
+class Forbidden(Exception):
+    """The page needs a role the visitor does not have."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
+
+
+class CsrfRefused(Exception):
+    """A form came without the token this visitor's pages carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Web:
+    """The site's context, built by the composition root."""
+
+    api: PublicApi
+    sessions: SessionStore
+    templates: Environment
+    assets: Assets
+    secure_cookies: bool
+    clock: Callable[[], datetime]
+
+
+@dataclass(slots=True)
+class Visit:
+    """One request to the site: who is visiting and what the answer must set."""
+
+    request: Request
+    web: Web
+    session: Session | None
+    cookie: str | None
+    visitor: str
+    new_visitor: bool
+    drop_session: bool = False
+
+    @property
+    def address(self) -> str:
+        """The browser's address, as the gateway forwarded it."""
+        return client_address(self.request)
+
+    @property
+    def csrf(self) -> str:
+        """The token every form of this visitor's pages carries."""
+        if self.session is not None:
+            return self.session.csrf
+        return self.web.sessions.visitor_csrf(self.visitor)
+
+    @property
+    def token(self) -> str | None:
+        """The access token the site calls the API with for this visitor."""
+        return self.session.access_token if self.session else None
+
+    def user(self) -> Session:
+        """The signed-in visitor's session, or ``NotSignedIn``."""
+        if self.session is None:
+            raise NotSignedIn()
+        return self.session
+
+    def role(self, role: str) -> Session:
+        """The signed-in visitor's session if they hold ``role``."""
+        session = self.user()
+        if not session.has_role(role):
+            raise Forbidden(role)
+        return session
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the public API as this visitor."""
+        return await self.web.api.call(
+            method, path, token=self.token, address=self.address, **kwargs
+        )
+
+    async def flash(self, message: str, kind: str = "info") -> None:
+        """A message for the next page this visitor sees (signed-in visitors only)."""
+        if self.session is not None and self.cookie is not None:
+            self.session = replace(self.session, flash=message, flash_kind=kind)
+            await self.web.sessions.save(self.cookie, self.session)
+
+    async def take_flash(self) -> tuple[str, str] | None:
+        """The message left for this page, forgotten once shown."""
+        if self.session is None or self.session.flash is None or self.cookie is None:
+            return None
+        shown = (self.session.flash, self.session.flash_kind)
+        self.session = replace(self.session, flash=None)
+        await self.web.sessions.save(self.cookie, self.session)
+        return shown
+
+    async def form(self) -> dict[str, str]:
+        """The posted form's fields, once its CSRF token is checked."""
+        body = await self.request.body()
+        if len(body) > _FORM_LIMIT:
+            raise ApiProblem(413, "body_too_large", "the form is too large")
+        fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        sent = fields.pop("csrf_token", "") or self.request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), self.csrf.encode()):
+            raise CsrfRefused()
+        return fields
+
+    def finish(self, response: Response) -> Response:
+        """Set the cookies this visit needs on the answer."""
+        if self.new_visitor:
+            response.set_cookie(
+                VISITOR_COOKIE,
+                self.visitor,
+                max_age=30 * 86_400,
+                httponly=True,
+                samesite="lax",
+                secure=self.web.secure_cookies,
+                path="/",
+            )
+        if self.drop_session:
+            response.delete_cookie(COOKIE, path="/")
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        """A page from its template."""
+        html = self.web.templates.get_template(template).render(
+            visit=self,
+            session=self.session,
+            csrf=self.csrf,
+            asset=self.web.assets.url,
+            path=self.request.url.path,
+            server_time=self.web.clock().isoformat(),
+            **context,
+        )
+        return self.finish(HTMLResponse(html, status))
+
+    def redirect(self, to: str) -> Response:
+        """After a form: see the result at ``to`` (303, so a reload does not post again)."""
+        return self.finish(RedirectResponse(to, status_code=303))
+
+    def wants_json(self) -> bool:
+        """True for the site's own script, which updates the page in place."""
+        return self.request.headers.get("x-requested-with") == "fetch"
+
+    async def answer(self, to: str, message: str, kind: str = "info", **data: Any) -> Response:
+        """The result of a form: JSON for the page's script, else a redirect with a flash."""
+        if self.wants_json():
+            body = {"message": message, "kind": kind, **data}
+            return self.finish(JSONResponse(body, 422 if kind == "error" else 200))
+        await self.flash(message, kind)
+        return self.redirect(to)
+
+
+async def visit_of(request: Request, web: Web) -> Visit:
+    """Who is visiting: their session (with fresh tokens) when they have one."""
+    cookie = request.cookies.get(COOKIE)
+    session = await web.sessions.load(cookie) if cookie else None
+    drop = bool(cookie) and session is None
+    if session is not None and cookie is not None:
+        session = await web.sessions.fresh(cookie, session, _refresher(web, request))
+        drop = session is None
+    visitor = request.cookies.get(VISITOR_COOKIE, "")
+    new_visitor = not (16 <= len(visitor) <= 64 and visitor.isascii())
+    if new_visitor:
+        visitor = secrets.token_urlsafe(24)
+    return Visit(request, web, session, cookie if session else None, visitor, new_visitor, drop)
+
+
+def _refresher(web: Web, request: Request) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    async def refresh(refresh_token: str) -> dict[str, Any]:
+        answer: dict[str, Any] = await web.api.post(
+            "/api/v1/auth/refresh",
+            json={"refresh_token": refresh_token},
+            address=client_address(request),
+        )
+        return answer
+
+    return refresh
+
+
+_TITLES = {
+    400: "That request was not understood",
+    403: "Not allowed",
+    404: "Page not found",
+    409: "That could not be done now",
+    413: "Too large",
+    422: "Please check what you entered",
+    429: "Too many requests",
+    503: "Temporarily unavailable",
+}
+
+
+def problem_page(visit: Visit, status: int, message: str) -> Response:
+    """A page that explains a refusal in words."""
+    status = status if 400 <= status < 600 else 500
+    title = _TITLES.get(status, "Something went wrong")
+    response = visit.render("error.html", status, title=title, message=message)
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+class PageRoute(APIRoute):
+    """A route whose refusals become pages for people."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                return await handler(request)
+            except NotSignedIn:
+                target = quote(request.url.path, safe="/")
+                return RedirectResponse(f"/signin?next={target}", status_code=303)
+            except (Forbidden, CsrfRefused, ApiProblem) as exc:
+                web: Web = request.app.state.runtime.state["web"]
+                visit = await visit_of(request, web)
+                if isinstance(exc, Forbidden):
+                    return problem_page(visit, 403, f"This page is for accounts with the {exc.role} role.")
+                if isinstance(exc, CsrfRefused):
+                    return problem_page(
+                        visit, 403, "The form had expired or did not come from this site. "
+                        "Please go back, reload the page and try again."
+                    )
+                if exc.status == 401 and visit.session is not None:
+                    target = quote(request.url.path, safe="/")
+                    return RedirectResponse(f"/signin?next={target}", status_code=303)
+                if exc.status >= 500:
+                    log.warning("page %s: %s (%.0f ms)", request.url.path, exc,
+                                (time.perf_counter() - started) * 1000)
+                return problem_page(visit, exc.status, exc.message)
+
+        return page
+
+
+def query(request: Request) -> Mapping[str, str]:
+    """The query parameters (the last value of each)."""
+    return dict(request.query_params)
