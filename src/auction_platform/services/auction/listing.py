@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from auction_platform.contracts.money import CURRENCIES
 
-
 # eBay's bid increments: from this price (in minor units) on, bids go up by this much.
 DEFAULT_INCREMENTS: tuple[tuple[int, int], ...] = (
     (0, 5),
@@ -37,6 +36,8 @@ SOFT_CLOSE_MAX_SECONDS = 3_600
 SOFT_CLOSE_MAX_EXTENSIONS = 100
 
 _CATEGORY = re.compile(r"^[a-z0-9-]{2,40}$")
+# The platform's own static files (the demo's images): plain characters only.
+_STATIC_PATH = re.compile(r"/static/[A-Za-z0-9._/-]+")
 # Names that only mean something inside a network; an image there is never public.
 _INTERNAL_NAMES = ("localhost",)
 _INTERNAL_SUFFIXES = (".local", ".internal", ".localhost", ".home.arpa", ".arpa", ".lan")
@@ -154,7 +155,7 @@ def check_currency(currency: str) -> str:
 
 
 def check_images(images: tuple[str, ...], *, max_images: int) -> tuple[str, ...]:
-    """At most ``max_images`` public https URLs, without duplicates."""
+    """At most ``max_images`` public https URLs or own static paths, without duplicates."""
     if len(images) > max_images:
         raise InvalidTerms("too_many_images", f"a lot shows at most {max_images} images")
     if len(set(images)) != len(images):
@@ -163,15 +164,18 @@ def check_images(images: tuple[str, ...], *, max_images: int) -> tuple[str, ...]
 
 
 def check_image_url(url: str) -> str:
-    """A public https URL; never an address inside a network, never with credentials.
+    """A public https URL, or a path of the platform's own static images (``/static/...``).
 
-    The platform does not fetch images itself (browsers do), so this is defence in
-    depth against listings that point people's browsers, or a future thumbnailer,
-    at internal hosts. A public name may still resolve to a private address; only
-    code that fetches can check that, at fetch time.
+    A URL never points inside a network, never carries credentials. The platform
+    does not fetch images itself (browsers do), so this is defence in depth against
+    listings that point people's browsers, or a future thumbnailer, at internal
+    hosts. A public name may still resolve to a private address; only code that
+    fetches can check that, at fetch time.
     """
     if len(url) > URL_MAX:
         raise InvalidTerms("invalid_image_url", f"an image URL is limited to {URL_MAX} characters")
+    if url.startswith("/"):
+        return check_static_path(url)
     if _CONTROL.search(url) or any(c.isspace() or c == "\\" for c in url):
         raise InvalidTerms("invalid_image_url", "an image URL must not contain spaces or \\")
     parts = urlsplit(url)
@@ -191,6 +195,18 @@ def check_image_url(url: str) -> str:
     if not _public_host(host):
         raise InvalidTerms("invalid_image_url", "image URLs must point at a public host")
     return url
+
+
+def check_static_path(path: str) -> str:
+    """``/static/`` and then letters, digits, ``. _ / -`` only; never ``..`` or ``//``."""
+    # "//host/x" is a URL without a scheme to a browser, and ".." climbs out of /static/.
+    if not _STATIC_PATH.fullmatch(path) or ".." in path or "//" in path:
+        raise InvalidTerms(
+            "invalid_image_url",
+            "an image path is /static/... of letters, digits, '.', '_', '/' and '-', "
+            "without '..' or '//'",
+        )
+    return path
 
 
 def _public_host(host: str) -> bool:
