@@ -7,7 +7,7 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,9 +80,10 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
     )
 
 
-def build_router(ctx: Bidding) -> APIRouter:
+def build_routers(ctx: Bidding) -> list[APIRouter]:
     """Every route of the bidding service."""
     router = APIRouter(prefix="/api/v1/auctions/{auction_id}", tags=["bidding"])
+    mine = APIRouter(prefix="/api/v1/bids", tags=["bidding"])
 
     async def run(auction_id: str, command: Command) -> JSONResponse:
         answer = await ctx.submit(auction_id, command)
@@ -175,4 +176,40 @@ def build_router(ctx: Bidding) -> APIRouter:
             "server_time": ctx.clock().isoformat(),
         }
 
-    return router
+    @mine.get("")
+    async def my_bids(
+        user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    ) -> dict[str, Any]:
+        """The lots you bid on, latest first, with your standing: leading, outbid, won or lost."""
+        async with ctx.uow.db.read() as conn:
+            rows = await store.bids_of(conn, user.subject, limit=limit)
+        return {
+            "items": [_standing(row, user.subject) for row in rows],
+            "server_time": ctx.clock().isoformat(),
+        }
+
+    return [router, mine]
+
+
+def _standing(row: Any, user_id: str) -> dict[str, Any]:
+    """One of a bidder's lots as they see it: never another bidder's maximum."""
+    leading = row.leader_id == user_id
+    reserve = (row.rules or {}).get("reserve_cents")
+    if row.status in ("open", "scheduled"):
+        standing = "leading" if leading else "outbid"
+    else:
+        won = leading and row.status == "closed" and (reserve is None or row.price_cents >= reserve)
+        standing = "won" if won else "lost"
+    return {
+        "auction_id": row.auction_id,
+        "title": row.title,
+        "currency": row.currency,
+        "status": row.status,
+        "standing": standing,
+        "price_cents": int(row.price_cents),
+        "your_max_cents": int(row.max_cents),
+        "your_bids": int(row.bids),
+        "bid_count": int(row.bid_count),
+        "ends_at": utc(row.ends_at).isoformat(),
+        "last_bid_at": utc(row.last_bid_at).isoformat(),
+    }

@@ -136,6 +136,38 @@ async def ledger(conn: AsyncConnection, auction_id: str) -> list[Any]:
     return list((await conn.execute(query)).all())
 
 
+async def bids_of(conn: AsyncConnection, bidder_id: str, *, limit: int) -> list[Any]:
+    """The auctions a bidder bid on, latest first: their highest live maximum and the book."""
+    mine = (
+        select(
+            bids.c.auction_id,
+            func.max(bids.c.max_cents).label("max_cents"),
+            func.max(bids.c.placed_at).label("last_bid_at"),
+            func.count().label("bids"),
+        )
+        .where(bids.c.bidder_id == bidder_id, bids.c.retracted_at.is_(None))
+        .group_by(bids.c.auction_id)
+        .subquery()
+    )
+    query = (
+        select(
+            mine,
+            books.c.title,
+            books.c.currency,
+            books.c.status,
+            books.c.price_cents,
+            books.c.leader_id,
+            books.c.bid_count,
+            books.c.ends_at,
+            books.c.rules,
+        )
+        .join(books, books.c.auction_id == mine.c.auction_id)
+        .order_by(mine.c.last_bid_at.desc(), mine.c.auction_id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
+
+
 async def mark_retracted(conn: AsyncConnection, auction_id: str, seq: int, *, at: datetime) -> None:
     """Mark one ledger row retracted (rows are never deleted)."""
     await conn.execute(

@@ -1,0 +1,161 @@
+/* The site's one script. Every page works without it; with it, times show in the
+   visitor's time zone, countdowns tick (corrected by the server's clock), a lot's
+   price moves live over the WebSocket feed, and bid forms answer in place. */
+(function () {
+  "use strict";
+
+  var skew = 0; // the server's clock minus this browser's, in ms
+  function setSkew(iso) {
+    var t = Date.parse(iso);
+    if (!isNaN(t)) skew = t - Date.now();
+  }
+  function now() { return Date.now() + skew; }
+  setSkew(document.body.getAttribute("data-server-time"));
+
+  var SYMBOLS = { USD: "$", EUR: "€", GBP: "£", JPY: "¥", CNY: "¥", INR: "₹", KRW: "₩", ILS: "₪",
+    NGN: "₦", UAH: "₴", VND: "₫", TRY: "₺", PHP: "₱" };
+  var PLACES = { JPY: 0, ISK: 0, CLP: 0, KRW: 0, VND: 0, KWD: 3, BHD: 3, OMR: 3, JOD: 3, TND: 3 };
+  function money(cents, currency) {
+    if (cents === null || cents === undefined) return "—";
+    var places = PLACES.hasOwnProperty(currency) ? PLACES[currency] : 2;
+    var sign = cents < 0 ? "-" : "";
+    var abs = Math.abs(cents), unit = Math.pow(10, places);
+    var whole = Math.floor(abs / unit), fraction = abs % unit;
+    var text = whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    if (places) text += "." + String(fraction).padStart(places, "0");
+    return SYMBOLS[currency] ? sign + SYMBOLS[currency] + text : sign + text + " " + currency;
+  }
+  function amountInput(cents, currency) {
+    var places = PLACES.hasOwnProperty(currency) ? PLACES[currency] : 2;
+    return places ? (cents / Math.pow(10, places)).toFixed(places) : String(cents);
+  }
+  function duration(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+    s = s % 60;
+    if (d) return d + "d " + h + "h";
+    if (h) return h + "h " + String(m).padStart(2, "0") + "m";
+    if (m) return m + "m " + String(s).padStart(2, "0") + "s";
+    return s + "s";
+  }
+
+  function localTimes(root) {
+    var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t)) el.textContent = format.format(new Date(t));
+    });
+  }
+
+  function tick() {
+    document.querySelectorAll("[data-ends-at]").forEach(function (el) {
+      var end = Date.parse(el.getAttribute("data-ends-at"));
+      if (isNaN(end)) return;
+      var left = end - now();
+      el.textContent = left > 0 ? duration(left) : "ending…";
+      el.classList.toggle("soon", left > 0 && left < 5 * 60 * 1000);
+    });
+  }
+
+  function show(box, message, kind) {
+    if (!box) return;
+    box.className = "result " + (kind || "info");
+    box.textContent = message;
+  }
+
+  var lot = document.querySelector("[data-live-auction]");
+  var lastSeq = lot ? Number(lot.getAttribute("data-seq")) || 0 : 0;
+  function field(name) { return lot && lot.querySelector('[data-testid="' + name + '"]'); }
+
+  function apply(book) {
+    if (!lot || !book) return;
+    var seq = Number(book.seq) || 0;
+    if (seq < lastSeq) return; // never show an older book than the one on screen
+    lastSeq = seq;
+    if (book.server_time) setSkew(book.server_time);
+    var currency = lot.getAttribute("data-currency");
+    var set = function (name, text) { var el = field(name); if (el) el.textContent = text; };
+    if (book.price_cents !== undefined) set("current-price", money(book.price_cents, currency));
+    if (book.bid_count !== undefined) set("bid-count", String(book.bid_count));
+    if (book.leader !== undefined) set("leader", book.leader || "No bids yet");
+    if (book.min_next_bid_cents) {
+      set("min-next-bid", money(book.min_next_bid_cents, currency));
+      var input = document.getElementById("max-bid");
+      if (input && !input.dataset.touched) input.value = amountInput(book.min_next_bid_cents, currency);
+    }
+    if (book.reserve_met !== undefined && book.reserve_met !== null) {
+      set("reserve", book.reserve_met ? "Reserve met" : "Reserve not met");
+    }
+    var left = field("time-left");
+    if (left && book.ends_at && book.status === "open") left.setAttribute("data-ends-at", book.ends_at);
+    if (book.status && book.status !== "open") {
+      set("status", book.status === "closed" ? "Ended" : book.status === "cancelled" ? "Cancelled" : book.status);
+      if (left) { left.removeAttribute("data-ends-at"); left.textContent = "Ended"; }
+      lot.querySelectorAll(".bidbox, .buynow").forEach(function (el) { el.hidden = true; });
+    } else if (book.status === "open" && book.bid_count > 0) {
+      lot.querySelectorAll(".buynow").forEach(function (el) { el.hidden = true; });
+    }
+    tick();
+  }
+
+  function connect(delay) {
+    var id = lot.getAttribute("data-live-auction");
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    var socket = new WebSocket(scheme + "//" + location.host + "/ws/auctions/" + encodeURIComponent(id));
+    socket.onmessage = function (event) {
+      delay = 1000;
+      try { apply(JSON.parse(event.data)); } catch (e) { /* a malformed update is skipped */ }
+    };
+    socket.onclose = function (event) {
+      if (event.code === 4404) return;
+      setTimeout(function () { connect(Math.min(delay * 2, 30000)); }, delay);
+    };
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
+    return "web-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "max-bid") event.target.dataset.touched = "1";
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-enhance") || !window.fetch) return;
+    event.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    var box = document.getElementById("bid-result");
+    if (button) button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { "X-Requested-With": "fetch", "Accept": "application/json" },
+      credentials: "same-origin"
+    }).then(function (response) {
+      if (response.redirected || !(response.headers.get("content-type") || "").startsWith("application/json")) {
+        location.href = response.url;
+        return null;
+      }
+      return response.json();
+    }).then(function (data) {
+      if (!data) return;
+      show(box, data.message, data.kind);
+      if (data.book) apply(data.book);
+      var key = form.querySelector('[name="idempotency_key"]');
+      if (key && data.kind !== "error") key.value = newKey();
+      var input = document.getElementById("max-bid");
+      if (input && data.kind !== "error") delete input.dataset.touched;
+    }).catch(function () {
+      show(box, "The bid could not be sent. Check your connection and try again.", "error");
+    }).finally(function () {
+      if (button) button.disabled = false;
+    });
+  });
+
+  localTimes(document);
+  tick();
+  setInterval(tick, 1000);
+  if (lot && window.WebSocket) connect(1000);
+})();
