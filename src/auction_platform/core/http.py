@@ -67,8 +67,14 @@ class ServiceClient(httpx.AsyncClient):
             content=body,
             timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
-        answer = await self.send(request)
-        return RawAnswer(answer.status_code, answer.headers.raw, answer.content)
+        # The bytes as the service sent them: a compressed body stays compressed,
+        # as its Content-Encoding says (as the aiohttp path does, auto_decompress off).
+        answer = await self.send(request, stream=True)
+        try:
+            content = b"".join([chunk async for chunk in answer.aiter_raw()])
+        finally:
+            await answer.aclose()
+        return RawAnswer(answer.status_code, answer.headers.raw, content)
 
 
 def service_client(

@@ -29,7 +29,10 @@ def build_router(web: Web) -> APIRouter:
             visit.api("GET", "/api/v1/auctions", params={"sort": "newest", "limit": 8}),
         )
         return visit.render(
-            "home.html", ending=ending["items"], newest=newest["items"], flash=await visit.take_flash()
+            "home.html",
+            ending=ending["items"],
+            newest=newest["items"],
+            flash=await visit.take_flash(),
         )
 
     @router.get("/auctions")
@@ -79,7 +82,7 @@ def build_router(web: Web) -> APIRouter:
             watching=watching,
             mine=visit.session is not None and visit.session.user_id == auction["seller_id"],
             idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
-            flash=await visit.take_flash(),
+            outcome=await visit.take_flash(),
         )
 
     @router.get("/signup")
@@ -118,7 +121,9 @@ def build_router(web: Web) -> APIRouter:
         fields = await visit.form()
         target = _safe_next(fields.get("next"))
         try:
-            return await _sign_in(visit, fields.get("email", ""), fields.get("password", ""), target)
+            return await _sign_in(
+                visit, fields.get("email", ""), fields.get("password", ""), target
+            )
         except ApiProblem as problem:
             if problem.status >= 500:
                 raise
@@ -146,8 +151,12 @@ def build_router(web: Web) -> APIRouter:
         return visit.redirect("/")
 
     async def _sign_in(visit: Any, email: str, password: str, target: str) -> Response:
-        pair = await visit.api("POST", "/api/v1/auth/login", json={"email": email, "password": password})
-        me = await web.api.get("/api/v1/users/me", token=pair["access_token"], address=visit.address)
+        pair = await visit.api(
+            "POST", "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        me = await web.api.get(
+            "/api/v1/users/me", token=pair["access_token"], address=visit.address
+        )
         session = new_session(me["user"], pair)
         if visit.cookie is not None:
             await web.sessions.delete(visit.cookie)

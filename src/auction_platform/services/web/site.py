@@ -258,18 +258,26 @@ class PageRoute(APIRoute):
                 web: Web = request.app.state.runtime.state["web"]
                 visit = await visit_of(request, web)
                 if isinstance(exc, Forbidden):
-                    return problem_page(visit, 403, f"This page is for accounts with the {exc.role} role.")
+                    return problem_page(
+                        visit, 403, f"This page is for accounts with the {exc.role} role."
+                    )
                 if isinstance(exc, CsrfRefused):
                     return problem_page(
-                        visit, 403, "The form had expired or did not come from this site. "
-                        "Please go back, reload the page and try again."
+                        visit,
+                        403,
+                        "The form had expired or did not come from this site. "
+                        "Please go back, reload the page and try again.",
                     )
                 if exc.status == 401 and visit.session is not None:
                     target = quote(request.url.path, safe="/")
                     return RedirectResponse(f"/signin?next={target}", status_code=303)
                 if exc.status >= 500:
-                    log.warning("page %s: %s (%.0f ms)", request.url.path, exc,
-                                (time.perf_counter() - started) * 1000)
+                    log.warning(
+                        "page %s: %s (%.0f ms)",
+                        request.url.path,
+                        exc,
+                        (time.perf_counter() - started) * 1000,
+                    )
                 return problem_page(visit, exc.status, exc.message)
 
         return page
