@@ -26,7 +26,8 @@ MIGRATION_JOB = KUSTOMIZE_ROOT / "jobs" / "db-migration.yaml"
 SPEC_RUNBOOK = REPO.parent / "shared" / "spec" / "RUNBOOK.md"
 PROJECT_RUNBOOK = REPO / "docs" / "RUNBOOK.md"
 NAMESPACE = "auction-platform"
-# The seven services and their Deployments / Services (the runbook's names).
+# The services and their Deployments / Services (the runbook's names; web-api, the
+# site, is the project runbook's addition to the specification's seven).
 APPS = {name: f"{name}-api" for name in SERVICES}
 # Keys of the Secret auction-platform-secrets, which production creates by hand
 # (docs/RUNBOOK.md, "First Deployment") and the dev overlay generates.

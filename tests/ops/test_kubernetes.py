@@ -273,6 +273,42 @@ def test_network_policies_follow_each_services_dependencies() -> None:
         assert _admitted(objects, name, 8080) == callers, callee
 
 
+def test_the_site_reaches_only_the_apis_redis_and_dns() -> None:
+    objects = render("overlays/production")
+    egress = [p for p in of_kind(objects, "NetworkPolicy") if "Egress" in p["spec"]["policyTypes"]]
+    # Egress stays open for the others (payment reaches Stripe, notification SMTP/SMS).
+    assert [p["spec"]["podSelector"] for p in egress] == [{"matchLabels": {"app": "web-api"}}]
+    (policy,) = egress
+    pods = [pod_labels(d) for d in of_kind(objects, "Deployment")]
+    reached: set[tuple[str, int]] = set()
+    dns = False
+    for rule in policy["spec"]["egress"]:
+        for peer in rule["to"]:
+            if "namespaceSelector" in peer:
+                assert peer == {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                    },
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+                assert {(p["port"], p["protocol"]) for p in rule["ports"]} == {
+                    (53, "UDP"),
+                    (53, "TCP"),
+                }
+                dns = True
+                continue
+            reached |= {
+                (labels["app"], port["port"])
+                for labels in pods
+                if selects(peer["podSelector"], labels)
+                for port in rule["ports"]
+            }
+    web = DEFINITIONS["web"]
+    assert not web.uses_database and not web.uses_broker
+    assert dns
+    assert reached == {(APPS[callee], 8080) for callee in web.calls} | {("redis", 6379)}
+
+
 def test_only_the_gateway_is_reachable_from_the_ingress_controller() -> None:
     objects = render("overlays/production")
     from_ingress = [
