@@ -133,7 +133,9 @@ def test_severities_follow_the_runbooks_criticality() -> None:
     assert set(table) == set(SERVICES)
     spec = read_spec_runbook()
     assert spec is not None
-    assert criticality(spec) == table
+    # The site (web) is not in the specification's table: it was added after it, and
+    # only the project's runbook gives it a row. The seven must agree exactly.
+    assert criticality(spec) == {s: level for s, level in table.items() if s != "web"}
     for rule in alerting_rules():
         severity = rule["labels"]["severity"]
         assert severity in {"P0", "P1", "P2", "P3"}
