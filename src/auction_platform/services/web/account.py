@@ -1,12 +1,169 @@
-"""Pages of the site (being built)."""
+"""A member's own pages: account, notification preferences, orders, payment and receipts."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-from auction_platform.services.web.site import PageRoute, Web
+from fastapi import APIRouter, Request, Response
+
+from auction_platform.services.web.client import ApiProblem
+from auction_platform.services.web.site import PageRoute, Web, query, visit_of
+
+# The notices people can turn on or off, in the words the preferences page uses.
+NOTICE_NAMES = {
+    "outbid": "You are outbid",
+    "ending_soon": "A lot you watch or bid on is ending",
+    "won": "You won a lot",
+    "sold": "Your lot sold",
+    "not_sold": "Your lot ended unsold",
+    "payment_due": "Payment is due",
+    "payment_received": "A payment was received",
+    "second_chance": "A second-chance offer",
+    "auction_cancelled": "A lot was cancelled",
+    "account": "Account notices",
+}
+# The sandbox provider's test cards (Stripe's published numbers).
+TEST_CARDS = (
+    ("4242 4242 4242 4242", "succeeds"),
+    ("4000 0000 0000 0002", "is declined"),
+    ("4000 0027 6000 3184", "needs authentication, then is declined"),
+)
+_FAILURES = {
+    "card_declined": "Your card was declined. Try another card.",
+    "insufficient_funds": "The card has insufficient funds. Try another card.",
+    "authentication_required": "The bank asked for authentication, which failed. Try another card.",
+}
 
 
 def build_router(web: Web) -> APIRouter:
-    """The pages of this part of the site."""
-    return APIRouter(route_class=PageRoute, include_in_schema=False)
+    """The account and order pages."""
+    router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+    @router.get("/account")
+    async def account(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        me = await visit.api("GET", "/api/v1/users/me")
+        return visit.render(
+            "account.html",
+            user=me["user"],
+            welcome="welcome" in query(request),
+            flash=await visit.take_flash(),
+            problem=None,
+        )
+
+    @router.post("/account")
+    async def change_account(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        fields = await visit.form()
+        change = {
+            "display_name": fields.get("display_name", "").strip(),
+            "phone": fields.get("phone", "").strip() or None,
+        }
+        try:
+            await visit.api("PATCH", "/api/v1/users/me", json=change)
+        except ApiProblem as problem:
+            if problem.status >= 500:
+                raise
+            me = await visit.api("GET", "/api/v1/users/me")
+            shown = {**me["user"], **change}
+            return visit.render(
+                "account.html", 422, user=shown, welcome=False, flash=None, problem=problem
+            )
+        return await visit.answer("/account", "Your profile is saved.", "success")
+
+    @router.get("/account/notifications")
+    async def notifications(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        found = await visit.api("GET", "/api/v1/users/me/preferences")
+        return visit.render(
+            "notifications.html",
+            preferences=found["preferences"],
+            names=NOTICE_NAMES,
+            flash=await visit.take_flash(),
+        )
+
+    @router.post("/account/notifications")
+    async def change_notifications(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        fields = await visit.form()
+        current = (await visit.api("GET", "/api/v1/users/me/preferences"))["preferences"]
+        chosen = {
+            channel: {notice: f"{channel}.{notice}" in fields for notice in notices}
+            for channel, notices in current.items()
+        }
+        await visit.api("PATCH", "/api/v1/users/me/preferences", json=chosen)
+        return await visit.answer("/account/notifications", "Your choices are saved.", "success")
+
+    @router.get("/orders")
+    async def orders(request: Request) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        bought = await visit.api("GET", "/api/v1/orders", params={"limit": 50})
+        offers = await visit.api("GET", "/api/v1/offers", params={"limit": 20})
+        return visit.render(
+            "orders.html",
+            orders=bought["items"],
+            offers=[o for o in offers["items"] if o.get("status") == "open"],
+            flash=await visit.take_flash(),
+        )
+
+    @router.get("/orders/{order_id}")
+    async def order(request: Request, order_id: str) -> Response:
+        visit = await visit_of(request, web)
+        session = visit.user()
+        found = await visit.api("GET", f"/api/v1/orders/{order_id}")
+        document: dict[str, Any] = found["order"]
+        return visit.render(
+            "order.html",
+            order=document,
+            buyer=document["buyer_id"] == session.user_id,
+            test_cards=TEST_CARDS,
+            outcome=await visit.take_flash(),
+        )
+
+    @router.post("/orders/{order_id}/pay")
+    async def pay(request: Request, order_id: str) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        fields = await visit.form()
+        page = f"/orders/{order_id}"
+        card = "".join(fields.get("card", "").split())
+        try:
+            paid = await visit.api(
+                "POST", f"/api/v1/orders/{order_id}/pay", json={"card": card} if card else {}
+            )
+        except ApiProblem as problem:
+            if problem.status >= 500 or problem.status == 401:
+                raise
+            return await visit.answer(page, _failure(problem.code, problem.message), "error")
+        document = paid["order"]
+        if document["status"] == "paid":
+            return await visit.answer(page, "Payment received. Your receipt is below.", "success")
+        failure = str(document.get("last_payment_failure") or "the payment did not go through")
+        code = next((known for known in _FAILURES if known in failure), "")
+        return await visit.answer(page, _failure(code, failure), "error")
+
+    @router.post("/offers/{offer_id}/accept")
+    async def accept_offer(request: Request, offer_id: str) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        await visit.form()
+        taken = await visit.api("POST", f"/api/v1/offers/{offer_id}/accept")
+        return await visit.answer(
+            f"/orders/{taken['order']['id']}", "Offer accepted: pay to complete it.", "success"
+        )
+
+    return router
+
+
+def _failure(code: str, fallback: str) -> str:
+    """A failed payment in words: what happened and what to do."""
+    known = _FAILURES.get(code)
+    if known:
+        return known
+    sentence = fallback[:1].upper() + fallback[1:]
+    return sentence if sentence.endswith(".") else sentence + "."

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
-from auction_platform.services.web.site import PageRoute, Web, query, visit_of
+from auction_platform.services.web.site import PageRoute, Web, problem_page, query, visit_of
 
 _PAGE_SIZE = 24
 _SORTS = ("relevance", "ending_soonest", "newest", "price_low", "price_high")
@@ -83,6 +83,16 @@ def build_router(web: Web) -> APIRouter:
             mine=visit.session is not None and visit.session.user_id == auction["seller_id"],
             idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
             outcome=await visit.take_flash(),
+        )
+
+    @router.get("/auctions/{lot_id}/history")
+    async def history_rows(request: Request, lot_id: str) -> Response:
+        """The bid history's rows alone: the lot page's script swaps them in as bids arrive."""
+        visit = await visit_of(request, web)
+        history = await visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")
+        currency = str(query(request).get("currency", "USD"))[:3]
+        return visit.render(
+            "_history.html", history=list(reversed(history["bids"])), currency=currency
         )
 
     @router.get("/signup")
@@ -192,6 +202,15 @@ def build_router(web: Web) -> APIRouter:
         if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
             body, headers["Content-Encoding"] = asset.gzipped, "gzip"
         return Response(body, media_type=asset.content_type, headers=headers)
+
+    @router.get("/favicon.ico")
+    async def favicon() -> Response:
+        return Response(status_code=308, headers={"Location": web.assets.url("favicon.svg")})
+
+    @router.get("/{rest:path}")
+    async def not_found(request: Request, rest: str) -> Response:
+        visit = await visit_of(request, web)
+        return problem_page(visit, 404, "There is no page at this address.")
 
     return router
 

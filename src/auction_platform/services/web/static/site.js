@@ -71,6 +71,7 @@
     if (!lot || !book) return;
     var seq = Number(book.seq) || 0;
     if (seq < lastSeq) return; // never show an older book than the one on screen
+    if (seq !== lastSeq) refreshHistory();
     lastSeq = seq;
     if (book.server_time) setSkew(book.server_time);
     var currency = lot.getAttribute("data-currency");
@@ -96,6 +97,22 @@
       lot.querySelectorAll(".buynow").forEach(function (el) { el.hidden = true; });
     }
     tick();
+  }
+
+  var historyTimer = null;
+  function refreshHistory() {
+    var body = lot.querySelector("[data-history]");
+    if (!body || historyTimer) return;
+    historyTimer = setTimeout(function () {
+      historyTimer = null;
+      fetch(body.getAttribute("data-history"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          body.innerHTML = html;
+          localTimes(body);
+        }).catch(function () { /* the next update tries again */ });
+    }, 300);
   }
 
   function connect(delay) {
