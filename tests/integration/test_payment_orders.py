@@ -204,3 +204,39 @@ async def test_orders_are_listed_newest_first_a_page_at_a_time(
     assert rest.json()["next_cursor"] is None
     bad = await http.get("/api/v1/orders?cursor=%25%25", headers=bob.headers)
     assert bad.status_code == 422
+
+
+async def test_an_admin_lists_every_order_by_status_a_page_at_a_time(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    bob, eve = await sign_up_all(http, "Bob", "Eve")
+    root = await admin_token(http, platform)
+    made = [
+        await sold(platform, auction_closed(seller_id="sam", winner_id=who.id))
+        for who in (bob, eve, bob)
+    ]
+    paid = await http.post(
+        f"/api/v1/orders/{made[1].id}/pay", json={"card": "4242424242424242"}, headers=eve.headers
+    )
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["order"]["status"] == "paid"
+
+    first = (await http.get("/api/v1/orders?role=any&limit=2", headers=root)).json()
+    assert [o["id"] for o in first["items"]] == [made[2].id, made[1].id]
+    assert first["items"][0]["seller_fee_cents"] == 1_005  # admins see the seller's side
+    rest = await http.get(
+        "/api/v1/orders", params={"role": "any", "cursor": first["next_cursor"]}, headers=root
+    )
+    assert [o["id"] for o in rest.json()["items"]] == [made[0].id]
+    assert rest.json()["next_cursor"] is None
+
+    only_paid = (await http.get("/api/v1/orders?role=any&status=paid", headers=root)).json()
+    assert [(o["id"], o["buyer_id"]) for o in only_paid["items"]] == [(made[1].id, eve.id)]
+    awaiting = await http.get("/api/v1/orders?status=awaiting_payment", headers=bob.headers)
+    assert [o["id"] for o in awaiting.json()["items"]] == [made[2].id, made[0].id]
+
+    refused = await http.get("/api/v1/orders?role=any", headers=bob.headers)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+    unknown = await http.get("/api/v1/orders?role=any&status=lost", headers=root)
+    assert unknown.status_code == 422

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import Admin, CurrentUser
+from auction_platform.core.errors import ApiError
 from auction_platform.services.payment import handlers, views, webhooks
-from auction_platform.services.payment.domain import Order
+from auction_platform.services.payment.domain import Order, Status
 from auction_platform.services.payment.handlers import Payments
 from auction_platform.services.payment.providers import Intent
 
@@ -48,15 +49,29 @@ def build_router(ctx: Payments) -> APIRouter:
     @orders.get("")
     async def mine(
         user: CurrentUser,
-        role: Literal["buyer", "seller"] = "buyer",
+        role: Literal["buyer", "seller", "any"] = "buyer",
+        status: Status | None = None,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> dict[str, Any]:
-        """Your orders as buyer, or as seller with ``?role=seller``; newest first."""
-        found, next_cursor = await handlers.my_orders(
-            user=user, as_seller=role == "seller", cursor=cursor, limit=limit, ctx=ctx
-        )
-        items = [views.order_document(o, seller_view=role == "seller") for o in found]
+        """Your orders as buyer, or as seller with ``?role=seller``; every order with
+        ``?role=any`` (admins); ``?status=`` keeps one status. Newest first."""
+        if role == "any":
+            if not handlers.is_admin(user):
+                raise ApiError(403, "forbidden", "only admins list every order")
+            found, next_cursor = await handlers.all_orders(
+                status=status, cursor=cursor, limit=limit, ctx=ctx
+            )
+        else:
+            found, next_cursor = await handlers.my_orders(
+                user=user,
+                as_seller=role == "seller",
+                status=status,
+                cursor=cursor,
+                limit=limit,
+                ctx=ctx,
+            )
+        items = [views.order_document(o, seller_view=role != "buyer") for o in found]
         return {"items": items, "next_cursor": next_cursor, "server_time": now()}
 
     @orders.get("/{order_id}")

@@ -148,14 +148,33 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 async def my_orders(
-    *, user: Principal, as_seller: bool, cursor: str | None, limit: int, ctx: Payments
+    *,
+    user: Principal,
+    as_seller: bool,
+    status: domain.Status | None = None,
+    cursor: str | None,
+    limit: int,
+    ctx: Payments,
 ) -> tuple[list[Order], str | None]:
     """The caller's orders as buyer (or seller), newest first, one page."""
+    return await _page(
+        ctx, user_id=user.subject, as_seller=as_seller, status=status, cursor=cursor, limit=limit
+    )
+
+
+async def all_orders(
+    *, status: domain.Status | None, cursor: str | None, limit: int, ctx: Payments
+) -> tuple[list[Order], str | None]:
+    """Every order (an admin's view), newest first, one page."""
+    return await _page(ctx, user_id=None, status=status, cursor=cursor, limit=limit)
+
+
+async def _page(
+    ctx: Payments, *, cursor: str | None, limit: int, **where: Any
+) -> tuple[list[Order], str | None]:
     after = decode_cursor(cursor) if cursor else None
     async with ctx.uow.db.read() as conn:
-        found = await store.orders_of(
-            conn, user_id=user.subject, as_seller=as_seller, after=after, limit=limit + 1
-        )
+        found = await store.orders_of(conn, after=after, limit=limit + 1, **where)
     page = found[:limit]
     return page, encode_cursor(page[-1]) if len(found) > limit else None
 

@@ -221,14 +221,19 @@ async def attach_payment_intent(conn: AsyncConnection, order_id: str, intent_id:
 async def orders_of(
     conn: AsyncConnection,
     *,
-    user_id: str,
-    as_seller: bool,
+    user_id: str | None,
+    as_seller: bool = False,
+    status: Status | None = None,
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Order]:
-    """A user's orders as buyer (or seller), newest first, after a keyset cursor."""
-    owner = orders.c.seller_id if as_seller else orders.c.buyer_id
-    query = select(orders).where(owner == user_id)
+    """Orders newest first after a keyset cursor: a user's as buyer (or seller), or everyone's."""
+    query = select(orders)
+    if user_id is not None:
+        owner = orders.c.seller_id if as_seller else orders.c.buyer_id
+        query = query.where(owner == user_id)
+    if status is not None:
+        query = query.where(orders.c.status == status.value)
     if after is not None:
         at, last_id = after
         query = query.where(
