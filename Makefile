@@ -6,10 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: up test check install clean
+.PHONY: up demo test check install clean
 
 up: $(INSTALLED)
 	$(BIN)/auction-platform up
+
+demo: $(INSTALLED)
+	$(BIN)/auction-platform demo
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2

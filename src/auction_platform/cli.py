@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +21,9 @@ from auction_platform.core.migrate import migrate
 from auction_platform.settings import SERVICES, Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from auction_platform.composition import Platform
     from auction_platform.services.identity.handlers import Identity
 
 cli = typer.Typer(
@@ -29,6 +33,7 @@ cli = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+log = logging.getLogger("auction_platform")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -80,23 +85,50 @@ def _serve(
         raise typer.Exit(1)
 
 
-@cli.command()
-def up(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("data"),
+def _serve_embedded(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    when_ready: Callable[[Platform], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
-    """Run every service in this process: SQLite, in-process broker and cache."""
+    """Serve every service in this process; ``when_ready`` runs in the background once started.
+
+    Background work still running when the server stops is cancelled before the
+    platform stops, so it never talks to services that are shutting down.
+    """
     from auction_platform.composition import Platform
 
-    settings = _settings(data_dir=data_dir)
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     platform = Platform(settings, SERVICES, embedded=True)
-    app = platform.asgi_app(
-        on_ready=lambda: console.print(
-            f"[bold green]Auction platform ready[/] at http://{host}:{port}"
-        )
-    )
+    background: set[asyncio.Task[None]] = set()
+
+    def finished(task: asyncio.Task[None]) -> None:
+        background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
+
+    def ready() -> None:
+        console.print(f"[bold green]Auction platform ready[/] at http://{host}:{port}")
+        if when_ready is not None:
+            task = asyncio.get_running_loop().create_task(when_ready(platform))
+            background.add(task)
+            task.add_done_callback(finished)
+
+    app = platform.asgi_app(on_ready=ready)
+    serving = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(served: FastAPI) -> AsyncIterator[None]:
+        async with serving(served):
+            try:
+                yield
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+
+    app.router.lifespan_context = lifespan
     _serve(
         app,
         host=host,
@@ -104,6 +136,88 @@ def up(
         graceful_seconds=10,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+
+
+@cli.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("data"),
+) -> None:
+    """Run every service in this process: SQLite, in-process broker and cache."""
+    _serve_embedded(_settings(data_dir=data_dir), host=host, port=port)
+
+
+@cli.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("data"),
+    url: Annotated[
+        str | None,
+        typer.Option(help="Only seed the platform at this URL (its gateway), then exit."),
+    ] = None,
+) -> None:
+    """Like `up`, with demo sellers, bidders and lots in every state (never in production)."""
+    import httpx
+
+    from auction_platform.core.errors import ApiError
+    from auction_platform.ops.demo import DemoAccount, DemoError, DemoReport, seed_demo
+    from auction_platform.services.identity import handlers
+    from auction_platform.settings import Environment
+
+    settings = _settings(data_dir=data_dir)
+    if settings.environment is Environment.PRODUCTION:
+        console.print(
+            "[red]demo refuses to run with ENVIRONMENT=production[/] "
+            "(its accounts share a published password)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    failures = (DemoError, ApiError, httpx.HTTPError)
+
+    def show(report: DemoReport) -> None:
+        for line in report.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    if url is not None:
+
+        async def seed_remote() -> DemoReport:
+            async with httpx.AsyncClient(base_url=url, timeout=settings.http_timeout) as http:
+                return await seed_demo(http)
+
+        try:
+            report = asyncio.run(seed_remote())
+        except failures as error:
+            console.print(f"[red]Demo seeding of {url} failed:[/] {error}")
+            raise typer.Exit(1) from error
+        show(report)
+        console.print("No operator account with --url: the demo only uses the public API there.")
+        return
+
+    async def seed_here(platform: Platform) -> None:
+        identity = platform.runtimes["identity"].state["identity"]
+
+        async def make_admin(account: DemoAccount, password: str) -> None:
+            await handlers.create_admin(
+                email=account.email,
+                password=password,
+                display_name=account.display_name,
+                ctx=identity,
+            )
+
+        gateway = httpx.ASGITransport(app=platform.apps["gateway"], raise_app_exceptions=False)
+        site = f"http://{host}:{port}/"
+        try:
+            async with httpx.AsyncClient(transport=gateway, base_url=site) as http:
+                report = await seed_demo(http, admin=make_admin)
+        except failures as error:
+            console.print(f"[red]Demo seeding failed:[/] {error}")
+            return
+        show(report)
+        console.print(f"[bold green]Demo site[/] at {site}")
+
+    _serve_embedded(settings, host=host, port=port, when_ready=seed_here)
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -27,6 +28,7 @@ from auction_platform.services.identity import handlers as identity_handlers
 from auction_platform.settings import SERVICES
 from support.accounts import log_in
 from support.platforms import client, embedded_settings, running
+from support.processes import COMMAND, child_env
 from support.waiting import eventually
 
 QUICK = timedelta(seconds=3)
@@ -171,3 +173,30 @@ async def test_seeding_again_adds_nothing(seeded: DemoReport, http: httpx.AsyncC
     assert again.lots == ()
     assert "nothing seeded" in again.lines()[0]
     assert await listed_ids(http) == before
+
+
+async def test_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
+    env = child_env(
+        ENVIRONMENT="production",
+        SECRET_KEY="a-production-secret-of-more-than-32-characters",
+        PAYMENT_PROVIDER="stripe",
+        STRIPE_API_KEY="sk_test_demo",
+        STRIPE_WEBHOOK_SECRETS='["whsec_demo"]',
+    )
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        "demo",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    lines = [line for line in output.decode().splitlines() if line.strip()]
+
+    assert process.returncode == 1
+    assert len(lines) == 1, lines
+    assert "production" in lines[0]
+    assert not (tmp_path / "data").exists()
