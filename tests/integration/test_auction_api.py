@@ -242,6 +242,28 @@ async def test_a_scheduled_lot_is_cancelled_and_the_world_is_told(
     }
 
 
+async def test_a_cancellation_may_say_why_and_the_reason_travels_with_the_event(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    sam = await seller(http)
+    root = await admin_token(http, platform)
+    lot = await create(http, sam, publish=True)
+    path = f"/api/v1/auctions/{lot['id']}/cancel"
+    too_long = await http.post(path, json={"reason": "x" * 501}, headers=root)
+    assert too_long.status_code == 422
+    assert (await http.post(path, json={"why": "no"}, headers=root)).status_code == 422
+    cancelled = await http.post(
+        path, json={"reason": "  Counterfeit: the seller could not show provenance. "}, headers=root
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["auction"]["cancelled_by"] == "admin"
+    [event] = await outbox(platform, "AuctionCancelled")
+    assert (event["by"], event["reason"]) == (
+        "admin",
+        "Counterfeit: the seller could not show provenance.",
+    )
+
+
 async def test_the_catalogue_filters_sorts_and_pages_without_gaps_or_repeats(
     http: httpx.AsyncClient,
 ) -> None:

@@ -7,7 +7,7 @@ minor units with an ISO 4217 currency; times are ISO 8601 strings in UTC.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class SoftCloseData(TypedDict):
@@ -65,6 +65,7 @@ class AuctionCancelledData(TypedDict):
     by: str  # "seller" | "admin"
     bids_voided: bool
     bidder_ids: list[str]
+    reason: NotRequired[str]  # why, when the canceller said (at most 500 characters)
 
 
 AUCTION_CANCELLED = "AuctionCancelled"

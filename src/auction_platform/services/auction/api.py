@@ -65,6 +65,10 @@ class NewLot(_Strict):
     publish: StrictBool = False
 
 
+class Cancellation(_Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
 class LotChange(_Strict):
     title: Annotated[str, Field(max_length=200)] | None = None
     description: Annotated[str, Field(max_length=10_500)] | None = None
@@ -213,9 +217,16 @@ def build_router(ctx: Auctions) -> APIRouter:
         return one(await handlers.publish_lot(lot_id=lot_id, principal=user, ctx=ctx), user)
 
     @auctions.post("/{lot_id}/cancel")
-    async def cancel(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:
-        """Withdraw a lot (its seller before the first bid; an admin until it closes)."""
-        return one(await handlers.cancel_lot(lot_id=lot_id, principal=user, ctx=ctx), user)
+    async def cancel(
+        lot_id: LotId, user: CurrentUser, body: Cancellation | None = None
+    ) -> dict[str, Any]:
+        """Withdraw a lot (its seller before the first bid; an admin until it closes).
+
+        An optional ``reason`` travels with ``AuctionCancelled``."""
+        lot = await handlers.cancel_lot(
+            lot_id=lot_id, principal=user, ctx=ctx, reason=body.reason if body else None
+        )
+        return one(lot, user)
 
     @auctions.get("/{lot_id}/rules")
     async def rules(lot_id: LotId, service: CurrentService) -> dict[str, Any]:

@@ -133,7 +133,9 @@ async def publish_lot(*, lot_id: str, principal: Principal, ctx: Auctions) -> Lo
     return lot
 
 
-async def cancel_lot(*, lot_id: str, principal: Principal, ctx: Auctions) -> Lot:
+async def cancel_lot(
+    *, lot_id: str, principal: Principal, ctx: Auctions, reason: str | None = None
+) -> Lot:
     """Withdraw a lot: its seller before the first bid, an admin until it closes.
 
     Once a lot takes bids the bid book is the one place that orders bids and the
@@ -169,7 +171,11 @@ async def cancel_lot(*, lot_id: str, principal: Principal, ctx: Auctions) -> Lot
         if not was_draft:  # nobody but the seller ever knew of a draft
             tx.emit(
                 AUCTION_CANCELLED,
-                dict(views.cancelled(lot, by=by, bids_voided=bids_voided, bidder_ids=bidder_ids)),
+                dict(
+                    views.cancelled(
+                        lot, by=by, bids_voided=bids_voided, bidder_ids=bidder_ids, reason=reason
+                    )
+                ),
             )
     await ctx.lots.put(lot)
     return lot

@@ -140,10 +140,10 @@ def published(lot: Lot) -> dict[str, Any]:
 
 
 def cancelled(
-    lot: Lot, *, by: Actor, bids_voided: bool, bidder_ids: list[str]
+    lot: Lot, *, by: Actor, bids_voided: bool, bidder_ids: list[str], reason: str | None = None
 ) -> AuctionCancelledData:
-    """``AuctionCancelled``: who cancelled, and whose bids were voided."""
-    return {
+    """``AuctionCancelled``: who cancelled, why (when they said), and whose bids were voided."""
+    data: AuctionCancelledData = {
         "auction_id": lot.id,
         "title": lot.terms.title,
         "seller_id": lot.seller_id,
@@ -151,6 +151,9 @@ def cancelled(
         "bids_voided": bids_voided,
         "bidder_ids": bidder_ids,
     }
+    if reason:
+        data["reason"] = reason
+    return data
 
 
 def ending_soon(lot: Lot, *, minutes_left: int, recipient_ids: list[str]) -> AuctionEndingSoonData:
