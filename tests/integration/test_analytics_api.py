@@ -291,3 +291,55 @@ async def _redeliver_everything_twice(
     assert totals["average_seconds_to_first_bid"] == 5.0
     assert totals["money"] == [{"currency": "EUR", "gmv_cents": 1000, "fees_cents": 150}]
     assert (await search(http, q="victorian"))["total"] == 1
+
+
+async def test_bids_per_minute_add_up_every_auction_and_show_quiet_minutes(
+    make_settings: MakeSettings,
+) -> None:
+    async with (
+        running(make_settings(), ("identity", "analytics"), embedded=True) as platform,
+        client(platform.apps["identity"]) as identity,
+        client(platform.apps["analytics"]) as http,
+    ):
+        admin = await admin_token(identity, platform)
+        assert platform.broker is not None
+        now = datetime.now(UTC).replace(second=30)
+        # Two bids on one lot and one on another two minutes ago; one now; one hours ago.
+        moments = [now - timedelta(minutes=2)] * 3 + [now, now - timedelta(hours=3)]
+        lots = ["lot-a", "lot-a", "lot-b", "lot-a", "lot-b"]
+        for seq, (lot, moment) in enumerate(zip(lots, moments, strict=True), start=1):
+            bid = {
+                "auction_id": lot,
+                "seq": seq,
+                "bidder_id": "ann",
+                "leader_id": "ann",
+                "price_cents": 1000 + seq,
+                "currency": "EUR",
+                "bid_count": seq,
+                "ends_at": (now + timedelta(hours=1)).isoformat(),
+                "placed_at": moment.isoformat(),
+            }
+            await platform.broker.publish(
+                [Envelope(type="BidPlaced", producer="bidding", data=bid)]
+            )
+
+        async def counted() -> dict[str, Any]:
+            body: dict[str, Any] = (
+                await http.get("/api/v1/analytics/bids-per-minute?minutes=5", headers=admin)
+            ).json()
+            return body if body["bids"] == 4 else {}
+
+        body = await eventually(counted)
+        minutes = [item["bids"] for item in body["items"]]
+        if datetime.fromisoformat(body["to"]).minute == now.minute:
+            assert minutes == [0, 0, 3, 0, 1]
+        assert len(minutes) == 5 and body["peak_bids_per_minute"] == 3
+        assert body["items"][-1]["minute"] == body["to"]
+        day = await http.get("/api/v1/analytics/bids-per-minute?minutes=1440", headers=admin)
+        assert day.json()["bids"] == 5
+        assert len(day.json()["items"]) == 1440
+        refused = await http.get("/api/v1/analytics/bids-per-minute?minutes=1441", headers=admin)
+        assert refused.status_code == 422
+        ann = await sign_up(identity, name="Ann")
+        forbidden = await http.get("/api/v1/analytics/bids-per-minute", headers=ann.headers)
+        assert forbidden.status_code == 403

@@ -130,3 +130,22 @@ def test_a_status_only_moves_forward() -> None:
     assert not domain.status_advances("closed", "cancelled")
     assert not domain.status_advances("cancelled", "closed")
     assert not domain.status_advances("open", "open")
+
+
+def test_a_minute_series_counts_quiet_minutes_as_zero() -> None:
+    last = datetime(2030, 3, 2, 0, 1, 42, tzinfo=UTC)
+    busy = [
+        (datetime(2030, 3, 1, 23, 59, tzinfo=UTC), 3),
+        (datetime(2030, 3, 2, 0, 1, tzinfo=UTC), 1),
+        (datetime(2030, 3, 1, 23, 0, tzinfo=UTC), 9),  # before the window
+    ]
+    series = domain.minute_series(busy, last=last, minutes=4)
+    assert series == [
+        (datetime(2030, 3, 1, 23, 58, tzinfo=UTC), 0),
+        (datetime(2030, 3, 1, 23, 59, tzinfo=UTC), 3),
+        (datetime(2030, 3, 2, 0, 0, tzinfo=UTC), 0),
+        (datetime(2030, 3, 2, 0, 1, tzinfo=UTC), 1),
+    ]
+    assert domain.minute_series([], last=last, minutes=1) == [
+        (datetime(2030, 3, 2, 0, 1, tzinfo=UTC), 0)
+    ]

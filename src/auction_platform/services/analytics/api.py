@@ -18,6 +18,7 @@ from auction_platform.services.analytics.handlers import Analytics
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 3
+MAX_MINUTES = 24 * 60
 From = Annotated[date | None, Query(alias="from")]
 To = Annotated[date | None, Query(alias="to")]
 
@@ -65,6 +66,13 @@ def build_router(ctx: Analytics) -> APIRouter:
         """Counters and rates per day, category and currency."""
         first, last = days(start, end)
         return stamped(await handlers.daily(ctx, start=first, end=last, category=category))
+
+    @router.get("/bids-per-minute")
+    async def bids_per_minute(
+        admin: Admin, minutes: Annotated[int, Query(ge=1, le=MAX_MINUTES)] = 60
+    ) -> dict[str, Any]:
+        """Bids per minute over every auction: the last ``minutes`` minutes, this one included."""
+        return stamped(await handlers.bids_per_minute(ctx, minutes=minutes))
 
     @router.get("/auctions/{auction_id}")
     async def auction(

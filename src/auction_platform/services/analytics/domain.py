@@ -8,7 +8,7 @@ the bid's time with its seconds cut off.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 # Where a lot is in its life, as the search index sees it. A status only moves
 # forward, so a late or redelivered event can never reopen a closed lot.
@@ -134,3 +134,13 @@ def active_minutes_rate(buckets: list[tuple[datetime, int]]) -> float | None:
     last = max(minute for minute, _ in buckets)
     minutes = int((last - first).total_seconds() // 60) + 1
     return round(sum(count for _, count in buckets) / minutes, 2)
+
+
+def minute_series(
+    buckets: list[tuple[datetime, int]], *, last: datetime, minutes: int
+) -> list[tuple[datetime, int]]:
+    """Every minute of the ``minutes`` up to ``last`` (inclusive), quiet ones as zero."""
+    counts = {minute_of(minute): count for minute, count in buckets}
+    first = minute_of(last) - timedelta(minutes=minutes - 1)
+    series = [first + timedelta(minutes=step) for step in range(minutes)]
+    return [(minute, counts.get(minute, 0)) for minute in series]

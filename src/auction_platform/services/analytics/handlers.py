@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from auction_platform.contracts.events import Envelope
@@ -103,6 +103,22 @@ async def daily(ctx: Analytics, *, start: date, end: date, category: str | None)
         "to": end.isoformat(),
         "category": category,
         "items": [_day_row(row) for row in rows],
+    }
+
+
+async def bids_per_minute(ctx: Analytics, *, minutes: int) -> dict[str, Any]:
+    """Bids per minute over every auction, the last ``minutes`` up to this one, quiet ones as 0."""
+    last = domain.minute_of(ctx.clock())
+    first = last - timedelta(minutes=minutes - 1)
+    async with ctx.db.read() as conn:
+        buckets = await rs.bids_by_minute(conn, start=first, end=last)
+    series = domain.minute_series(buckets, last=last, minutes=minutes)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "items": [{"minute": minute.isoformat(), "bids": count} for minute, count in series],
+        "bids": sum(count for _, count in series),
+        "peak_bids_per_minute": domain.peak(series),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.sql import insert_ignoring_duplicates
@@ -131,6 +131,20 @@ async def minutes_of(conn: AsyncConnection, auction_id: str) -> list[tuple[datet
     query = (
         select(bid_minutes.c.minute, bid_minutes.c.bids)
         .where(bid_minutes.c.auction_id == auction_id)
+        .order_by(bid_minutes.c.minute)
+    )
+    return [(utc(minute), int(bids)) for minute, bids in (await conn.execute(query)).all()]
+
+
+async def bids_by_minute(
+    conn: AsyncConnection, *, start: datetime, end: datetime
+) -> list[tuple[datetime, int]]:
+    """Bids per minute over every auction, from ``start`` to ``end`` inclusive (busy minutes)."""
+    total = func.sum(bid_minutes.c.bids)
+    query = (
+        select(bid_minutes.c.minute, total)
+        .where(bid_minutes.c.minute >= start, bid_minutes.c.minute <= end)
+        .group_by(bid_minutes.c.minute)
         .order_by(bid_minutes.c.minute)
     )
     return [(utc(minute), int(bids)) for minute, bids in (await conn.execute(query)).all()]
