@@ -13,7 +13,7 @@ from support.http_server import free_port
 from support.processes import child_env, started
 
 # The gateway checks each service, and Redis for its rate limits.
-CHECKS = {"redis", "identity", "auction", "bidding", "payment", "notification", "analytics"}
+CHECKS = {"redis", "identity", "auction", "bidding", "payment", "notification", "analytics", "web"}
 
 
 async def test_up_serves_all_seven_services_healthy_within_five_seconds(tmp_path: Path) -> None:

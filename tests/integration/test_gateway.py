@@ -60,7 +60,7 @@ async def test_embedded_gateway_reaches_every_service_in_process(tmp_path: Path)
         assert [c["name"] for c in detail["checks"]] == ["redis", *DOWNSTREAM]
 
 
-DOWNSTREAM = ("identity", "auction", "bidding", "payment", "notification", "analytics")
+DOWNSTREAM = ("identity", "auction", "bidding", "payment", "notification", "analytics", "web")
 
 
 async def test_the_gateway_passes_request_id_query_and_body_and_strips_hop_by_hop_headers(

@@ -53,4 +53,5 @@ def parse_amount(text: str, currency: str) -> int:
         raise InvalidAmount("enter an amount as digits, like 25 or 25.50")
     if len(fraction) > places:
         raise InvalidAmount(f"{currency.upper()} has {places} decimal places")
-    return int(whole or "0") * 10**places + int(fraction.ljust(places, "0") or "0")
+    cents: int = int(whole or "0") * 10**places + int(fraction.ljust(places, "0") or "0")
+    return cents

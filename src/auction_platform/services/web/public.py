@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -10,7 +11,14 @@ from fastapi import APIRouter, Request, Response
 
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
-from auction_platform.services.web.site import PageRoute, Web, problem_page, query, visit_of
+from auction_platform.services.web.site import (
+    PageRoute,
+    Visit,
+    Web,
+    problem_page,
+    query,
+    visit_of,
+)
 
 _PAGE_SIZE = 24
 _SORTS = ("relevance", "ending_soonest", "newest", "price_low", "price_high")
@@ -147,20 +155,19 @@ def build_router(web: Web) -> APIRouter:
         visit = await visit_of(request, web)
         await visit.form()
         if visit.session is not None and visit.cookie is not None:
-            try:
+            # The session goes either way; its tokens expire by themselves.
+            with contextlib.suppress(ApiProblem):
                 await visit.api(
                     "POST",
                     "/api/v1/auth/logout",
                     json={"refresh_token": visit.session.refresh_token},
                 )
-            except ApiProblem:
-                pass  # the session goes either way; its tokens expire by themselves
             await web.sessions.delete(visit.cookie)
         visit.session = None
         visit.drop_session = True
         return visit.redirect("/")
 
-    async def _sign_in(visit: Any, email: str, password: str, target: str) -> Response:
+    async def _sign_in(visit: Visit, email: str, password: str, target: str) -> Response:
         pair = await visit.api(
             "POST", "/api/v1/auth/login", json={"email": email, "password": password}
         )

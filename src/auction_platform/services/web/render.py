@@ -38,10 +38,7 @@ def moment(value: Any) -> datetime | None:
     """An ISO 8601 string (or datetime) as an aware UTC datetime."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        found = value
-    else:
-        found = datetime.fromisoformat(str(value))
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
