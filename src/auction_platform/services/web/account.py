@@ -147,6 +147,16 @@ def build_router(web: Web) -> APIRouter:
         code = next((known for known in _FAILURES if known in failure), "")
         return await visit.answer(page, _failure(code, failure), "error")
 
+    @router.get("/offers/{offer_id}")
+    async def offer(request: Request, offer_id: str) -> Response:
+        visit = await visit_of(request, web)
+        visit.user()
+        offers = await visit.api("GET", "/api/v1/offers", params={"limit": 100})
+        found = next((o for o in offers["items"] if o.get("id") == offer_id), None)
+        if found is None:
+            raise ApiProblem(404, "offer_not_found", "There is no such offer for you.")
+        return visit.render("offer.html", offer=found)
+
     @router.post("/offers/{offer_id}/accept")
     async def accept_offer(request: Request, offer_id: str) -> Response:
         visit = await visit_of(request, web)
