@@ -1,0 +1,286 @@
+"""The seller's pages over HTTP: become a seller, list, preview, edit, publish, cancel."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from support.accounts import PASSWORD, log_in
+from support.platforms import embedded_settings, running
+from support.waiting import eventually
+
+SERVICES = (
+    "identity",
+    "auction",
+    "bidding",
+    "payment",
+    "notification",
+    "analytics",
+    "web",
+    "gateway",
+)
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+LISTING = {
+    "title": "Brass ship's clock",
+    "description": "Keeps good time. Wound weekly.",
+    "category": "clocks",
+    "images": "/static/demo/clock.svg",
+    "currency": "USD",
+    "start_price": "25",
+    "reserve_price": "",
+    "buy_now_price": "",
+    "start": "now",
+    "starts_at": "",
+    "tz_offset": "0",
+    "duration": "3600",
+    "soft_close": "on",
+}
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the whole platform through its gateway (cookies kept)."""
+    async with running(embedded_settings(tmp_path), SERVICES, embedded=True) as platform:
+        transport = httpx.ASGITransport(app=platform.apps["gateway"])
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", follow_redirects=False
+        ) as http:
+            yield http
+
+
+async def csrf_of(http: httpx.AsyncClient, path: str) -> str:
+    """The CSRF token the forms of a page carry."""
+    page = await http.get(path)
+    assert page.status_code == 200, page.text
+    found = CSRF.search(page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+async def sign_up(http: httpx.AsyncClient, name: str = "Sam") -> str:
+    """Open an account through the site's sign-up form (which signs in); its email."""
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    answer = await http.post(
+        "/signup",
+        data={
+            "csrf_token": await csrf_of(http, "/signup"),
+            "email": email,
+            "display_name": name,
+            "password": PASSWORD,
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    return email
+
+
+async def become_seller(http: httpx.AsyncClient) -> None:
+    """Press "Become a seller" on /sell."""
+    answer = await http.post(
+        "/sell/become-seller", data={"csrf_token": await csrf_of(http, "/sell")}
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/sell"
+
+
+@dataclass
+class Seller:
+    """A signed-in seller's browser, and their email to ask the API with."""
+
+    http: httpx.AsyncClient
+    email: str
+
+    async def lots(self) -> list[dict[str, Any]]:
+        """Their lots as the API lists them (``GET /api/v1/auctions/mine``)."""
+        tokens = await log_in(self.http, self.email)
+        mine = await self.http.get(
+            "/api/v1/auctions/mine",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        assert mine.status_code == 200, mine.text
+        items: list[dict[str, Any]] = mine.json()["items"]
+        return items
+
+
+@pytest.fixture
+async def seller(site: httpx.AsyncClient) -> Seller:
+    """A signed-in seller."""
+    email = await sign_up(site)
+    await become_seller(site)
+    return Seller(site, email)
+
+
+async def post_listing(
+    http: httpx.AsyncClient, action: str, path: str = "/sell", **fields: str
+) -> httpx.Response:
+    """Send the listing form of ``path`` (or an edit page's) with ``fields`` changed."""
+    token = await csrf_of(http, path)
+    return await http.post(path, data={**LISTING, **fields, "action": action, "csrf_token": token})
+
+
+async def listed(http: httpx.AsyncClient, **fields: str) -> str:
+    """Publish a lot through the form; its id."""
+    answer = await post_listing(http, "publish", **fields)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert re.fullmatch(r"/auctions/[0-9a-f]{32}", location), location
+    return location.rsplit("/", 1)[1]
+
+
+async def test_a_bidder_becomes_a_seller_and_lists_at_once(site: httpx.AsyncClient) -> None:
+    await sign_up(site)
+    page = await site.get("/sell")
+    assert "Become a seller" in page.text
+    assert 'name="title"' not in page.text
+
+    await become_seller(site)
+
+    form = await site.get("/sell")
+    assert form.status_code == 200
+    assert 'id="title"' in form.text and "Become a seller" not in form.text
+    lot_id = await listed(site)  # the same session: no new sign-in
+    assert (await site.get(f"/auctions/{lot_id}")).status_code == 200
+
+
+async def test_a_lot_listed_now_for_an_hour_opens_within_seconds(
+    seller: Seller,
+) -> None:
+    lot_id = await listed(seller.http, title="Walnut writing desk")
+
+    page = await seller.http.get(f"/auctions/{lot_id}")
+    assert "Walnut writing desk" in page.text
+    assert "is listed" in page.text  # the flash of the form
+
+    async def opened() -> bool:
+        shown = await seller.http.get(f"/auctions/{lot_id}")
+        return 'data-testid="status">Open<' in shown.text
+
+    await eventually(opened, timeout=15, interval=0.25)
+
+
+async def test_preview_shows_the_lot_and_saves_nothing(seller: Seller) -> None:
+    answer = await post_listing(seller.http, "preview", title="Tin robot", buy_now_price="80")
+
+    assert answer.status_code == 200
+    assert 'id="preview-heading"' in answer.text
+    assert "Tin robot" in answer.text and "$80.00" in answer.text
+    assert (await seller.lots()) == []
+
+
+async def test_a_bad_amount_is_named_and_what_was_typed_is_kept(
+    seller: Seller,
+) -> None:
+    answer = await post_listing(seller.http, "publish", title="Tin robot", start_price="twelve")
+
+    assert answer.status_code == 422
+    assert 'role="alert"' in answer.text
+    assert "Start price: enter an amount as digits" in answer.text
+    assert 'value="Tin robot"' in answer.text
+    assert (await seller.lots()) == []
+
+
+async def test_a_refusal_of_the_api_is_shown_on_the_form(seller: Seller) -> None:
+    answer = await post_listing(seller.http, "publish", title="TV")
+
+    assert answer.status_code == 422
+    assert 'role="alert"' in answer.text
+    assert "The title needs 3 to 120 characters." in answer.text
+    assert 'value="TV"' in answer.text
+    assert 'id="title" name="title"' in answer.text and 'aria-invalid="true"' in answer.text
+
+
+async def test_a_scheduled_lot_can_be_edited(seller: Seller) -> None:
+    lot_id = await listed(seller.http, start="at", starts_at="2099-01-01T12:00")
+    edit = await seller.http.get(f"/auctions/{lot_id}/edit")
+    assert 'value="Brass ship&#39;s clock"' in edit.text
+    assert 'value="25.00"' in edit.text
+
+    answer = await post_listing(
+        seller.http,
+        "save",
+        f"/auctions/{lot_id}/edit",
+        title="Brass ship's clock, 1920s",
+        start="at",
+        starts_at="2099-01-01T12:00",
+        start_price="25.00",
+    )
+
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"/auctions/{lot_id}"
+    page = await seller.http.get(f"/auctions/{lot_id}")
+    assert "Brass ship&#39;s clock, 1920s" in page.text
+    assert "Your changes are saved." in page.text
+    assert "Starts soon" in page.text
+
+
+async def test_a_draft_is_published_from_my_listings(seller: Seller) -> None:
+    draft = await post_listing(seller.http, "draft", start="at", starts_at="2099-01-01T12:00")
+    assert draft.status_code == 303
+    lot_id = draft.headers["location"].rsplit("/", 1)[1]
+    listing = await seller.http.get("/my/listings")
+    assert 'data-testid="status">Draft<' in listing.text
+    assert f'action="/auctions/{lot_id}/publish"' in listing.text
+
+    answer = await seller.http.post(
+        f"/auctions/{lot_id}/publish",
+        data={"csrf_token": await csrf_of(seller.http, "/my/listings")},
+    )
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/my/listings"
+    after = await seller.http.get("/my/listings")
+    assert "is listed" in after.text
+    assert 'data-testid="status">Starts soon<' in after.text
+
+
+async def test_cancel_asks_first_then_withdraws_the_lot(seller: Seller) -> None:
+    lot_id = await listed(seller.http, start="at", starts_at="2099-01-01T12:00")
+    confirm = await seller.http.get(f"/auctions/{lot_id}/cancel")
+    assert confirm.status_code == 200
+    assert "Cancel this listing" in confirm.text
+
+    answer = await seller.http.post(
+        f"/auctions/{lot_id}/cancel",
+        data={"csrf_token": await csrf_of(seller.http, "/my/listings")},
+    )
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/my/listings"
+    listing = await seller.http.get("/my/listings")
+    assert "is cancelled." in listing.text
+    assert 'data-testid="status">Cancelled<' in listing.text
+    assert f"/auctions/{lot_id}/edit" not in listing.text
+
+
+async def test_my_listings_show_each_lot_with_its_status(seller: Seller) -> None:
+    await listed(seller.http, title="Open lot")
+    await post_listing(
+        seller.http, "draft", title="Draft lot", start="at", starts_at="2099-01-01T12:00"
+    )
+    await listed(seller.http, title="Later lot", start="at", starts_at="2099-01-01T12:00")
+
+    page = await seller.http.get("/my/listings")
+
+    for title in ("Open lot", "Draft lot", "Later lot"):
+        assert title in page.text
+    assert 'data-testid="status">Draft<' in page.text
+    drafts = await seller.http.get("/my/listings?status=draft")
+    assert "Draft lot" in drafts.text and "Later lot" not in drafts.text
+
+
+async def test_a_form_without_its_csrf_token_is_refused(seller: Seller) -> None:
+    answer = await seller.http.post("/sell", data={**LISTING, "action": "publish"})
+
+    assert answer.status_code == 403
+    assert (await seller.lots()) == []
+
+
+async def test_sales_list_the_sellers_orders(seller: Seller) -> None:
+    page = await seller.http.get("/sales")
+
+    assert page.status_code == 200
+    assert "No sales yet." in page.text
