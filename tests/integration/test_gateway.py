@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,10 +13,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from auction_platform.services.gateway.limits import RetryBudget
-from support.http_server import free_port, serving
+from support.http_server import serving
 from support.platforms import client, embedded_settings, running
 
-DOWN = f"http://127.0.0.1:{free_port()}"
+
+@pytest.fixture
+def down_url() -> Iterator[str]:
+    """An address that refuses connections: bound for the test, never listening.
+
+    (A port merely free when the module loads may be taken by another server later.)
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def echo_app() -> FastAPI:
@@ -111,8 +121,10 @@ async def test_an_unknown_area_is_404(tmp_path: Path) -> None:
     assert response.json()["error"]["code"] == "not_found"
 
 
-async def test_a_service_that_is_down_is_503_in_the_error_shape(tmp_path: Path) -> None:
-    settings = embedded_settings(tmp_path, identity_url=DOWN)
+async def test_a_service_that_is_down_is_503_in_the_error_shape(
+    tmp_path: Path, down_url: str
+) -> None:
+    settings = embedded_settings(tmp_path, identity_url=down_url)
     async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
         response = await http.get("/api/v1/users/me")
     assert response.status_code == 503
@@ -163,10 +175,10 @@ async def test_a_service_answering_garbage_is_502(tmp_path: Path) -> None:
     ],
 )
 async def test_a_non_critical_service_degrades_the_gateway_a_critical_one_makes_it_unready(
-    tmp_path: Path, echo_url: str, down: str, status: str, ready_code: int
+    tmp_path: Path, echo_url: str, down_url: str, down: str, status: str, ready_code: int
 ) -> None:
     urls = {f"{name}_url": echo_url for name in DOWNSTREAM}
-    urls[f"{down}_url"] = DOWN
+    urls[f"{down}_url"] = down_url
     async with (
         running(embedded_settings(tmp_path, **urls), ["gateway"]) as platform,
         client(platform.apps["gateway"]) as http,

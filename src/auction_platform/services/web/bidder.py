@@ -100,7 +100,9 @@ def build_router(web: Web) -> APIRouter:
         visit.user()
         watched = await visit.api("GET", "/api/v1/watchlist", params={"limit": 100})
         return visit.render(
-            "watchlist.html", lots=watched.get("items", []), flash=await visit.take_flash()
+            "watchlist.html",
+            lots=[item["auction"] for item in watched.get("items", [])],
+            flash=await visit.take_flash(),
         )
 
     @router.get("/my/bids")

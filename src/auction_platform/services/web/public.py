@@ -249,4 +249,4 @@ async def _watching(visit: Any, lot_id: str) -> bool:
         watched = await visit.api("GET", "/api/v1/watchlist", params={"limit": 100})
     except ApiProblem:
         return False
-    return any(item.get("id") == lot_id for item in watched.get("items", []))
+    return any(item["auction"]["id"] == lot_id for item in watched.get("items", []))

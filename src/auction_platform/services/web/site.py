@@ -279,6 +279,14 @@ class PageRoute(APIRoute):
                         (time.perf_counter() - started) * 1000,
                     )
                 return problem_page(visit, exc.status, exc.message)
+            except Exception:
+                log.exception("page %s failed", request.url.path)
+                web = request.app.state.runtime.state["web"]
+                return problem_page(
+                    await visit_of(request, web),
+                    500,
+                    "Something went wrong on our side. Please try again in a moment.",
+                )
 
         return page
 

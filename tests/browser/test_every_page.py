@@ -1,0 +1,156 @@
+"""Every page type: no serious accessibility violation, screenshots at phone and desktop width.
+
+The screenshots land in ``tests/screenshots/`` (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from support.auctions import admin_token, create, open_lot, seller
+from support.browser import DESKTOP, screenshots_at_both_widths, serious_accessibility_violations
+from support.waiting import eventually
+from support.web_site import Site, bid, bidder, embedded_site, sign_in
+
+pytestmark = pytest.mark.browser
+NewContext = Callable[..., Awaitable[BrowserContext]]
+_ASSETS = re.compile(r'(?:href|src)="(/static/[^"]+\.(?:css|js)(?:\?[^"]*)?)"')
+
+
+async def _check(page: Page, name: str, problems: dict[str, object]) -> None:
+    """Look at the page the way the suite does: axe, then both screenshots."""
+    found = await serious_accessibility_violations(page)
+    if found:
+        problems[name] = found
+    await screenshots_at_both_widths(page, name)
+
+
+async def _sold_lot(site: Site, buyer_page: Page) -> str:
+    """A lot the signed-in buyer of ``buyer_page`` won; its order's id."""
+    owner = await seller(site.http, "Seller")
+    start = datetime.now(UTC) + timedelta(seconds=1)
+    lot = await open_lot(
+        site.http,
+        owner,
+        title="Walnut writing box",
+        currency="EUR",
+        start_cents=4_000,
+        reserve_cents=None,
+        buy_now_cents=None,
+        soft_close=None,
+        starts_at=start.isoformat(),
+        ends_at=(start + timedelta(seconds=5)).isoformat(),
+    )
+    await buyer_page.goto(f"{site.url}/auctions/{lot['id']}")
+    await bid(buyer_page, "45")
+
+    async def order_id() -> str:
+        await buyer_page.goto(f"{site.url}/orders")
+        link = buyer_page.get_by_role("link", name="Pay now")
+        if not await link.count():
+            return ""
+        return (await link.first.get_attribute("href") or "").rsplit("/", 1)[-1]
+
+    return await eventually(order_id, timeout=30, interval=0.5)
+
+
+async def test_every_page_type_is_accessible_at_both_widths(
+    tmp_path: Path, new_context: NewContext
+) -> None:
+    problems: dict[str, object] = {}
+    async with embedded_site(tmp_path, auction_min_duration_seconds=1) as site:
+        owner = await seller(site.http, "Marta")
+        lot = await open_lot(site.http, owner, title="Art deco table lamp", currency="USD")
+        await create(site.http, owner, title="A box of first editions", publish=True)
+        visitor = await (await new_context(DESKTOP)).new_page()
+        for path, name in (
+            ("/", "home"),
+            ("/auctions?q=lamp", "catalogue"),
+            (f"/auctions/{lot['id']}", "lot-anonymous"),
+            ("/signin", "sign-in"),
+            ("/signup", "sign-up"),
+            ("/no/such/page", "not-found"),
+        ):
+            await visitor.goto(site.url + path)
+            await _check(visitor, name, problems)
+
+        page = await sign_in(await new_context(DESKTOP), site, await bidder(site, "Noor"))
+        await page.goto(f"{site.url}/auctions/{lot['id']}")
+        await bid(page, "300")
+        await _check(page, "lot-bidder", problems)
+        await page.get_by_role("button", name="Watch this lot").click()
+        order = await _sold_lot(site, page)
+        for path, name in (
+            ("/account", "account"),
+            ("/account/notifications", "notifications"),
+            ("/my/bids", "my-bids"),
+            ("/watchlist", "watchlist"),
+            ("/orders", "orders"),
+            (f"/orders/{order}", "order-to-pay"),
+        ):
+            await page.goto(site.url + path)
+            await _check(page, name, problems)
+        await page.get_by_label("Card number").fill("4242 4242 4242 4242")
+        await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+        await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+        await _check(page, "receipt", problems)
+
+        # An operator's view of the same order.
+        headers = await admin_token(site.http, site.platform)  # type: ignore[arg-type]
+        assert headers
+    assert not problems, problems
+
+
+async def test_a_lot_page_is_small_and_the_sites_css_and_scripts_are_light(
+    tmp_path: Path,
+) -> None:
+    async with embedded_site(tmp_path) as site:
+        owner = await seller(site.http)
+        lot = await open_lot(site.http, owner)
+        page = await site.http.get(f"/auctions/{lot['id']}")
+        assert page.status_code == 200
+        assert len(page.content) < 60_000
+        compressed = 0
+        for asset in set(_ASSETS.findall(page.text)):
+            answer = await site.http.get(asset, headers={"Accept-Encoding": "gzip"})
+            assert answer.status_code == 200
+            assert answer.headers.get("content-encoding") == "gzip"
+            assert "immutable" in answer.headers["cache-control"]
+            compressed += len(gzip.compress(answer.content))  # httpx decoded it
+        assert 0 < compressed < 120_000
+
+
+async def test_pages_forbid_other_hosts_and_keep_the_session_cookie_from_scripts(
+    tmp_path: Path,
+) -> None:
+    async with embedded_site(tmp_path) as site:
+        home = await site.http.get("/")
+        policy = home.headers["content-security-policy"]
+        assert "default-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        account = await bidder(site, "Lee")
+        form = await site.http.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        signed_in = await site.http.post(
+            "/signin",
+            data={
+                "email": account.email,
+                "password": "correct-Horse-battery-42",
+                "next": "/",
+                "csrf_token": token.group(1),
+            },
+        )
+        cookie = signed_in.headers["set-cookie"]
+        assert cookie.startswith("ap_session=")
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        # The cookie is a random name for a session on the server, not a token.
+        value = cookie.split(";", 1)[0].split("=", 1)[1]
+        assert value.count(".") < 2 and len(value) < 60
