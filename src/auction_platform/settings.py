@@ -15,7 +15,14 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = (
-    "gateway", "identity", "auction", "bidding", "payment", "notification", "analytics", "web"
+    "gateway",
+    "identity",
+    "auction",
+    "bidding",
+    "payment",
+    "notification",
+    "analytics",
+    "web",
 )
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
 
@@ -118,6 +125,8 @@ class Settings(BaseSettings):
     # Payment: provider, fees, deadlines.
     payment_provider: str = Field(default="sandbox", pattern="^(sandbox|stripe)$")
     stripe_api_key: SecretStr = SecretStr("")
+    # The site's checkout mounts Stripe's Payment Element with this (public) key.
+    stripe_publishable_key: str = ""
     # Several secrets are accepted at once while a webhook secret is rotated.
     stripe_webhook_secrets: list[SecretStr] = []
     stripe_api_base: str = "https://api.stripe.com"

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from auction_platform.services.web.client import ApiProblem
-from auction_platform.services.web.site import PageRoute, Web, query, visit_of
+from auction_platform.services.web.site import STRIPE_CSP, PageRoute, Web, query, visit_of
 
 # The notices people can turn on or off, in the words the preferences page uses.
 NOTICE_NAMES = {
@@ -117,12 +117,24 @@ def build_router(web: Web) -> APIRouter:
         session = visit.user()
         found = await visit.api("GET", f"/api/v1/orders/{order_id}")
         document: dict[str, Any] = found["order"]
+        returned = query(request).get("redirect_status")
+        outcome = await visit.take_flash()
+        if returned and document["status"] == "awaiting_payment":
+            # Back from Stripe's page: the webhook that marks the order paid may still be
+            # on its way.
+            outcome = (
+                ("Your payment is being confirmed. This page shows it once it has.", "info")
+                if returned == "succeeded"
+                else ("The payment did not go through. Try again.", "error")
+            )
         return visit.render(
             "order.html",
             order=document,
             buyer=document["buyer_id"] == session.user_id,
             test_cards=TEST_CARDS,
-            outcome=await visit.take_flash(),
+            stripe=None,
+            stripe_key=web.stripe_publishable_key,
+            outcome=outcome,
         )
 
     @router.post("/orders/{order_id}/pay")
@@ -141,6 +153,19 @@ def build_router(web: Web) -> APIRouter:
                 raise
             return await visit.answer(page, _failure(problem.code, problem.message), "error")
         document = paid["order"]
+        payment = paid.get("payment") or {}
+        if web.stripe_publishable_key and payment.get("client_secret") and not card:
+            # Stripe: the browser confirms the intent in Stripe's Payment Element.
+            return visit.render(
+                "order.html",
+                csp=STRIPE_CSP,
+                order=document,
+                buyer=True,
+                test_cards=(),
+                stripe={"client_secret": payment["client_secret"]},
+                stripe_key=web.stripe_publishable_key,
+                outcome=None,
+            )
         if document["status"] == "paid":
             return await visit.answer(page, "Payment received. Your receipt is below.", "success")
         failure = str(document.get("last_payment_failure") or "the payment did not go through")

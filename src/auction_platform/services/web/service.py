@@ -32,6 +32,9 @@ def prepare(runtime: ServiceRuntime) -> None:
         assets=Assets(),
         secure_cookies=settings.environment is not Environment.DEVELOPMENT,
         clock=runtime.clock,
+        stripe_publishable_key=(
+            settings.stripe_publishable_key if settings.payment_provider == "stripe" else None
+        ),
     )
 
 

@@ -39,6 +39,14 @@ CSP = (
     "default-src 'self'; img-src 'self' https: data:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# Stripe's Payment Element must load from Stripe (card data never touches the
+# platform): the checkout page alone allows Stripe's hosts.
+STRIPE_CSP = (
+    "default-src 'self'; script-src 'self' https://js.stripe.com; "
+    "frame-src https://js.stripe.com https://hooks.stripe.com; "
+    "connect-src 'self' https://api.stripe.com; img-src 'self' https: data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 _FORM_LIMIT = 64 * 1024
 
 
@@ -68,6 +76,8 @@ class Web:
     assets: Assets
     secure_cookies: bool
     clock: Callable[[], datetime]
+    # Set when Stripe takes the payments: the key its Payment Element is mounted with.
+    stripe_publishable_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -144,7 +154,7 @@ class Visit:
             raise CsrfRefused()
         return fields
 
-    def finish(self, response: Response) -> Response:
+    def finish(self, response: Response, *, csp: str = CSP) -> Response:
         """Set the cookies this visit needs on the answer."""
         if self.new_visitor:
             response.set_cookie(
@@ -158,12 +168,14 @@ class Visit:
             )
         if self.drop_session:
             response.delete_cookie(COOKIE, path="/")
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Content-Security-Policy"] = csp
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        """A page from its template."""
+    def render(
+        self, template: str, status: int = 200, *, csp: str = CSP, **context: Any
+    ) -> Response:
+        """A page from its template (``csp``: a page that must load a provider's script)."""
         html = self.web.templates.get_template(template).render(
             visit=self,
             session=self.session,
@@ -173,7 +185,7 @@ class Visit:
             server_time=self.web.clock().isoformat(),
             **context,
         )
-        return self.finish(HTMLResponse(html, status))
+        return self.finish(HTMLResponse(html, status), csp=csp)
 
     def redirect(self, to: str) -> Response:
         """After a form: see the result at ``to`` (303, so a reload does not post again)."""
