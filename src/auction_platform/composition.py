@@ -40,8 +40,7 @@ log = logging.getLogger("auction_platform")
 
 # In dependency order: a service comes after every service it calls.
 DEFINITIONS: dict[str, ServiceDefinition] = {
-    d.name: d
-    for d in (IDENTITY, AUCTION, BIDDING, PAYMENT, NOTIFICATION, ANALYTICS, WEB, GATEWAY)
+    d.name: d for d in (IDENTITY, AUCTION, BIDDING, PAYMENT, NOTIFICATION, ANALYTICS, WEB, GATEWAY)
 }
 DATABASE_SERVICES = tuple(name for name, d in DEFINITIONS.items() if d.uses_database)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from auction_platform.contracts.routes import Route, route_for
 from auction_platform.core.auth import TokenVerifier, bearer_of, refuse_revoked, revocation_key
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
 from auction_platform.core.errors import ApiError
@@ -17,7 +18,6 @@ from auction_platform.core.http import ServiceClient
 from auction_platform.core.middleware import read_body, send_error_for, send_whole
 from auction_platform.core.transport import RawAnswer
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
-from auction_platform.contracts.routes import Route, route_for
 
 log = logging.getLogger("auction_platform.gateway")
 

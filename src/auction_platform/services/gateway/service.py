@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
+from auction_platform.contracts.routes import DOWNSTREAM
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
 from auction_platform.services.gateway.feed import build_feed_router
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
-from auction_platform.contracts.routes import DOWNSTREAM
 
 
 def _routers(runtime: ServiceRuntime) -> list[APIRouter]:
