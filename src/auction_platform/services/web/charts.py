@@ -20,7 +20,7 @@ Point = tuple[str, float | None]
 Format = Callable[[float], str]
 
 WIDTH, HEIGHT = 600, 260
-LEFT, RIGHT, TOP, BOTTOM = 60, 16, 28, 44
+LEFT, RIGHT, TOP, BOTTOM = 60, 16, 38, 50
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MOST_LABELS = 8  # x labels shown at most; the table has every one
 NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
@@ -93,7 +93,7 @@ def label_every(count: int, most: int = MOST_LABELS) -> int:
 
 
 def _shorten(label: str, room: float) -> str:
-    fits = max(3, int(room / 7))
+    fits = max(3, int(room / 9))  # characters of about 9 units (a phone's larger type)
     return label if len(label) <= fits else label[: fits - 1] + "…"
 
 
@@ -128,7 +128,7 @@ def _frame(
             'aria-label="{}" xmlns="http://www.w3.org/2000/svg"><title>{}</title><desc>{}</desc>'
         ).format(WIDTH, HEIGHT, title, title, summary),
         Markup('<text class="axis-title" x="6" y="{}" text-anchor="start">{}</text>').format(
-            TOP - 12, value_name
+            TOP - 18, value_name
         ),
     ]
     for value in scale.ticks:
@@ -143,10 +143,14 @@ def _frame(
     every = label_every(len(points))
     for i, (label, _) in enumerate(points):
         if i % every == 0:
+            # Of many labels every other is "minor": a narrow screen hides it (site.css).
+            many = len(points) > MOST_LABELS
+            minor = Markup(' class="minor"') if many and (i // every) % 2 else Markup("")
             parts.append(
-                Markup('<text x="{}" y="{}" text-anchor="middle">{}</text>').format(
+                Markup('<text{} x="{}" y="{}" text-anchor="middle">{}</text>').format(
+                    minor,
                     round(LEFT + band * (i + 0.5), 2),
-                    HEIGHT - BOTTOM + 18,
+                    HEIGHT - BOTTOM + 22,
                     _shorten(label, band * every),
                 )
             )
@@ -183,8 +187,10 @@ def _table(
     if not rows:
         rows = [Markup('<tr><td colspan="2">No data for this period</td></tr>')]
     return Markup(
-        '<table class="visually-hidden"><caption>{}</caption><thead><tr>'
-        '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>'
+        # The wrapper hides it: a table cannot be made smaller than its rows.
+        '<div class="visually-hidden"><table><caption>{}</caption><thead><tr>'
+        '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody>'
+        "</table></div>"
     ).format(title, label_name or "Label", value_name or "Value", Markup("").join(rows))
 
 
@@ -263,7 +269,7 @@ def line_chart(
         segments[-1].append((x, y))
         dots.append(
             Markup(
-                '<circle class="dot" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>'
+                '<circle class="dot" cx="{}" cy="{}" r="4.5"><title>{}: {}</title></circle>'
             ).format(x, y, label, format_value(value))
         )
     paths = [
