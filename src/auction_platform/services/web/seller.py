@@ -179,7 +179,13 @@ def build_router(web: Web) -> APIRouter:
         except ApiProblem as problem:
             if not _shown_on_form(problem):
                 raise
-            return await visit.answer("/my/listings", _worded(problem).message, "error")
+            message = _worded(problem).message
+            if problem.code == "start_in_past":
+                message = (
+                    "Its start time has passed: edit the lot, choose “Now” or a new time, "
+                    "and publish it from there."
+                )
+            return await visit.answer("/my/listings", message, "error")
         return await visit.answer("/my/listings", _listed(lot, web.clock()), "success")
 
     @router.get("/auctions/{lot_id}/cancel")
