@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from support.accounts import PASSWORD, log_in
+from support.accounts import sign_up as sign_up_by_api
 from support.platforms import embedded_settings, running
 from support.waiting import eventually
 
@@ -134,6 +135,9 @@ async def listed(http: httpx.AsyncClient, **fields: str) -> str:
 
 
 async def test_a_bidder_becomes_a_seller_and_lists_at_once(site: httpx.AsyncClient) -> None:
+    stranger = await site.get("/sell")
+    assert stranger.status_code == 303
+    assert stranger.headers["location"] == "/signin?next=/sell"
     await sign_up(site)
     page = await site.get("/sell")
     assert "Become a seller" in page.text
@@ -279,8 +283,22 @@ async def test_a_form_without_its_csrf_token_is_refused(seller: Seller) -> None:
     assert (await seller.lots()) == []
 
 
-async def test_sales_list_the_sellers_orders(seller: Seller) -> None:
-    page = await seller.http.get("/sales")
+async def test_sales_show_each_order_with_its_buyer_and_status(seller: Seller) -> None:
+    assert "No sales yet." in (await seller.http.get("/sales")).text
+    lot_id = await listed(seller.http, title="Film camera", buy_now_price="30")
+    buyer = await sign_up_by_api(seller.http, name="Bob")
 
-    assert page.status_code == 200
-    assert "No sales yet." in page.text
+    async def bought() -> bool:
+        answer = await seller.http.post(f"/api/v1/auctions/{lot_id}/buy-now", headers=buyer.headers)
+        return answer.status_code in (200, 201)
+
+    await eventually(bought, timeout=15, interval=0.25)
+
+    async def sale() -> str | None:
+        page = await seller.http.get("/sales")
+        return page.text if 'data-testid="order-status"' in page.text else None
+
+    page = await eventually(sale, timeout=15, interval=0.2)
+    assert "Film camera" in page and "Bob" in page
+    assert 'data-testid="order-status">Awaiting payment<' in page
+    assert "$30.00" in page
