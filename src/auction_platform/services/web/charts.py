@@ -205,7 +205,7 @@ def bar_chart(
     format_tick: Format | None = None,
     top: float | None = None,
 ) -> Markup:
-    """One bar per point, its value above it when there is room."""
+    """One bar per point, its value above it when there is room (and a bar)."""
     scale = scale_for([value for _, value in points], top=top)
     band = PLOT_W / max(1, len(points))
     marks: list[Markup] = []
@@ -226,7 +226,7 @@ def bar_chart(
                 format_value(value),
             )
         )
-        if band >= 40:
+        if band >= 40 and value > 0:  # a zero needs no label over no bar
             marks.append(
                 Markup('<text class="value" x="{}" y="{}" text-anchor="middle">{}</text>').format(
                     round(LEFT + band * (i + 0.5), 2), y - 5, format_value(value)
