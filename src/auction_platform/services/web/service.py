@@ -32,6 +32,7 @@ def prepare(runtime: ServiceRuntime) -> None:
         assets=Assets(),
         secure_cookies=settings.environment is not Environment.DEVELOPMENT,
         clock=runtime.clock,
+        shortest_lot_seconds=settings.auction_min_duration_seconds,
         stripe_publishable_key=(
             settings.stripe_publishable_key if settings.payment_provider == "stripe" else None
         ),

@@ -89,13 +89,17 @@ class SessionStore:
         """Forget the session."""
         await self.cache.delete(_key(cookie))
 
-    async def fresh(self, cookie: str, session: Session, refresh: Refresher) -> Session | None:
+    async def fresh(
+        self, cookie: str, session: Session, refresh: Refresher, *, now: bool = False
+    ) -> Session | None:
         """The session with an access token good for a while; None when it cannot be renewed.
 
         Two requests of one visitor may both find the token old: one refreshes (a
         refresh token is spent once), the other waits and reads what it stored.
+        ``now``: renew whatever time is left (the account's roles just changed, and
+        the access token carries them).
         """
-        if session.access_expires - time.time() > _REFRESH_MARGIN:
+        if not now and session.access_expires - time.time() > _REFRESH_MARGIN:
             return session
         lock = self._refreshing.setdefault(cookie, asyncio.Lock())
         try:
@@ -103,7 +107,9 @@ class SessionStore:
                 current = await self.load(cookie)
                 if current is None:
                     return None
-                if current.access_expires - time.time() > _REFRESH_MARGIN:
+                if current.refresh_token != session.refresh_token:
+                    return current  # another request renewed it while this one waited
+                if not now and current.access_expires - time.time() > _REFRESH_MARGIN:
                     return current
                 try:
                     pair = await refresh(current.refresh_token)

@@ -76,6 +76,8 @@ class Web:
     assets: Assets
     secure_cookies: bool
     clock: Callable[[], datetime]
+    # The shortest lot the platform allows (the listing form offers it when short).
+    shortest_lot_seconds: int = 60
     # Set when Stripe takes the payments: the key its Payment Element is mounted with.
     stripe_publishable_key: str | None = None
 
@@ -210,7 +212,7 @@ async def visit_of(request: Request, web: Web) -> Visit:
     session = await web.sessions.load(cookie) if cookie else None
     drop = bool(cookie) and session is None
     if session is not None and cookie is not None:
-        session = await web.sessions.fresh(cookie, session, _refresher(web, request))
+        session = await web.sessions.fresh(cookie, session, refresher(web, request))
         drop = session is None
     visitor = request.cookies.get(VISITOR_COOKIE, "")
     new_visitor = not (16 <= len(visitor) <= 64 and visitor.isascii())
@@ -219,7 +221,9 @@ async def visit_of(request: Request, web: Web) -> Visit:
     return Visit(request, web, session, cookie if session else None, visitor, new_visitor, drop)
 
 
-def _refresher(web: Web, request: Request) -> Callable[[str], Awaitable[dict[str, Any]]]:
+def refresher(web: Web, request: Request) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    """How this request renews a session's tokens: identity's refresh, as the visitor."""
+
     async def refresh(refresh_token: str) -> dict[str, Any]:
         answer: dict[str, Any] = await web.api.post(
             "/api/v1/auth/refresh",

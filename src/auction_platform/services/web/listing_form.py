@@ -1,0 +1,210 @@
+"""The listing form: its fields, and the API's terms of a lot made from them.
+
+Pure: what a seller typed in, the terms (or the field at fault) out. Amounts are
+typed in major units and converted with the currency's minor units; times are UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from auction_platform.contracts.money import CURRENCIES, InvalidAmount, parse_amount
+from auction_platform.services.web.render import amount_input, duration_text, moment
+
+CURRENCY_CHOICES = ("USD", "EUR", "GBP", "CHF", "JPY", "SEK", "CAD", "AUD")
+DURATIONS: tuple[tuple[int, str], ...] = (
+    (600, "10 minutes"),
+    (3_600, "1 hour"),
+    (86_400, "1 day"),
+    (3 * 86_400, "3 days"),
+    (5 * 86_400, "5 days"),
+    (7 * 86_400, "7 days"),
+    (10 * 86_400, "10 days"),
+)
+DEFAULT_DURATION = 7 * 86_400
+# What the "Soft close" box promises: a bid in the last 2 minutes adds 2 minutes.
+SOFT_CLOSE = {"window_seconds": 120, "extend_seconds": 120, "max_extensions": 10}
+# "Start now": the API wants a start time, and one a moment ahead is never in the past.
+START_LEAD = timedelta(seconds=5)
+# The form field an API refusal is about, so the page can mark it.
+FIELD_OF_CODE = {
+    "invalid_title": "title",
+    "invalid_description": "description",
+    "invalid_category": "category",
+    "invalid_image_url": "images",
+    "too_many_images": "images",
+    "unknown_currency": "currency",
+    "invalid_start_price": "start_price",
+    "invalid_reserve": "reserve_price",
+    "invalid_buy_now": "buy_now_price",
+    "invalid_duration": "duration",
+    "start_in_past": "starts_at",
+    "invalid_time": "starts_at",
+    "invalid_soft_close": "soft_close",
+}
+
+
+class FormProblem(Exception):
+    """A field of the listing form that is not right; nothing was sent to the API."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.details = None
+
+
+def blank_fields() -> dict[str, str]:
+    """A new listing form: US dollars, starting now, a week long, with a soft close."""
+    return {
+        "currency": "USD",
+        "start": "now",
+        "tz_offset": "0",
+        "duration": str(DEFAULT_DURATION),
+        "soft_close": "on",
+    }
+
+
+def lot_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
+    """The listing form filled in with a lot's terms (as its seller sees them)."""
+    currency = str(lot["currency"])
+    starts, ends = lot_moment(lot["starts_at"]), lot_moment(lot["scheduled_ends_at"])
+    return {
+        "title": str(lot["title"]),
+        "description": str(lot.get("description") or ""),
+        "category": str(lot["category"]),
+        "images": "\n".join(lot.get("images") or []),
+        "currency": currency,
+        "start_price": amount_input(lot["start_cents"], currency),
+        "reserve_price": amount_input(lot.get("reserve_cents"), currency),
+        "buy_now_price": amount_input(lot.get("buy_now_cents"), currency),
+        # A start that has passed (a draft's) is no use: the form offers "now" instead.
+        "start": "at" if starts > now else "now",
+        "starts_at": f"{starts:%Y-%m-%dT%H:%M}",
+        "tz_offset": "0",
+        "duration": str(int((ends - starts).total_seconds())),
+        "soft_close": "on" if lot.get("soft_close") else "",
+    }
+
+
+def listing_terms(
+    fields: Mapping[str, str], *, now: datetime, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The API's terms of a lot from the form, or ``FormProblem`` naming the field at fault.
+
+    Only what the form itself can know is checked here (amounts, times); the API
+    judges the rest and its refusal is shown on the form.
+    """
+    currency = fields.get("currency", "").strip().upper()
+    if currency not in CURRENCIES:
+        raise FormProblem("currency", "Currency: choose one from the list.")
+    starts_at = _start(fields, now=now, current=current)
+    return {
+        "title": fields.get("title", "").strip(),
+        "description": fields.get("description", "").strip(),
+        "category": "-".join(fields.get("category", "").lower().split()),
+        "images": [line.strip() for line in fields.get("images", "").splitlines() if line.strip()],
+        "currency": currency,
+        "start_cents": _amount(fields, "start_price", "Start price", currency),
+        "reserve_cents": _amount(fields, "reserve_price", "Reserve price", currency, optional=True),
+        "buy_now_cents": _amount(
+            fields, "buy_now_price", "Buy It Now price", currency, optional=True
+        ),
+        "starts_at": starts_at.isoformat(),
+        "ends_at": (starts_at + timedelta(seconds=_duration(fields))).isoformat(),
+        "soft_close": dict(SOFT_CLOSE) if fields.get("soft_close") else None,
+    }
+
+
+def changed_terms(terms: Mapping[str, Any], lot: Mapping[str, Any]) -> dict[str, Any]:
+    """The terms that differ from the lot's: what a PATCH sends.
+
+    A soft close counts as unchanged while it stays on, so a lot listed through
+    the API with its own soft-close numbers keeps them when its title is edited.
+    """
+    changes: dict[str, Any] = {}
+    for name, value in terms.items():
+        if name in ("starts_at", "ends_at"):
+            before = lot["starts_at" if name == "starts_at" else "scheduled_ends_at"]
+            if lot_moment(value) != lot_moment(before):
+                changes[name] = value
+        elif name == "soft_close":
+            if (value is None) != (lot.get("soft_close") is None):
+                changes[name] = value
+        elif value != lot.get(name):
+            changes[name] = value
+    return changes
+
+
+def _amount(
+    fields: Mapping[str, str], name: str, label: str, currency: str, *, optional: bool = False
+) -> int | None:
+    text = fields.get(name, "").strip()
+    if optional and not text:
+        return None
+    try:
+        return parse_amount(text, currency)
+    except InvalidAmount as error:
+        raise FormProblem(name, f"{label}: {error}.") from error
+
+
+def _start(
+    fields: Mapping[str, str], *, now: datetime, current: Mapping[str, Any] | None
+) -> datetime:
+    if fields.get("start", "now") != "at":
+        return now + START_LEAD
+    try:
+        typed = datetime.fromisoformat(fields.get("starts_at", "").strip())
+    except ValueError as error:
+        raise FormProblem(
+            "starts_at", "Start time: choose a date and a time, or start now."
+        ) from error
+    # ``tz_offset`` is minutes as a browser's getTimezoneOffset() counts them (UTC minus
+    # local time); no script fills it yet, so it stays 0 and times are UTC.
+    offset = fields.get("tz_offset", "0").strip().lstrip("-")
+    minutes = int(fields["tz_offset"]) if offset.isdigit() and int(offset) <= 14 * 60 else 0
+    starts = typed.replace(tzinfo=UTC) + timedelta(minutes=minutes)
+    if current is not None:
+        # The form shows minutes only: the lot's own start, to the minute, is kept as it is.
+        before = lot_moment(current["starts_at"])
+        if starts == before.replace(second=0, microsecond=0):
+            return before
+    return starts
+
+
+def _duration(fields: Mapping[str, str]) -> int:
+    text = fields.get("duration", "")
+    if not text.isdigit() or not 1 <= int(text) <= 400 * 86_400:
+        raise FormProblem("duration", "Duration: choose how long the lot runs.")
+    return int(text)
+
+
+def duration_choices(fields: Mapping[str, str], *, shortest: int) -> list[tuple[str, str]]:
+    """The duration choices; a lot's own, when it is none of them, is kept as a choice.
+
+    Where the platform allows lots shorter than the shortest choice (a demonstration,
+    a test), the shortest it allows is offered first.
+    """
+    choices = [(str(seconds), label) for seconds, label in DURATIONS]
+    if shortest < DURATIONS[0][0]:
+        choices.insert(0, (str(shortest), f"{duration_text(shortest)} (the shortest allowed)"))
+    chosen = fields.get("duration", "")
+    if chosen.isdigit() and chosen not in dict(choices):
+        choices.append((chosen, f"{duration_text(int(chosen))} (as now)"))
+    return choices
+
+
+def currency_choices(fields: Mapping[str, str]) -> list[str]:
+    chosen = fields.get("currency", "")
+    choices = list(CURRENCY_CHOICES)
+    return choices if chosen in choices or chosen not in CURRENCIES else [*choices, chosen]
+
+
+def lot_moment(value: Any) -> datetime:
+    """One of a lot's times as an aware UTC datetime (a lot always has its times)."""
+    found = moment(value)
+    if found is None:
+        raise ValueError("a lot always has its times")
+    return found
