@@ -2,13 +2,16 @@
 
 Each benchmark makes a fresh PostgreSQL database, a Redis key prefix and RabbitMQ
 exchange and queue names from one unique name, runs services as child processes in the
-distributed mode, and removes all of it afterwards, even when a step fails.
+distributed mode, and removes all of it afterwards, even when a step fails. The servers
+are those of ``DATABASE_URL`` (any database on it: the runs make their own), ``REDIS_URL``
+and ``RABBITMQ_URL``; by default PostgreSQL, Redis and RabbitMQ at 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,12 +27,23 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 from redis.asyncio import Redis
+from sqlalchemy.engine import URL, make_url
 
 from auction_platform.core.broker.rabbitmq import RabbitBroker
 
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+def _postgres_server() -> URL:
+    """``DATABASE_URL``'s PostgreSQL server; each run makes its own database on it."""
+    url = make_url(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test")
+    if url.get_backend_name() != "postgresql":
+        raise SystemExit(f"DATABASE_URL must name a PostgreSQL server, not {url.drivername}")
+    return url
+
+
+_SERVER = _postgres_server()
+POSTGRES_ADMIN_URL = _SERVER.set(drivername="postgresql").render_as_string(hide_password=False)
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+RABBITMQ_URL = os.environ.get("RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672/"
 COMMAND = [sys.executable, "-m", "auction_platform"]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PASSWORD = "benchmark-Horse-Battery-42"  # noqa: S105 - throwaway accounts in a throwaway database
@@ -69,7 +83,8 @@ def unique_name() -> str:
 
 def database_url(name: str) -> str:
     """The SQLAlchemy URL of the benchmark's database."""
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    url = _SERVER.set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
 
 
 async def admin_sql(statement: str) -> None:
@@ -195,6 +210,73 @@ def stop(child: Child) -> None:
         except subprocess.TimeoutExpired:
             child.process.kill()
             child.process.wait()
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What wrk saw for one target; ``errors`` counts non-2xx answers and socket errors."""
+
+    target: str
+    url: str
+    requests: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def combine(rounds: list[Measurement]) -> Measurement:
+    """Several rounds of one target as one: requests/s and p50 averaged, the worst p99."""
+    first = rounds[0]
+    return Measurement(
+        first.target,
+        first.url,
+        sum(m.requests for m in rounds),
+        sum(m.requests_per_second for m in rounds) / len(rounds),
+        sum(m.p50_ms for m in rounds) / len(rounds),
+        max(m.p99_ms for m in rounds),
+        sum(m.errors for m in rounds),
+    )
+
+
+_MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_PERCENTILE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_REQUESTS = re.compile(r"^\s*(\d+) requests in", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def parse_wrk(target: str, url: str, output: str) -> Measurement:
+    """The figures of wrk's ``--latency`` report."""
+    percentiles = {p: float(v) * _MS_PER_UNIT[unit] for p, v, unit in _PERCENTILE.findall(output)}
+    requests, rate = _REQUESTS.search(output), _RATE.search(output)
+    if requests is None or rate is None or set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"cannot read wrk's report:\n{output}")
+    non_2xx, sockets = _NON_2XX.search(output), _SOCKET_ERRORS.search(output)
+    errors = (int(non_2xx[1]) if non_2xx else 0) + (
+        sum(int(n) for n in sockets.groups()) if sockets else 0
+    )
+    return Measurement(
+        target, url, int(requests[1]), float(rate[1]), percentiles["50"], percentiles["99"], errors
+    )
+
+
+def run_wrk(
+    target: str,
+    url: str,
+    token: str | None,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+    script: Path | None = None,
+) -> Measurement:
+    """wrk on ``url`` (with a bearer token unless None, and a Lua ``script`` if given)."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    command += ["-H", f"Authorization: Bearer {token}"] if token else []
+    command += ["-s", str(script)] if script else []
+    return parse_wrk(target, url, run([*command, url], timeout=seconds + 60))
 
 
 def sign_up(http: httpx.Client, identity_url: str) -> tuple[str, str]:

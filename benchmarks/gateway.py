@@ -42,10 +42,13 @@ from _harness import (
     COMMAND,
     RESULTS_DIR,
     Child,
+    Measurement,
     admin_sql,
+    combine,
     forget,
     free_port,
     run,
+    run_wrk,
     service_env,
     sign_up,
     start,
@@ -65,19 +68,6 @@ MAX_ADDED_P50_MS = 5.0
 
 
 @dataclass(frozen=True)
-class Measurement:
-    """What wrk saw for one target; ``errors`` counts non-2xx answers and socket errors."""
-
-    target: str
-    url: str
-    requests: int
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-@dataclass(frozen=True)
 class Figures:
     """Both measurements, and what identity was asked from the gateway's warm-up on."""
 
@@ -88,20 +78,6 @@ class Figures:
     identity_me_requests: int
     identity_other_requests: int
     rounds: int
-
-
-def combine(rounds: list[Measurement]) -> Measurement:
-    """Several rounds of one target as one: requests/s and p50 averaged, the worst p99."""
-    first = rounds[0]
-    return Measurement(
-        first.target,
-        first.url,
-        sum(m.requests for m in rounds),
-        sum(m.requests_per_second for m in rounds) / len(rounds),
-        sum(m.p50_ms for m in rounds) / len(rounds),
-        max(m.p99_ms for m in rounds),
-        sum(m.errors for m in rounds),
-    )
 
 
 def _gateway_reaches_identity(response: httpx.Response) -> bool:
@@ -120,37 +96,6 @@ def _requests_by_route(http: httpx.Client, url: str) -> dict[str, float]:
     for route, value in _REQUESTS_TOTAL.findall(http.get(url + "/metrics").text):
         counts[route] = counts.get(route, 0.0) + float(value)
     return counts
-
-
-_MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-_PERCENTILE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
-_REQUESTS = re.compile(r"^\s*(\d+) requests in", re.MULTILINE)
-_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
-_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
-_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-
-
-def parse_wrk(target: str, url: str, output: str) -> Measurement:
-    """The figures of wrk's ``--latency`` report."""
-    percentiles = {p: float(v) * _MS_PER_UNIT[unit] for p, v, unit in _PERCENTILE.findall(output)}
-    requests, rate = _REQUESTS.search(output), _RATE.search(output)
-    if requests is None or rate is None or set(percentiles) != {"50", "99"}:
-        raise RuntimeError(f"cannot read wrk's report:\n{output}")
-    non_2xx, sockets = _NON_2XX.search(output), _SOCKET_ERRORS.search(output)
-    errors = (int(non_2xx[1]) if non_2xx else 0) + (
-        sum(int(n) for n in sockets.groups()) if sockets else 0
-    )
-    return Measurement(
-        target, url, int(requests[1]), float(rate[1]), percentiles["50"], percentiles["99"], errors
-    )
-
-
-def run_wrk(
-    target: str, url: str, token: str, *, threads: int, connections: int, seconds: float
-) -> Measurement:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
-    command += ["-H", f"Authorization: Bearer {token}", url]
-    return parse_wrk(target, url, run(command, timeout=seconds + 60))
 
 
 def _arguments() -> argparse.Namespace:
