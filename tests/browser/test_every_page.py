@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from support.auctions import admin_token, create, open_lot, seller
+from auction_platform.services.identity import handlers as identity
+from support.accounts import PASSWORD, Account
+from support.auctions import create, open_lot, seller
 from support.browser import DESKTOP, screenshots_at_both_widths, serious_accessibility_violations
 from support.waiting import eventually
 from support.web_site import Site, bid, bidder, embedded_site, sign_in
@@ -102,9 +104,49 @@ async def test_every_page_type_is_accessible_at_both_widths(
         await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
         await _check(page, "receipt", problems)
 
-        # An operator's view of the same order.
-        headers = await admin_token(site.http, site.platform)  # type: ignore[arg-type]
-        assert headers
+        # A seller's pages.
+        await page.goto(f"{site.url}/sell")
+        await _check(page, "sell-become-a-seller", problems)
+        await page.get_by_role("button", name="Become a seller").click()
+        await _check(page, "sell-form", problems)
+        await page.get_by_label("Title").fill("Green glass lamp")
+        await page.get_by_label("Category").fill("lamps")
+        await page.get_by_label("Start price").fill("10")
+        await page.get_by_label("Reserve price").fill("5")  # below the start: refused
+        await page.get_by_role("button", name="Publish").click()
+        await expect(page.get_by_role("alert")).to_be_visible()
+        await _check(page, "sell-form-refused", problems)
+        await page.get_by_label("Reserve price").fill("")
+        await page.get_by_role("button", name="Save as draft").click()
+        await expect(page.get_by_role("heading", name="Green glass lamp")).to_be_visible()
+        draft = page.url.rsplit("/", 1)[-1]
+        for path, name in (
+            (f"/auctions/{draft}/edit", "sell-edit"),
+            (f"/auctions/{draft}/cancel", "sell-cancel"),
+            ("/my/listings", "my-listings"),
+            ("/sales", "sales"),
+        ):
+            await page.goto(site.url + path)
+            await _check(page, name, problems)
+
+        # An operator's console.
+        operator, _ = await identity.create_admin(
+            email="operator@example.org",
+            password=PASSWORD,
+            display_name="Operator",
+            ctx=site.platform.runtimes["identity"].state["identity"],  # type: ignore[union-attr]
+        )
+        console = await sign_in(
+            await new_context(DESKTOP), site, Account(operator.id, operator.email, "", "")
+        )
+        for path, name in (
+            ("/admin", "admin-dashboard"),
+            ("/admin/orders", "admin-orders"),
+            (f"/admin/auctions/{lot['id']}/cancel", "admin-cancel"),
+            ("/admin/status", "admin-status"),
+        ):
+            await console.goto(site.url + path)
+            await _check(console, name, problems)
     assert not problems, problems
 
 

@@ -174,5 +174,11 @@
   localTimes(document);
   tick();
   setInterval(tick, 1000);
-  if (lot && window.WebSocket) connect(1000);
+  if (lot && lot.getAttribute("data-status") === "scheduled") {
+    // Before it opens a lot has no book to follow: show it again when it opens.
+    var opens = Date.parse(lot.getAttribute("data-starts-at"));
+    setTimeout(function () { location.reload(); }, Math.max(1000, opens - now() + 1500));
+  } else if (lot && window.WebSocket) {
+    connect(1000);
+  }
 })();
