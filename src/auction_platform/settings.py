@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     twilio_from: str = ""
     public_url: str = "http://127.0.0.1:8080"
 
+    # Web: how long a page for visitors who are not signed in is kept (0: never).
+    web_page_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+
     # Analytics: search backend (PostgreSQL or SQLite full-text by default).
     elasticsearch_url: str = ""
     elasticsearch_index_prefix: str = "auction"

@@ -32,16 +32,19 @@ def build_router(web: Web) -> APIRouter:
     @router.get("/")
     async def home(request: Request) -> Response:
         visit = await visit_of(request, web)
-        ending, newest = await asyncio.gather(
-            visit.api("GET", "/api/v1/auctions", params={"status": "open", "limit": 8}),
-            visit.api("GET", "/api/v1/auctions", params={"sort": "newest", "limit": 8}),
-        )
-        return visit.render(
-            "home.html",
-            ending=ending["items"],
-            newest=newest["items"],
-            flash=await visit.take_flash(),
-        )
+        flash = await visit.take_flash()
+
+        async def render() -> tuple[int, str]:
+            ending, newest = await asyncio.gather(
+                visit.api("GET", "/api/v1/auctions", params={"status": "open", "limit": 8}),
+                visit.api("GET", "/api/v1/auctions", params={"sort": "newest", "limit": 8}),
+            )
+            page = visit.html(
+                "home.html", ending=ending["items"], newest=newest["items"], flash=flash
+            )
+            return 200, page
+
+        return await visit.cached(render)
 
     @router.get("/auctions")
     async def catalogue(request: Request) -> Response:
@@ -60,38 +63,50 @@ def build_router(web: Web) -> APIRouter:
             "limit": _PAGE_SIZE,
             "offset": offset,
         }
-        try:
-            found = await visit.api("GET", "/api/v1/search/auctions", params=params)
-        except ApiProblem as problem:
-            if problem.status != 422:
-                raise
-            found = {"items": [], "total": 0, "facets": {}, "next_offset": None}
-        return visit.render(
-            "catalogue.html", found=found, asked=params, sorts=_SORTS, statuses=_STATUSES
-        )
+
+        async def render() -> tuple[int, str]:
+            try:
+                found = await visit.api("GET", "/api/v1/search/auctions", params=params)
+            except ApiProblem as problem:
+                if problem.status != 422:
+                    raise
+                found = {"items": [], "total": 0, "facets": {}, "next_offset": None}
+            page = visit.html(
+                "catalogue.html", found=found, asked=params, sorts=_SORTS, statuses=_STATUSES
+            )
+            return 200, page
+
+        return await visit.cached(render)
 
     @router.get("/auctions/{lot_id}")
     async def lot(request: Request, lot_id: str) -> Response:
         visit = await visit_of(request, web)
-        detail = await visit.api("GET", f"/api/v1/auctions/{lot_id}")
-        auction = detail["auction"]
-        book, history, seller, watching = await asyncio.gather(
-            _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/book")),
-            _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")),
-            _optional(visit.api("GET", f"/api/v1/users/{auction['seller_id']}/profile")),
-            _watching(visit, lot_id),
-        )
-        return visit.render(
-            "lot.html",
-            auction=auction,
-            book=book,
-            history=list(reversed((history or {}).get("bids", []))),
-            seller=seller,
-            watching=watching,
-            mine=visit.session is not None and visit.session.user_id == auction["seller_id"],
-            idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
-            outcome=await visit.take_flash(),
-        )
+        outcome = await visit.take_flash()
+
+        async def render() -> tuple[int, str]:
+            detail = await visit.api("GET", f"/api/v1/auctions/{lot_id}")
+            auction = detail["auction"]
+            book, history, seller, watching = await asyncio.gather(
+                _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/book")),
+                _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")),
+                _optional(visit.api("GET", f"/api/v1/users/{auction['seller_id']}/profile")),
+                _watching(visit, lot_id),
+            )
+            session = visit.session
+            page = visit.html(
+                "lot.html",
+                auction=auction,
+                book=book,
+                history=list(reversed((history or {}).get("bids", []))),
+                seller=seller,
+                watching=watching,
+                mine=session is not None and session.user_id == auction["seller_id"],
+                idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
+                outcome=outcome,
+            )
+            return 200, page
+
+        return await visit.cached(render)
 
     @router.get("/auctions/{lot_id}/history")
     async def history_rows(request: Request, lot_id: str) -> Response:

@@ -11,6 +11,7 @@ from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.web import account, admin, bidder, public, seller
 from auction_platform.services.web.assets import Assets
 from auction_platform.services.web.client import PublicApi
+from auction_platform.services.web.pagecache import PageCache
 from auction_platform.services.web.render import build_templates
 from auction_platform.services.web.sessions import SessionStore
 from auction_platform.services.web.site import Web
@@ -30,6 +31,7 @@ def prepare(runtime: ServiceRuntime) -> None:
         ),
         templates=build_templates(),
         assets=Assets(),
+        pages=PageCache(seconds=settings.web_page_cache_seconds),
         secure_cookies=settings.environment is not Environment.DEVELOPMENT,
         clock=runtime.clock,
         shortest_lot_seconds=settings.auction_min_duration_seconds,

@@ -25,6 +25,7 @@ from jinja2 import Environment
 from auction_platform.core.net import client_address
 from auction_platform.services.web.assets import Assets
 from auction_platform.services.web.client import ApiProblem, PublicApi
+from auction_platform.services.web.pagecache import PageCache
 from auction_platform.services.web.sessions import (
     COOKIE,
     VISITOR_COOKIE,
@@ -76,6 +77,7 @@ class Web:
     assets: Assets
     secure_cookies: bool
     clock: Callable[[], datetime]
+    pages: PageCache
     # The shortest lot the platform allows (the listing form offers it when short).
     shortest_lot_seconds: int = 60
     # Set when Stripe takes the payments: the key its Payment Element is mounted with.
@@ -178,7 +180,20 @@ class Visit:
         self, template: str, status: int = 200, *, csp: str = CSP, **context: Any
     ) -> Response:
         """A page from its template (``csp``: a page that must load a provider's script)."""
-        html = self.web.templates.get_template(template).render(
+        return self.finish(HTMLResponse(self.html(template, **context), status), csp=csp)
+
+    async def cached(self, render: Callable[[], Awaitable[tuple[int, str]]]) -> Response:
+        """A page every anonymous visitor sees alike, from the micro-cache when they are."""
+        if self.session is not None:
+            status, html = await render()
+        else:
+            key = self.request.url.path + "?" + self.request.url.query
+            status, html = await self.web.pages.page(key, render)
+        return self.finish(HTMLResponse(html, status))
+
+    def html(self, template: str, **context: Any) -> str:
+        """A template rendered for this visit."""
+        return self.web.templates.get_template(template).render(
             visit=self,
             session=self.session,
             csrf=self.csrf,
@@ -187,7 +202,6 @@ class Visit:
             server_time=self.web.clock().isoformat(),
             **context,
         )
-        return self.finish(HTMLResponse(html, status), csp=csp)
 
     def redirect(self, to: str) -> Response:
         """After a form: see the result at ``to`` (303, so a reload does not post again)."""
