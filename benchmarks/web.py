@@ -168,6 +168,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=2, help="measurements per target, interleaved"
     )
+    parser.add_argument(
+        "--page-cache-seconds",
+        type=float,
+        default=1.0,
+        help="WEB_PAGE_CACHE_SECONDS of the web process (1, as deployed; 0: every page rendered)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s runs, 1 s warm-up")
     parser.add_argument(
         "--profile",
@@ -199,7 +205,9 @@ async def _queue_names(name: str) -> list[str]:
         await platform.stop()
 
 
-def _start_services(name: str, workdir: Path, children: list[Child]) -> dict[str, Child]:
+def _start_services(
+    name: str, workdir: Path, children: list[Child], *, page_cache_seconds: float
+) -> dict[str, Child]:
     """Migrate, then start identity, the services the pages need, web and the gateway."""
     ports = {service: free_port() for service in ("identity", *SERVICES)}
     env = service_env(
@@ -209,6 +217,7 @@ def _start_services(name: str, workdir: Path, children: list[Child]) -> dict[str
         extra={
             **{f"{s.upper()}_URL": f"http://127.0.0.1:{ports[s]}" for s in SERVICES},
             "DIAGNOSTICS": "true",
+            "WEB_PAGE_CACHE_SECONDS": str(page_cache_seconds),
         },
     )
     for service in MIGRATED:
@@ -363,7 +372,9 @@ def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:
     """Start the services, seed, check the pages, run wrk on each target; the caller cleans up."""
     children: list[Child] = []
     try:
-        started = _start_services(name, workdir, children)
+        started = _start_services(
+            name, workdir, children, page_cache_seconds=args.page_cache_seconds
+        )
         web, gateway = started["web"], started["gateway"]
         lot_id, token = _seed(gateway.url)
         urls = {
@@ -445,6 +456,10 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         f"{os.cpu_count()} CPU cores shared by wrk, six services, PostgreSQL, Redis and "
         f"RabbitMQ; wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s x "
         f"{args.rounds} rounds per target (interleaved) after {args.warmup:g}s of warm-up each"
+    )
+    print(
+        f"anonymous pages kept {args.page_cache_seconds:g} s by the web process"
+        + (" (the deployed default)" if args.page_cache_seconds == 1 else "")
     )
     print(
         f"no-op ceiling: POST {NOOP} with a bearer token and a JSON body, through the gateway "
