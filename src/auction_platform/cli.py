@@ -196,7 +196,7 @@ def demo(
         return
 
     async def seed_here(platform: Platform) -> None:
-        identity = platform.runtimes["identity"].state["identity"]
+        identity = platform.runtimes["identity"].context
 
         async def make_admin(account: DemoAccount, password: str) -> None:
             await handlers.create_admin(
@@ -292,7 +292,7 @@ async def _identity(settings: Settings) -> AsyncIterator[Identity]:
         await migrate(runtime.db, "identity")
         if platform.cache is not None:
             await platform.cache.start()
-        yield runtime.state["identity"]
+        yield runtime.context
     finally:
         await platform.stop()
 

@@ -20,7 +20,7 @@ from auction_platform.core.auth import ServiceTokens, TokenVerifier, service_cli
 from auction_platform.core.broker import build_broker
 from auction_platform.core.broker.base import Broker
 from auction_platform.core.cache import build_cache
-from auction_platform.core.cache.base import Cache
+from auction_platform.core.cache.base import PlatformCache
 from auction_platform.core.db import Database
 from auction_platform.core.http import ServiceClient, service_client
 from auction_platform.core.metrics import Metrics
@@ -39,7 +39,7 @@ from auction_platform.settings import Settings
 log = logging.getLogger("auction_platform")
 
 # In dependency order: a service comes after every service it calls.
-DEFINITIONS: dict[str, ServiceDefinition] = {
+DEFINITIONS: dict[str, ServiceDefinition[Any]] = {
     d.name: d for d in (IDENTITY, AUCTION, BIDDING, PAYMENT, NOTIFICATION, ANALYTICS, WEB, GATEWAY)
 }
 DATABASE_SERVICES = tuple(name for name, d in DEFINITIONS.items() if d.uses_database)
@@ -93,15 +93,15 @@ class Platform:
             if any(d.uses_broker for d in wanted)
             else None
         )
-        self.cache: Cache | None = (
+        self.cache: PlatformCache | None = (
             build_cache(settings.redis_url, prefix=settings.cache_prefix)
             if any(d.uses_cache for d in wanted)
             else None
         )
-        self.runtimes: dict[str, ServiceRuntime] = {}
+        self.runtimes: dict[str, ServiceRuntime[Any]] = {}
         self.apps: dict[str, FastAPI] = {}
         for definition in wanted:
-            runtime = ServiceRuntime(
+            runtime: ServiceRuntime[Any] = ServiceRuntime(
                 definition=definition,
                 settings=settings,
                 metrics=self.metrics,
@@ -112,9 +112,10 @@ class Platform:
                     name: self._client(name) for name in definition.calls if name in self.apps
                 },
             )
-            definition.prepare(runtime)
-            if runtime.verifier is None and definition.name != "identity":
+            # Identity verifies with its own keys (its context sets the verifier).
+            if definition.name != "identity":
                 self._trust_identity(runtime)
+            runtime.build_context()
             self.runtimes[definition.name] = runtime
             self.apps[definition.name] = create_app(runtime)
         # Calls to a service built later (auction -> bidding): now that every app
@@ -122,9 +123,9 @@ class Platform:
         for runtime in self.runtimes.values():
             for name in runtime.definition.calls:
                 runtime.clients.setdefault(name, self._client(name))
-        self._started: list[ServiceRuntime] = []
+        self._started: list[ServiceRuntime[Any]] = []
 
-    def _trust_identity(self, runtime: ServiceRuntime) -> None:
+    def _trust_identity(self, runtime: ServiceRuntime[Any]) -> None:
         """Verify tokens with identity's published keys; fetch this service's own token."""
         identity = self._client("identity")
         runtime.clients.setdefault("identity-auth", identity)

@@ -89,7 +89,7 @@ async def test_a_lot_is_listed_bid_on_won_paid_for_and_reported(
             email="operator@example.org",
             password=PASSWORD,
             display_name="Operator",
-            ctx=site.platform.runtimes["identity"].state["identity"],
+            ctx=site.platform.runtimes["identity"].context,
         )
         admin = Account(operator.id, operator.email, "", "")
         admin_page = await sign_in(await new_context(DESKTOP), site, admin)

@@ -134,7 +134,7 @@ async def test_every_page_type_is_accessible_at_both_widths(
             email="operator@example.org",
             password=PASSWORD,
             display_name="Operator",
-            ctx=site.platform.runtimes["identity"].state["identity"],  # type: ignore[union-attr]
+            ctx=site.platform.runtimes["identity"].context,  # type: ignore[union-attr]
         )
         console = await sign_in(
             await new_context(DESKTOP), site, Account(operator.id, operator.email, "", "")

@@ -22,7 +22,7 @@ LOTS = 250
 
 
 def context(platform: Platform) -> Auctions:
-    auctions: Auctions = platform.runtimes["auction"].state["auction"]
+    auctions: Auctions = platform.runtimes["auction"].context
     return auctions
 
 

@@ -267,7 +267,7 @@ async def test_idempotency_keys_are_forgotten_after_their_retention(
     seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
     auction = await open_book(platform, auction_rules(seller.id))
     first = await bid(http, auction, ann, 500, key="k-1")
-    bidding = platform.runtimes["bidding"].state["bidding"]
+    bidding = platform.runtimes["bidding"].context
     assert await forget_old_idempotency_keys(bidding, older_than=timedelta(hours=24)) == 0
     assert await forget_old_idempotency_keys(bidding, older_than=timedelta(0)) == 1
     again = await bid(http, auction, ann, 600, key="k-1")

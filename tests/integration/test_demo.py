@@ -59,7 +59,7 @@ async def seeded(platform: Platform, http: httpx.AsyncClient) -> DemoReport:
             email=account.email,
             password=password,
             display_name=account.display_name,
-            ctx=platform.runtimes["identity"].state["identity"],
+            ctx=platform.runtimes["identity"].context,
         )
 
     return await seed_demo(http, admin=make_admin, closing_soon=CLOSING_SOON, quick=QUICK)

@@ -53,7 +53,7 @@ async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def identity_of(platform: Platform) -> Identity:
-    identity: Identity = platform.runtimes["identity"].state["identity"]
+    identity: Identity = platform.runtimes["identity"].context
     return identity
 
 

@@ -18,7 +18,6 @@ from auction_platform.composition import Platform
 from auction_platform.contracts import auctions, payments
 from auction_platform.contracts.events import Envelope
 from auction_platform.services.notification.channels import LOG_PHRASE
-from auction_platform.services.notification.service import notifier
 from auction_platform.settings import Settings
 from support.accounts import Account, sign_up
 from support.auctions import create, seller
@@ -237,7 +236,7 @@ async def test_an_opt_out_is_respected_on_that_channel_only(
     )
     assert changed.status_code == 200, changed.text
     # What a "contact changed" event from identity would do; the welcome mail cached it.
-    notifier(platform.runtimes["notification"]).contacts.forget(ann.id)
+    platform.runtimes["notification"].context.contacts.forget(ann.id)
     for person in (ann, bob):
         data = {**outbid_of(person), "price_cents": 5_000}
         await publish(platform, "bidding", auctions.OUTBID, data)

@@ -155,7 +155,7 @@ async def test_reminders_go_out_once_24_and_48_hours_after_the_order(
     sam, bob = await sign_up_all(http, "Sam", "Bob")
     order = await sold(platform, auction_closed(sam.id, bob.id))
     runtime = platform.runtimes["payment"]
-    ctx = runtime.state["payment"]
+    ctx = runtime.context
 
     async def reminded() -> list[int]:
         return sorted(e["hours_after"] for e in await emitted(platform, "PaymentReminderDue"))
@@ -179,7 +179,7 @@ async def test_an_unpaid_order_expires_and_the_runner_up_gets_a_second_chance(
     runtime = platform.runtimes["payment"]
     expiry = order.due_at + timedelta(seconds=1)
     runtime.clock = lambda: expiry
-    await asyncio.gather(*(scheduler.run_once(runtime.state["payment"]) for _ in range(3)))
+    await asyncio.gather(*(scheduler.run_once(runtime.context) for _ in range(3)))
     assert (await status_of(http, order, bob))["status"] == "expired"
     assert len(await emitted(platform, "OrderExpired")) == 1
     [offered] = await emitted(platform, "SecondChanceOffered")

@@ -50,7 +50,9 @@ async def service(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     db = Database(
         f"sqlite+aiosqlite:///{tmp_path}/s.sqlite3", pool_size=1, max_overflow=0, pool_timeout=0.2
     )
-    definition = ServiceDefinition(name="things", uses_database=True, routers=_routes)
+    definition = ServiceDefinition[None](
+        name="things", context=lambda runtime: None, uses_database=True, routers=_routes
+    )
     runtime = ServiceRuntime(definition=definition, settings=settings, metrics=Metrics(), db=db)
     async with client(create_app(runtime)) as http:
         http.runtime = runtime  # type: ignore[attr-defined]
@@ -175,8 +177,11 @@ async def test_metrics_count_requests_by_route_template_and_status(
 async def test_liveness_never_touches_a_dependency(tmp_path: Path) -> None:
     settings = embedded_settings(tmp_path)
     broken = Database("postgresql+asyncpg://postgres@127.0.0.1:1/none", connect_timeout=0.5)
-    definition = ServiceDefinition(
-        name="things", uses_database=True, critical=frozenset({"npgsql"})
+    definition = ServiceDefinition[None](
+        name="things",
+        context=lambda runtime: None,
+        uses_database=True,
+        critical=frozenset({"npgsql"}),
     )
     runtime = ServiceRuntime(definition=definition, settings=settings, metrics=Metrics(), db=broken)
     async with client(create_app(runtime)) as http:

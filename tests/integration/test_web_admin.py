@@ -61,7 +61,7 @@ async def admin(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
         email=email,
         password=PASSWORD,
         display_name="Root",
-        ctx=platform.runtimes["identity"].state["identity"],
+        ctx=platform.runtimes["identity"].context,
     )
     async with client(platform.apps["gateway"]) as browser:
         await sign_in(browser, email)
@@ -273,7 +273,7 @@ async def test_the_status_page_shows_every_service_and_one_that_does_not_answer(
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    web: Web = platform.runtimes["web"].state["web"]
+    web: Web = platform.runtimes["web"].context
     clients = web.api.clients
     down = httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://payment")
     web.api.clients = {**clients, "payment": down}

@@ -73,6 +73,6 @@ async def admin_token(http: httpx.AsyncClient, platform: Platform) -> dict[str, 
         email=f"root-{uuid.uuid4().hex[:8]}@example.com",
         password=PASSWORD,
         display_name="Root",
-        ctx=platform.runtimes["identity"].state["identity"],
+        ctx=platform.runtimes["identity"].context,
     )
     return {"Authorization": f"Bearer {(await log_in(http, admin.email))['access_token']}"}

@@ -9,22 +9,23 @@ from auction_platform.core.metrics import Metrics
 from auction_platform.core.service import ServiceRuntime, dependency_checks
 from auction_platform.services.notification.channels import LogEmail, LogSms
 from auction_platform.services.notification.dedupe import MemorySentLog
+from auction_platform.services.notification.dispatch import Notifier
 from auction_platform.services.notification.mail import SmtpEmail
 from auction_platform.services.notification.notices import SUBSCRIPTIONS
-from auction_platform.services.notification.service import (
-    DEFINITION,
-    notifier,
-    queue_name,
-)
+from auction_platform.services.notification.service import DEFINITION, queue_name
 from auction_platform.services.notification.sms import TwilioSms
 from support.platforms import embedded_settings
 
 
-def runtime(tmp_path: Path, **overrides: Any) -> ServiceRuntime:
+def runtime(tmp_path: Path, **overrides: Any) -> ServiceRuntime[Notifier]:
     settings = embedded_settings(tmp_path, **overrides)
     built = ServiceRuntime(definition=DEFINITION, settings=settings, metrics=Metrics())
-    DEFINITION.prepare(built)
+    built.build_context()
     return built
+
+
+def notifier(built: ServiceRuntime[Notifier]) -> Notifier:
+    return built.context
 
 
 def test_the_log_channels_are_the_default(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def create_app(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[Any],
     *,
     lifespan: Lifespan | None = None,
     metrics_route: bool = True,
@@ -39,7 +39,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
-    install_error_handlers(app)
+    install_error_handlers(app, runtime.definition.errors)
     app.include_router(
         health_router(
             lambda: dependency_checks(runtime),

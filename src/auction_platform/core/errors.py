@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from auction_platform.core.broker.base import BrokerUnavailable
 from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.context import current_request_id
+from auction_platform.core.failures import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PaymentRefused,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 
 log = logging.getLogger("auction_platform.errors")
 
@@ -61,6 +73,61 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers
+
+
+_KIND_STATUSES: dict[type[DomainError], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Unauthenticated: 401,
+    RateLimited: 429,
+    PaymentRefused: 402,
+    Unavailable: 503,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorTable:
+    """How a service's domain errors leave as HTTP: a status per kind, per code where one differs.
+
+    The one place a service's refusals meet status codes; its framework routes and
+    its plain ASGI routes (the lean bid path) answer through the same table.
+    """
+
+    by_code: Mapping[str, int] = field(default_factory=dict)
+    by_kind: Mapping[type[DomainError], int] = field(default_factory=lambda: _KIND_STATUSES)
+
+    def status_of(self, error: DomainError) -> int:
+        """The status ``error`` leaves with."""
+        if error.code in self.by_code:
+            return self.by_code[error.code]
+        for kind in type(error).__mro__:
+            if kind in self.by_kind:
+                return self.by_kind[kind]
+        return 500
+
+    def headers_of(self, error: DomainError) -> dict[str, str] | None:
+        """``WWW-Authenticate`` for a caller not identified, ``Retry-After`` when it is known."""
+        headers: dict[str, str] = {}
+        if isinstance(error, Unauthenticated):
+            headers["WWW-Authenticate"] = f'Bearer error="{error.code}"'
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        return headers or None
+
+    def answer(self, error: DomainError) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+        """Status, body and headers of the answer to ``error``."""
+        body = error_body(error.code, error.message, details=error.details)
+        return self.status_of(error), body, self.headers_of(error)
+
+    def response(self, error: DomainError) -> JSONResponse:
+        """The answer to ``error`` as a response."""
+        status, body, headers = self.answer(error)
+        return JSONResponse(body, status, headers=headers)
+
+
+DEFAULT_ERRORS = ErrorTable()
 
 
 def error_body(code: str, message: str, *, details: Any = None) -> dict[str, Any]:
@@ -141,12 +208,15 @@ _DEPENDENCY_ERRORS = (
 )
 
 
-def response_for(exc: Exception) -> JSONResponse | None:
+def response_for(exc: Exception, errors: ErrorTable = DEFAULT_ERRORS) -> JSONResponse | None:
     """The answer for an error raised outside the framework's routes (plain ASGI code).
 
-    ``ApiError`` and a lost dependency get the same answers as the handlers give;
-    anything else is None, for the request middleware's 500.
+    ``ApiError``, a domain error (through the service's table) and a lost dependency
+    get the same answers as the handlers give; anything else is None, for the
+    request middleware's 500.
     """
+    if isinstance(exc, DomainError):
+        return errors.response(exc)
     if isinstance(exc, ApiError):
         return error_response(
             exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
@@ -170,8 +240,14 @@ def _dependency_down_response(exc: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Make every error leave the app in the one shape."""
+def install_error_handlers(app: FastAPI, errors: ErrorTable = DEFAULT_ERRORS) -> None:
+    """Make every error leave the app in the one shape (domain errors through ``errors``)."""
+
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return errors.response(exc)
+
+    app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auction_platform.core.auth import Principal, TokenVerifier, bearer_of
+from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
 from auction_platform.core.middleware import read_body, replay, send_error_for, send_whole
 
 # What a lean handler gets: the path's named groups, the caller, the validated body
@@ -51,11 +52,18 @@ class LeanRoutes:
     """Plain ASGI layer: serves its routes' well-formed requests, passes the rest on."""
 
     def __init__(
-        self, app: ASGIApp, *, routes: Sequence[LeanRoute], verifier: TokenVerifier
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[LeanRoute],
+        verifier: TokenVerifier,
+        errors: ErrorTable = DEFAULT_ERRORS,
     ) -> None:
         self.app = app
         self.routes = tuple(routes)
         self.verifier = verifier
+        # The service's table: a refusal on the lean path leaves as it would from a route.
+        self.errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -104,7 +112,7 @@ class LeanRoutes:
                 return
             status, answer = await route.handle(params, principal, document, headers)
         except Exception as exc:
-            await send_error_for(exc, scope, receive, send)
+            await send_error_for(exc, scope, receive, send, self.errors)
             return
         # As Starlette's JSONResponse renders it.
         content = json.dumps(

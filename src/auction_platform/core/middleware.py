@@ -15,7 +15,7 @@ from auction_platform.core.context import (
     reset_request_id,
     set_request_id,
 )
-from auction_platform.core.errors import error_body, response_for
+from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable, error_body, response_for
 from auction_platform.core.metrics import Metrics
 
 log = logging.getLogger("auction_platform.access")
@@ -67,9 +67,15 @@ async def send_whole(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error_for(exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+async def send_error_for(
+    exc: Exception,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    errors: ErrorTable = DEFAULT_ERRORS,
+) -> None:
     """Answer ``exc`` from plain ASGI code as the app's handlers would; re-raise the rest."""
-    response = response_for(exc)
+    response = response_for(exc, errors)
     if response is None:
         raise exc
     await response(scope, receive, send)

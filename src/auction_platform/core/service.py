@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from fastapi import APIRouter
@@ -23,9 +23,10 @@ from starlette.middleware import Middleware
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.auth import ServiceTokens, TokenVerifier
 from auction_platform.core.broker.base import Broker
-from auction_platform.core.cache.base import Cache
+from auction_platform.core.cache.base import PlatformCache
 from auction_platform.core.context import reset_request_id, set_request_id
 from auction_platform.core.db import Database
+from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
 from auction_platform.core.health import Check
 from auction_platform.core.http import ServiceClient
 from auction_platform.core.inbox import claim_event
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("auction_platform.service")
 
 EventHandler = Callable[[Transaction, Envelope], Awaitable[None]]
+# A service's own context: the typed dataclass its routes, consumers and jobs share.
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +83,15 @@ class Tables:
 
 
 @dataclass(frozen=True)
-class ServiceDefinition:
-    """The static description of one service (its row of the runbook's dependency table)."""
+class ServiceDefinition(Generic[C]):
+    """The static description of one service (its row of the runbook's dependency table).
+
+    ``context`` builds the service's typed context from its runtime; every other
+    hook takes the runtime, whose ``context`` is then that object.
+    """
 
     name: str
+    context: Callable[[ServiceRuntime[C]], C]
     uses_database: bool = False
     uses_cache: bool = False
     uses_broker: bool = False
@@ -96,40 +104,43 @@ class ServiceDefinition:
     # asks whether it is alive, so two services calling each other (auction and
     # bidding) never probe each other's probes in a circle.
     probe_readiness_of_calls: bool = False
-    routers: Callable[[ServiceRuntime], Sequence[APIRouter]] = lambda runtime: ()
+    # How the service's domain errors leave as HTTP (``core.errors``).
+    errors: ErrorTable = DEFAULT_ERRORS
+    routers: Callable[[ServiceRuntime[C]], Sequence[APIRouter]] = lambda runtime: ()
     # Plain ASGI layers in front of the routes (inside the request middleware and
     # CORS): a hot path that needs none of the framework's routing or models.
-    middleware: Callable[[ServiceRuntime], Sequence[Middleware]] = lambda runtime: ()
-    consumers: Callable[[ServiceRuntime], Sequence[AnyConsumer]] = lambda runtime: ()
-    checks: Callable[[ServiceRuntime], Sequence[Check]] = lambda runtime: ()
-    background: Callable[[ServiceRuntime], Sequence[Callable[[], Awaitable[None]]]] = (
+    middleware: Callable[[ServiceRuntime[C]], Sequence[Middleware]] = lambda runtime: ()
+    consumers: Callable[[ServiceRuntime[C]], Sequence[AnyConsumer]] = lambda runtime: ()
+    checks: Callable[[ServiceRuntime[C]], Sequence[Check]] = lambda runtime: ()
+    background: Callable[[ServiceRuntime[C]], Sequence[Callable[[], Awaitable[None]]]] = (
         lambda runtime: ()
     )
-    # Builds the service's own context into ``runtime.state`` before its routes are made.
-    prepare: Callable[[ServiceRuntime], None] = lambda runtime: None
     # Awaited once at start, before the service takes traffic.
-    startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+    startup: Callable[[ServiceRuntime[C]], Awaitable[None]] | None = None
+    # Awaited once at stop, after the jobs and the relay: close what the context opened.
+    shutdown: Callable[[ServiceRuntime[C]], Awaitable[None]] | None = None
 
 
 @dataclass
-class ServiceRuntime:
-    """One running service: its backends, unit of work, relay, consumers and jobs."""
+class ServiceRuntime(Generic[C]):
+    """One running service: its backends, context, unit of work, relay, consumers and jobs."""
 
-    definition: ServiceDefinition
+    definition: ServiceDefinition[C]
     settings: Settings
     metrics: Metrics
     db: Database | None = None
     broker: Broker | None = None
-    cache: Cache | None = None
+    cache: PlatformCache | None = None
     clients: dict[str, ServiceClient] = field(default_factory=dict)
     verifier: TokenVerifier | None = None
     service_tokens: ServiceTokens | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    state: dict[str, Any] = field(default_factory=dict)
     draining: bool = False
     uow: UnitOfWork | None = None
     relay: OutboxRelay | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _context: C | None = None
+    _built: bool = False
 
     def __post_init__(self) -> None:
         tables = self.definition.tables
@@ -147,6 +158,19 @@ class ServiceRuntime:
                 )
                 self.uow.relay = self.relay
                 self.metrics.watch_outbox(self.name, self.relay)
+
+    @property
+    def context(self) -> C:
+        """The service's own context (built by the composition root, before its routes)."""
+        if not self._built:
+            raise RuntimeError(f"the context of {self.name} is not built yet")
+        return self._context  # type: ignore[return-value]
+
+    def build_context(self) -> C:
+        """Build the service's context from this runtime (once)."""
+        self._context = self.definition.context(self)
+        self._built = True
+        return self._context
 
     async def auth_headers(self) -> dict[str, str]:
         """Headers that identify this service to another (its service token)."""
@@ -197,6 +221,8 @@ class ServiceRuntime:
         self._tasks.clear()
         if self.relay is not None:
             await self.relay.stop()
+        if self.definition.shutdown is not None and self._built:
+            await self.definition.shutdown(self)
 
     def _deliver_to(self, consumer: Consumer) -> Callable[[Envelope], Awaitable[None]]:
         uow = self.require_uow()
@@ -238,7 +264,7 @@ class ServiceRuntime:
                 await asyncio.sleep(1.0)
 
 
-def dependency_checks(runtime: ServiceRuntime) -> list[Check]:
+def dependency_checks(runtime: ServiceRuntime[Any]) -> list[Check]:
     """The health checks of a service: one per dependency in its runbook row."""
     critical = runtime.definition.critical
     checks: list[Check] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from auction_platform.core.cache.base import Cache, CacheUnavailable, RateDecision
+from auction_platform.core.cache.base import Cache, CacheUnavailable, PlatformCache, RateDecision
 from auction_platform.core.cache.memory import MemoryCache
 from auction_platform.core.cache.redis import RedisCache
 
@@ -12,6 +12,7 @@ __all__ = [
     "Cache",
     "CacheUnavailable",
     "MemoryCache",
+    "PlatformCache",
     "RateDecision",
     "RedisCache",
     "build_cache",
@@ -20,7 +21,7 @@ __all__ = [
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
-def build_cache(url: str, *, prefix: str = "auction:") -> Cache:
+def build_cache(url: str, *, prefix: str = "auction:") -> PlatformCache:
     """Build the backend named by the URL scheme: ``memory://`` or ``redis://``."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":

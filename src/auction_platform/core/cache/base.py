@@ -1,4 +1,11 @@
-"""The one cache interface: key/value with TTL, publish/subscribe, rate limiting."""
+"""The cache interface: key/value with TTL, publish/subscribe, rate limiting.
+
+``Cache`` is what any service may use. Two hot paths have an extension each, a
+protocol of its own: the bid path stores a batch's books and announces them in
+one round trip (``BookCache``), the gateway reads a revocation mark and takes its
+rate-limit tokens in one (``AdmissionCache``). The platform's backends provide
+all three (``PlatformCache``); a service names only what it uses.
+"""
 
 from __future__ import annotations
 
@@ -52,16 +59,6 @@ class Cache(Protocol):
 
     async def publish(self, channel: str, message: bytes) -> None: ...
 
-    async def set_and_publish(
-        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
-    ) -> None:
-        """For each ``(key, channel, value)``: store the value, then publish it.
-
-        One round trip for all of them where the backend allows (not atomic: a
-        subscriber may see a message before a later key is stored).
-        """
-        ...
-
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """Subscribe; the subscription is live once the context is entered."""
         ...
@@ -89,6 +86,24 @@ class Cache(Protocol):
         """
         ...
 
+
+class BookCache(Cache, Protocol):
+    """The bid path's extension: a batch's book copies and live-feed notices at once."""
+
+    async def set_and_publish(
+        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
+    ) -> None:
+        """For each ``(key, channel, value)``: store the value, then publish it.
+
+        One round trip for all of them where the backend allows (not atomic: a
+        subscriber may see a message before a later key is stored).
+        """
+        ...
+
+
+class AdmissionCache(Cache, Protocol):
+    """The gateway's extension: a revocation mark and the caller's rate limits at once."""
+
     async def get_and_take_tokens(
         self, key: str, requests: Sequence[TokenRequest]
     ) -> tuple[bytes | None, list[RateDecision]]:
@@ -99,3 +114,7 @@ class Cache(Protocol):
         within its limits) this halves the round trips.
         """
         ...
+
+
+class PlatformCache(BookCache, AdmissionCache, Protocol):
+    """What the platform's cache backends (memory, Redis) provide: every extension."""

@@ -16,11 +16,11 @@ from auction_platform.services.analytics.search import build_search
 from auction_platform.services.analytics.search_es import ElasticSearch
 
 
-def prepare(runtime: ServiceRuntime) -> None:
+def build_context(runtime: ServiceRuntime[Analytics]) -> Analytics:
     """Build the analytics context (and the search backend the settings choose)."""
     db = runtime.require_uow().db
     settings = runtime.settings
-    runtime.state["analytics"] = Analytics(
+    return Analytics(
         db=db,
         search=build_search(
             db,
@@ -31,26 +31,21 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
 
 
-def _context(runtime: ServiceRuntime) -> Analytics:
-    analytics: Analytics = runtime.state["analytics"]
-    return analytics
-
-
-def _routers(runtime: ServiceRuntime) -> Sequence[APIRouter]:
-    ctx = _context(runtime)
+def _routers(runtime: ServiceRuntime[Analytics]) -> Sequence[APIRouter]:
+    ctx = runtime.context
     return [api.build_router(ctx), search_api.build_router(ctx)]
 
 
-def _consumers(runtime: ServiceRuntime) -> Sequence[Consumer]:
+def _consumers(runtime: ServiceRuntime[Analytics]) -> Sequence[Consumer]:
     return handlers.consumers(runtime.clock)
 
 
-async def _startup(runtime: ServiceRuntime) -> None:
-    await _context(runtime).search.start()
+async def _startup(runtime: ServiceRuntime[Analytics]) -> None:
+    await runtime.context.search.start()
 
 
-def _background(runtime: ServiceRuntime) -> Sequence[Callable[[], Awaitable[None]]]:
-    search = _context(runtime).search
+def _background(runtime: ServiceRuntime[Analytics]) -> Sequence[Callable[[], Awaitable[None]]]:
+    search = runtime.context.search
     if not isinstance(search, ElasticSearch):
         return []
 
@@ -64,8 +59,8 @@ def _background(runtime: ServiceRuntime) -> Sequence[Callable[[], Awaitable[None
     return [index]
 
 
-def _checks(runtime: ServiceRuntime) -> Sequence[Check]:
-    search = _context(runtime).search
+def _checks(runtime: ServiceRuntime[Analytics]) -> Sequence[Check]:
+    search = runtime.context.search
     if not isinstance(search, ElasticSearch):
         return []
 
@@ -76,13 +71,13 @@ def _checks(runtime: ServiceRuntime) -> Sequence[Check]:
     return [Check("elasticsearch", elasticsearch, critical=False)]
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Analytics](
     name="analytics",
+    context=build_context,
     uses_database=True,
     uses_broker=True,
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
-    prepare=prepare,
     routers=_routers,
     consumers=_consumers,
     checks=_checks,

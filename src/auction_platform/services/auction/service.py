@@ -12,13 +12,13 @@ from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.lot_cache import LotCache
 
 
-def prepare(runtime: ServiceRuntime) -> None:
+def build_context(runtime: ServiceRuntime[Auctions]) -> Auctions:
     """Build the auction context the routes, consumers and scheduler share."""
 
     def bidding() -> httpx.AsyncClient:
         return runtime.clients["bidding"]
 
-    runtime.state["auction"] = Auctions(
+    return Auctions(
         uow=runtime.require_uow(),
         lots=LotCache(runtime.cache),
         settings=runtime.settings,
@@ -28,22 +28,18 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
 
 
-def _context(runtime: ServiceRuntime) -> Auctions:
-    auctions: Auctions = runtime.state["auction"]
-    return auctions
+def _consumers(runtime: ServiceRuntime[Auctions]) -> Sequence[Consumer]:
+    return consumers.consumers(runtime.context)
 
 
-def _consumers(runtime: ServiceRuntime) -> Sequence[Consumer]:
-    return consumers.consumers(_context(runtime))
-
-
-def _background(runtime: ServiceRuntime) -> Sequence[Callable[[], Awaitable[None]]]:
-    ctx = _context(runtime)
+def _background(runtime: ServiceRuntime[Auctions]) -> Sequence[Callable[[], Awaitable[None]]]:
+    ctx = runtime.context
     return [lambda: scheduler.run(ctx)]
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Auctions](
     name="auction",
+    context=build_context,
     uses_database=True,
     uses_cache=True,
     uses_broker=True,
@@ -51,8 +47,7 @@ DEFINITION = ServiceDefinition(
     calls=("bidding",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
-    prepare=prepare,
-    routers=lambda runtime: [api.build_router(_context(runtime))],
+    routers=lambda runtime: [api.build_router(runtime.context)],
     consumers=_consumers,
     background=_background,
 )

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from auction_platform.contracts import auctions as contract
-from auction_platform.core.cache.base import Cache, CacheUnavailable
+from auction_platform.core.cache.base import BookCache, CacheUnavailable
 from auction_platform.core.errors import ApiError, error_body
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
@@ -37,7 +37,7 @@ class Bidding:
     """What the bidding use cases need, built once by the service definition."""
 
     uow: UnitOfWork
-    cache: Cache
+    cache: BookCache
     clock: Callable[[], datetime]
     fetch_rules: Callable[[str], Awaitable[dict[str, Any] | None]]
     max_batch: int = 200

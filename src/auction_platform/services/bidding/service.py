@@ -18,7 +18,7 @@ from auction_platform.services.bidding import api, handlers, store
 from auction_platform.services.bidding.handlers import Bidding
 
 
-def prepare(runtime: ServiceRuntime) -> None:
+def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
     """Build the bidding context: its batcher, and how to fetch an auction's rules."""
     assert runtime.cache is not None
 
@@ -32,7 +32,7 @@ def prepare(runtime: ServiceRuntime) -> None:
         rules: dict[str, Any] = response.json()
         return rules
 
-    runtime.state["bidding"] = Bidding(
+    return Bidding(
         uow=runtime.require_uow(),
         cache=runtime.cache,
         clock=runtime.clock,
@@ -42,8 +42,8 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
 
 
-def _consumers(runtime: ServiceRuntime) -> list[Consumer]:
-    bidding: Bidding = runtime.state["bidding"]
+def _consumers(runtime: ServiceRuntime[Bidding]) -> list[Consumer]:
+    bidding = runtime.context
 
     async def book_opened(tx: Transaction, envelope: Envelope) -> None:
         await handlers.open_book(tx, envelope.data, now=bidding.clock())
@@ -51,8 +51,8 @@ def _consumers(runtime: ServiceRuntime) -> list[Consumer]:
     return [Consumer("books", (f"auction.{contract.AUCTION_OPENED}",), book_opened)]
 
 
-def _closer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
-    bidding: Bidding = runtime.state["bidding"]
+def _closer(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:
+    bidding = runtime.context
     interval = runtime.settings.closer_interval_seconds
 
     overdue = runtime.metrics.gauge(
@@ -75,8 +75,8 @@ def _closer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     return close_books
 
 
-def _janitor(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
-    bidding: Bidding = runtime.state["bidding"]
+def _janitor(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:
+    bidding = runtime.context
     retention = timedelta(hours=runtime.settings.idempotency_ttl_hours)
 
     async def forget_keys() -> None:
@@ -87,22 +87,26 @@ def _janitor(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     return forget_keys
 
 
-def _lean(runtime: ServiceRuntime) -> list[Middleware]:
+def _lean(runtime: ServiceRuntime[Bidding]) -> list[Middleware]:
     assert runtime.verifier is not None
-    routes = [api.lean_bid_route(runtime.state["bidding"])]
-    return [Middleware(LeanRoutes, routes=routes, verifier=runtime.verifier)]
+    routes = [api.lean_bid_route(runtime.context)]
+    return [
+        Middleware(
+            LeanRoutes, routes=routes, verifier=runtime.verifier, errors=runtime.definition.errors
+        )
+    ]
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Bidding](
     name="bidding",
+    context=build_context,
     uses_database=True,
     uses_cache=True,
     uses_broker=True,
     calls=("auction",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
-    prepare=prepare,
-    routers=lambda runtime: api.build_routers(runtime.state["bidding"]),
+    routers=lambda runtime: api.build_routers(runtime.context),
     middleware=_lean,
     consumers=_consumers,
     background=lambda runtime: [_closer(runtime), _janitor(runtime)],

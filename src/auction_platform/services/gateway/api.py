@@ -178,7 +178,7 @@ async def _admit(
     requests = limits.requests(address=address, user=principal.subject, auth_route=auth_route)
     # Without the cache the revocation cannot be checked: CacheUnavailable goes up
     # (503), exactly as it does from ``verify``.
-    mark, decisions = await cache.get_and_take_tokens(revocation_key(principal), requests)
+    mark, decisions = await limits.cache.get_and_take_tokens(revocation_key(principal), requests)
     refuse_revoked(mark)
     limits.enforce(decisions)
 

@@ -7,7 +7,12 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from auction_platform.core.cache.base import Cache, CacheUnavailable, RateDecision, TokenRequest
+from auction_platform.core.cache.base import (
+    AdmissionCache,
+    CacheUnavailable,
+    RateDecision,
+    TokenRequest,
+)
 from auction_platform.core.errors import ApiError
 from auction_platform.settings import Settings
 
@@ -17,7 +22,7 @@ log = logging.getLogger("auction_platform.gateway")
 class RateLimits:
     """Token buckets per client address and per user; stricter ones on sign-in routes."""
 
-    def __init__(self, cache: Cache, settings: Settings) -> None:
+    def __init__(self, cache: AdmissionCache, settings: Settings) -> None:
         self.cache = cache
         window = settings.rate_limit_window_seconds
         self.buckets = {

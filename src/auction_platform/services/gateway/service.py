@@ -2,36 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from auction_platform.contracts.routes import DOWNSTREAM
+from auction_platform.core.auth import TokenVerifier
+from auction_platform.core.cache.base import PlatformCache
+from auction_platform.core.http import ServiceClient
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
 from auction_platform.services.gateway.feed import build_feed_router
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 
 
-def _routers(runtime: ServiceRuntime) -> list[APIRouter]:
-    assert runtime.cache is not None
-    return [build_feed_router(runtime.cache, runtime.clients)]
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """The gateway's context: whom it forwards to, how it checks and limits callers."""
+
+    cache: PlatformCache
+    clients: Mapping[str, ServiceClient]
+    verifier: TokenVerifier
+    limits: RateLimits
+    budget: RetryBudget
 
 
-def _middleware(runtime: ServiceRuntime) -> list[Middleware]:
+def build_context(runtime: ServiceRuntime[Gateway]) -> Gateway:
+    """The gateway's context from its runtime (the verifier trusts identity's keys)."""
     assert runtime.verifier is not None and runtime.cache is not None
+    return Gateway(
+        cache=runtime.cache,
+        clients=runtime.clients,
+        verifier=runtime.verifier,
+        limits=RateLimits(runtime.cache, runtime.settings),
+        budget=RetryBudget(),
+    )
+
+
+def _routers(runtime: ServiceRuntime[Gateway]) -> list[APIRouter]:
+    gateway = runtime.context
+    return [build_feed_router(gateway.cache, gateway.clients)]
+
+
+def _middleware(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:
+    gateway = runtime.context
     return [
         Middleware(
             api.GatewayProxy,
-            clients=runtime.clients,
-            verifier=runtime.verifier,
-            limits=RateLimits(runtime.cache, runtime.settings),
-            budget=RetryBudget(),
+            clients=gateway.clients,
+            verifier=gateway.verifier,
+            limits=gateway.limits,
+            budget=gateway.budget,
         )
     ]
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Gateway](
     name="gateway",
+    context=build_context,
     # Redis holds the rate-limit buckets; without it the gateway lets traffic
     # through unlimited rather than refusing it, so it is only Degraded.
     uses_cache=True,

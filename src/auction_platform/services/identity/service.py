@@ -12,7 +12,7 @@ from auction_platform.services.identity.keys import KeyRing
 from auction_platform.services.identity.passwords import Passwords
 
 
-def prepare(runtime: ServiceRuntime) -> None:
+def build_context(runtime: ServiceRuntime[Identity]) -> Identity:
     """Build the identity context; identity verifies tokens with its own key ring."""
     assert runtime.db is not None
     assert runtime.cache is not None
@@ -23,7 +23,7 @@ def prepare(runtime: ServiceRuntime) -> None:
         token_lifetime=timedelta(seconds=settings.access_token_ttl_seconds),
         clock=runtime.clock,
     )
-    runtime.state["identity"] = Identity(
+    identity = Identity(
         uow=runtime.require_uow(),
         keys=keys,
         passwords=Passwords(),
@@ -33,16 +33,17 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
     # Its key source is its own table: no reason to wait before re-reading it.
     runtime.verifier = TokenVerifier(keys.jwks, cache=runtime.cache, refresh_interval=0.0)
+    return identity
 
 
-async def startup(runtime: ServiceRuntime) -> None:
+async def startup(runtime: ServiceRuntime[Identity]) -> None:
     """Have a signing key ready before the first sign-in."""
-    identity: Identity = runtime.state["identity"]
-    await identity.keys.load()
+    await runtime.context.keys.load()
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Identity](
     name="identity",
+    context=build_context,
     uses_database=True,
     uses_cache=True,
     # Account events (welcome mail) leave through the outbox, which keeps them
@@ -51,7 +52,6 @@ DEFINITION = ServiceDefinition(
     uses_broker=True,
     critical=frozenset({"npgsql", "redis"}),
     tables=store.TABLES,
-    prepare=prepare,
     startup=startup,
-    routers=lambda runtime: [api.build_router(runtime.state["identity"])],
+    routers=lambda runtime: [api.build_router(runtime.context)],
 )

@@ -9,7 +9,6 @@ replicas. Channels come from the settings: ``EMAIL_CHANNEL`` ``log`` or
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -35,11 +34,9 @@ from auction_platform.services.notification.sms import TwilioSms
 
 log = logging.getLogger("auction_platform.notification")
 
-STATE_KEY = "notification"
 
-
-def prepare(runtime: ServiceRuntime) -> None:
-    """Build the notifier from the settings into ``runtime.state``."""
+def build_context(runtime: ServiceRuntime[Notifier]) -> Notifier:
+    """Build the notifier from the settings."""
     settings = runtime.settings
     email: EmailChannel = LogEmail()
     if settings.email_channel == "smtp":
@@ -70,9 +67,9 @@ def prepare(runtime: ServiceRuntime) -> None:
         ["channel", "kind", "outcome"],
         registry=runtime.metrics.registry,
     )
-    runtime.state[STATE_KEY] = Notifier(
+    return Notifier(
         templates=Templates(public_url=settings.public_url),
-        # identity's client is attached by the composition root after ``prepare``.
+        # identity's client is attached by the composition root before the context.
         contacts=Contacts(
             lambda: runtime.clients["identity-auth"], auth_headers=runtime.auth_headers
         ),
@@ -83,13 +80,7 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
 
 
-def notifier(runtime: ServiceRuntime) -> Notifier:
-    """The service's notifier (built by ``prepare``)."""
-    built: Notifier = runtime.state[STATE_KEY]
-    return built
-
-
-def consumers(runtime: ServiceRuntime) -> list[StatelessConsumer]:
+def consumers(runtime: ServiceRuntime[Notifier]) -> list[StatelessConsumer]:
     """One consumer per queue of the service (replicas share them)."""
     return [StatelessConsumer(s.name, s.patterns, deliver_to(runtime, s)) for s in SUBSCRIPTIONS]
 
@@ -100,11 +91,11 @@ def queue_name(subscription: Subscription) -> str:
 
 
 def deliver_to(
-    runtime: ServiceRuntime, subscription: Subscription
+    runtime: ServiceRuntime[Notifier], subscription: Subscription
 ) -> Callable[[Envelope], Awaitable[None]]:
     """The broker handler of one queue: notify, count, and raise to have it retried."""
     counter = runtime.metrics.events_consumed
-    sender = notifier(runtime)
+    sender = runtime.context
 
     async def deliver(envelope: Envelope) -> None:
         token = set_request_id(envelope.correlation_id or envelope.id)
@@ -127,29 +118,26 @@ def deliver_to(
     return deliver
 
 
-def checks(runtime: ServiceRuntime) -> Sequence[Check]:
+def checks(runtime: ServiceRuntime[Notifier]) -> Sequence[Check]:
     """The providers, non-critical: without them notices wait in the queues."""
-    sender = notifier(runtime)
+    sender = runtime.context
     return [
         Check("email", sender.email.check, critical=False),
         Check("sms", sender.sms.check, critical=False),
     ]
 
 
-async def _close_on_stop(runtime: ServiceRuntime) -> None:
-    """Hold the providers' resources until the service stops, then close them."""
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await notifier(runtime).close()
+async def shutdown(runtime: ServiceRuntime[Notifier]) -> None:
+    """Close the providers' connections once the service has stopped consuming."""
+    await runtime.context.close()
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Notifier](
     name="notification",
+    context=build_context,
     uses_broker=True,
     critical=frozenset({"rabbitmq"}),
-    prepare=prepare,
     consumers=consumers,
     checks=checks,
-    background=lambda runtime: [lambda: _close_on_stop(runtime)],
+    shutdown=shutdown,
 )

@@ -32,7 +32,7 @@ def build_provider(settings: Settings, *, deliver: Deliver) -> PaymentProvider:
     )
 
 
-def prepare(runtime: ServiceRuntime) -> None:
+def build_context(runtime: ServiceRuntime[Payments]) -> Payments:
     """Build the payment context the routes, consumers and deadlines job share."""
     settings = runtime.settings
     if settings.payment_provider == "sandbox" and settings.environment is Environment.PRODUCTION:
@@ -43,9 +43,9 @@ def prepare(runtime: ServiceRuntime) -> None:
 
     async def deliver(payload: bytes, signature: str) -> object:
         # The sandbox's events take the Stripe endpoint's own code path.
-        return await webhooks.receive(_context(runtime), payload, signature)
+        return await webhooks.receive(runtime.context, payload, signature)
 
-    runtime.state["payment"] = Payments(
+    return Payments(
         uow=runtime.require_uow(),
         settings=settings,
         # Read per call, so a test can move the service's clock after start.
@@ -54,13 +54,8 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
 
 
-def _context(runtime: ServiceRuntime) -> Payments:
-    payments: Payments = runtime.state["payment"]
-    return payments
-
-
-def _checks(runtime: ServiceRuntime) -> Sequence[Check]:
-    provider = _context(runtime).provider
+def _checks(runtime: ServiceRuntime[Payments]) -> Sequence[Check]:
+    provider = runtime.context.provider
 
     async def probe() -> dict[str, Any]:
         return provider.health()
@@ -82,23 +77,23 @@ async def _hold_provider(ctx: Payments) -> None:
         await ctx.provider.close()
 
 
-def _background(runtime: ServiceRuntime) -> Sequence[Callable[[], Awaitable[None]]]:
-    ctx = _context(runtime)
+def _background(runtime: ServiceRuntime[Payments]) -> Sequence[Callable[[], Awaitable[None]]]:
+    ctx = runtime.context
     return [lambda: scheduler.run(ctx), lambda: _hold_provider(ctx)]
 
 
-def _consumers(runtime: ServiceRuntime) -> Sequence[Consumer]:
-    return consumers.consumers(_context(runtime))
+def _consumers(runtime: ServiceRuntime[Payments]) -> Sequence[Consumer]:
+    return consumers.consumers(runtime.context)
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Payments](
     name="payment",
+    context=build_context,
     uses_database=True,
     uses_broker=True,
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
-    prepare=prepare,
-    routers=lambda runtime: [api.build_router(_context(runtime))],
+    routers=lambda runtime: [api.build_router(runtime.context)],
     consumers=_consumers,
     checks=_checks,
     background=_background,

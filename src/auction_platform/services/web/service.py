@@ -18,11 +18,11 @@ from auction_platform.services.web.site import Web
 from auction_platform.settings import Environment
 
 
-def prepare(runtime: ServiceRuntime) -> None:
+def build_context(runtime: ServiceRuntime[Web]) -> Web:
     """Build the site's context: the API client, sessions, templates and static files."""
     assert runtime.cache is not None
     settings = runtime.settings
-    runtime.state["web"] = Web(
+    return Web(
         api=PublicApi(runtime.clients),
         sessions=SessionStore(
             runtime.cache,
@@ -41,8 +41,8 @@ def prepare(runtime: ServiceRuntime) -> None:
     )
 
 
-def _routers(runtime: ServiceRuntime) -> Sequence[APIRouter]:
-    web: Web = runtime.state["web"]
+def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
+    web = runtime.context
     return [
         bidder.build_router(web),
         account.build_router(web),
@@ -52,13 +52,13 @@ def _routers(runtime: ServiceRuntime) -> Sequence[APIRouter]:
     ]
 
 
-DEFINITION = ServiceDefinition(
+DEFINITION = ServiceDefinition[Web](
     name="web",
+    context=build_context,
     # Sessions live in the cache; without it nobody can sign in, but the
     # catalogue and lot pages still show.
     uses_cache=True,
     calls=API_SERVICES,
     critical=frozenset({"auction", "bidding"}),
-    prepare=prepare,
     routers=_routers,
 )

@@ -285,7 +285,7 @@ class PageRoute(APIRoute):
                 target = quote(request.url.path, safe="/")
                 return RedirectResponse(f"/signin?next={target}", status_code=303)
             except (Forbidden, CsrfRefused, ApiProblem) as exc:
-                web: Web = request.app.state.runtime.state["web"]
+                web: Web = request.app.state.runtime.context
                 visit = await visit_of(request, web)
                 if isinstance(exc, Forbidden):
                     return problem_page(
@@ -311,7 +311,7 @@ class PageRoute(APIRoute):
                 return problem_page(visit, exc.status, exc.message)
             except Exception:
                 log.exception("page %s failed", request.url.path)
-                web = request.app.state.runtime.state["web"]
+                web = request.app.state.runtime.context
                 return problem_page(
                     await visit_of(request, web),
                     500,
