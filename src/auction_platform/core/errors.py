@@ -97,6 +97,9 @@ class ErrorTable:
 
     by_code: Mapping[str, int] = field(default_factory=dict)
     by_kind: Mapping[type[DomainError], int] = field(default_factory=lambda: _KIND_STATUSES)
+    # Codes of ``Unauthenticated`` that answer without a ``WWW-Authenticate`` challenge:
+    # a refused sign-in presented credentials in its body, not a bearer token.
+    unchallenged: frozenset[str] = frozenset()
 
     def status_of(self, error: DomainError) -> int:
         """The status ``error`` leaves with."""
@@ -110,7 +113,7 @@ class ErrorTable:
     def headers_of(self, error: DomainError) -> dict[str, str] | None:
         """``WWW-Authenticate`` for a caller not identified, ``Retry-After`` when it is known."""
         headers: dict[str, str] = {}
-        if isinstance(error, Unauthenticated):
+        if isinstance(error, Unauthenticated) and error.code not in self.unchallenged:
             headers["WWW-Authenticate"] = f'Bearer error="{error.code}"'
         if error.retry_after is not None:
             headers["Retry-After"] = str(max(1, round(error.retry_after)))
