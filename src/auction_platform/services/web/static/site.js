@@ -171,6 +171,20 @@
     });
   });
 
+  // A lot's picture that cannot be loaded (a seller's host is down) shows the
+  // placeholder, not a broken-image icon.
+  function placeholder(img) {
+    if (!img || img.tagName !== "IMG" || !img.closest(".card, .gallery")) return;
+    var blank = document.createElement("span");
+    blank.className = "noimage" + (img.closest(".gallery") ? " large" : "");
+    blank.setAttribute("aria-hidden", "true");
+    img.replaceWith(blank);
+  }
+  document.addEventListener("error", function (event) { placeholder(event.target); }, true);
+  document.querySelectorAll(".card img, .gallery img").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0) placeholder(img); // failed before this ran
+  });
+
   localTimes(document);
   tick();
   setInterval(tick, 1000);
