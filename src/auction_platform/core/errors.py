@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -211,6 +211,34 @@ _DEPENDENCY_ERRORS = (
 )
 
 
+# SQLSTATE classes and codes of a database that is gone or refusing: connection
+# exceptions (08), shutting down or starting up (57P01-57P03), too many clients (53300).
+_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+_LOST_DRIVER_ERRORS = frozenset(
+    {"ConnectionDoesNotExistError", "ConnectionResetError", "ConnectionRefusedError"}
+)
+
+
+def lost_connection(exc: DBAPIError) -> bool:
+    """True when a driver error means the database is unreachable, not that SQL failed.
+
+    A connection dropped mid-transaction ("connection was closed in the middle of
+    operation") reaches SQLAlchemy as a plain ``DBAPIError``: it is as much an
+    outage as a refused connect, and is answered the same way (503).
+    """
+    if exc.connection_invalidated:
+        return True
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        if error is None:
+            continue
+        sqlstate = str(getattr(error, "sqlstate", "") or "")
+        if sqlstate and sqlstate.startswith(_LOST_SQLSTATES):
+            return True
+        if type(error).__name__ in _LOST_DRIVER_ERRORS or isinstance(error, OSError):
+            return True
+    return False
+
+
 def response_for(exc: Exception, errors: ErrorTable = DEFAULT_ERRORS) -> JSONResponse | None:
     """The answer for an error raised outside the framework's routes (plain ASGI code).
 
@@ -224,13 +252,22 @@ def response_for(exc: Exception, errors: ErrorTable = DEFAULT_ERRORS) -> JSONRes
         return error_response(
             exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
         )
-    if isinstance(exc, _DEPENDENCY_ERRORS):
+    if isinstance(exc, _DEPENDENCY_ERRORS) or (
+        isinstance(exc, DBAPIError) and lost_connection(exc)
+    ):
         return _dependency_down_response(exc)
     return None
 
 
 async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
     return _dependency_down_response(exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if lost_connection(exc):
+        return _dependency_down_response(exc)
+    raise exc  # a real fault: the request middleware answers 500 and logs it
 
 
 def _dependency_down_response(exc: Exception) -> JSONResponse:
@@ -257,3 +294,4 @@ def install_error_handlers(app: FastAPI, errors: ErrorTable = DEFAULT_ERRORS) ->
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
     for dependency_error in _DEPENDENCY_ERRORS:
         app.add_exception_handler(dependency_error, _dependency_down)
+    app.add_exception_handler(DBAPIError, _database_error)
