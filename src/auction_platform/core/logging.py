@@ -48,5 +48,7 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "aiormq", "aio_pika", "alembic"):
+    # Libraries that log every call at INFO: httpx logs each internal service call
+    # (a third of an embedded platform's log), the access log is our own.
+    for noisy in ("uvicorn.access", "aiormq", "aio_pika", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
