@@ -161,9 +161,10 @@ def demo(
     """Like `up`, with demo sellers, bidders and lots in every state (never in production)."""
     import httpx
 
-    from auction_platform.core.errors import ApiError
+    from auction_platform.core.failures import DomainError
     from auction_platform.ops.demo import DemoAccount, DemoError, DemoReport, seed_demo
     from auction_platform.services.identity import handlers
+    from auction_platform.services.identity.domain import CreateAdmin
     from auction_platform.settings import Environment
 
     settings = _settings(data_dir=data_dir)
@@ -174,7 +175,7 @@ def demo(
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    failures = (DemoError, ApiError, httpx.HTTPError)
+    failures = (DemoError, DomainError, httpx.HTTPError)
 
     def show(report: DemoReport) -> None:
         for line in report.lines():
@@ -199,12 +200,8 @@ def demo(
         identity = platform.runtimes["identity"].context
 
         async def make_admin(account: DemoAccount, password: str) -> None:
-            await handlers.create_admin(
-                email=account.email,
-                password=password,
-                display_name=account.display_name,
-                ctx=identity,
-            )
+            command = CreateAdmin(account.email, password, account.display_name)
+            await handlers.create_admin(command, ctx=identity)
 
         gateway = httpx.ASGITransport(app=platform.apps["gateway"], raise_app_exceptions=False)
         site = f"http://{host}:{port}/"
@@ -313,23 +310,23 @@ def create_admin(
     ],
 ) -> None:
     """Create an admin account, or make an existing account an admin."""
-    from auction_platform.core.errors import ApiError
+    from auction_platform.core.failures import DomainError
     from auction_platform.services.identity import handlers
+    from auction_platform.services.identity.domain import CreateAdmin
 
     settings = _settings()
     configure_logging(level="WARNING", json_lines=settings.log_json)
 
     async def run() -> None:
         async with _identity(settings) as identity:
-            user, created = await handlers.create_admin(
-                email=email, password=password, display_name=display_name, ctx=identity
-            )
+            command = CreateAdmin(email, password, display_name)
+            user, created = await handlers.create_admin(command, ctx=identity)
         verb = "created" if created else "promoted"
         console.print(f"admin {verb}: {user.email} ({user.id})")
 
     try:
         asyncio.run(run())
-    except ApiError as error:
+    except DomainError as error:
         console.print(f"[red]{error.message}[/] ({error.code})")
         raise typer.Exit(1) from error
 

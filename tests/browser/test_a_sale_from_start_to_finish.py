@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from auction_platform.services.identity import handlers as identity
+from auction_platform.services.identity.domain import CreateAdmin
 from support.accounts import PASSWORD, Account
 from support.browser import DESKTOP, PHONE, screenshots_at_both_widths
 from support.waiting import eventually
@@ -86,9 +87,11 @@ async def test_a_lot_is_listed_bid_on_won_paid_for_and_reported(
         await expect(bob_page.get_by_test_id("order-status")).to_have_text("Paid")
 
         operator, _ = await identity.create_admin(
-            email="operator@example.org",
-            password=PASSWORD,
-            display_name="Operator",
+            CreateAdmin(
+                email="operator@example.org",
+                password=PASSWORD,
+                display_name="Operator",
+            ),
             ctx=site.platform.runtimes["identity"].context,
         )
         admin = Account(operator.id, operator.email, "", "")

@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from auction_platform.services.identity import handlers as identity
+from auction_platform.services.identity.domain import CreateAdmin
 from support.accounts import PASSWORD, Account
 from support.auctions import create, open_lot, seller
 from support.browser import DESKTOP, screenshots_at_both_widths, serious_accessibility_violations
@@ -131,9 +132,11 @@ async def test_every_page_type_is_accessible_at_both_widths(
 
         # An operator's console.
         operator, _ = await identity.create_admin(
-            email="operator@example.org",
-            password=PASSWORD,
-            display_name="Operator",
+            CreateAdmin(
+                email="operator@example.org",
+                password=PASSWORD,
+                display_name="Operator",
+            ),
             ctx=site.platform.runtimes["identity"].context,  # type: ignore[union-attr]
         )
         console = await sign_in(

@@ -25,6 +25,7 @@ from auction_platform.ops.demo import (
     seed_demo,
 )
 from auction_platform.services.identity import handlers as identity_handlers
+from auction_platform.services.identity.domain import CreateAdmin
 from auction_platform.settings import SERVICES
 from support.accounts import log_in
 from support.platforms import client, embedded_settings, running
@@ -56,9 +57,11 @@ async def seeded(platform: Platform, http: httpx.AsyncClient) -> DemoReport:
 
     async def make_admin(account: DemoAccount, password: str) -> None:
         await identity_handlers.create_admin(
-            email=account.email,
-            password=password,
-            display_name=account.display_name,
+            CreateAdmin(
+                email=account.email,
+                password=password,
+                display_name=account.display_name,
+            ),
             ctx=platform.runtimes["identity"].context,
         )
 

@@ -199,11 +199,14 @@ async def test_a_bidder_calling_an_admin_endpoint_gets_403(http: httpx.AsyncClie
 
 async def test_an_admin_grants_roles(http: httpx.AsyncClient, platform: Platform) -> None:
     from auction_platform.services.identity import handlers
+    from auction_platform.services.identity.domain import CreateAdmin
 
     admin, _ = await handlers.create_admin(
-        email="root@example.com",
-        password=PASSWORD,
-        display_name="Root",
+        CreateAdmin(
+            email="root@example.com",
+            password=PASSWORD,
+            display_name="Root",
+        ),
         ctx=identity_of(platform),
     )
     tokens = await log_in(http, admin.email)

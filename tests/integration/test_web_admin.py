@@ -19,6 +19,7 @@ import pytest
 
 from auction_platform.composition import Platform
 from auction_platform.services.identity import handlers as identity_handlers
+from auction_platform.services.identity.domain import CreateAdmin
 from auction_platform.services.web.site import Web
 from support.accounts import PASSWORD, Account, sign_up
 from support.auctions import create, seller
@@ -58,9 +59,11 @@ async def admin(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """A browser signed in to the site as a new admin."""
     email = f"root-{uuid.uuid4().hex[:8]}@example.com"
     await identity_handlers.create_admin(
-        email=email,
-        password=PASSWORD,
-        display_name="Root",
+        CreateAdmin(
+            email=email,
+            password=PASSWORD,
+            display_name="Root",
+        ),
         ctx=platform.runtimes["identity"].context,
     )
     async with client(platform.apps["gateway"]) as browser:

@@ -10,6 +10,7 @@ import httpx
 
 from auction_platform.composition import Platform
 from auction_platform.services.identity import handlers as identity_handlers
+from auction_platform.services.identity.domain import CreateAdmin
 from support.accounts import PASSWORD, Account, log_in, sign_up
 from support.waiting import eventually
 
@@ -70,9 +71,11 @@ async def open_lot(http: httpx.AsyncClient, owner: Account, **overrides: Any) ->
 async def admin_token(http: httpx.AsyncClient, platform: Platform) -> dict[str, str]:
     """The Authorization header of a new admin."""
     admin, _ = await identity_handlers.create_admin(
-        email=f"root-{uuid.uuid4().hex[:8]}@example.com",
-        password=PASSWORD,
-        display_name="Root",
+        CreateAdmin(
+            email=f"root-{uuid.uuid4().hex[:8]}@example.com",
+            password=PASSWORD,
+            display_name="Root",
+        ),
         ctx=platform.runtimes["identity"].context,
     )
     return {"Authorization": f"Bearer {(await log_in(http, admin.email))['access_token']}"}

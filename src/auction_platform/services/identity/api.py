@@ -7,10 +7,31 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from auction_platform.core.auth import Admin, CurrentService, CurrentUser
+from auction_platform.core.auth import Admin, CurrentService, CurrentUser, Principal
+from auction_platform.core.errors import ErrorTable
 from auction_platform.core.net import client_address
 from auction_platform.services.identity import handlers
+from auction_platform.services.identity.domain import (
+    Actor,
+    BecomeSeller,
+    ChangeProfile,
+    IssueServiceToken,
+    Login,
+    Logout,
+    Refresh,
+    Register,
+    SetPreferences,
+    SetRoles,
+)
 from auction_platform.services.identity.handlers import Identity
+
+# Every refusal leaves with its kind's status. A refused sign-in, refresh or service
+# credential came in the body, not as a bearer token: its 401 carries no challenge.
+ERRORS = ErrorTable(
+    unchallenged=frozenset(
+        {"invalid_credentials", "invalid_refresh_token", "refresh_token_reused", "invalid_client"}
+    )
+)
 
 
 class _Strict(BaseModel):
@@ -51,6 +72,19 @@ class RolesChange(_Strict):
     roles: Annotated[list[str], Field(max_length=3)]
 
 
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.subject, principal.roles)
+
+
+def _profile_change(user_id: str, body: ProfileChange) -> ChangeProfile:
+    return ChangeProfile(
+        user_id,
+        display_name=body.display_name,
+        phone=body.phone,
+        clear_phone="phone" in body.model_fields_set and body.phone is None,
+    )
+
+
 def build_router(ctx: Identity) -> APIRouter:
     """Every route of the identity service."""
     router = APIRouter()
@@ -66,68 +100,59 @@ def build_router(ctx: Identity) -> APIRouter:
     @auth.post("/register", status_code=201)
     async def register(body: Registration) -> dict[str, Any]:
         """Open an account (as a bidder)."""
-        user = await handlers.register(
-            email=body.email,
-            password=body.password,
-            display_name=body.display_name,
-            phone=body.phone,
-            ctx=ctx,
-        )
-        return {"user": user.public()}
+        command = Register(body.email, body.password, body.display_name, body.phone)
+        return {"user": (await handlers.register(command, ctx=ctx)).public()}
 
     @auth.post("/login")
     async def login(body: Credentials, request: Request) -> dict[str, Any]:
         """Sign in with email and password."""
-        pair = await handlers.login(
-            email=body.email, password=body.password, address=client_address(request), ctx=ctx
-        )
-        return pair.public(ctx.clock())
+        command = Login(body.email, body.password, address=client_address(request))
+        return (await handlers.login(command, ctx=ctx)).public(ctx.clock())
 
     @auth.post("/refresh")
     async def refresh(body: RefreshRequest) -> dict[str, Any]:
         """Exchange a refresh token for a new pair (the old one is spent)."""
-        pair = await handlers.refresh(refresh_token=body.refresh_token, ctx=ctx)
+        pair = await handlers.refresh(Refresh(body.refresh_token), ctx=ctx)
         return pair.public(ctx.clock())
 
     @auth.post("/logout", status_code=204)
     async def logout(body: LogoutRequest, principal: CurrentUser) -> Response:
         """Sign out: revoke this session's tokens."""
-        await handlers.logout(refresh_token=body.refresh_token, principal=principal, ctx=ctx)
+        command = Logout(
+            principal.subject,
+            token_id=principal.token_id,
+            token_expires_at=principal.expires_at,
+            refresh_token=body.refresh_token,
+        )
+        await handlers.logout(command, ctx=ctx)
         return Response(status_code=204)
 
     @auth.post("/service-token")
     async def service_token(body: ServiceCredentials) -> dict[str, Any]:
         """A token for one of the platform's services (client credentials)."""
-        token, expires = await handlers.service_token(
-            client_id=body.client_id, client_secret=body.client_secret, ctx=ctx
-        )
+        command = IssueServiceToken(body.client_id, body.client_secret)
+        token = await handlers.issue_service_token(command, ctx=ctx)
         return {
             "token_type": "Bearer",
-            "access_token": token,
-            "expires_in": int((expires - ctx.clock()).total_seconds()),
+            "access_token": token.access_token,
+            "expires_in": int((token.expires_at - ctx.clock()).total_seconds()),
         }
 
     @users.get("/me")
     async def me(principal: CurrentUser) -> dict[str, Any]:
         """Your profile."""
-        return {"user": (await handlers.user(user_id=principal.subject, ctx=ctx)).public()}
+        return {"user": (await handlers.user(principal.subject, ctx=ctx)).public()}
 
     @users.patch("/me")
     async def change_me(body: ProfileChange, principal: CurrentUser) -> dict[str, Any]:
         """Change your display name or phone (send ``"phone": null`` to remove it)."""
-        user = await handlers.update_profile(
-            user_id=principal.subject,
-            display_name=body.display_name,
-            phone=body.phone,
-            clear_phone="phone" in body.model_fields_set and body.phone is None,
-            ctx=ctx,
-        )
-        return {"user": user.public()}
+        command = _profile_change(principal.subject, body)
+        return {"user": (await handlers.change_profile(command, ctx=ctx)).public()}
 
     @users.get("/me/preferences")
     async def preferences(principal: CurrentUser) -> dict[str, Any]:
         """Which notices you get on which channel."""
-        user = await handlers.user(user_id=principal.subject, ctx=ctx)
+        user = await handlers.user(principal.subject, ctx=ctx)
         return {"preferences": user.preferences}
 
     @users.patch("/me/preferences")
@@ -135,20 +160,19 @@ def build_router(ctx: Identity) -> APIRouter:
         body: dict[str, dict[str, bool]], principal: CurrentUser
     ) -> dict[str, Any]:
         """Turn notices on or off, e.g. ``{"sms": {"outbid": false}}``."""
-        merged = await handlers.set_preferences(user_id=principal.subject, changes=body, ctx=ctx)
-        return {"preferences": merged}
+        command = SetPreferences(principal.subject, body)
+        return {"preferences": await handlers.set_preferences(command, ctx=ctx)}
 
     @users.post("/me/seller")
     async def become_seller(principal: CurrentUser) -> dict[str, Any]:
         """Ask to sell: the seller role is granted on request."""
-        user = await handlers.user(user_id=principal.subject, ctx=ctx)
-        roles = [*user.roles, "seller"]
-        return {"user": (await handlers.set_roles(user_id=user.id, roles=roles, ctx=ctx)).public()}
+        user = await handlers.become_seller(BecomeSeller(principal.subject), ctx=ctx)
+        return {"user": user.public()}
 
     @users.get("/{user_id}/profile")
     async def profile(user_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
         """What anyone may see of an account: its display name and since when it exists."""
-        user = await handlers.user(user_id=user_id, ctx=ctx)
+        user = await handlers.user(user_id, ctx=ctx)
         return {
             "user": {
                 "id": user.id,
@@ -160,34 +184,28 @@ def build_router(ctx: Identity) -> APIRouter:
     @users.get("/{user_id}")
     async def get_user(user_id: str, principal: CurrentUser) -> dict[str, Any]:
         """An account: your own, or any for an admin."""
-        handlers.may_see(principal, user_id)
-        return {"user": (await handlers.user(user_id=user_id, ctx=ctx)).public()}
+        handlers.may_see(_actor(principal), user_id)
+        return {"user": (await handlers.user(user_id, ctx=ctx)).public()}
 
     @users.patch("/{user_id}")
     async def change_user(
         user_id: str, body: ProfileChange, principal: CurrentUser
     ) -> dict[str, Any]:
         """Change an account: your own, or any for an admin."""
-        handlers.may_see(principal, user_id)
-        user = await handlers.update_profile(
-            user_id=user_id,
-            display_name=body.display_name,
-            phone=body.phone,
-            clear_phone="phone" in body.model_fields_set and body.phone is None,
-            ctx=ctx,
-        )
-        return {"user": user.public()}
+        handlers.may_see(_actor(principal), user_id)
+        command = _profile_change(user_id, body)
+        return {"user": (await handlers.change_profile(command, ctx=ctx)).public()}
 
     @users.put("/{user_id}/roles")
     async def change_roles(user_id: str, body: RolesChange, admin: Admin) -> dict[str, Any]:
         """Grant or withdraw roles (admins only)."""
-        user = await handlers.set_roles(user_id=user_id, roles=body.roles, ctx=ctx)
+        user = await handlers.set_roles(SetRoles(user_id, tuple(body.roles)), ctx=ctx)
         return {"user": user.public()}
 
     @users.get("/{user_id}/contact")
     async def contact(user_id: str, service: CurrentService) -> dict[str, Any]:
         """Where and how to reach a user (the platform's services only)."""
-        user = await handlers.user(user_id=user_id, ctx=ctx)
+        user = await handlers.user(user_id, ctx=ctx)
         return {
             "user_id": user.id,
             "email": user.email,

@@ -1,19 +1,36 @@
 """The rules of accounts: emails, passwords, roles and refresh-token families.
 
-Pure: standard library only, no clock, no I/O. Callers pass the time and the
-list of common passwords in.
+Also the commands of the identity use cases. Pure: standard library only, no
+clock, no I/O. Callers pass the time and the list of common passwords in.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-ROLES = ("bidder", "seller", "admin")
-CHANNELS = ("email", "sms")
+
+class Role(StrEnum):
+    """What an account may do; every account is a bidder."""
+
+    BIDDER = "bidder"
+    SELLER = "seller"
+    ADMIN = "admin"
+
+
+class Channel(StrEnum):
+    """A way to reach a user."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+ROLES = tuple(Role)
+CHANNELS = tuple(Channel)
 NOTICES = (
     "outbid",
     "ending_soon",
@@ -28,8 +45,8 @@ NOTICES = (
 )
 # SMS only for what cannot wait; everything by email. A user changes these freely.
 DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {
-    "email": dict.fromkeys(NOTICES, True),
-    "sms": {notice: notice in ("outbid", "won", "ending_soon") for notice in NOTICES},
+    Channel.EMAIL.value: dict.fromkeys(NOTICES, True),
+    Channel.SMS.value: {notice: notice in ("outbid", "won", "ending_soon") for notice in NOTICES},
 }
 
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -83,11 +100,12 @@ def check_password(
 
 
 def merge_preferences(
-    current: dict[str, dict[str, bool]], changes: dict[str, dict[str, bool]]
+    current: Mapping[str, Mapping[str, bool]], changes: Mapping[str, Mapping[str, bool]]
 ) -> dict[str, dict[str, bool]]:
     """Apply a partial change of notification preferences; unknown keys are refused."""
     merged = {
-        channel: dict(current.get(channel, DEFAULT_PREFERENCES[channel])) for channel in CHANNELS
+        channel.value: dict(current.get(channel, DEFAULT_PREFERENCES[channel]))
+        for channel in CHANNELS
     }
     for channel, notices in changes.items():
         if channel not in CHANNELS:
@@ -101,12 +119,25 @@ def merge_preferences(
     return merged
 
 
-def check_roles(roles: list[str]) -> tuple[str, ...]:
+def check_roles(roles: Iterable[str]) -> tuple[Role, ...]:
     """A valid role set: known roles only, and every account is a bidder."""
-    unknown = sorted(set(roles) - set(ROLES))
+    asked = set(roles)
+    unknown = sorted(asked - set(ROLES))
     if unknown:
         raise AccountError("unknown_role", f"unknown role(s): {', '.join(unknown)}")
-    return tuple(role for role in ROLES if role in roles or role == "bidder")
+    return tuple(role for role in ROLES if role in asked or role is Role.BIDDER)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: an account and the roles its access token carries."""
+
+    user_id: str
+    roles: frozenset[str]
+
+    def may_see(self, user_id: str) -> bool:
+        """Object-level authorisation: your own account, or any as an admin."""
+        return self.user_id == user_id or Role.ADMIN in self.roles
 
 
 class RefreshOutcome(StrEnum):
@@ -147,3 +178,92 @@ def present_refresh_token(token: RefreshToken, *, now: datetime) -> RefreshOutco
 def spend(token: RefreshToken, *, now: datetime) -> RefreshToken:
     """The token after it has been exchanged for a new one."""
     return replace(token, used_at=now)
+
+
+# Commands: what each use case is asked to do, as the HTTP edge (or the CLI) parsed it.
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Open a bidder account."""
+
+    email: str
+    password: str
+    display_name: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """Exchange an email and a password, sent from ``address``, for tokens."""
+
+    email: str
+    password: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Exchange a refresh token for a new pair."""
+
+    refresh_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Logout:
+    """End a session: its refresh-token family (when given) and the access token in hand."""
+
+    user_id: str
+    token_id: str
+    token_expires_at: datetime
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeProfile:
+    """Change an account's display name or phone (``clear_phone`` removes the phone)."""
+
+    user_id: str
+    display_name: str | None = None
+    phone: str | None = None
+    clear_phone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetPreferences:
+    """Turn kinds of notice on or off per channel: ``{"sms": {"outbid": false}}``."""
+
+    user_id: str
+    changes: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SetRoles:
+    """Replace an account's roles."""
+
+    user_id: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BecomeSeller:
+    """Add the seller role to one's own account (granted on request)."""
+
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueServiceToken:
+    """A token for one of the platform's services (client-credentials grant)."""
+
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAdmin:
+    """Make an admin: a new account, or an existing one promoted."""
+
+    email: str
+    password: str
+    display_name: str

@@ -52,6 +52,7 @@ DEFINITION = ServiceDefinition[Identity](
     uses_broker=True,
     critical=frozenset({"npgsql", "redis"}),
     tables=store.TABLES,
+    errors=api.ERRORS,
     startup=startup,
     routers=lambda runtime: [api.build_router(runtime.context)],
 )

@@ -1,0 +1,343 @@
+"""The identity use cases, without the platform: SQLite on a file and the memory cache."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from auction_platform.core.cache.memory import MemoryCache
+from auction_platform.core.db import Database
+from auction_platform.core.failures import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from auction_platform.core.migrate import migrate
+from auction_platform.core.uow import UnitOfWork
+from auction_platform.services.identity import api, handlers, store
+from auction_platform.services.identity.domain import (
+    Actor,
+    BecomeSeller,
+    ChangeProfile,
+    CreateAdmin,
+    IssueServiceToken,
+    Login,
+    Logout,
+    Refresh,
+    Register,
+    SetPreferences,
+    SetRoles,
+)
+from auction_platform.services.identity.handlers import Identity
+from auction_platform.services.identity.keys import KeyRing
+from auction_platform.services.identity.passwords import Passwords
+from auction_platform.settings import Settings
+
+PASSWORD = "a long enough passphrase"
+START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def identity(tmp_path: Path, clock: Clock) -> AsyncIterator[Identity]:
+    """The identity context on a fresh SQLite file, with cheap password hashing."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/identity.sqlite3", pool_size=2)
+    await migrate(db, "identity")
+    settings = Settings(_env_file=None, data_dir=tmp_path, login_failures_per_account=2)
+    keys = KeyRing(db, secret="unit-test-secret", token_lifetime=timedelta(minutes=15), clock=clock)
+    await keys.load()
+    yield Identity(
+        uow=UnitOfWork(db, outbox=store.TABLES.outbox, producer="identity"),
+        keys=keys,
+        passwords=Passwords(time_cost=1, memory_cost=8 * 1024),
+        cache=MemoryCache(),
+        settings=settings,
+        clock=clock,
+    )
+    await db.dispose()
+
+
+async def refused(kind: type[DomainError], code: str, call: Awaitable[Any]) -> DomainError:
+    """The error ``call`` raised, checked for its kind and code."""
+    with pytest.raises(kind) as caught:
+        await call
+    assert caught.value.code == code
+    return caught.value
+
+
+async def events(identity: Identity) -> list[str]:
+    outbox = store.TABLES.outbox
+    async with identity.uow.db.read() as conn:
+        rows = await conn.execute(select(outbox.c.event_type).order_by(outbox.c.seq))
+        return [row.event_type for row in rows]
+
+
+async def ann(identity: Identity, email: str = "ann@example.com") -> store.User:
+    return await handlers.register(Register(email, PASSWORD, "Ann"), ctx=identity)
+
+
+async def test_registering_opens_a_bidder_account_and_announces_it(identity: Identity) -> None:
+    user = await handlers.register(
+        Register(" Ann@Example.COM ", PASSWORD, " Ann ", phone="+49 151 1234 5678"),
+        ctx=identity,
+    )
+    assert (user.email, user.display_name, user.phone) == (
+        "ann@example.com",
+        "Ann",
+        "+4915112345678",
+    )
+    assert user.roles == ("bidder",)
+    assert await events(identity) == ["UserRegistered"]
+
+
+async def test_an_email_in_another_case_is_taken(identity: Identity) -> None:
+    await ann(identity)
+    await refused(Conflict, "email_taken", ann(identity, "ANN@example.com"))
+
+
+@pytest.mark.parametrize(
+    ("password", "phone", "code"),
+    [
+        ("short", None, "password_too_short"),
+        ("qwertyuiop", None, "password_too_common"),
+        ("annabel's own secret", None, "password_too_personal"),
+        (PASSWORD, "0151 1234", "invalid_phone"),
+    ],
+)
+async def test_a_registration_breaking_a_rule_is_invalid(
+    identity: Identity, password: str, phone: str | None, code: str
+) -> None:
+    command = Register("annabel@example.com", password, "Annabel", phone=phone)
+    await refused(Invalid, code, handlers.register(command, ctx=identity))
+    assert await events(identity) == []
+
+
+async def test_a_login_gives_a_token_pair(identity: Identity) -> None:
+    await ann(identity)
+    pair = await handlers.login(Login("ANN@example.com", PASSWORD, "10.0.0.1"), ctx=identity)
+    assert pair.public(identity.clock())["expires_in"] == 15 * 60
+    assert pair.refresh_expires_at == START + timedelta(days=30)
+
+
+async def test_a_wrong_password_and_an_unknown_email_are_refused_alike(
+    identity: Identity,
+) -> None:
+    await ann(identity)
+    wrong = await refused(
+        Unauthenticated,
+        "invalid_credentials",
+        handlers.login(Login("ann@example.com", "not the password", "a"), ctx=identity),
+    )
+    nobody = await refused(
+        Unauthenticated,
+        "invalid_credentials",
+        handlers.login(Login("bob@example.com", "not the password", "b"), ctx=identity),
+    )
+    assert wrong.message == nobody.message
+
+
+async def test_failed_logins_lock_the_account_for_a_while(identity: Identity) -> None:
+    await ann(identity)
+    for _ in range(identity.settings.login_failures_per_account):
+        await refused(
+            Unauthenticated,
+            "invalid_credentials",
+            handlers.login(Login("ann@example.com", "wrong", "a"), ctx=identity),
+        )
+    locked = await refused(
+        RateLimited,
+        "too_many_attempts",
+        handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity),
+    )
+    assert locked.retry_after is not None and locked.retry_after >= 1
+    assert f"try again in {locked.retry_after} seconds" in locked.message
+
+
+async def test_a_refresh_rotates_and_a_replay_revokes_the_family(identity: Identity) -> None:
+    await ann(identity)
+    first = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+    second = await handlers.refresh(Refresh(first.refresh_token), ctx=identity)
+    assert second.refresh_token != first.refresh_token
+    await refused(
+        Unauthenticated,
+        "refresh_token_reused",
+        handlers.refresh(Refresh(first.refresh_token), ctx=identity),
+    )
+    revoked = await refused(
+        Unauthenticated,
+        "invalid_refresh_token",
+        handlers.refresh(Refresh(second.refresh_token), ctx=identity),
+    )
+    assert revoked.message == "the refresh token is revoked"
+    assert await events(identity) == ["UserRegistered", "RefreshTokenReused"]
+
+
+async def test_an_unknown_or_expired_refresh_token_is_refused(
+    identity: Identity, clock: Clock
+) -> None:
+    await refused(
+        Unauthenticated,
+        "invalid_refresh_token",
+        handlers.refresh(Refresh("made-up"), ctx=identity),
+    )
+    await ann(identity)
+    pair = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+    clock.now = START + timedelta(days=31)
+    expired = await refused(
+        Unauthenticated,
+        "invalid_refresh_token",
+        handlers.refresh(Refresh(pair.refresh_token), ctx=identity),
+    )
+    assert expired.message == "the refresh token is expired"
+
+
+async def test_a_logout_ends_the_family_and_marks_the_access_token(identity: Identity) -> None:
+    user = await ann(identity)
+    pair = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+    command = Logout(
+        user.id,
+        token_id="jti-1",
+        token_expires_at=pair.access_expires_at,
+        refresh_token=pair.refresh_token,
+    )
+    await handlers.logout(command, ctx=identity)
+    assert await identity.cache.get("revoked-token:jti-1") == b"1"
+    await refused(
+        Unauthenticated,
+        "invalid_refresh_token",
+        handlers.refresh(Refresh(pair.refresh_token), ctx=identity),
+    )
+
+
+async def test_a_profile_change_sets_or_clears_the_phone(identity: Identity) -> None:
+    user = await ann(identity)
+    changed = await handlers.change_profile(
+        ChangeProfile(user.id, display_name=" Annie ", phone="+44 20 7946 0000"), ctx=identity
+    )
+    assert (changed.display_name, changed.phone) == ("Annie", "+442079460000")
+    cleared = await handlers.change_profile(ChangeProfile(user.id, clear_phone=True), ctx=identity)
+    assert cleared.phone is None
+    await refused(
+        Invalid,
+        "invalid_phone",
+        handlers.change_profile(ChangeProfile(user.id, phone="12"), ctx=identity),
+    )
+    await refused(
+        NotFound,
+        "user_not_found",
+        handlers.change_profile(ChangeProfile("nobody"), ctx=identity),
+    )
+
+
+async def test_preferences_change_per_channel_and_refuse_unknown_keys(identity: Identity) -> None:
+    user = await ann(identity)
+    merged = await handlers.set_preferences(
+        SetPreferences(user.id, {"sms": {"outbid": False}}), ctx=identity
+    )
+    assert merged["sms"]["outbid"] is False
+    assert merged["email"]["outbid"] is True
+    assert (await handlers.user(user.id, ctx=identity)).preferences == merged
+    for changes, code in [
+        ({"pigeon": {"outbid": True}}, "unknown_channel"),
+        ({"sms": {"gossip": True}}, "unknown_notice"),
+    ]:
+        command = SetPreferences(user.id, changes)
+        await refused(Invalid, code, handlers.set_preferences(command, ctx=identity))
+
+
+async def test_roles_are_known_ones_and_always_include_bidder(identity: Identity) -> None:
+    user = await ann(identity)
+    changed = await handlers.set_roles(SetRoles(user.id, ("seller",)), ctx=identity)
+    assert changed.roles == ("bidder", "seller")
+    await refused(
+        Invalid,
+        "unknown_role",
+        handlers.set_roles(SetRoles(user.id, ("root",)), ctx=identity),
+    )
+    await refused(
+        NotFound,
+        "user_not_found",
+        handlers.set_roles(SetRoles("nobody", ("seller",)), ctx=identity),
+    )
+    assert (await events(identity))[-1] == "UserRolesChanged"
+
+
+async def test_a_bidder_becomes_a_seller_on_request(identity: Identity) -> None:
+    user = await ann(identity)
+    seller = await handlers.become_seller(BecomeSeller(user.id), ctx=identity)
+    assert seller.roles == ("bidder", "seller")
+    await refused(
+        NotFound,
+        "user_not_found",
+        handlers.become_seller(BecomeSeller("nobody"), ctx=identity),
+    )
+
+
+def test_only_the_owner_or_an_admin_may_see_an_account() -> None:
+    handlers.may_see(Actor("u1", frozenset({"bidder"})), "u1")
+    handlers.may_see(Actor("u2", frozenset({"bidder", "admin"})), "u1")
+    with pytest.raises(Forbidden) as caught:
+        handlers.may_see(Actor("u2", frozenset({"bidder", "seller"})), "u1")
+    assert caught.value.code == "forbidden"
+
+
+async def test_a_service_token_needs_the_services_secret(identity: Identity) -> None:
+    from auction_platform.core.auth import service_client_secret
+
+    secret = service_client_secret(identity.settings.secret_key.get_secret_value(), "payment")
+    token = await handlers.issue_service_token(
+        IssueServiceToken("service:payment", secret), ctx=identity
+    )
+    assert token.expires_at == START + timedelta(minutes=15)
+    for client_id, client_secret in [("payment", "guess"), ("printer", secret)]:
+        command = IssueServiceToken(client_id, client_secret)
+        await refused(
+            Unauthenticated,
+            "invalid_client",
+            handlers.issue_service_token(command, ctx=identity),
+        )
+
+
+async def test_create_admin_makes_or_promotes_an_admin(identity: Identity) -> None:
+    admin, created = await handlers.create_admin(
+        CreateAdmin("root@example.com", PASSWORD, "Root"), ctx=identity
+    )
+    assert created
+    assert admin.roles == ("bidder", "seller", "admin")
+    again, created = await handlers.create_admin(
+        CreateAdmin("ROOT@example.com", "ignored as it exists", "Root"), ctx=identity
+    )
+    assert (again.id, created) == (admin.id, False)
+
+
+def test_refused_sign_ins_carry_no_bearer_challenge() -> None:
+    for code in ("invalid_credentials", "invalid_refresh_token", "invalid_client"):
+        error = Unauthenticated(code, "no")
+        assert api.ERRORS.status_of(error) == 401
+        assert api.ERRORS.headers_of(error) is None
+    limited = RateLimited("too_many_attempts", "later", retry_after=42)
+    assert api.ERRORS.status_of(limited) == 429
+    assert api.ERRORS.headers_of(limited) == {"Retry-After": "42"}
