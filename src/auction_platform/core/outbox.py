@@ -180,14 +180,16 @@ class OutboxRelay:
             log.warning("outbox not fully flushed at shutdown; it resumes on next start: %s", exc)
 
     async def _run(self) -> None:
-        backoff = self.poll_interval
+        # A failed pass is retried soon and then less often, whatever the poll interval.
+        first_retry = min(self.poll_interval, 0.5)
+        backoff = first_retry
         loop = asyncio.get_running_loop()
         next_housekeeping = 0.0
         while not self._stopping:
             self._wake.clear()
             try:
                 published = await self.relay_once()
-                backoff = self.poll_interval
+                backoff = first_retry
                 if loop.time() >= next_housekeeping:
                     await self.measure()
                     await self.purge()
