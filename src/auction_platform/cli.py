@@ -277,6 +277,39 @@ def migrate_command(
     asyncio.run(run())
 
 
+@cli.command("new-migration")
+def new_migration(
+    service: Annotated[str, typer.Argument(help="The service whose store.py changed.")],
+    message: Annotated[str, typer.Argument(help="What it changes, e.g. 'notes on books'.")],
+) -> None:
+    """Draft a service's next migration from its store.py (Alembic autogenerate), to review."""
+    import tempfile
+
+    from auction_platform.composition import DATABASE_SERVICES, DEFINITIONS
+    from auction_platform.core.db import Database
+    from auction_platform.core.migrate import draft_revision
+
+    tables = DEFINITIONS[service].tables if service in DATABASE_SERVICES else None
+    if tables is None:
+        console.print(f"[red]No database in {service!r}[/]; one of: {', '.join(DATABASE_SERVICES)}")
+        raise typer.Exit(2)
+
+    async def run() -> Path | None:
+        # Against an empty SQLite database brought to head: no server needed.
+        with tempfile.TemporaryDirectory() as scratch:
+            db = Database(f"sqlite+aiosqlite:///{scratch}/draft.sqlite3")
+            try:
+                return await draft_revision(db, service, tables.metadata, message)
+            finally:
+                await db.dispose()
+
+    path = asyncio.run(run())
+    if path is None:
+        console.print(f"{service}: the migrations already build what store.py declares")
+        return
+    console.print(f"[green]drafted[/] {path}: review it, then run the schema test")
+
+
 @contextlib.asynccontextmanager
 async def _identity(settings: Settings) -> AsyncIterator[Identity]:
     """The identity service's context, for commands that act as it."""

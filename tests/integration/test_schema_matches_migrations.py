@@ -10,17 +10,18 @@ drift: write a new migration (see "Adding a migration" in docs/architecture.md).
 from __future__ import annotations
 
 import pprint
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import Column, Index, MetaData, Text
 from sqlalchemy.engine import Connection
 
 from auction_platform.composition import DATABASE_SERVICES, DEFINITIONS
 from auction_platform.core.db import Database
-from auction_platform.core.migrate import migrate
+from auction_platform.core.migrate import draft_revision, migrate, revision_status
 
 # What a migration builds on purpose outside the store's metadata, by service: the
 # full-text index of analytics (migration 0004) differs by database and cannot be
@@ -88,3 +89,31 @@ async def test_migrations_build_the_tables_the_store_declares(
 
 def test_every_database_service_is_compared() -> None:
     assert set(DATABASE_SERVICES) == {"identity", "auction", "bidding", "payment", "analytics"}
+
+
+async def test_a_column_added_to_the_store_is_drafted_as_the_next_migration(
+    tmp_path: Path,
+) -> None:
+    metadata = MetaData()
+    for table in _metadata("bidding").sorted_tables:
+        table.to_metadata(metadata)
+    books = metadata.tables["bidding_books"]
+    books.append_column(Column("notes", Text, nullable=True))
+    Index("ix_bidding_books_notes", books.c.notes)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/draft.sqlite3")
+    try:
+        unchanged = await draft_revision(db, "bidding", _metadata("bidding"), "nothing")
+        path = await draft_revision(db, "bidding", metadata, "Notes on books", into=tmp_path)
+        _, head = await revision_status(db, "bidding")
+    finally:
+        await db.dispose()
+
+    assert unchanged is None
+    assert path is not None
+    assert path.name == f"{int(head or 0) + 1:04d}_notes_on_books.py"
+    draft = path.read_text()
+    assert f'down_revision = "{head}"' in draft
+    assert "batch_op.add_column(sa.Column('notes', sa.Text(), nullable=True))" in draft
+    assert "batch_op.create_index('ix_bidding_books_notes', ['notes']" in draft
+    assert "batch_op.drop_column('notes')" in draft
+    compile(draft, str(path), "exec")

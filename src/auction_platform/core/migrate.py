@@ -8,12 +8,15 @@ PostgreSQL an advisory lock lets several replicas (or Jobs) start at once.
 
 from __future__ import annotations
 
+import re
 import zlib
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import command, context, op
+from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -65,6 +68,94 @@ async def revision_status(db: Database, service: str) -> tuple[str | None, str |
     async with db.engine.connect() as conn:
         current = await conn.run_sync(_current_revision, service)
     return current, head
+
+
+_DRAFT = '''"""{service} service: {message}."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{revision}"
+down_revision = {down_revision}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+
+def _leave_unknown_tables(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    # A table the metadata does not declare is a migration's own (analytics' FTS5
+    # index on SQLite): dropping a table is written by hand, never drafted.
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
+def _draft(connection: Connection, service: str, metadata: sa.MetaData) -> tuple[str, str] | None:
+    migration = MigrationContext.configure(
+        connection,
+        opts={
+            "version_table": f"alembic_version_{service}",
+            "include_object": _leave_unknown_tables,
+            "compare_type": True,
+            "compare_server_default": True,
+        },
+    )
+    script = produce_migrations(migration, metadata)
+    if script.upgrade_ops is None or script.upgrade_ops.is_empty():
+        return None
+    assert script.downgrade_ops is not None
+    upgrade, downgrade = (
+        render_python_code(ops, render_as_batch=True, migration_context=migration)
+        for ops in (script.upgrade_ops, script.downgrade_ops)
+    )
+    return _body(upgrade), _body(downgrade)
+
+
+def _body(code: str) -> str:
+    """Alembic's rendering without its "auto generated" markers."""
+    lines = (line for line in code.splitlines() if not line.strip().startswith("# ###"))
+    return "\n".join(lines).rstrip()
+
+
+async def draft_revision(
+    db: Database, service: str, metadata: sa.MetaData, message: str, *, into: Path | None = None
+) -> Path | None:
+    """Write the next revision of a service from what ``metadata`` has and its migrations lack.
+
+    Alembic's autogenerate against ``db`` brought to head: a draft to review, since it
+    cannot tell a rename from a drop and an add, moves no data, and sees only what
+    this database can say. Written into the service's ``versions`` folder (or ``into``);
+    None when there is nothing to add.
+    """
+    await migrate(db, service)
+    scripts = ScriptDirectory.from_config(_config(service))
+    async with db.engine.connect() as conn:
+        drafted = await conn.run_sync(_draft, service, metadata)
+    if drafted is None:
+        return None
+    head = scripts.get_current_head()
+    revision = f"{int(head or 0) + 1:04d}"
+    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40]
+    path = (into or Path(scripts.versions)) / f"{revision}_{slug}.py"
+    path.write_text(
+        _DRAFT.format(
+            service=service.capitalize(),
+            message=message,
+            revision=revision,
+            down_revision=f'"{head}"' if head else "None",
+            upgrade=drafted[0],
+            downgrade=drafted[1],
+        )
+    )
+    return path
 
 
 def run_migrations(target_metadata: Any = None) -> None:
