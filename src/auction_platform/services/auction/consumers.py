@@ -95,7 +95,11 @@ async def _reschedule_reminders(tx: Transaction, lot: Lot) -> None:
         )
 
 
-def _consumer(name: str, event_type: str, change: Change, ctx: Auctions) -> Consumer:
+def _consumer(
+    name: str, event_type: str, change: Change, ctx: Auctions, *, adds_bidder: bool = False
+) -> Consumer:
+    """A consumer applying ``change``; with ``adds_bidder``, the bidder joins the lot's list."""
+
     async def handle(tx: Transaction, event: Envelope) -> None:
         lot_id = str(event.data["auction_id"])
         now = ctx.clock()
@@ -103,7 +107,7 @@ def _consumer(name: str, event_type: str, change: Change, ctx: Auctions) -> Cons
         if lot is None:
             log.warning("%s for unknown auction %s ignored", event.type, lot_id)
             return
-        if event.type == BID_PLACED:
+        if adds_bidder:
             await store.add_participant(tx.conn, lot_id, str(event.data["bidder_id"]), now=now)
         changed = change(lot, event, now)
         if changed is lot:
@@ -121,7 +125,7 @@ def _consumer(name: str, event_type: str, change: Change, ctx: Auctions) -> Cons
 def consumers(ctx: Auctions) -> tuple[Consumer, ...]:
     """The auction service's consumers of the bid book's events."""
     return (
-        _consumer("bid-placed", BID_PLACED, _bid_placed, ctx),
+        _consumer("bid-placed", BID_PLACED, _bid_placed, ctx, adds_bidder=True),
         _consumer("auction-extended", AUCTION_EXTENDED, _extended, ctx),
         _consumer("bid-retracted", BID_RETRACTED, _retracted, ctx),
         _consumer("auction-closed", AUCTION_CLOSED, _closed, ctx),
