@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from auction_platform.composition import Platform
 from auction_platform.services.auction import handlers, scheduler, store
+from auction_platform.services.auction.commands import CreateLot
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.listing import DEFAULT_INCREMENTS, Terms
 from support.platforms import distributed_settings, running
@@ -74,7 +75,7 @@ async def test_two_replicas_open_lots_and_send_notices_exactly_once_and_on_time(
         created = await asyncio.gather(
             *(
                 handlers.create_lot(
-                    seller_id="sam", terms=terms, publish=True, ctx=context(replica)
+                    CreateLot(seller_id="sam", terms=terms, publish=True), ctx=context(replica)
                 )
                 for replica in [first, second] * (LOTS // 2)
             )

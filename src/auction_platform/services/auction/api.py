@@ -18,16 +18,39 @@ from auction_platform.core.auth import (
     Principal,
     Seller,
 )
-from auction_platform.core.errors import ApiError
+from auction_platform.core.errors import ErrorTable
+from auction_platform.core.failures import Invalid
 from auction_platform.services.auction import handlers, views
-from auction_platform.services.auction.browse import Sort
-from auction_platform.services.auction.domain import Lot, Status
+from auction_platform.services.auction.commands import (
+    BrowseLots,
+    CancelLot,
+    CreateLot,
+    EditLot,
+    ListMyLots,
+    Page,
+    PublishLot,
+    ShowLot,
+    ShowRules,
+    ShowWatchlist,
+    Unwatch,
+    Watch,
+)
+from auction_platform.services.auction.domain import Caller, Lot, Sort, Status
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.listing import (
     DEFAULT_INCREMENTS,
     DEFAULT_SOFT_CLOSE,
     SoftClose,
     Terms,
+)
+
+# How the use cases' refusals leave: by kind (bad terms 422, the wrong moment 409,
+# not yours 403, no such lot 404, the book unreachable 503), except these codes.
+ERRORS = ErrorTable(
+    by_code={
+        "invalid_cursor": 400,  # a cursor this service did not make: a bad request
+        "bad_gateway": 502,  # the bidding service answered what it never should
+    }
 )
 
 LotId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -121,7 +144,7 @@ def _changes(body: LotChange) -> dict[str, Any]:
     for name in body.model_fields_set:
         value = getattr(body, name)
         if value is None and name not in NULLABLE:
-            raise ApiError(422, "validation_error", f"{name} cannot be null")
+            raise Invalid("validation_error", f"{name} cannot be null")
         if name == "images":
             value = tuple(value)
         elif name == "increments":
@@ -130,6 +153,15 @@ def _changes(body: LotChange) -> dict[str, Any]:
             value = _soft_close(value)
         changes[name] = value
     return changes
+
+
+def caller(principal: Principal) -> Caller:
+    """Who calls, in the use cases' terms."""
+    return Caller(principal.subject, admin=principal.has_role("admin"))
+
+
+def _viewer(principal: Principal | None) -> Caller | None:
+    return caller(principal) if principal is not None else None
 
 
 def build_router(ctx: Auctions) -> APIRouter:
@@ -141,19 +173,19 @@ def build_router(ctx: Auctions) -> APIRouter:
         return ctx.clock().isoformat()
 
     def one(lot: Lot, viewer: Principal | None) -> dict[str, Any]:
-        return {"auction": views.for_viewer(views.document(lot), viewer), "server_time": now()}
+        auction = views.for_viewer(views.document(lot), _viewer(viewer))
+        return {"auction": auction, "server_time": now()}
 
-    def page(lots: list[Lot], cursor: str | None, viewer: Principal | None) -> dict[str, Any]:
-        items = [views.for_viewer(views.document(lot), viewer, summary=True) for lot in lots]
-        return {"items": items, "next_cursor": cursor, "server_time": now()}
+    def page(found: Page[Lot], viewer: Principal | None) -> dict[str, Any]:
+        who = _viewer(viewer)
+        items = [views.for_viewer(views.document(lot), who, summary=True) for lot in found.items]
+        return {"items": items, "next_cursor": found.next_cursor, "server_time": now()}
 
     @auctions.post("", status_code=201)
     async def create(body: NewLot, seller: Seller) -> dict[str, Any]:
         """List a lot: a draft, or published at once with ``"publish": true``."""
-        lot = await handlers.create_lot(
-            seller_id=seller.subject, terms=_terms(body), publish=body.publish, ctx=ctx
-        )
-        return one(lot, seller)
+        command = CreateLot(seller_id=seller.subject, terms=_terms(body), publish=body.publish)
+        return one(await handlers.create_lot(command, ctx=ctx), seller)
 
     @auctions.get("")
     async def browse(
@@ -169,7 +201,7 @@ def build_router(ctx: Auctions) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> dict[str, Any]:
         """The catalogue: open and upcoming lots (or one status), filtered and sorted."""
-        lots, next_cursor = await handlers.browse_lots(
+        query = BrowseLots(
             status=status,
             category=category,
             seller_id=seller,
@@ -179,9 +211,8 @@ def build_router(ctx: Auctions) -> APIRouter:
             sort=sort,
             cursor=cursor,
             limit=limit,
-            ctx=ctx,
         )
-        return page(lots, next_cursor, viewer)
+        return page(await handlers.browse_lots(query, ctx=ctx), viewer)
 
     @auctions.get("/mine")
     async def mine(
@@ -192,29 +223,28 @@ def build_router(ctx: Auctions) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> dict[str, Any]:
         """Your own lots, drafts included."""
-        lots, next_cursor = await handlers.my_lots(
-            seller_id=seller.subject, status=status, sort=sort, cursor=cursor, limit=limit, ctx=ctx
+        query = ListMyLots(
+            seller_id=seller.subject, status=status, sort=sort, cursor=cursor, limit=limit
         )
-        return page(lots, next_cursor, seller)
+        return page(await handlers.my_lots(query, ctx=ctx), seller)
 
     @auctions.get("/{lot_id}")
     async def detail(lot_id: LotId, viewer: OptionalPrincipal) -> dict[str, Any]:
         """One lot; the reserve only for its seller (others see ``reserve_met``)."""
-        document = await handlers.lot_document(lot_id=lot_id, viewer=viewer, ctx=ctx)
-        return {"auction": views.for_viewer(document, viewer), "server_time": now()}
+        who = _viewer(viewer)
+        document = await handlers.show_lot(ShowLot(lot_id, viewer=who), ctx=ctx)
+        return {"auction": views.for_viewer(document, who), "server_time": now()}
 
     @auctions.patch("/{lot_id}")
     async def change(lot_id: LotId, body: LotChange, user: CurrentUser) -> dict[str, Any]:
         """Change the terms of your lot before it opens."""
-        lot = await handlers.edit_lot(
-            lot_id=lot_id, changes=_changes(body), principal=user, ctx=ctx
-        )
-        return one(lot, user)
+        command = EditLot(lot_id, changes=_changes(body), by=caller(user))
+        return one(await handlers.edit_lot(command, ctx=ctx), user)
 
     @auctions.post("/{lot_id}/publish")
     async def publish(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:
         """Put your draft on the calendar."""
-        return one(await handlers.publish_lot(lot_id=lot_id, principal=user, ctx=ctx), user)
+        return one(await handlers.publish_lot(PublishLot(lot_id, by=caller(user)), ctx=ctx), user)
 
     @auctions.post("/{lot_id}/cancel")
     async def cancel(
@@ -223,15 +253,14 @@ def build_router(ctx: Auctions) -> APIRouter:
         """Withdraw a lot (its seller before the first bid; an admin until it closes).
 
         An optional ``reason`` travels with ``AuctionCancelled``."""
-        lot = await handlers.cancel_lot(
-            lot_id=lot_id, principal=user, ctx=ctx, reason=body.reason if body else None
-        )
-        return one(lot, user)
+        command = CancelLot(lot_id, by=caller(user), reason=body.reason if body else None)
+        return one(await handlers.cancel_lot(command, ctx=ctx), user)
 
     @auctions.get("/{lot_id}/rules")
     async def rules(lot_id: LotId, service: CurrentService) -> dict[str, Any]:
         """The rules of an auction and its status (the platform's services only)."""
-        return {**await handlers.rules(lot_id=lot_id, ctx=ctx), "server_time": now()}
+        lot = await handlers.show_rules(ShowRules(lot_id), ctx=ctx)
+        return {**views.rules(lot), "status": lot.status.value, "server_time": now()}
 
     @watchlist.get("")
     async def watched(
@@ -240,29 +269,29 @@ def build_router(ctx: Auctions) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> dict[str, Any]:
         """The lots you watch, most recently added first."""
-        found, next_cursor = await handlers.watchlist(
-            user=user, cursor=cursor, limit=limit, ctx=ctx
-        )
+        query = ShowWatchlist(user.subject, cursor=cursor, limit=limit)
+        found = await handlers.watchlist(query, ctx=ctx)
+        who = caller(user)
         items = [
             {
                 "watched_since": item.since.isoformat(),
-                "auction": views.for_viewer(views.document(item.lot), user, summary=True),
+                "auction": views.for_viewer(views.document(item.lot), who, summary=True),
             }
-            for item in found
+            for item in found.items
         ]
-        return {"items": items, "next_cursor": next_cursor, "server_time": now()}
+        return {"items": items, "next_cursor": found.next_cursor, "server_time": now()}
 
     @watchlist.put("/{lot_id}")
     async def watch(lot_id: LotId, user: CurrentUser, response: Response) -> dict[str, Any]:
         """Watch a lot (201 when newly added, 200 when already watched)."""
-        added = await handlers.watch(lot_id=lot_id, user=user, ctx=ctx)
+        added = await handlers.watch(Watch(lot_id, user.subject), ctx=ctx)
         response.status_code = 201 if added else 200
         return {"auction_id": lot_id, "watching": True, "server_time": now()}
 
     @watchlist.delete("/{lot_id}", status_code=204)
     async def unwatch(lot_id: LotId, user: CurrentUser) -> Response:
         """Stop watching a lot."""
-        await handlers.unwatch(lot_id=lot_id, user=user, ctx=ctx)
+        await handlers.unwatch(Unwatch(lot_id, user.subject), ctx=ctx)
         return Response(status_code=204)
 
     router = APIRouter()

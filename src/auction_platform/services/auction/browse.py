@@ -20,10 +20,9 @@ from sqlalchemy import ColumnElement, bindparam, case, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.sql import utc
-from auction_platform.services.auction.domain import Lot, Status
+from auction_platform.services.auction.domain import Lot, Sort, Status
 from auction_platform.services.auction.store import lot_from_row, lots, watchlist
 
-Sort = Literal["ending_soonest", "newest", "price_low", "price_high"]
 CursorKind = Literal["ending_soonest", "newest", "price_low", "price_high", "watchlist"]
 
 # "Ending soonest" lists open lots first, then those still to open, then the ended.

@@ -1,8 +1,9 @@
 """The lifecycle of a lot: draft -> scheduled -> open -> closed (sold/unsold), or cancelled.
 
-Pure: standard library only. Every transition takes the lot and the time and
-returns the new lot, or raises ``NotAllowed`` with a code. What may be listed
-lives in ``listing``; this module decides what may happen to a listing, when.
+Pure: standard library only (and the platform's domain errors, themselves standard
+library only). Every transition takes the lot and the time and returns the new lot,
+or raises ``NotAllowed`` with a code. What may be listed lives in ``listing``; this
+module decides what may happen to a listing, when, and by whom.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from auction_platform.core.failures import Conflict
 from auction_platform.services.auction.listing import (
     InvalidTerms,
     Limits,
@@ -23,7 +25,28 @@ from auction_platform.services.auction.listing import (
 # Publishing may lag the seller's chosen start by this much (a slow form, a slow clock).
 PUBLISH_GRACE = timedelta(seconds=5)
 
-Actor = Literal["seller", "admin"]
+# The orders of the catalogue (a cursor names the one it was made for).
+Sort = Literal["ending_soonest", "newest", "price_low", "price_high"]
+
+
+class Actor(StrEnum):
+    """Who withdraws a lot: its seller, or an admin."""
+
+    SELLER = "seller"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: a user (or service) id, and whether they act as an admin."""
+
+    user_id: str
+    admin: bool = False
+
+    @property
+    def actor(self) -> Actor:
+        """What this caller cancels as."""
+        return Actor.ADMIN if self.admin else Actor.SELLER
 
 
 class Status(StrEnum):
@@ -47,13 +70,8 @@ FINAL = frozenset({Status.CLOSED, Status.CANCELLED})
 LISTED = frozenset({Status.SCHEDULED, Status.OPEN, Status.CLOSED, Status.CANCELLED})
 
 
-class NotAllowed(Exception):
+class NotAllowed(Conflict):
     """The lot is not in a state that allows this; ``code`` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +170,7 @@ def cancel_needs_book(lot: Lot, *, by: Actor, now: datetime) -> bool:
     taking_bids = lot.status is Status.OPEN or (
         lot.status is Status.SCHEDULED and now >= lot.terms.starts_at
     )
-    if taking_bids and by == "seller" and lot.bid_count > 0:
+    if taking_bids and by == Actor.SELLER and lot.bid_count > 0:
         raise NotAllowed("has_bids", "the lot has bids; only an admin can cancel it now")
     return taking_bids
 
@@ -161,7 +179,9 @@ def cancel(lot: Lot, *, by: Actor, now: datetime) -> Lot:
     """Any state but closed or cancelled -> cancelled (the book has agreed if it was open)."""
     if lot.status in FINAL:
         raise NotAllowed("not_cancellable", f"a {lot.status} lot cannot be cancelled")
-    return replace(lot, status=Status.CANCELLED, cancelled_by=by, closed_at=now, updated_at=now)
+    return replace(
+        lot, status=Status.CANCELLED, cancelled_by=Actor(by), closed_at=now, updated_at=now
+    )
 
 
 def record_result(

@@ -1,7 +1,8 @@
 """What a seller may list: the terms of a lot and the checks they must pass.
 
-Pure: standard library only, no clock, no I/O. The limits come from the
-settings and are passed in; ``domain`` builds the lifecycle on top of these terms.
+Pure: standard library only (and the platform's domain errors), no clock, no I/O.
+The limits come from the settings and are passed in; ``domain`` builds the lifecycle
+on top of these terms.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from auction_platform.contracts.money import CURRENCIES
+from auction_platform.core.failures import Invalid
 
 # eBay's bid increments: from this price (in minor units) on, bids go up by this much.
 DEFAULT_INCREMENTS: tuple[tuple[int, int], ...] = (
@@ -46,13 +48,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-class InvalidTerms(Exception):
+class InvalidTerms(Invalid):
     """A term of the listing is not acceptable; ``code`` says which."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-import httpx
-
+from auction_platform.core.http import ServiceClient
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
 from auction_platform.services.auction import api, consumers, scheduler, store
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.lot_cache import LotCache
+from auction_platform.services.auction.ports import HttpBookControl
 
 
 def build_context(runtime: ServiceRuntime[Auctions]) -> Auctions:
     """Build the auction context the routes, consumers and scheduler share."""
 
-    def bidding() -> httpx.AsyncClient:
+    def bidding() -> ServiceClient:
         return runtime.clients["bidding"]
 
     return Auctions(
@@ -23,8 +23,7 @@ def build_context(runtime: ServiceRuntime[Auctions]) -> Auctions:
         lots=LotCache(runtime.cache),
         settings=runtime.settings,
         clock=runtime.clock,
-        bidding=bidding,
-        auth_headers=runtime.auth_headers,
+        book=HttpBookControl(bidding, runtime.auth_headers),
     )
 
 
@@ -46,6 +45,7 @@ DEFINITION = ServiceDefinition[Auctions](
     # Cancelling an open lot asks the bid book first; without bidding the rest still works.
     calls=("bidding",),
     critical=frozenset({"npgsql"}),
+    errors=api.ERRORS,
     tables=store.TABLES,
     routers=lambda runtime: [api.build_router(runtime.context)],
     consumers=_consumers,

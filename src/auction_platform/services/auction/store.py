@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
 from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc, utc
-from auction_platform.services.auction.domain import Lot, Outcome, Status
+from auction_platform.services.auction.domain import Actor, Lot, Outcome, Status
 from auction_platform.services.auction.listing import SoftClose, Terms
 
 TABLES = service_tables("auction")
@@ -143,7 +143,7 @@ def _columns(lot: Lot) -> dict[str, Any]:
         "last_bid_seq": lot.last_bid_seq,
         "extensions": lot.extensions,
         "ends_at": lot.ends_at,
-        "cancelled_by": lot.cancelled_by,
+        "cancelled_by": lot.cancelled_by.value if lot.cancelled_by else None,
         "published_at": lot.published_at,
         "opened_at": lot.opened_at,
         "closed_at": lot.closed_at,
@@ -189,7 +189,7 @@ def lot_from_row(row: Any) -> Lot:
         outcome=Outcome(row.outcome) if row.outcome else None,
         winner_id=row.winner_id,
         final_price_cents=row.final_price_cents,
-        cancelled_by=row.cancelled_by,
+        cancelled_by=Actor(row.cancelled_by) if row.cancelled_by else None,
         published_at=maybe_utc(row.published_at),
         opened_at=maybe_utc(row.opened_at),
         closed_at=maybe_utc(row.closed_at),

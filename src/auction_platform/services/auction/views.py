@@ -17,9 +17,8 @@ from auction_platform.contracts.auctions import (
     AuctionRulesData,
     SoftCloseData,
 )
-from auction_platform.core.auth import Principal
 from auction_platform.services.auction import domain
-from auction_platform.services.auction.domain import Actor, Lot
+from auction_platform.services.auction.domain import Actor, Caller, Lot
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -64,7 +63,7 @@ def document(lot: Lot) -> dict[str, Any]:
         "starts_at": terms.starts_at.isoformat(),
         "ends_at": lot.ends_at.isoformat(),
         "scheduled_ends_at": terms.ends_at.isoformat(),
-        "cancelled_by": lot.cancelled_by,
+        "cancelled_by": lot.cancelled_by.value if lot.cancelled_by else None,
         "published_at": _iso(lot.published_at),
         "opened_at": _iso(lot.opened_at),
         "closed_at": _iso(lot.closed_at),
@@ -81,7 +80,7 @@ def document(lot: Lot) -> dict[str, Any]:
 
 
 def for_viewer(
-    doc: dict[str, Any], viewer: Principal | None, *, summary: bool = False
+    doc: dict[str, Any], viewer: Caller | None, *, summary: bool = False
 ) -> dict[str, Any]:
     """A lot as ``viewer`` may see it: the reserve and the bidders' ids only for its owner."""
     public: dict[str, Any] = doc["public"]
@@ -89,9 +88,9 @@ def for_viewer(
     view = dict(public)
     if summary:
         del view["description"]
-    subject = viewer.subject if viewer is not None else None
+    subject = viewer.user_id if viewer is not None else None
     is_seller = subject is not None and subject == public["seller_id"]
-    if is_seller or (viewer is not None and viewer.has_role("admin")):
+    if is_seller or (viewer is not None and viewer.admin):
         view.update(private)
     view["viewer"] = {
         "is_seller": is_seller,
@@ -101,13 +100,13 @@ def for_viewer(
     return view
 
 
-def visible(doc: dict[str, Any], viewer: Principal | None) -> bool:
+def visible(doc: dict[str, Any], viewer: Caller | None) -> bool:
     """Drafts only for their seller and admins."""
     return domain.visible_to(
         domain.Status(doc["public"]["status"]),
         seller_id=doc["public"]["seller_id"],
-        viewer_id=viewer.subject if viewer is not None else None,
-        admin=viewer is not None and viewer.has_role("admin"),
+        viewer_id=viewer.user_id if viewer is not None else None,
+        admin=viewer is not None and viewer.admin,
     )
 
 
@@ -147,7 +146,7 @@ def cancelled(
         "auction_id": lot.id,
         "title": lot.terms.title,
         "seller_id": lot.seller_id,
-        "by": by,
+        "by": by.value,
         "bids_voided": bids_voided,
         "bidder_ids": bidder_ids,
     }
