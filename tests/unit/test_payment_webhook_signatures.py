@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from auction_platform.core.errors import ApiError
+from auction_platform.core.failures import Invalid
 from auction_platform.services.payment import domain
+from auction_platform.services.payment.api import ERRORS
 from auction_platform.services.payment.providers import CardRefused
 from auction_platform.services.payment.sandbox import SandboxProvider
 from auction_platform.services.payment.webhooks import TOLERANCE_SECONDS, verify
@@ -28,8 +29,8 @@ def body() -> bytes:
     return payload(event("payment_intent.succeeded", {"id": "pi_1", "metadata": {}}))
 
 
-def refused(raw: bytes, header: str | None, secrets: list[str]) -> ApiError:
-    with pytest.raises(ApiError) as caught:
+def refused(raw: bytes, header: str | None, secrets: list[str]) -> Invalid:
+    with pytest.raises(Invalid) as caught:
         verify(raw, header, secrets)
     return caught.value
 
@@ -42,7 +43,7 @@ def test_a_body_signed_with_the_secret_verifies() -> None:
 def test_a_wrong_secret_is_refused_with_the_error_shape() -> None:
     raw = body()
     error = refused(raw, signature(raw, "whsec_someone_else"), [SECRET])
-    assert (error.status, error.code) == (400, "invalid_signature")
+    assert (ERRORS.status_of(error), error.code) == (400, "invalid_signature")
 
 
 def test_a_signature_older_than_the_tolerance_is_refused() -> None:

@@ -118,6 +118,24 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: an account, and whether it holds the admin role."""
+
+    user_id: str
+    is_admin: bool = False
+
+
+def may_see(order: Order, caller: Caller) -> bool:
+    """An order is for its buyer, its seller and admins."""
+    return caller.user_id in (order.buyer_id, order.seller_id) or caller.is_admin
+
+
+def sees_seller_side(order: Order, caller: Caller) -> bool:
+    """Whether the caller sees the seller's side of an order (fee and payout)."""
+    return caller.user_id == order.seller_id or caller.is_admin
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """An order after a provider's news, and what happened (``changed`` when an event is due)."""
 

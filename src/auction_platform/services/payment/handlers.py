@@ -1,4 +1,8 @@
-"""Use cases of the payment service: one transaction each, none open across a provider call."""
+"""Use cases of the payment service: one transaction each, none open across a provider call.
+
+Each takes a command of ``commands`` and returns what it made, or raises a domain
+error of ``core.failures`` (``api.ERRORS`` maps them to HTTP).
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,25 @@ from auction_platform.contracts.payments import (
     ORDER_REFUNDED,
     PAYMENT_FAILED,
 )
-from auction_platform.core.auth import Principal
-from auction_platform.core.errors import ApiError
+from auction_platform.core.failures import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+)
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.payment import domain, store, views
-from auction_platform.services.payment.domain import Offer, Order, Transition
+from auction_platform.services.payment.commands import (
+    AcceptOffer,
+    ListOrders,
+    Party,
+    Pay,
+    RefundOrder,
+)
+from auction_platform.services.payment.domain import Caller, Offer, Order, Transition
 from auction_platform.services.payment.providers import (
     CardRefused,
     Intent,
@@ -63,42 +80,58 @@ class Payments:
         return [s for s in secrets if s]
 
 
-def refused(error: domain.NotAllowed) -> ApiError:
-    """A rule's refusal as an answer: the wrong moment is 409."""
-    return ApiError(409, error.code, error.message)
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """One page of orders, and the cursor of the next (None on the last)."""
+
+    items: list[Order]
+    next_cursor: str | None
 
 
-def provider_failed(error: ProviderError) -> ApiError:
-    """A provider's refusal (422 for a card, 502) or absence (503)."""
+@dataclass(frozen=True, slots=True)
+class PaymentStarted:
+    """An order being paid, and the provider's intent the buyer's client confirms."""
+
+    order: Order
+    intent: Intent
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """The order a second-chance offer made (``created`` False when it was taken before)."""
+
+    order: Order
+    created: bool
+
+
+class ProviderFailed(Unavailable):
+    """The payment provider refused a request it should have taken (a bad gateway)."""
+
+
+def refused(error: domain.NotAllowed) -> Conflict:
+    """A rule's refusal: the order or offer is not in a state that allows it."""
+    return Conflict(error.code, error.message)
+
+
+def provider_failed(error: ProviderError) -> DomainError:
+    """A provider's refusal of the card, its failure, or its absence (retry in 5 s)."""
     if isinstance(error, CardRefused):
-        return ApiError(422, error.code, error.message)
+        return Invalid(error.code, error.message)
     if error.unavailable:
-        return ApiError(503, error.code, error.message, headers={"Retry-After": "5"})
-    return ApiError(502, error.code, error.message)
+        return Unavailable(error.code, error.message, retry_after=5)
+    return ProviderFailed(error.code, error.message)
 
 
-def order_not_found() -> ApiError:
+def order_not_found() -> NotFound:
     """The one answer for orders that do not exist and orders that are not yours."""
-    return ApiError(404, "order_not_found", "there is no such order")
+    return NotFound("order_not_found", "there is no such order")
 
 
-def is_admin(principal: Principal) -> bool:
-    """Admins see every order."""
-    return principal.has_role("admin")
-
-
-def visible(order: Order | None, principal: Principal) -> Order:
+def visible(order: Order | None, caller: Caller) -> Order:
     """The order, if the caller is its buyer, its seller or an admin."""
-    if order is None:
+    if order is None or not domain.may_see(order, caller):
         raise order_not_found()
-    if principal.subject in (order.buyer_id, order.seller_id) or is_admin(principal):
-        return order
-    raise order_not_found()
-
-
-def seller_view(order: Order, principal: Principal) -> bool:
-    """Whether the caller sees the seller's side (fee and payout)."""
-    return principal.subject == order.seller_id or is_admin(principal)
+    return order
 
 
 def emit_change(tx: Transaction, transition: Transition, **extra: Any) -> None:
@@ -143,63 +176,48 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         at, order_id = raw.split("|", 1)
         moment = datetime.fromisoformat(at)
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise ApiError(422, "invalid_cursor", "the cursor is not valid") from error
+        raise Invalid("invalid_cursor", "the cursor is not valid") from error
     return utc(moment), order_id
 
 
-async def my_orders(
-    *,
-    user: Principal,
-    as_seller: bool,
-    status: domain.Status | None = None,
-    cursor: str | None,
-    limit: int,
-    ctx: Payments,
-) -> tuple[list[Order], str | None]:
-    """The caller's orders as buyer (or seller), newest first, one page."""
-    return await _page(
-        ctx, user_id=user.subject, as_seller=as_seller, status=status, cursor=cursor, limit=limit
-    )
-
-
-async def all_orders(
-    *, status: domain.Status | None, cursor: str | None, limit: int, ctx: Payments
-) -> tuple[list[Order], str | None]:
-    """Every order (an admin's view), newest first, one page."""
-    return await _page(ctx, user_id=None, status=status, cursor=cursor, limit=limit)
-
-
-async def _page(
-    ctx: Payments, *, cursor: str | None, limit: int, **where: Any
-) -> tuple[list[Order], str | None]:
-    after = decode_cursor(cursor) if cursor else None
+async def list_orders(command: ListOrders, *, ctx: Payments) -> OrderPage:
+    """The caller's orders as buyer or as seller, or every order (admins); newest first."""
+    caller, party = command.caller, command.party
+    if party is Party.ANY and not caller.is_admin:
+        raise Forbidden("forbidden", "only admins list every order")
+    after = decode_cursor(command.cursor) if command.cursor else None
     async with ctx.uow.db.read() as conn:
-        found = await store.orders_of(conn, after=after, limit=limit + 1, **where)
-    page = found[:limit]
-    return page, encode_cursor(page[-1]) if len(found) > limit else None
+        found = await store.orders_of(
+            conn,
+            user_id=None if party is Party.ANY else caller.user_id,
+            as_seller=party is Party.SELLER,
+            status=command.status,
+            after=after,
+            limit=command.limit + 1,
+        )
+    page = found[: command.limit]
+    return OrderPage(page, encode_cursor(page[-1]) if len(found) > command.limit else None)
 
 
-async def get_order(*, order_id: str, viewer: Principal, ctx: Payments) -> Order:
+async def get_order(order_id: str, *, caller: Caller, ctx: Payments) -> Order:
     """One order, for its buyer, its seller or an admin."""
     async with ctx.uow.db.read() as conn:
-        return visible(await store.order_by_id(conn, order_id), viewer)
+        return visible(await store.order_by_id(conn, order_id), caller)
 
 
-async def pay(
-    *, order_id: str, buyer: Principal, card: str | None, ctx: Payments
-) -> tuple[Order, Intent]:
+async def pay(command: Pay, *, ctx: Payments) -> PaymentStarted:
     """Start (or resume) paying: the order's one intent, confirmed with a card in the sandbox."""
     async with ctx.uow.db.read() as conn:
-        order = visible(await store.order_by_id(conn, order_id), buyer)
-    if order.buyer_id != buyer.subject:
-        raise ApiError(403, "forbidden", "only the buyer pays an order")
+        order = visible(await store.order_by_id(conn, command.order_id), command.buyer)
+    if order.buyer_id != command.buyer.user_id:
+        raise Forbidden("forbidden", "only the buyer pays an order")
     try:
         domain.check_can_pay(order, now=ctx.clock())
     except domain.NotAllowed as error:
         raise refused(error) from error
-    provider = ctx.provider
+    provider, card = ctx.provider, command.card
     if card is not None and not provider.accepts_cards:
-        raise ApiError(422, "card_not_accepted", "card numbers are not accepted; use Stripe.js")
+        raise Invalid("card_not_accepted", "card numbers are not accepted; use Stripe.js")
     try:
         if order.payment_intent_id is None:
             intent = await provider.create_intent(order)
@@ -214,13 +232,13 @@ async def pay(
     async with ctx.uow.db.read() as conn:
         current = await store.order_by_id(conn, order.id)
     assert current is not None
-    return current, intent
+    return PaymentStarted(current, intent)
 
 
-async def refund(*, order_id: str, ctx: Payments) -> Order:
+async def refund(command: RefundOrder, *, ctx: Payments) -> Order:
     """Give a paid order's money back (an admin's decision), once whatever the retries."""
     async with ctx.uow.db.read() as conn:
-        order = await store.order_by_id(conn, order_id)
+        order = await store.order_by_id(conn, command.order_id)
     if order is None:
         raise order_not_found()
     try:
@@ -243,23 +261,23 @@ async def refund(*, order_id: str, ctx: Payments) -> Order:
     return current
 
 
-async def my_offers(*, user: Principal, limit: int, ctx: Payments) -> list[Offer]:
-    """The caller's second-chance offers, newest first."""
+async def my_offers(user_id: str, *, limit: int, ctx: Payments) -> list[Offer]:
+    """A user's second-chance offers, newest first."""
     async with ctx.uow.db.read() as conn:
-        return await store.offers_of(conn, user.subject, limit=limit)
+        return await store.offers_of(conn, user_id, limit=limit)
 
 
-async def accept_offer(*, offer_id: str, user: Principal, ctx: Payments) -> tuple[Order, bool]:
+async def accept_offer(command: AcceptOffer, *, ctx: Payments) -> Acceptance:
     """Take a second-chance offer: its order (created now, or the one made before)."""
     now = ctx.clock()
     async with ctx.uow() as tx:
-        offer = await store.offer_by_id(tx.conn, offer_id, for_update=True)
-        if offer is None or offer.user_id != user.subject:
-            raise ApiError(404, "offer_not_found", "there is no such offer")
+        offer = await store.offer_by_id(tx.conn, command.offer_id, for_update=True)
+        if offer is None or offer.user_id != command.user_id:
+            raise NotFound("offer_not_found", "there is no such offer")
         if offer.status is domain.OfferStatus.ACCEPTED and offer.order_id is not None:
             existing = await store.order_by_id(tx.conn, offer.order_id)
             if existing is not None:
-                return existing, False
+                return Acceptance(existing, created=False)
         try:
             accepted = domain.accept(offer, order_id=uuid.uuid4().hex, now=now)
             order = domain.new_order(
@@ -277,6 +295,6 @@ async def accept_offer(*, offer_id: str, user: Principal, ctx: Payments) -> tupl
         except domain.NotAllowed as error:
             raise refused(error) from error
         if not await open_order(tx, order, ctx):
-            raise ApiError(409, "order_exists", "this auction has a second-chance order already")
+            raise Conflict("order_exists", "this auction has a second-chance order already")
         await store.save_offer(tx.conn, accepted)
-    return order, True
+    return Acceptance(order, created=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
 from auction_platform.services.payment import api, consumers, scheduler, store, webhooks
+from auction_platform.services.payment.commands import ReceiveWebhook
 from auction_platform.services.payment.handlers import Payments
 from auction_platform.services.payment.providers import PaymentProvider, StripeProvider
 from auction_platform.services.payment.sandbox import Deliver, SandboxProvider
@@ -43,7 +43,7 @@ def build_context(runtime: ServiceRuntime[Payments]) -> Payments:
 
     async def deliver(payload: bytes, signature: str) -> object:
         # The sandbox's events take the Stripe endpoint's own code path.
-        return await webhooks.receive(runtime.context, payload, signature)
+        return await webhooks.receive(ReceiveWebhook(payload, signature), ctx=runtime.context)
 
     return Payments(
         uow=runtime.require_uow(),
@@ -69,17 +69,14 @@ def _checks(runtime: ServiceRuntime[Payments]) -> Sequence[Check]:
     return [Check("stripe", probe, critical=False, description=description)]
 
 
-async def _hold_provider(ctx: Payments) -> None:
-    """Keep the provider's connections until the service stops, then close them."""
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await ctx.provider.close()
-
-
 def _background(runtime: ServiceRuntime[Payments]) -> Sequence[Callable[[], Awaitable[None]]]:
     ctx = runtime.context
-    return [lambda: scheduler.run(ctx), lambda: _hold_provider(ctx)]
+    return [lambda: scheduler.run(ctx)]
+
+
+async def _shutdown(runtime: ServiceRuntime[Payments]) -> None:
+    """Close the provider's connections once the jobs have stopped."""
+    await runtime.context.provider.close()
 
 
 def _consumers(runtime: ServiceRuntime[Payments]) -> Sequence[Consumer]:
@@ -93,8 +90,10 @@ DEFINITION = ServiceDefinition[Payments](
     uses_broker=True,
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
+    errors=api.ERRORS,
     routers=lambda runtime: [api.build_router(runtime.context)],
     consumers=_consumers,
     checks=_checks,
     background=_background,
+    shutdown=_shutdown,
 )

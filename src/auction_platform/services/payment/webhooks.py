@@ -6,7 +6,8 @@ and the sandbox's both come through here, signed the same way.
 - The signature is checked with the SDK's ``WebhookSignature.verify_header``
   against each configured secret in turn (two are configured while one is
   rotated), with Stripe's tolerance of 300 seconds, over the raw body. A bad,
-  missing or stale signature is 400 ``invalid_signature`` and changes nothing.
+  missing or stale signature is refused as ``invalid_signature`` (400) and changes
+  nothing.
 - The event id is recorded in ``payment_webhook_events`` in the same transaction
   as the order's change and its outbox event, so a redelivered event (or two
   deliveries racing) has its effect once.
@@ -26,8 +27,9 @@ from typing import Any
 import stripe
 from stripe import WebhookSignature
 
-from auction_platform.core.errors import ApiError
+from auction_platform.core.failures import Invalid
 from auction_platform.services.payment import domain, store
+from auction_platform.services.payment.commands import ReceiveWebhook
 from auction_platform.services.payment.domain import Order, Transition
 from auction_platform.services.payment.handlers import Payments, save_transition
 
@@ -50,15 +52,16 @@ class Received:
     duplicate: bool = False
 
 
-def invalid_signature() -> ApiError:
-    """The one answer for every signature failure (which one is not the sender's business)."""
-    return ApiError(
-        400, "invalid_signature", "the Stripe-Signature header does not verify this body"
-    )
+def invalid_signature() -> Invalid:
+    """The one refusal for every signature failure (which one is not the sender's business)."""
+    return Invalid("invalid_signature", "the Stripe-Signature header does not verify this body")
 
 
 def verify(payload: bytes, header: str | None, secrets: Sequence[str]) -> dict[str, Any]:
-    """The event in a body signed with one of ``secrets`` within the tolerance; 400 otherwise."""
+    """The event in a body signed with one of ``secrets`` within the tolerance.
+
+    Refused as ``invalid_signature`` or ``malformed_event`` (both answered 400).
+    """
     if not header or not secrets:
         if not secrets:
             log.error("a webhook arrived but no webhook secret is configured")
@@ -83,7 +86,7 @@ def verify(payload: bytes, header: str | None, secrets: Sequence[str]) -> dict[s
     except ValueError:
         valid = False
     if not valid:
-        raise ApiError(400, "malformed_event", "the body is not a Stripe event")
+        raise Invalid("malformed_event", "the body is not a Stripe event")
     return dict(event)
 
 
@@ -127,9 +130,9 @@ def _transition(event_type: str, order: Order, obj: dict[str, Any], ctx: Payment
     return Transition(order, "noted", changed=False)
 
 
-async def receive(ctx: Payments, payload: bytes, header: str | None) -> Received:
+async def receive(command: ReceiveWebhook, *, ctx: Payments) -> Received:
     """Verify and apply one delivery (the route's body and ``Stripe-Signature`` header)."""
-    return await apply(ctx, verify(payload, header, ctx.webhook_secrets))
+    return await apply(ctx, verify(command.payload, command.signature, ctx.webhook_secrets))
 
 
 async def apply(ctx: Payments, event: dict[str, Any]) -> Received:

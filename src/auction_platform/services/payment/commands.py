@@ -1,0 +1,62 @@
+"""The commands of the payment use cases: what each is asked to do, as the HTTP edge parsed it.
+
+Standard library only, like ``domain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from auction_platform.services.payment.domain import Caller, Status
+
+
+class Party(StrEnum):
+    """Whose orders a list shows: the caller's as buyer or as seller, or everyone's."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    ANY = "any"  # every order: admins only
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrders:
+    """One page of orders, newest first, after ``cursor``; only ``status`` when given."""
+
+    caller: Caller
+    party: Party = Party.BUYER
+    status: Status | None = None
+    cursor: str | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Pay:
+    """Start (or resume) paying an order; ``card`` is a test card, for the sandbox only."""
+
+    order_id: str
+    buyer: Caller
+    card: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOrder:
+    """Give a paid order's money back (an admin's decision)."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOffer:
+    """Take a second-chance offer made to ``user_id``."""
+
+    offer_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveWebhook:
+    """A provider's delivery: the raw body and its ``Stripe-Signature`` header."""
+
+    payload: bytes
+    signature: str | None
