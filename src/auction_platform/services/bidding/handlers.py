@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-
-import httpx
 
 from auction_platform.contracts import auctions as contract
 from auction_platform.core.cache.base import BookCache, CacheUnavailable
@@ -19,6 +17,7 @@ from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.bidding import codec, engine, store
 from auction_platform.services.bidding.batcher import Answer, Batcher, Command
+from auction_platform.services.bidding.ports import AuctionRules
 from auction_platform.services.bidding.state import BookState
 
 log = logging.getLogger("auction_platform.bidding")
@@ -39,7 +38,7 @@ class Bidding:
     uow: UnitOfWork
     cache: BookCache
     clock: Callable[[], datetime]
-    fetch_rules: Callable[[str], Awaitable[dict[str, Any] | None]]
+    rules: AuctionRules
     max_batch: int = 200
     shards: int = 4
     batcher: Batcher = field(init=False)
@@ -72,15 +71,7 @@ class Bidding:
 
     async def open_missing_book(self, auction_id: str) -> None:
         """Create the book from the auction's rules when the opened event has not arrived."""
-        try:
-            rules = await self.fetch_rules(auction_id)
-        except httpx.HTTPError as exc:
-            raise ApiError(
-                503,
-                "service_unavailable",
-                "the auction service is unavailable; retry shortly",
-                headers={"Retry-After": "1"},
-            ) from exc
+        rules = await self.rules.rules_of(auction_id)
         status = None if rules is None else rules.get("status")
         if rules is None or status == "draft":
             raise ApiError(404, "auction_not_found", "there is no such auction")

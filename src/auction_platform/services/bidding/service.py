@@ -5,50 +5,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from starlette.middleware import Middleware
 
-from auction_platform.contracts import auctions as contract
-from auction_platform.contracts.events import Envelope
 from auction_platform.core.lean import LeanRoutes
-from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.core.uow import Transaction
-from auction_platform.services.bidding import api, handlers, store
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.services.bidding import api, consumers, handlers, store
 from auction_platform.services.bidding.handlers import Bidding
+from auction_platform.services.bidding.ports import HttpAuctionRules
 
 
 def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
-    """Build the bidding context: its batcher, and how to fetch an auction's rules."""
+    """Build the bidding context: its batcher, and the auction service's rules (over HTTP)."""
     assert runtime.cache is not None
-
-    async def fetch_rules(auction_id: str) -> dict[str, Any] | None:
-        response = await runtime.clients["auction"].get(
-            f"/api/v1/auctions/{auction_id}/rules", headers=await runtime.auth_headers()
-        )
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        rules: dict[str, Any] = response.json()
-        return rules
-
     return Bidding(
         uow=runtime.require_uow(),
         cache=runtime.cache,
         clock=runtime.clock,
-        fetch_rules=fetch_rules,
+        rules=HttpAuctionRules(
+            lambda: runtime.clients["auction"], auth_headers=runtime.auth_headers
+        ),
         max_batch=runtime.settings.bid_batch_max,
         shards=runtime.settings.bid_batch_shards,
     )
-
-
-def _consumers(runtime: ServiceRuntime[Bidding]) -> list[Consumer]:
-    bidding = runtime.context
-
-    async def book_opened(tx: Transaction, envelope: Envelope) -> None:
-        await handlers.open_book(tx, envelope.data, now=bidding.clock())
-
-    return [Consumer("books", (f"auction.{contract.AUCTION_OPENED}",), book_opened)]
 
 
 def _closer(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:
@@ -108,6 +87,6 @@ DEFINITION = ServiceDefinition[Bidding](
     tables=store.TABLES,
     routers=lambda runtime: api.build_routers(runtime.context),
     middleware=_lean,
-    consumers=_consumers,
+    consumers=lambda runtime: consumers.consumers(runtime.context),
     background=lambda runtime: [_closer(runtime), _janitor(runtime)],
 )
