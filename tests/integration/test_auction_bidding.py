@@ -61,7 +61,7 @@ async def test_a_lot_opens_takes_bids_closes_and_is_recorded_sold(
         body: dict[str, Any] = found.json()["auction"]
         return body if body["status"] == "closed" else {}
 
-    result = await eventually(closed, timeout=10)
+    result = await eventually(closed)
     assert result["outcome"] == "sold"
     assert result["winner_id"] == bob.id
     assert result["final_price_cents"] == 1550

@@ -198,7 +198,7 @@ async def test_the_closer_closes_an_auction_at_its_end_exactly_once(
         platform, auction_rules(seller.id, start_cents=100, lasts=timedelta(seconds=1))
     )
     await bid(http, auction, ann, 300)
-    [closed] = await eventually(lambda: outbox(platform, "AuctionClosed"), timeout=5)
+    [closed] = await eventually(lambda: outbox(platform, "AuctionClosed"))
     assert closed["auction_id"] == auction
     assert closed["winner_id"] == ann.id
     assert closed["price_cents"] == 100

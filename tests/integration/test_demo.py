@@ -113,7 +113,7 @@ async def test_the_demo_lists_lots_in_every_state(
         assert (await lot(http, upcoming.id))["status"] == "scheduled"
     # The scheduler opens a lot at its start, within a tick.
     assert await all_in(
-        http, by_timing[Timing.RUNNING] + by_timing[Timing.CLOSING_SOON], "open", timeout=10
+        http, by_timing[Timing.RUNNING] + by_timing[Timing.CLOSING_SOON], "open", timeout=30
     )
     for soon in by_timing[Timing.CLOSING_SOON]:
         found = await lot(http, soon.id)
@@ -129,7 +129,7 @@ async def test_the_demo_lists_lots_in_every_state(
     bought = [s for s in seeded.lots if s.bought]
     quick = by_timing[Timing.QUICK]
     assert bought
-    assert all(a["outcome"] == "sold" for a in await all_in(http, bought, "closed", timeout=10))
+    assert all(a["outcome"] == "sold" for a in await all_in(http, bought, "closed", timeout=30))
     outcomes = {a["outcome"]: a for a in await all_in(http, quick, "closed", timeout=30)}
     assert set(outcomes) == {"sold", "unsold"}
     assert outcomes["sold"]["final_price_cents"] is not None

@@ -234,7 +234,7 @@ async def test_a_two_second_due_date_passes_for_real(make_settings: Any) -> None
     async with running(settings, ("payment",), embedded=True) as platform:
         order = await sold(platform, auction_closed("sam", "bob", runner_up="ann"))
         assert order.due_at - order.created_at == timedelta(seconds=2)
-        [expired] = await eventually(lambda: emitted(platform, "OrderExpired"), timeout=10)
+        [expired] = await eventually(lambda: emitted(platform, "OrderExpired"))
         assert expired["order_id"] == order.id
         [offered] = await eventually(lambda: emitted(platform, "SecondChanceOffered"))
         assert offered["user_id"] == "ann"
