@@ -18,9 +18,9 @@ from support.accounts import PASSWORD, Account, sign_up
 from support.http_server import serving
 from support.platforms import embedded_settings, running
 
-# The live price must reach a second browser within a second on a quiet machine;
-# the deadline here is looser so a loaded test machine does not fail it.
-LIVE_DEADLINE_MS = 3_000
+# How long a browser waits for the live price from another's bid: a deadline for a
+# loaded test machine, not a measure (on a quiet one it arrives well within a second).
+LIVE_DEADLINE_MS = 15_000
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
