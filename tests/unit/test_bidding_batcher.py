@@ -6,26 +6,32 @@ import asyncio
 
 import pytest
 
-from auction_platform.services.bidding.batcher import Answer, Batcher, Command
+from auction_platform.services.bidding.batcher import Batcher, Pending
+from auction_platform.services.bidding.domain import PlaceBid
+
+# The queue carries any command and hands back any outcome: here a bid and its bidder.
+Queued = Pending[PlaceBid, str]
 
 
-def command(user: str) -> Command:
-    return Command("bid", user, {"max_amount": 1})
+def command(user: str) -> PlaceBid:
+    return PlaceBid(user, 1)
 
 
 async def test_commands_queued_during_a_batch_go_together_grouped_by_auction_in_order() -> None:
     batches: list[dict[str, list[str]]] = []
     release = asyncio.Event()
 
-    async def apply(groups: dict[str, list[Command]]) -> None:
-        batches.append({book: [c.user_id for c in commands] for book, commands in groups.items()})
+    async def apply(groups: dict[str, list[Queued]]) -> None:
+        batches.append(
+            {book: [c.command.user_id for c in commands] for book, commands in groups.items()}
+        )
         if len(batches) == 1:
             await release.wait()
         for commands in groups.values():
             for c in commands:
-                c.settle(Answer(201, {"user": c.user_id}))
+                c.settle(c.command.user_id)
 
-    batcher = Batcher(apply, shards=1)
+    batcher: Batcher[PlaceBid, str] = Batcher(apply, shards=1)
     first = asyncio.create_task(batcher.submit("a", command("u1")))
     await asyncio.sleep(0)
     later = [
@@ -35,7 +41,7 @@ async def test_commands_queued_during_a_batch_go_together_grouped_by_auction_in_
     await asyncio.sleep(0)
     release.set()
     answers = await asyncio.gather(first, *later)
-    assert [a.body["user"] for a in answers] == ["u1", "u2", "u3", "u4", "u5"]
+    assert answers == ["u1", "u2", "u3", "u4", "u5"]
     assert batches == [{"a": ["u1"]}, {"b": ["u2", "u5"], "a": ["u3"], "c": ["u4"]}]
     assert (batcher.batches, batcher.commands) == (2, 5)
 
@@ -44,7 +50,7 @@ async def test_one_book_is_never_in_two_batches_at_once() -> None:
     in_flight: set[str] = set()
     overlaps: list[str] = []
 
-    async def apply(groups: dict[str, list[Command]]) -> None:
+    async def apply(groups: dict[str, list[Queued]]) -> None:
         for book in groups:
             if book in in_flight:
                 overlaps.append(book)
@@ -53,9 +59,9 @@ async def test_one_book_is_never_in_two_batches_at_once() -> None:
         in_flight.difference_update(groups)
         for commands in groups.values():
             for c in commands:
-                c.settle(Answer(201, {}))
+                c.settle(c.command.user_id)
 
-    batcher = Batcher(apply, shards=4)
+    batcher: Batcher[PlaceBid, str] = Batcher(apply, shards=4)
     books = [f"book-{n}" for n in range(20)]
     await asyncio.gather(*(batcher.submit(books[n % 20], command(str(n))) for n in range(400)))
     assert overlaps == []
@@ -64,14 +70,14 @@ async def test_one_book_is_never_in_two_batches_at_once() -> None:
 
 
 async def test_a_failed_batch_fails_its_own_commands_only() -> None:
-    async def apply(groups: dict[str, list[Command]]) -> None:
+    async def apply(groups: dict[str, list[Queued]]) -> None:
         if "broken" in groups:
             raise RuntimeError("database went away")
         for commands in groups.values():
             for c in commands:
-                c.settle(Answer(201, {}))
+                c.settle(c.command.user_id)
 
-    batcher = Batcher(apply, shards=2)
+    batcher: Batcher[PlaceBid, str] = Batcher(apply, shards=2)
     # "broken" and "fine" land in different shards: the one batch fails, the other not.
     fine = next(
         book
@@ -84,24 +90,24 @@ async def test_a_failed_batch_fails_its_own_commands_only() -> None:
         return_exceptions=True,
     )
     assert isinstance(results[0], RuntimeError)
-    assert results[1] == Answer(201, {})
+    assert results[1] == "u2"
 
 
 @pytest.mark.parametrize("shards", [1, 3])
 async def test_a_book_always_maps_to_the_same_queue(shards: int) -> None:
-    batcher = Batcher(lambda groups: asyncio.sleep(0), shards=shards)
+    batcher: Batcher[PlaceBid, str] = Batcher(lambda groups: asyncio.sleep(0), shards=shards)
     assert {batcher._shard("book-7") for _ in range(10)} == {batcher._shard("book-7")}
     assert all(0 <= batcher._shard(f"b{n}") < shards for n in range(50))
 
 
 def _recording_batcher(
     batches: list[list[str]], *, gather_window: float = 0.002, shards: int = 1
-) -> Batcher:
-    async def apply(groups: dict[str, list[Command]]) -> None:
-        batches.append([c.user_id for commands in groups.values() for c in commands])
+) -> Batcher[PlaceBid, str]:
+    async def apply(groups: dict[str, list[Queued]]) -> None:
+        batches.append([c.command.user_id for commands in groups.values() for c in commands])
         for commands in groups.values():
             for c in commands:
-                c.settle(Answer(201, {}))
+                c.settle(c.command.user_id)
 
     return Batcher(apply, shards=shards, gather_window=gather_window)
 
@@ -110,7 +116,7 @@ async def test_a_batch_waits_for_the_commands_announced_for_its_queue() -> None:
     batches: list[list[str]] = []
     batcher = _recording_batcher(batches, gather_window=5.0)
 
-    async def announced(user: str, checking: float) -> Answer:
+    async def announced(user: str, checking: float) -> str:
         with batcher.arriving("a"):
             await asyncio.sleep(checking)  # the token being checked
         return await batcher.submit("a", command(user))
@@ -170,7 +176,7 @@ async def test_a_batch_does_not_wait_for_commands_announced_after_it_began_waiti
     later_announced = asyncio.Event()
     release_later = asyncio.Event()
 
-    async def announced(user: str, checked: asyncio.Event) -> Answer:
+    async def announced(user: str, checked: asyncio.Event) -> str:
         with batcher.arriving("a"):
             await checked.wait()
         return await batcher.submit("a", command(user))
@@ -181,7 +187,7 @@ async def test_a_batch_does_not_wait_for_commands_announced_after_it_began_waiti
     early = asyncio.create_task(batcher.submit("a", command("early")))
     await asyncio.sleep(0.01)  # the worker now waits for "first"
 
-    async def keeps_coming() -> Answer:
+    async def keeps_coming() -> str:
         with batcher.arriving("a"):
             later_announced.set()
             await release_later.wait()

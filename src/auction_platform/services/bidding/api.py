@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
@@ -13,12 +14,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
 from auction_platform.core.cache.base import CacheUnavailable
-from auction_platform.core.errors import ApiError
+from auction_platform.core.errors import ApiError, ErrorTable
+from auction_platform.core.failures import DomainError
 from auction_platform.core.lean import LeanRoute
 from auction_platform.core.sql import utc
 from auction_platform.services.bidding import store
-from auction_platform.services.bidding.batcher import Command
+from auction_platform.services.bidding.domain import (
+    BidAccepted,
+    BidRetracted,
+    BookCancelled,
+    BookCommand,
+    BookResult,
+    BoughtNow,
+    BuyNow,
+    CancelBook,
+    CancelledBy,
+    Idempotency,
+    PlaceBid,
+    Retract,
+)
 from auction_platform.services.bidding.handlers import Bidding, book_key
+from auction_platform.services.bidding.idempotency import RecordedAnswer
 from auction_platform.services.bidding.state import BookState, pseudonym
 
 AuctionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -43,13 +59,67 @@ class CancelRequest(_Strict):
     by: Annotated[str, Field(pattern="^(seller|admin)$")]
 
 
-def _command(
-    kind: str, auction_id: str, user_id: str, payload: dict[str, Any], key: str | None
-) -> Command:
+def _idempotency(
+    kind: str, auction_id: str, payload: dict[str, Any], key: str | None
+) -> Idempotency | None:
+    """The key, with a fingerprint of the request it came with (the same request, the same hash)."""
+    if key is None:
+        return None
     digest = hashlib.sha256(
         json.dumps([kind, auction_id, payload], sort_keys=True).encode()
     ).hexdigest()
-    return Command(kind, user_id, payload, idempotency_key=key, request_hash=digest)
+    return Idempotency(key, digest)
+
+
+# --- how outcomes leave: the service's one table ------------------------------------
+
+# A refusal's status by its kind (``core.failures``), or by its code where one differs.
+ERRORS = ErrorTable(by_code={"idempotency_key_reused": 422})
+
+
+def _bid_accepted(result: BidAccepted) -> dict[str, Any]:
+    return {
+        **result.book,
+        "accepted": True,
+        "seq": result.seq,
+        "leading": result.leading,
+        "your_max_cents": result.your_max_cents,
+    }
+
+
+def _bought_now(result: BoughtNow) -> dict[str, Any]:
+    return {**result.book, "accepted": True, "winner": True}
+
+
+def _bid_retracted(result: BidRetracted) -> dict[str, Any]:
+    return result.book
+
+
+def _book_cancelled(result: BookCancelled) -> dict[str, Any]:
+    return {"bidder_ids": list(result.bidder_ids), "bids_voided": result.bids_voided}
+
+
+_RESULTS: dict[type[Any], tuple[int, Callable[[Any], dict[str, Any]]]] = {
+    BidAccepted: (201, _bid_accepted),
+    BoughtNow: (201, _bought_now),
+    BidRetracted: (200, _bid_retracted),
+    BookCancelled: (200, _book_cancelled),
+}
+
+
+def render(outcome: BookResult | DomainError) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body an outcome leaves with (recorded for an Idempotency-Key)."""
+    if isinstance(outcome, DomainError):
+        status, body, _ = ERRORS.answer(outcome)
+        return status, body
+    status, shape = _RESULTS[type(outcome)]
+    return status, shape(outcome)
+
+
+def _answer(outcome: BookResult | RecordedAnswer) -> tuple[int, dict[str, Any]]:
+    if isinstance(outcome, RecordedAnswer):
+        return outcome.status, outcome.body
+    return render(outcome)
 
 
 def lean_bid_route(ctx: Bidding) -> LeanRoute:
@@ -63,12 +133,10 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
         params: dict[str, str], user: Principal, body: Any, headers: dict[str, str]
     ) -> tuple[int, Any]:
         auction_id = params["auction_id"]
-        payload = {"max_amount": body.max_amount}
+        max_cents = body.max_amount
         key = headers.get("idempotency-key")
-        answer = await ctx.submit(
-            auction_id, _command("bid", auction_id, user.subject, payload, key)
-        )
-        return answer.status, answer.body
+        idempotency = _idempotency("bid", auction_id, {"max_amount": max_cents}, key)
+        return _answer(await ctx.submit(auction_id, PlaceBid(user.subject, max_cents, idempotency)))
 
     return LeanRoute(
         path="/api/v1/auctions/{auction_id}/bids",
@@ -85,40 +153,39 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
     router = APIRouter(prefix="/api/v1/auctions/{auction_id}", tags=["bidding"])
     mine = APIRouter(prefix="/api/v1/bids", tags=["bidding"])
 
-    async def run(auction_id: str, command: Command) -> JSONResponse:
-        answer = await ctx.submit(auction_id, command)
-        return JSONResponse(answer.body, answer.status)
+    async def run(auction_id: str, command: BookCommand) -> JSONResponse:
+        status, body = _answer(await ctx.submit(auction_id, command))
+        return JSONResponse(body, status)
 
     @router.post("/bids", status_code=201)
     async def place_bid(
         auction_id: AuctionId, body: BidRequest, user: CurrentUser, key: IdempotencyKey = None
     ) -> JSONResponse:
         """Bid with a secret maximum; the price rises only as far as competition requires."""
-        payload = {"max_amount": body.max_amount}
-        return await run(auction_id, _command("bid", auction_id, user.subject, payload, key))
+        idempotency = _idempotency("bid", auction_id, {"max_amount": body.max_amount}, key)
+        return await run(auction_id, PlaceBid(user.subject, body.max_amount, idempotency))
 
     @router.post("/buy-now", status_code=201)
     async def buy_now(
         auction_id: AuctionId, user: CurrentUser, key: IdempotencyKey = None
     ) -> JSONResponse:
         """Buy at the Buy It Now price (until the first bid)."""
-        return await run(auction_id, _command("buy_now", auction_id, user.subject, {}, key))
+        idempotency = _idempotency("buy_now", auction_id, {}, key)
+        return await run(auction_id, BuyNow(user.subject, idempotency))
 
     @router.post("/retractions")
     async def retract(
         auction_id: AuctionId, body: RetractionRequest, user: CurrentUser
     ) -> JSONResponse:
         """Retract one of your bids, under eBay's retraction policy."""
-        payload = {"seq": body.seq}
-        return await run(auction_id, _command("retract", auction_id, user.subject, payload, None))
+        return await run(auction_id, Retract(user.subject, body.seq))
 
     @router.post("/book/cancel")
     async def cancel(
         auction_id: AuctionId, body: CancelRequest, service: CurrentService
     ) -> JSONResponse:
         """Close the book to bids (the auction service, when a lot is cancelled)."""
-        payload = {"by": body.by}
-        return await run(auction_id, _command("cancel", auction_id, service.subject, payload, None))
+        return await run(auction_id, CancelBook(CancelledBy(body.by)))
 
     @router.get("/book")
     async def book(auction_id: AuctionId, principal: OptionalPrincipal) -> dict[str, Any]:

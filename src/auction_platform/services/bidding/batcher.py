@@ -27,37 +27,27 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 log = logging.getLogger("auction_platform.bidding")
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What the HTTP layer sends back: a status and a JSON body."""
-
-    status: int
-    body: dict[str, Any]
+T = TypeVar("T")  # a command
+R = TypeVar("R")  # what its request gets back
 
 
 @dataclass(slots=True)
-class Command:
-    """One request against a book: a bid, Buy It Now, a retraction or a cancellation."""
+class Pending(Generic[T, R]):
+    """A queued command and the future its request waits on."""
 
-    kind: str
-    user_id: str
-    payload: dict[str, Any]
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-    future: asyncio.Future[Answer] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    command: T
+    future: asyncio.Future[R]
 
-    def settle(self, answer: Answer) -> None:
-        """Hand the answer to the waiting request (which may have gone away)."""
+    def settle(self, outcome: R) -> None:
+        """Hand the outcome to the waiting request (which may have gone away)."""
         if not self.future.done():
-            self.future.set_result(answer)
+            self.future.set_result(outcome)
 
     def fail(self, error: BaseException) -> None:
         """Hand an error to the waiting request."""
@@ -66,10 +56,10 @@ class Command:
 
 
 # Commands grouped by auction, each group in arrival order.
-ApplyBatch = Callable[[dict[str, list[Command]]], Awaitable[None]]
+ApplyBatch = Callable[[dict[str, list[Pending[T, R]]]], Awaitable[None]]
 
 
-class Batcher:
+class Batcher(Generic[T, R]):
     """Queues commands and applies them in batches, in arrival order per auction.
 
     Auctions are spread over ``shards`` queues, each with at most one batch in flight:
@@ -81,7 +71,7 @@ class Batcher:
 
     def __init__(
         self,
-        apply: ApplyBatch,
+        apply: ApplyBatch[T, R],
         *,
         max_batch: int = 200,
         shards: int = 4,
@@ -91,7 +81,7 @@ class Batcher:
         self._max_batch = max_batch
         self._shards = shards
         self._gather_window = gather_window
-        self._queues: dict[int, list[tuple[str, Command]]] = {}
+        self._queues: dict[int, list[tuple[str, Pending[T, R]]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         # Per queue, the tickets of the announced requests, oldest first; and what its
         # worker waits for: the newest ticket announced when it began, and an event.
@@ -101,13 +91,14 @@ class Batcher:
         self.batches = 0
         self.commands = 0
 
-    async def submit(self, auction_id: str, command: Command) -> Answer:
-        """Queue a command and wait for its answer (after its batch has committed)."""
+    async def submit(self, auction_id: str, command: T) -> R:
+        """Queue a command and wait for its outcome (after its batch has committed)."""
+        pending: Pending[T, R] = Pending(command, asyncio.get_running_loop().create_future())
         shard = self._shard(auction_id)
-        self._queues.setdefault(shard, []).append((auction_id, command))
+        self._queues.setdefault(shard, []).append((auction_id, pending))
         if shard not in self._workers:
             self._workers[shard] = asyncio.create_task(self._work(shard), name=f"books:{shard}")
-        return await command.future
+        return await pending.future
 
     @contextmanager
     def arriving(self, auction_id: str) -> Iterator[None]:
@@ -158,25 +149,25 @@ class Batcher:
                 await self._gather(shard)
                 taken = queue[: self._max_batch]
                 del queue[: self._max_batch]
-                groups: dict[str, list[Command]] = {}
-                for auction_id, command in taken:
-                    groups.setdefault(auction_id, []).append(command)
+                groups: dict[str, list[Pending[T, R]]] = {}
+                for auction_id, pending in taken:
+                    groups.setdefault(auction_id, []).append(pending)
                 self.batches += 1
                 self.commands += len(taken)
                 try:
                     await self._apply(groups)
                 except Exception as error:
                     log.exception("batch of %d on %d books failed", len(taken), len(groups))
-                    for _, command in taken:
-                        command.fail(error)
+                    for _, pending in taken:
+                        pending.fail(error)
         finally:
             # No await between the last check of the queue and here: a command
             # queued meanwhile would have been taken by the loop. Anything left
             # means the worker was cancelled (shutdown): those never committed.
             self._awaited.pop(shard, None)
             del self._workers[shard]
-            for _, command in self._queues.pop(shard, []):
-                command.fail(RuntimeError("the service is shutting down"))
+            for _, pending in self._queues.pop(shard, []):
+                pending.fail(RuntimeError("the service is shutting down"))
 
     async def drain(self) -> None:
         """Wait for every queued command to be applied (shutdown)."""

@@ -25,6 +25,7 @@ def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
         rules=HttpAuctionRules(
             lambda: runtime.clients["auction"], auth_headers=runtime.auth_headers
         ),
+        render=api.render,
         max_batch=runtime.settings.bid_batch_max,
         shards=runtime.settings.bid_batch_shards,
     )
@@ -87,6 +88,7 @@ DEFINITION = ServiceDefinition[Bidding](
     tables=store.TABLES,
     routers=lambda runtime: api.build_routers(runtime.context),
     middleware=_lean,
+    errors=api.ERRORS,
     consumers=lambda runtime: consumers.consumers(runtime.context),
     background=lambda runtime: [_closer(runtime), _janitor(runtime)],
 )

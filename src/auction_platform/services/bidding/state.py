@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from auction_platform.services.bidding import codec, engine
+from auction_platform.services.bidding.domain import BookStatus, BookView
 
 
 def pseudonym(auction_id: str, user_id: str | None) -> str | None:
@@ -25,7 +26,7 @@ class BookState:
     seller_id: str
     title: str
     currency: str
-    status: str
+    status: BookStatus
     book: engine.Book
     seq: int
     result: dict[str, Any] | None
@@ -39,7 +40,7 @@ class BookState:
             seller_id=row.seller_id,
             title=row.title,
             currency=row.currency,
-            status=row.status,
+            status=BookStatus(row.status),
             book=codec.load(row.state, codec.rules_from(row.rules)),
             seq=int(row.seq),
             result=row.result,
@@ -65,7 +66,7 @@ class BookState:
         """The columns to write back."""
         return {
             "state": codec.dump(self.book),
-            "status": self.status,
+            "status": self.status.value,
             "price_cents": self.book.price_cents,
             "leader_id": self.book.leader_id,
             "bid_count": self.book.bid_count,
@@ -75,18 +76,18 @@ class BookState:
             "updated_at": now,
         }
 
-    def public(self, now: datetime) -> dict[str, Any]:
+    def public(self, now: datetime) -> BookView:
         """What anyone may see: never a maximum, never a bidder's identity."""
         book = self.book
         rules = book.rules
         buy_now = (
             rules.buy_now_cents
-            if self.status == "open" and book.bid_count == 0 and rules.buy_now_cents
+            if self.status is BookStatus.OPEN and book.bid_count == 0 and rules.buy_now_cents
             else None
         )
         return {
             "auction_id": self.auction_id,
-            "status": self.status,
+            "status": self.status.value,
             "currency": self.currency,
             "price_cents": book.price_cents,
             "leader": pseudonym(self.auction_id, book.leader_id),
