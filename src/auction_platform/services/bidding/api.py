@@ -13,12 +13,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
-from auction_platform.core.cache.base import CacheUnavailable
-from auction_platform.core.errors import ApiError, ErrorTable
+from auction_platform.core.errors import ErrorTable
 from auction_platform.core.failures import DomainError
 from auction_platform.core.lean import LeanRoute
-from auction_platform.core.sql import utc
-from auction_platform.services.bidding import store
+from auction_platform.services.bidding import queries
 from auction_platform.services.bidding.domain import (
     BidAccepted,
     BidRetracted,
@@ -33,9 +31,8 @@ from auction_platform.services.bidding.domain import (
     PlaceBid,
     Retract,
 )
-from auction_platform.services.bidding.handlers import Bidding, book_key
+from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.idempotency import RecordedAnswer
-from auction_platform.services.bidding.state import BookState, pseudonym
 
 AuctionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 IdempotencyKey = Annotated[
@@ -190,93 +187,19 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
     @router.get("/book")
     async def book(auction_id: AuctionId, principal: OptionalPrincipal) -> dict[str, Any]:
         """Price, leader (pseudonymous), bid count and end; your standing when signed in."""
-        public = await _public_book(auction_id)
-        if principal is not None and not principal.is_service:
-            async with ctx.uow.db.read() as conn:
-                mine = [
-                    r
-                    for r in await store.ledger(conn, auction_id)
-                    if r.bidder_id == principal.subject and r.retracted_at is None
-                ]
-            public["you"] = {
-                "leading": public["leader"] == pseudonym(auction_id, principal.subject),
-                "max_cents": max((r.max_cents for r in mine), default=None),
-                "bids": [r.seq for r in mine],
-            }
-        public["server_time"] = ctx.clock().isoformat()
-        return public
-
-    async def _public_book(auction_id: str) -> dict[str, Any]:
-        try:
-            cached = await ctx.cache.get(book_key(auction_id))
-        except CacheUnavailable:
-            cached = None  # Redis is a copy: read the database instead
-        if cached is not None:
-            data: dict[str, Any] = json.loads(cached)
-            return data
-        async with ctx.uow.db.read() as conn:
-            row = await store.book_row(conn, auction_id, lock=False)
-        if row is None:
-            raise ApiError(404, "auction_not_found", "there is no book for this auction")
-        return BookState.load(row).public(ctx.clock())
+        viewer_id = None if principal is None or principal.is_service else principal.subject
+        return await queries.book(ctx, auction_id, viewer_id=viewer_id)
 
     @router.get("/bids")
     async def history(auction_id: AuctionId) -> dict[str, Any]:
         """The public bid history: price steps and pseudonymous bidders, never maximums."""
-        async with ctx.uow.db.read() as conn:
-            if await store.book_row(conn, auction_id, lock=False) is None:
-                raise ApiError(404, "auction_not_found", "there is no book for this auction")
-            rows = await store.ledger(conn, auction_id)
-        return {
-            "auction_id": auction_id,
-            "bids": [
-                {
-                    "seq": r.seq,
-                    "bidder": pseudonym(auction_id, r.bidder_id),
-                    "price_cents": r.price_cents,
-                    "leader": pseudonym(auction_id, r.leader_id),
-                    "placed_at": utc(r.placed_at).isoformat(),
-                    "retracted": r.retracted_at is not None,
-                }
-                for r in rows
-            ],
-            "server_time": ctx.clock().isoformat(),
-        }
+        return await queries.history(ctx, auction_id)
 
     @mine.get("")
     async def my_bids(
         user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
     ) -> dict[str, Any]:
         """The lots you bid on, latest first, with your standing: leading, outbid, won or lost."""
-        async with ctx.uow.db.read() as conn:
-            rows = await store.bids_of(conn, user.subject, limit=limit)
-        return {
-            "items": [_standing(row, user.subject) for row in rows],
-            "server_time": ctx.clock().isoformat(),
-        }
+        return await queries.bids_of(ctx, user.subject, limit=limit)
 
     return [router, mine]
-
-
-def _standing(row: Any, user_id: str) -> dict[str, Any]:
-    """One of a bidder's lots as they see it: never another bidder's maximum."""
-    leading = row.leader_id == user_id
-    reserve = (row.rules or {}).get("reserve_cents")
-    if row.status in ("open", "scheduled"):
-        standing = "leading" if leading else "outbid"
-    else:
-        won = leading and row.status == "closed" and (reserve is None or row.price_cents >= reserve)
-        standing = "won" if won else "lost"
-    return {
-        "auction_id": row.auction_id,
-        "title": row.title,
-        "currency": row.currency,
-        "status": row.status,
-        "standing": standing,
-        "price_cents": int(row.price_cents),
-        "your_max_cents": int(row.max_cents),
-        "your_bids": int(row.bids),
-        "bid_count": int(row.bid_count),
-        "ends_at": utc(row.ends_at).isoformat(),
-        "last_bid_at": utc(row.last_bid_at).isoformat(),
-    }

@@ -1,0 +1,113 @@
+"""What the bidding service answers about books: a book, its public history, a bidder's lots.
+
+Reads only: the cached copy of a book when there is one (Redis is a copy), the
+database otherwise. Nothing here ever shows a maximum but the caller's own, nor a
+bidder's identity (bidders appear under a pseudonym per auction).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auction_platform.core.cache.base import CacheUnavailable
+from auction_platform.core.failures import NotFound
+from auction_platform.core.sql import utc
+from auction_platform.services.bidding import domain, store
+from auction_platform.services.bidding.domain import BookView
+from auction_platform.services.bidding.handlers import Bidding, book_key
+from auction_platform.services.bidding.state import BookState, pseudonym
+
+
+def _no_book() -> NotFound:
+    return NotFound("auction_not_found", "there is no book for this auction")
+
+
+async def book(ctx: Bidding, auction_id: str, *, viewer_id: str | None) -> BookView:
+    """Price, leader (pseudonymous), bid count and end; the viewer's standing when a bidder."""
+    public = await _public_book(ctx, auction_id)
+    if viewer_id is not None:
+        async with ctx.uow.db.read() as conn:
+            mine = [
+                r
+                for r in await store.ledger(conn, auction_id)
+                if r.bidder_id == viewer_id and r.retracted_at is None
+            ]
+        public["you"] = {
+            "leading": public["leader"] == pseudonym(auction_id, viewer_id),
+            "max_cents": max((r.max_cents for r in mine), default=None),
+            "bids": [r.seq for r in mine],
+        }
+    public["server_time"] = ctx.clock().isoformat()
+    return public
+
+
+async def _public_book(ctx: Bidding, auction_id: str) -> BookView:
+    try:
+        cached = await ctx.cache.get(book_key(auction_id))
+    except CacheUnavailable:
+        cached = None  # Redis is a copy: read the database instead
+    if cached is not None:
+        data: BookView = json.loads(cached)
+        return data
+    async with ctx.uow.db.read() as conn:
+        row = await store.book_row(conn, auction_id, lock=False)
+    if row is None:
+        raise _no_book()
+    return BookState.load(row).public(ctx.clock())
+
+
+async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:
+    """The public bid history: price steps and pseudonymous bidders, never maximums."""
+    async with ctx.uow.db.read() as conn:
+        if await store.book_row(conn, auction_id, lock=False) is None:
+            raise _no_book()
+        rows = await store.ledger(conn, auction_id)
+    return {
+        "auction_id": auction_id,
+        "bids": [
+            {
+                "seq": r.seq,
+                "bidder": pseudonym(auction_id, r.bidder_id),
+                "price_cents": r.price_cents,
+                "leader": pseudonym(auction_id, r.leader_id),
+                "placed_at": utc(r.placed_at).isoformat(),
+                "retracted": r.retracted_at is not None,
+            }
+            for r in rows
+        ],
+        "server_time": ctx.clock().isoformat(),
+    }
+
+
+async def bids_of(ctx: Bidding, user_id: str, *, limit: int) -> dict[str, Any]:
+    """The lots a bidder bid on, latest first, with their standing: leading, outbid, won or lost."""
+    async with ctx.uow.db.read() as conn:
+        rows = await store.bids_of(conn, user_id, limit=limit)
+    return {
+        "items": [_standing(row, user_id) for row in rows],
+        "server_time": ctx.clock().isoformat(),
+    }
+
+
+def _standing(row: Any, user_id: str) -> dict[str, Any]:
+    """One of a bidder's lots as they see it: never another bidder's maximum."""
+    standing = domain.standing(
+        row.status,
+        leading=row.leader_id == user_id,
+        price_cents=row.price_cents,
+        reserve_cents=(row.rules or {}).get("reserve_cents"),
+    )
+    return {
+        "auction_id": row.auction_id,
+        "title": row.title,
+        "currency": row.currency,
+        "status": row.status,
+        "standing": standing.value,
+        "price_cents": int(row.price_cents),
+        "your_max_cents": int(row.max_cents),
+        "your_bids": int(row.bids),
+        "bid_count": int(row.bid_count),
+        "ends_at": utc(row.ends_at).isoformat(),
+        "last_bid_at": utc(row.last_bid_at).isoformat(),
+    }
