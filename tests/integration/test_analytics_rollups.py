@@ -11,9 +11,11 @@ import pytest
 
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.db import Database
+from auction_platform.core.failures import NotFound
 from auction_platform.core.migrate import migrate
 from auction_platform.core.uow import Transaction
 from auction_platform.services.analytics import handlers, rollups
+from auction_platform.services.analytics.commands import AuctionReport, Daily, Summary
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search_sql import SqlSearch
 
@@ -77,12 +79,11 @@ class Feed:
         )
 
     async def summary(self, start: date = DAY - timedelta(days=1), end: date = DAY) -> Any:
-        return await handlers.summary(self.ctx, start=start, end=end)
+        return await handlers.summary(Summary(start, end), ctx=self.ctx)
 
     async def daily(self, category: str | None = None) -> list[dict[str, Any]]:
-        body = await handlers.daily(
-            self.ctx, start=DAY - timedelta(days=1), end=DAY + timedelta(days=1), category=category
-        )
+        days = Daily(DAY - timedelta(days=1), DAY + timedelta(days=1), category)
+        body = await handlers.daily(days, ctx=self.ctx)
         items: list[dict[str, Any]] = body["items"]
         return items
 
@@ -140,8 +141,7 @@ async def test_bids_are_bucketed_per_minute(feed: Feed) -> None:
     await feed.send("AuctionOpened", currency="EUR")
     for seq, seconds in enumerate((5, 50, 59, 61, 200), start=1):
         await feed.bid(seq, timedelta(seconds=seconds))
-    report = await handlers.auction_report(feed.ctx, feed.auction_id)
-    assert report is not None
+    report = await handlers.auction_report(AuctionReport(feed.auction_id), ctx=feed.ctx)
     assert [(m["minute"][11:16], m["bids"]) for m in report["bids_per_minute"]] == [
         ("09:00", 3),
         ("09:01", 1),
@@ -195,4 +195,5 @@ async def test_an_auction_first_heard_of_by_a_bid_counts_as_unknown(feed: Feed) 
     await feed.bid(1, timedelta(seconds=3))
     [row] = await feed.daily()
     assert (row["category"], row["currency"], row["bids"]) == ("unknown", "EUR", 1)
-    assert await handlers.auction_report(feed.ctx, "never-heard-of") is None
+    with pytest.raises(NotFound):
+        await handlers.auction_report(AuctionReport("never-heard-of"), ctx=feed.ctx)

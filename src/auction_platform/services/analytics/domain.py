@@ -9,13 +9,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
-# Where a lot is in its life, as the search index sees it. A status only moves
-# forward, so a late or redelivered event can never reopen a closed lot.
-STATUS_RANK = {"scheduled": 0, "open": 1, "closed": 2, "cancelled": 2}
-SEARCHABLE_STATUSES = ("scheduled", "open", "closed")
+
+class LotStatus(StrEnum):
+    """Where a lot is in its life, as the search index sees it."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+# A status only moves forward, so a late or redelivered event can never reopen a closed lot.
+STATUS_RANK: dict[str, int] = {
+    LotStatus.SCHEDULED: 0,
+    LotStatus.OPEN: 1,
+    LotStatus.CLOSED: 2,
+    LotStatus.CANCELLED: 2,
+}
+# Cancelled lots keep their document, but no search returns them.
+SEARCHABLE_STATUSES = tuple(
+    status.value for status in (LotStatus.SCHEDULED, LotStatus.OPEN, LotStatus.CLOSED)
+)
 UNKNOWN_CATEGORY = "unknown"
 UNKNOWN_CURRENCY = "XXX"  # ISO 4217's code for "no currency"
+
+# A report's range of UTC days: the last 30 up to today unless asked, three years at most.
+DEFAULT_DAYS = 30
+MAX_DAYS = 366 * 3
 
 # Price bands of the search facets, in minor units: [low, high).
 PRICE_BANDS: tuple[tuple[int, int | None], ...] = (
@@ -63,6 +85,21 @@ def seconds_between(start: datetime, end: datetime) -> float:
     a first bid at the opening, not a bid from the past.
     """
     return max(0.0, (utc(end) - utc(start)).total_seconds())
+
+
+class BadRange(ValueError):
+    """A range of days the reports refuse; the message says why."""
+
+
+def report_days(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
+    """The range a report covers: ``start`` to ``end`` inclusive, by default the last 30 days."""
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise BadRange("'from' must not be after 'to'")
+    if (end - start).days >= MAX_DAYS:
+        raise BadRange(f"a range spans at most {MAX_DAYS} days")
+    return start, end
 
 
 def status_advances(current: str, new: str) -> bool:

@@ -1,10 +1,8 @@
-"""Event consumers and read use cases of the analytics service.
+"""Read use cases of the analytics service: the admin reports and search.
 
-Three consumers, three queues, so one projection's trouble never holds up the
-others: the event store keeps every event (``#``), the rollups count what the
-admin reports show, and the search index follows the lots. Each runs in the
-transaction that records the event in the inbox (``core.service``), so a
-redelivered event changes nothing.
+Each takes a command of ``commands`` (search a ``search.SearchQuery``) and returns
+the report, or raises a domain error of ``core.failures``. What feeds the reports
+is in ``consumers``.
 """
 
 from __future__ import annotations
@@ -14,33 +12,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from auction_platform.contracts.events import Envelope
 from auction_platform.core.db import Database
-from auction_platform.core.service import Consumer
-from auction_platform.core.uow import Transaction
-from auction_platform.services.analytics import domain, indexing, rollups, store
+from auction_platform.core.failures import Invalid, NotFound
+from auction_platform.services.analytics import domain, store
 from auction_platform.services.analytics import rollup_store as rs
-from auction_platform.services.analytics.search import SearchBackend
-
-
-async def record_event(tx: Transaction, envelope: Envelope) -> None:
-    """Keep every event the platform publishes in the event store."""
-    await store.store_event(tx.conn, envelope)
-
-
-def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
-    """The analytics service's consumers."""
-
-    async def update_rollups(tx: Transaction, envelope: Envelope) -> None:
-        await rollups.update_rollups(tx, envelope, clock=clock)
-
-    return (
-        Consumer("event-store", ("#",), record_event),
-        Consumer("rollups", tuple(f"*.{name}" for name in rollups.HANDLERS), update_rollups),
-        Consumer(
-            "search", tuple(f"*.{name}" for name in indexing.EVENT_TYPES), indexing.update_search
-        ),
-    )
+from auction_platform.services.analytics.commands import (
+    AuctionReport,
+    BidsPerMinute,
+    Daily,
+    RecentEvents,
+    Summary,
+)
+from auction_platform.services.analytics.search import (
+    MAX_WINDOW,
+    SearchBackend,
+    SearchPage,
+    SearchQuery,
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +40,22 @@ class Analytics:
     clock: Callable[[], datetime]
 
 
-async def summary(ctx: Analytics, *, start: date, end: date) -> dict[str, Any]:
+def _days(start: date | None, end: date | None, ctx: Analytics) -> tuple[date, date]:
+    try:
+        return domain.report_days(start, end, today=ctx.clock().date())
+    except domain.BadRange as error:
+        raise Invalid("validation_error", str(error)) from error
+
+
+async def recent_events(command: RecentEvents, *, ctx: Analytics) -> list[dict[str, Any]]:
+    """The newest events in the event store."""
+    async with ctx.db.read() as conn:
+        return await store.recent_events(conn, event_type=command.event_type, limit=command.limit)
+
+
+async def summary(command: Summary, *, ctx: Analytics) -> dict[str, Any]:
     """Totals and rates from ``start`` to ``end`` (UTC days, inclusive)."""
+    start, end = _days(command.start, command.end, ctx)
     async with ctx.db.read() as conn:
         rows = await rs.daily_rows(conn, start=start, end=end)
     totals = domain.Totals()
@@ -94,8 +96,10 @@ def _day_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def daily(ctx: Analytics, *, start: date, end: date, category: str | None) -> dict[str, Any]:
+async def daily(command: Daily, *, ctx: Analytics) -> dict[str, Any]:
     """One row per UTC day, category and currency that saw anything."""
+    start, end = _days(command.start, command.end, ctx)
+    category = command.category
     async with ctx.db.read() as conn:
         rows = await rs.daily_rows(conn, start=start, end=end, category=category)
     return {
@@ -106,8 +110,9 @@ async def daily(ctx: Analytics, *, start: date, end: date, category: str | None)
     }
 
 
-async def bids_per_minute(ctx: Analytics, *, minutes: int) -> dict[str, Any]:
+async def bids_per_minute(command: BidsPerMinute, *, ctx: Analytics) -> dict[str, Any]:
     """Bids per minute over every auction, the last ``minutes`` up to this one, quiet ones as 0."""
+    minutes = command.minutes
     last = domain.minute_of(ctx.clock())
     first = last - timedelta(minutes=minutes - 1)
     async with ctx.db.read() as conn:
@@ -126,12 +131,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def auction_report(ctx: Analytics, auction_id: str) -> dict[str, Any] | None:
-    """One auction's facts: bids per minute, time to first bid, result; None if unknown."""
+async def auction_report(command: AuctionReport, *, ctx: Analytics) -> dict[str, Any]:
+    """One auction's facts: bids per minute, time to first bid, result."""
+    auction_id = command.auction_id
     async with ctx.db.read() as conn:
         facts = await rs.auction_facts(conn, auction_id)
         if facts is None:
-            return None
+            raise NotFound("not_found", "analytics has no record of this auction")
         minutes = await rs.minutes_of(conn, auction_id)
     hammer = facts["hammer_cents"]
     return {
@@ -154,3 +160,13 @@ async def auction_report(ctx: Analytics, auction_id: str) -> dict[str, Any] | No
         "peak_bids_per_minute": domain.peak(minutes),
         "average_bids_per_active_minute": domain.active_minutes_rate(minutes),
     }
+
+
+async def search(query: SearchQuery, *, ctx: Analytics) -> SearchPage:
+    """Lots matching a query, with facets; no page beyond the ``MAX_WINDOW``-th hit."""
+    if query.offset + query.limit > MAX_WINDOW:
+        raise Invalid("validation_error", f"offset + limit may not pass {MAX_WINDOW}")
+    low, high = query.min_price_cents, query.max_price_cents
+    if low is not None and high is not None and low > high:
+        raise Invalid("validation_error", "min_price must not exceed max_price")
+    return await ctx.search.search(query)

@@ -27,9 +27,16 @@ from auction_platform.contracts.auctions import (
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.uow import Transaction
 from auction_platform.services.analytics import search_store as ss
-from auction_platform.services.analytics.domain import parse_time, status_advances, utc
+from auction_platform.services.analytics.domain import (
+    LotStatus,
+    parse_time,
+    status_advances,
+    utc,
+)
 
 Change = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+# A lot takes bids and later ends only until it has closed or been cancelled.
+_BEFORE_THE_END = (LotStatus.SCHEDULED, LotStatus.OPEN)
 
 
 def _listing(data: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +61,7 @@ async def listed(tx: Transaction, event: Envelope) -> None:
             return
         doc = await ss.document_for_update(tx.conn, auction_id)  # another replica won
         assert doc is not None
-    if doc["status"] != "scheduled":
+    if doc["status"] != LotStatus.SCHEDULED:
         return  # terms cannot change once a lot has opened
     changes = {name: listing[name] for name in ss.LISTING_FIELDS if doc[name] != listing[name]}
     if doc["last_seq"] == 0 and doc["price_cents"] != listing["start_cents"]:
@@ -63,16 +70,21 @@ async def listed(tx: Transaction, event: Envelope) -> None:
         await ss.change(tx.conn, doc, **changes)
 
 
+def _moved_on(doc: dict[str, Any], status: LotStatus) -> dict[str, Any]:
+    """The document's new status, if it is a step forward."""
+    return {"status": status.value} if status_advances(doc["status"], status) else {}
+
+
 def _opened(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    return {"status": "open"} if status_advances(doc["status"], "open") else {}
+    return _moved_on(doc, LotStatus.OPEN)
 
 
 def _bid_placed(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     seq = int(data["seq"])
-    if doc["status"] not in ("scheduled", "open") or seq <= doc["last_seq"]:
+    if doc["status"] not in _BEFORE_THE_END or seq <= doc["last_seq"]:
         return {}
     changes: dict[str, Any] = {
-        "status": "open",
+        "status": LotStatus.OPEN.value,
         "price_cents": int(data["price_cents"]),
         "bid_count": int(data["bid_count"]),
         "last_seq": seq,
@@ -84,14 +96,14 @@ def _bid_placed(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _retracted(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    if doc["status"] != "open":
+    if doc["status"] != LotStatus.OPEN:
         return {}
     return {"price_cents": int(data["price_cents"]), "bid_count": int(data["bid_count"])}
 
 
 def _extended(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     ends_at = parse_time(data["ends_at"])
-    if doc["status"] not in ("scheduled", "open"):
+    if doc["status"] not in _BEFORE_THE_END:
         return {}
     if doc["ends_at"] is not None and ends_at <= doc["ends_at"]:
         return {}
@@ -99,17 +111,17 @@ def _extended(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _closed(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    if not status_advances(doc["status"], "closed"):
+    if not status_advances(doc["status"], LotStatus.CLOSED):
         return {}
     return {
-        "status": "closed",
+        "status": LotStatus.CLOSED.value,
         "price_cents": int(data["price_cents"]),
         "bid_count": int(data["bid_count"]),
     }
 
 
 def _cancelled(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    return {"status": "cancelled"} if status_advances(doc["status"], "cancelled") else {}
+    return _moved_on(doc, LotStatus.CANCELLED)
 
 
 _CHANGES: dict[str, Change] = {

@@ -25,6 +25,8 @@ SearchStatus = Literal["scheduled", "open", "closed"]
 SearchSort = Literal["relevance", "newest", "ending_soonest", "price_low", "price_high"]
 STATUS_ORDER: tuple[SearchStatus, ...] = ("open", "scheduled", "closed")
 DESCRIPTION_PREVIEW = 300
+# Elasticsearch's default result window; deeper pages are refused on every backend.
+MAX_WINDOW = 10_000
 
 
 @dataclass(frozen=True, slots=True)

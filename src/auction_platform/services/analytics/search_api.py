@@ -11,12 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from auction_platform.core.errors import ApiError
+from auction_platform.services.analytics import handlers
 from auction_platform.services.analytics.handlers import Analytics
-from auction_platform.services.analytics.search import SearchQuery, SearchSort, SearchStatus
-
-# Elasticsearch's default result window; deeper pages are refused on every backend.
-MAX_WINDOW = 10_000
+from auction_platform.services.analytics.search import (
+    MAX_WINDOW,
+    SearchQuery,
+    SearchSort,
+    SearchStatus,
+)
 
 
 def build_router(ctx: Analytics) -> APIRouter:
@@ -35,10 +37,6 @@ def build_router(ctx: Analytics) -> APIRouter:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         """Lots matching words of their title or description, with facets."""
-        if offset + limit > MAX_WINDOW:
-            raise ApiError(422, "validation_error", f"offset + limit may not pass {MAX_WINDOW}")
-        if min_price is not None and max_price is not None and min_price > max_price:
-            raise ApiError(422, "validation_error", "min_price must not exceed max_price")
         query = SearchQuery(
             text=q,
             category=category,
@@ -49,7 +47,7 @@ def build_router(ctx: Analytics) -> APIRouter:
             limit=limit,
             offset=offset,
         )
-        page = await ctx.search.search(query)
+        page = await handlers.search(query, ctx=ctx)
         following = offset + limit
         return {
             "items": page.items,

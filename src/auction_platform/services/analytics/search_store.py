@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.sql import insert_ignoring_duplicates
-from auction_platform.services.analytics.domain import utc
+from auction_platform.services.analytics.domain import LotStatus, utc
 from auction_platform.services.analytics.search_query import fold
 from auction_platform.services.analytics.store import search_docs
 
@@ -59,7 +59,7 @@ async def add_listing(
             **{name: listing[name] for name in LISTING_FIELDS},
             "folded_title": fold(listing["title"]),
             "folded_description": fold(listing["description"]),
-            "status": "scheduled",
+            "status": LotStatus.SCHEDULED.value,
             "price_cents": int(listing["start_cents"]),
             "bid_count": 0,
             "last_seq": 0,

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.analytics import api, handlers, search_api, store
+from auction_platform.services.analytics import api, consumers, search_api, store
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search import build_search
 from auction_platform.services.analytics.search_es import ElasticSearch
@@ -37,7 +37,7 @@ def _routers(runtime: ServiceRuntime[Analytics]) -> Sequence[APIRouter]:
 
 
 def _consumers(runtime: ServiceRuntime[Analytics]) -> Sequence[Consumer]:
-    return handlers.consumers(runtime.clock)
+    return consumers.consumers(runtime.clock)
 
 
 async def _startup(runtime: ServiceRuntime[Analytics]) -> None:
@@ -78,6 +78,7 @@ DEFINITION = ServiceDefinition[Analytics](
     uses_broker=True,
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
+    errors=api.ERRORS,
     routers=_routers,
     consumers=_consumers,
     checks=_checks,

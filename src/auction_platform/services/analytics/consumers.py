@@ -1,0 +1,37 @@
+"""Which events the analytics service takes: three consumers on three queues.
+
+One projection's trouble never holds up the others: the event store keeps every
+event (``#``), the rollups count what the admin reports show, and the search index
+follows the lots. Each runs in the transaction that records the event in the
+inbox (``core.service``), so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from auction_platform.contracts.events import Envelope
+from auction_platform.core.service import Consumer
+from auction_platform.core.uow import Transaction
+from auction_platform.services.analytics import indexing, rollups, store
+
+
+async def record_event(tx: Transaction, envelope: Envelope) -> None:
+    """Keep every event the platform publishes in the event store."""
+    await store.store_event(tx.conn, envelope)
+
+
+def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
+    """The analytics service's consumers."""
+
+    async def update_rollups(tx: Transaction, envelope: Envelope) -> None:
+        await rollups.update_rollups(tx, envelope, clock=clock)
+
+    return (
+        Consumer("event-store", ("#",), record_event),
+        Consumer("rollups", tuple(f"*.{name}" for name in rollups.HANDLERS), update_rollups),
+        Consumer(
+            "search", tuple(f"*.{name}" for name in indexing.EVENT_TYPES), indexing.update_search
+        ),
+    )
