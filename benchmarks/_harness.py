@@ -29,7 +29,9 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.engine import URL, make_url
 
+from auction_platform.composition import Platform
 from auction_platform.core.broker.rabbitmq import RabbitBroker
+from auction_platform.settings import Settings
 
 
 def _postgres_server() -> URL:
@@ -125,6 +127,25 @@ async def forget(name: str, *, queues: Sequence[str] = (), databases: Sequence[s
             await step
         except Exception as exc:
             print(f"warning: could not remove {name}'s {what}: {exc}", file=sys.stderr)
+
+
+async def consumer_queues(name: str, services: Sequence[str]) -> list[str]:
+    """The consumer queues ``migrate`` declares for these services (without the prefix)."""
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url(name),
+        redis_url="memory://",
+        rabbitmq_url="memory://",
+    )
+    platform = Platform(settings, services, embedded=False, environ={})
+    try:
+        return [
+            f"{runtime.name}.{consumer.name}"
+            for runtime in platform.runtimes.values()
+            for consumer in runtime.definition.consumers(runtime)
+        ]
+    finally:
+        await platform.stop()
 
 
 def service_env(

@@ -65,8 +65,8 @@ from _harness import (
     Measurement,
     admin_sql,
     combine,
+    consumer_queues,
     cpu_seconds,
-    database_url,
     forget,
     free_port,
     host_jiffies,
@@ -80,9 +80,6 @@ from _harness import (
     wait_until,
 )
 from _profile import Recording, print_hot_spots, py_spy
-
-from auction_platform.composition import Platform
-from auction_platform.settings import Settings
 
 RESULTS_FILE = RESULTS_DIR / "web.json"
 # In start-up order after identity; payment and notification are not needed by the pages.
@@ -184,25 +181,6 @@ def _arguments() -> argparse.Namespace:
     if args.quick:
         args.duration, args.warmup = 3.0, 1.0
     return args
-
-
-async def _queue_names(name: str) -> list[str]:
-    """The consumer queues ``migrate`` declares for the migrated services (without prefix)."""
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url(name),
-        redis_url="memory://",
-        rabbitmq_url="memory://",
-    )
-    platform = Platform(settings, MIGRATED, embedded=False, environ={})
-    try:
-        return [
-            f"{runtime.name}.{consumer.name}"
-            for runtime in platform.runtimes.values()
-            for consumer in runtime.definition.consumers(runtime)
-        ]
-    finally:
-        await platform.stop()
 
 
 def _start_services(
@@ -540,7 +518,7 @@ def main() -> int:
     busy_after, total_after = host_jiffies()
     args.busy_before = (busy_after - busy) / max(total_after - total, 1)
     name = unique_name()
-    queues = asyncio.run(_queue_names(name))
+    queues = asyncio.run(consumer_queues(name, MIGRATED))
     with tempfile.TemporaryDirectory(prefix="web-bench-") as workdir:
         try:
             asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
