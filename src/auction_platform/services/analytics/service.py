@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -46,17 +45,12 @@ async def _startup(runtime: ServiceRuntime[Analytics]) -> None:
 
 def _background(runtime: ServiceRuntime[Analytics]) -> Sequence[Callable[[], Awaitable[None]]]:
     search = runtime.context.search
-    if not isinstance(search, ElasticSearch):
-        return []
+    return [search.run] if isinstance(search, ElasticSearch) else []
 
-    async def index() -> None:
-        try:
-            await search.run()
-        except asyncio.CancelledError:
-            await search.close()  # the runtime is stopping
-            raise
 
-    return [index]
+async def _shutdown(runtime: ServiceRuntime[Analytics]) -> None:
+    """Close the search backend's connections once its indexer has stopped."""
+    await runtime.context.search.close()
 
 
 def _checks(runtime: ServiceRuntime[Analytics]) -> Sequence[Check]:
@@ -84,4 +78,5 @@ DEFINITION = ServiceDefinition[Analytics](
     checks=_checks,
     background=_background,
     startup=_startup,
+    shutdown=_shutdown,
 )
