@@ -89,7 +89,7 @@ UNUSED_SERVICES = ("payment", "notification")
 
 NOOP = "/diagnostics/noop"
 NOOP_SCRIPT = """wrk.method = "POST"
-wrk.body = '{"max_amount":100}'
+wrk.body = '{"value":100}'
 wrk.headers["Content-Type"] = "application/json"
 """
 WORD = "lantern"
@@ -330,7 +330,7 @@ def _check_targets(urls: dict[str, str], token: str, lot_id: str) -> None:
         catalogue = http.get(urls[CATALOGUE])
         noop = http.post(
             urls[NOOP_TARGET],
-            json={"max_amount": 100},
+            json={"value": 100},
             headers={"Authorization": f"Bearer {token}"},
         )
     problems = [

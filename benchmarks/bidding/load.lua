@@ -67,14 +67,16 @@ end
 function request()
   local t = now()
   local amount = BASE_CENTS + math.floor((t - origin) * 1e6) * CENTS_PER_MICROSECOND + id
-  local body = string.format('{"max_amount":%.0f}', amount)
-  local path = "/diagnostics/noop"
+  -- The no-op takes any positive number as its value; a bid takes it as its maximum.
+  local path, field = "/diagnostics/noop", "value"
   if mode == "bid" then
     -- Over many books each thread walks them in turn from its own, evenly spaced start:
     -- two connections seldom bid on one book at once, and each book sees several bidders.
     local first = math.floor(id * #auctions / thread_count)
     path = "/api/v1/auctions/" .. auctions[(first + sent) % #auctions + 1] .. "/bids"
+    field = "max_amount"
   end
+  local body = string.format('{"%s":%.0f}', field, amount)
   if probing then
     probing = false
   else

@@ -207,8 +207,8 @@ async def test_the_noop_diagnostic_exists_only_when_enabled(tmp_path: Path) -> N
                 ann = await sign_up(gateway)
             async with client(platform.apps["bidding"]) as bidding:
                 answer = await bidding.post(
-                    "/diagnostics/noop", json={"max_amount": 5}, headers=ann.headers
+                    "/diagnostics/noop", json={"value": 5}, headers=ann.headers
                 )
-                anonymous = await bidding.post("/diagnostics/noop", json={"max_amount": 5})
+                anonymous = await bidding.post("/diagnostics/noop", json={"value": 5})
         assert answer.status_code == expected
         assert anonymous.status_code in (401, 404)

@@ -94,17 +94,23 @@ def _without_telemetry() -> dict[str, Any]:
 
 
 class _NoopBody(BaseModel):
+    """A small JSON object with one number, parsed and checked as a command's body is."""
+
     model_config = ConfigDict(extra="forbid")
-    max_amount: int = Field(gt=0)
+    value: int = Field(gt=0)
 
 
 def diagnostics_router() -> APIRouter:
-    """``POST /diagnostics/noop``: an authenticated POST that does nothing (benchmarks)."""
+    """``POST /diagnostics/noop``: an authenticated POST that does nothing (benchmarks).
+
+    Its body is ``{"value": <a positive integer>}``: the token check, the parsing and
+    validation of a small body and the response are all it costs, on any service.
+    """
     router = APIRouter(include_in_schema=False)
 
     @router.post("/diagnostics/noop")
     async def noop(body: _NoopBody, user: CurrentUser) -> dict[str, Any]:
-        return {"ok": True, "user": user.subject, "max_amount": body.max_amount}
+        return {"ok": True, "user": user.subject, "value": body.value}
 
     return router
 
@@ -115,7 +121,7 @@ def lean_noop_route() -> LeanRoute:
     async def noop(
         params: dict[str, str], user: Principal, body: Any, headers: dict[str, str]
     ) -> tuple[int, Any]:
-        return 200, {"ok": True, "user": user.subject, "max_amount": body.max_amount}
+        return 200, {"ok": True, "user": user.subject, "value": body.value}
 
     return LeanRoute(
         path="/diagnostics/noop",
