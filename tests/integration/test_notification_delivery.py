@@ -17,8 +17,7 @@ from auction_platform.composition import Platform
 from auction_platform.contracts import auctions
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.broker.rabbitmq import RabbitBroker
-from auction_platform.services.notification.notices import SUBSCRIPTIONS
-from auction_platform.services.notification.service import queue_name
+from auction_platform.services.notification.consumers import SUBSCRIPTIONS, queue_name
 from auction_platform.settings import Settings
 from support.accounts import Account, sign_up
 from support.http_server import serving

@@ -23,11 +23,11 @@ from auction_platform.services.notification.channels import (
     Recipient,
     Undeliverable,
 )
-from auction_platform.services.notification.contacts import Contacts
 from auction_platform.services.notification.dedupe import CacheSentLog
 from auction_platform.services.notification.dispatch import Notifier
 from auction_platform.services.notification.mail import SmtpEmail
 from auction_platform.services.notification.notices import Notice
+from auction_platform.services.notification.ports import HttpContacts
 from auction_platform.services.notification.render import RenderedEmail, Templates
 from auction_platform.services.notification.sms import TwilioSms
 from support.servers import unique_name
@@ -121,7 +121,7 @@ def replica(smtp: SmtpServer, cache: Cache, http: httpx.AsyncClient) -> Notifier
 
     return Notifier(
         templates=Templates(public_url="https://auctions.example.com"),
-        contacts=Contacts(lambda: http, auth_headers=headers),
+        contacts=HttpContacts(lambda: http, auth_headers=headers),
         email=channel(smtp),
         sms=TwilioSms(account_sid="", auth_token="", sender=""),
         sent_log=CacheSentLog(cache, lease=5.0, poll_interval=0.02),

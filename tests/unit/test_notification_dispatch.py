@@ -1,15 +1,13 @@
 """The notifier: preferences and addresses decide the channels; failures retry only what failed.
 
-Identity is an ``httpx.MockTransport`` answering the contact API; the channels
-record what they were given (and fail when told to).
+Identity is a fake of the ``Contacts`` port (``test_notification_ports`` tries the
+HTTP adapter); the channels record what they were given (and fail when told to).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from auction_platform.contracts.events import Envelope
@@ -19,7 +17,6 @@ from auction_platform.services.notification.channels import (
     Recipient,
     Undeliverable,
 )
-from auction_platform.services.notification.contacts import Contact, Contacts
 from auction_platform.services.notification.dedupe import MemorySentLog
 from auction_platform.services.notification.dispatch import (
     NotificationFailed,
@@ -27,6 +24,7 @@ from auction_platform.services.notification.dispatch import (
     Outcome,
 )
 from auction_platform.services.notification.notices import Notice
+from auction_platform.services.notification.ports import Contact, ContactUnavailable
 from auction_platform.services.notification.render import RenderedEmail, Templates
 
 OUTBID = {"auction_id": "auc-1", "title": "Leica", "price_cents": 1_000, "currency": "EUR"}
@@ -55,30 +53,27 @@ class Recorder:
 
 
 class Identity:
-    """The contact API: people by id, and how many times each was asked for."""
+    """The contact book: people by id, who was asked for, and a switch to make it fail."""
 
     def __init__(self) -> None:
-        self.people: dict[str, dict[str, Any]] = {}
+        self.people: dict[str, Contact] = {}
         self.asked: list[str] = []
         self.broken = False
 
     def add(self, user_id: str, *, phone: str | None = None, **preferences: Any) -> None:
-        self.people[user_id] = {
-            "user_id": user_id,
-            "email": f"{user_id}@example.com",
-            "phone": phone,
-            "display_name": user_id.title(),
-            "preferences": preferences or {"email": {"outbid": True}, "sms": {"outbid": True}},
-        }
+        self.people[user_id] = Contact(
+            user_id=user_id,
+            display_name=user_id.title(),
+            email=f"{user_id}@example.com",
+            phone=phone,
+            preferences=preferences or {"email": {"outbid": True}, "sms": {"outbid": True}},
+        )
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        assert request.headers["Authorization"] == "Bearer service-token"
-        user_id = request.url.path.split("/")[-2]
+    async def get(self, user_id: str) -> Contact | None:
         self.asked.append(user_id)
         if self.broken:
-            return httpx.Response(503, json={"error": {"code": "dependency_unavailable"}})
-        person = self.people.get(user_id)
-        return httpx.Response(200, json=person) if person else httpx.Response(404)
+            raise ContactUnavailable("identity answered 503")
+        return self.people.get(user_id)
 
 
 @pytest.fixture
@@ -87,22 +82,14 @@ def identity() -> Identity:
 
 
 @pytest.fixture
-async def notifier(identity: Identity) -> AsyncIterator[Notifier]:
-    http = httpx.AsyncClient(
-        transport=httpx.MockTransport(identity.handle), base_url="http://identity"
-    )
-
-    async def headers() -> dict[str, str]:
-        return {"Authorization": "Bearer service-token"}
-
-    yield Notifier(
+def notifier(identity: Identity) -> Notifier:
+    return Notifier(
         templates=Templates(public_url="https://auctions.example.com"),
-        contacts=Contacts(lambda: http, auth_headers=headers),
+        contacts=identity,
         email=Recorder("email"),
         sms=Recorder("sms"),
         sent_log=MemorySentLog(),
     )
-    await http.aclose()
 
 
 def outbid(*users: str) -> tuple[Envelope, list[Notice]]:
@@ -190,23 +177,3 @@ async def test_identity_out_of_reach_fails_the_event(
     identity.broken = True
     with pytest.raises(NotificationFailed):
         await notifier.notify(*outbid("ann"))
-
-
-async def test_contacts_are_asked_for_once_within_their_ttl(
-    notifier: Notifier, identity: Identity
-) -> None:
-    identity.add("ann")
-    await notifier.notify(*outbid("ann"))
-    await notifier.notify(*outbid("ann"))
-    assert identity.asked == ["ann"]
-    notifier.contacts.forget("ann")
-    await notifier.notify(*outbid("ann"))
-    assert identity.asked == ["ann", "ann"]
-
-
-def test_a_display_name_is_kept_to_one_line() -> None:
-    contact = Contact.from_json(
-        {"user_id": "ann", "email": "ann@example.com", "display_name": "Ann\r\nBcc: x@y.z"}
-    )
-    assert contact.display_name == "Ann Bcc: x@y.z"
-    assert Contact.from_json({"user_id": "bob", "display_name": " "}).display_name == "there"

@@ -10,7 +10,8 @@ from auction_platform.contracts import auctions, payments
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.broker.memory import topic_matches
 from auction_platform.services.notification import notices
-from auction_platform.services.notification.notices import SUBSCRIPTIONS, Notice
+from auction_platform.services.notification.consumers import SUBSCRIPTIONS
+from auction_platform.services.notification.notices import Notice
 
 ORDER: dict[str, Any] = {
     "order_id": "ord-1",

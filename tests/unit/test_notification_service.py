@@ -8,11 +8,11 @@ from typing import Any
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.service import ServiceRuntime, dependency_checks
 from auction_platform.services.notification.channels import LogEmail, LogSms
+from auction_platform.services.notification.consumers import SUBSCRIPTIONS, queue_name
 from auction_platform.services.notification.dedupe import MemorySentLog
 from auction_platform.services.notification.dispatch import Notifier
 from auction_platform.services.notification.mail import SmtpEmail
-from auction_platform.services.notification.notices import SUBSCRIPTIONS
-from auction_platform.services.notification.service import DEFINITION, queue_name
+from auction_platform.services.notification.service import DEFINITION
 from auction_platform.services.notification.sms import TwilioSms
 from support.platforms import embedded_settings
 

@@ -27,14 +27,14 @@ from auction_platform.services.notification.channels import (
     SmsChannel,
     Undeliverable,
 )
-from auction_platform.services.notification.contacts import Contact, Contacts
 from auction_platform.services.notification.dedupe import SentLog
 from auction_platform.services.notification.notices import Notice
+from auction_platform.services.notification.ports import Channel, Contact, Contacts
 from auction_platform.services.notification.render import Templates
 
 log = logging.getLogger("auction_platform.notification")
 
-CHANNELS = ("email", "sms")
+CHANNELS = (Channel.EMAIL, Channel.SMS)  # in this order
 FAN_OUT = 8  # recipients of one event served at once
 
 
@@ -137,7 +137,9 @@ class Notifier:
             raise failure
         return outcomes
 
-    async def _on(self, channel: str, event: Envelope, notice: Notice, contact: Contact) -> Outcome:
+    async def _on(
+        self, channel: Channel, event: Envelope, notice: Notice, contact: Contact
+    ) -> Outcome:
         if not contact.wants(channel, notice.preference):
             return self._count(channel, notice, Outcome.OPTED_OUT)
         address = contact.address(channel)
@@ -151,7 +153,7 @@ class Notifier:
         to = Recipient(address, contact.display_name)
         about = Outgoing(notice.kind, key)
         try:
-            if channel == "email":
+            if channel is Channel.EMAIL:
                 await self.email.send(to, self.templates.email(notice.kind, values), about=about)
             else:
                 await self.sms.send(to, self.templates.sms(notice.kind, values), about=about)

@@ -9,14 +9,12 @@ then dead-letters (a malformed event must not be acknowledged silently).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auction_platform.contracts import auctions, payments
+from auction_platform.contracts import payments
 from auction_platform.contracts.events import Envelope
-
-IDENTITY_USER_REGISTERED = "UserRegistered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,18 +25,6 @@ class Notice:
     preference: str
     user_id: str
     values: Mapping[str, Any]
-
-
-Translate = Callable[[Envelope], list[Notice]]
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A consumer of the notification service: its queue, routing keys and translation."""
-
-    name: str
-    patterns: tuple[str, ...]
-    notices: Translate
 
 
 def outbid(event: Envelope) -> list[Notice]:
@@ -172,23 +158,3 @@ def _order(data: Mapping[str, Any]) -> dict[str, Any]:
 def _unique(ids: Any) -> list[str]:
     """Each id once, in order (a watcher who also bid is told once)."""
     return list(dict.fromkeys(str(user) for user in ids))
-
-
-# One queue per kind of news: a backlog or a poison event of one kind never
-# delays the others, and each queue's depth says what is waiting.
-SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription("outbid", (f"bidding.{auctions.OUTBID}",), outbid),
-    Subscription("ending_soon", (f"auction.{auctions.AUCTION_ENDING_SOON}",), ending_soon),
-    Subscription("auction_closed", (f"bidding.{auctions.AUCTION_CLOSED}",), auction_closed),
-    Subscription(
-        "auction_cancelled", (f"auction.{auctions.AUCTION_CANCELLED}",), auction_cancelled
-    ),
-    Subscription(
-        "payment_due",
-        (f"payment.{payments.ORDER_CREATED}", f"payment.{payments.PAYMENT_REMINDER}"),
-        payment_due,
-    ),
-    Subscription("payment_received", (f"payment.{payments.ORDER_PAID}",), payment_received),
-    Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
-    Subscription("account", (f"identity.{IDENTITY_USER_REGISTERED}",), welcome),
-)

@@ -1,38 +1,32 @@
 """The notification service: stateless consumers sending email and SMS (RabbitMQ).
 
-It has no database, so its consumers are ``StatelessConsumer``s (no transaction,
-no inbox row): a redelivered event is deduped per notice by the sent log (see
-``dedupe``). Replicas share the queues, so scaling is adding
-replicas. Channels come from the settings: ``EMAIL_CHANNEL`` ``log`` or
-``smtp``, ``SMS_CHANNEL`` ``log`` or ``twilio``; ``log`` is the default.
+Replicas share the queues (``consumers``), so scaling is adding replicas.
+Channels come from the settings: ``EMAIL_CHANNEL`` ``log`` or ``smtp``,
+``SMS_CHANNEL`` ``log`` or ``twilio``; ``log`` is the default. Identity is asked
+for contacts through ``ports.HttpContacts``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import Counter
 
-from auction_platform.contracts.events import Envelope
-from auction_platform.core.context import reset_request_id, set_request_id
 from auction_platform.core.health import Check
-from auction_platform.core.service import ServiceDefinition, ServiceRuntime, StatelessConsumer
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.services.notification import consumers
 from auction_platform.services.notification.channels import (
     EmailChannel,
     LogEmail,
     LogSms,
     SmsChannel,
 )
-from auction_platform.services.notification.contacts import Contacts
 from auction_platform.services.notification.dedupe import CacheSentLog, MemorySentLog, SentLog
 from auction_platform.services.notification.dispatch import Notifier
 from auction_platform.services.notification.mail import SmtpEmail
-from auction_platform.services.notification.notices import SUBSCRIPTIONS, Subscription
+from auction_platform.services.notification.ports import HttpContacts
 from auction_platform.services.notification.render import Templates
 from auction_platform.services.notification.sms import TwilioSms
-
-log = logging.getLogger("auction_platform.notification")
 
 
 def build_context(runtime: ServiceRuntime[Notifier]) -> Notifier:
@@ -70,7 +64,7 @@ def build_context(runtime: ServiceRuntime[Notifier]) -> Notifier:
     return Notifier(
         templates=Templates(public_url=settings.public_url),
         # identity's client is attached by the composition root before the context.
-        contacts=Contacts(
+        contacts=HttpContacts(
             lambda: runtime.clients["identity-auth"], auth_headers=runtime.auth_headers
         ),
         email=email,
@@ -78,44 +72,6 @@ def build_context(runtime: ServiceRuntime[Notifier]) -> Notifier:
         sent_log=sent_log,
         counter=counter,
     )
-
-
-def consumers(runtime: ServiceRuntime[Notifier]) -> list[StatelessConsumer]:
-    """One consumer per queue of the service (replicas share them)."""
-    return [StatelessConsumer(s.name, s.patterns, deliver_to(runtime, s)) for s in SUBSCRIPTIONS]
-
-
-def queue_name(subscription: Subscription) -> str:
-    """The queue of a subscription, without the deployment's prefix."""
-    return f"notification.{subscription.name}"
-
-
-def deliver_to(
-    runtime: ServiceRuntime[Notifier], subscription: Subscription
-) -> Callable[[Envelope], Awaitable[None]]:
-    """The broker handler of one queue: notify, count, and raise to have it retried."""
-    counter = runtime.metrics.events_consumed
-    sender = runtime.context
-
-    async def deliver(envelope: Envelope) -> None:
-        token = set_request_id(envelope.correlation_id or envelope.id)
-        try:
-            report = await sender.notify(envelope, subscription.notices(envelope))
-            outcome = "duplicate" if report.repeated else "handled"
-            counter.labels(runtime.name, subscription.name, outcome).inc()
-        except Exception:
-            counter.labels(runtime.name, subscription.name, "failed").inc()
-            log.exception(
-                "consumer %s failed on event %s (%s); it will be retried",
-                subscription.name,
-                envelope.id,
-                envelope.type,
-            )
-            raise
-        finally:
-            reset_request_id(token)
-
-    return deliver
 
 
 def checks(runtime: ServiceRuntime[Notifier]) -> Sequence[Check]:
@@ -137,7 +93,7 @@ DEFINITION = ServiceDefinition[Notifier](
     context=build_context,
     uses_broker=True,
     critical=frozenset({"rabbitmq"}),
-    consumers=consumers,
+    consumers=consumers.consumers,
     checks=checks,
     shutdown=shutdown,
 )

@@ -1,10 +1,13 @@
-"""Where to reach a user and what they want to hear: identity's contact API, cached.
+"""What the notification service asks of others: where to reach a user, and what they want.
 
-``GET /api/v1/users/{id}/contact`` (service token only) answers the email,
-phone, display name and preferences ``{"email": {notice: bool}, "sms": {...}}``.
-Answers are kept in-process for ``ttl`` seconds (bounded, least recently used
-first out), so a fan-out to many recipients asks identity once per person and
-a change of preferences takes effect within the TTL.
+``Contacts`` is the notifier's view of the identity service: a user's ``Contact``
+(addresses, display name, preferences per channel), None for no such user, or
+``ContactUnavailable`` when identity cannot say now. ``HttpContacts`` asks
+identity's ``GET /api/v1/users/{id}/contact`` (service token only; in the embedded
+mode the client goes in-process) and keeps the answers in-process for ``ttl``
+seconds (bounded, least recently used first out), so a fan-out to many recipients
+asks identity once per person and a change of preferences takes effect within the
+TTL. Dispatch tests pass a fake.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -21,9 +25,17 @@ import httpx
 CONTACT_TTL_SECONDS = 60.0
 CONTACT_CACHE_SIZE = 10_000
 
+
+class Channel(StrEnum):
+    """A way to reach a user; a notice goes out on each one the user allows."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
 # A notice the preferences do not mention (a new kind, an old account): email
 # yes, SMS no. SMS costs money and interrupts; nobody should get one unasked.
-_UNLISTED = {"email": True, "sms": False}
+_UNLISTED: dict[str, bool] = {Channel.EMAIL: True, Channel.SMS: False}
 
 
 class ContactUnavailable(Exception):
@@ -47,7 +59,9 @@ class Contact:
 
     def address(self, channel: str) -> str | None:
         """The address for ``channel``, or None when the user has none."""
-        return self.email if channel == "email" else self.phone if channel == "sms" else None
+        if channel == Channel.EMAIL:
+            return self.email
+        return self.phone if channel == Channel.SMS else None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Contact:
@@ -68,8 +82,19 @@ class Contact:
         )
 
 
-class Contacts:
-    """Looks users up at identity, remembering answers for a while."""
+class Contacts(Protocol):
+    """How to reach the platform's users."""
+
+    async def get(self, user_id: str) -> Contact | None:
+        """The user's contact; None when there is no such user.
+
+        Raises ``ContactUnavailable`` when the answer cannot be had now.
+        """
+        ...
+
+
+class HttpContacts:
+    """``Contacts`` from identity's contact API, remembering answers for a while."""
 
     def __init__(
         self,

@@ -1,0 +1,166 @@
+"""Identity's contact API behind the ``Contacts`` port: asked with a service token, cached.
+
+Identity is an ``httpx.MockTransport`` answering ``GET /api/v1/users/{id}/contact``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from auction_platform.services.notification.ports import (
+    Channel,
+    Contact,
+    ContactUnavailable,
+    HttpContacts,
+)
+
+
+class Identity:
+    """The contact API: people by id, and how many times each was asked for."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, dict[str, Any]] = {}
+        self.asked: list[str] = []
+        self.broken = False
+
+    def add(self, user_id: str, *, phone: str | None = None, **preferences: Any) -> None:
+        self.people[user_id] = {
+            "user_id": user_id,
+            "email": f"{user_id}@example.com",
+            "phone": phone,
+            "display_name": user_id.title(),
+            "preferences": preferences or {"email": {"outbid": True}, "sms": {"outbid": True}},
+        }
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == "Bearer service-token"
+        user_id = request.url.path.split("/")[-2]
+        self.asked.append(user_id)
+        if self.broken:
+            return httpx.Response(503, json={"error": {"code": "dependency_unavailable"}})
+        person = self.people.get(user_id)
+        return httpx.Response(200, json=person) if person else httpx.Response(404)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def identity() -> Identity:
+    return Identity()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def contacts(identity: Identity, clock: Clock) -> AsyncIterator[HttpContacts]:
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(identity.handle), base_url="http://identity"
+    )
+
+    async def headers() -> dict[str, str]:
+        return {"Authorization": "Bearer service-token"}
+
+    yield HttpContacts(lambda: http, auth_headers=headers, ttl=60.0, max_entries=2, clock=clock)
+    await http.aclose()
+
+
+async def test_a_contact_carries_addresses_and_preferences(
+    contacts: HttpContacts, identity: Identity
+) -> None:
+    identity.add("ann", phone="+4915112345678", email={"outbid": False}, sms={"outbid": True})
+    ann = await contacts.get("ann")
+    assert ann is not None
+    assert (ann.display_name, ann.address(Channel.EMAIL), ann.address(Channel.SMS)) == (
+        "Ann",
+        "ann@example.com",
+        "+4915112345678",
+    )
+    assert not ann.wants(Channel.EMAIL, "outbid")
+    assert ann.wants(Channel.SMS, "outbid")
+
+
+async def test_a_notice_the_preferences_do_not_name_goes_by_email_not_sms(
+    contacts: HttpContacts, identity: Identity
+) -> None:
+    identity.add("ann", phone="+4915112345678", email={}, sms={})
+    ann = await contacts.get("ann")
+    assert ann is not None
+    assert ann.wants(Channel.EMAIL, "won") and not ann.wants(Channel.SMS, "won")
+
+
+async def test_an_unknown_user_has_no_contact(contacts: HttpContacts) -> None:
+    assert await contacts.get("ghost") is None
+
+
+async def test_identity_out_of_reach_is_contact_unavailable(
+    contacts: HttpContacts, identity: Identity
+) -> None:
+    identity.add("ann")
+    identity.broken = True
+    with pytest.raises(ContactUnavailable, match="503"):
+        await contacts.get("ann")
+
+
+async def test_a_transport_failure_is_contact_unavailable(clock: Clock) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async def headers() -> dict[str, str]:
+        return {}
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(refuse), base_url="http://identity"
+    ) as http:
+        contacts = HttpContacts(lambda: http, auth_headers=headers, clock=clock)
+        with pytest.raises(ContactUnavailable, match="unreachable"):
+            await contacts.get("ann")
+
+
+async def test_contacts_are_asked_for_once_within_their_ttl(
+    contacts: HttpContacts, identity: Identity, clock: Clock
+) -> None:
+    identity.add("ann")
+    await contacts.get("ann")
+    await contacts.get("ann")
+    assert identity.asked == ["ann"]
+    contacts.forget("ann")
+    await contacts.get("ann")
+    assert identity.asked == ["ann", "ann"]
+    clock.now += 61
+    await contacts.get("ann")
+    assert identity.asked == ["ann", "ann", "ann"]
+
+
+async def test_the_least_recently_used_contact_is_dropped_first(
+    contacts: HttpContacts, identity: Identity
+) -> None:
+    for user in ("ann", "bob", "cid"):
+        identity.add(user)
+    await contacts.get("ann")
+    await contacts.get("bob")
+    await contacts.get("ann")  # bob is now the least recently used
+    await contacts.get("cid")
+    await contacts.get("ann")
+    await contacts.get("bob")
+    assert identity.asked == ["ann", "bob", "cid", "bob"]
+
+
+def test_a_display_name_is_kept_to_one_line() -> None:
+    contact = Contact.from_json(
+        {"user_id": "ann", "email": "ann@example.com", "display_name": "Ann\r\nBcc: x@y.z"}
+    )
+    assert contact.display_name == "Ann Bcc: x@y.z"
+    assert Contact.from_json({"user_id": "bob", "display_name": " "}).display_name == "there"
