@@ -39,7 +39,7 @@ def echo_app() -> FastAPI:
             "body": (await request.body()).decode(),
         }
 
-    @app.get("/api/v1/notifications/slow")
+    @app.get("/api/v1/watchlist/slow")
     async def slow(request: Request) -> dict[str, str]:
         # A minute late, unless the caller gives up first (then the server stops at once).
         for _ in range(600):
@@ -137,11 +137,11 @@ async def test_a_service_that_is_down_is_503_in_the_error_shape(
 
 
 async def test_a_slow_service_is_504_after_the_timeout(tmp_path: Path, echo_url: str) -> None:
-    settings = embedded_settings(tmp_path, notification_url=echo_url, http_timeout=0.3)
+    settings = embedded_settings(tmp_path, auction_url=echo_url, http_timeout=0.3)
     async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        response = await http.get("/api/v1/notifications/slow")
+        response = await http.get("/api/v1/watchlist/slow")
         waited = loop.time() - started
         # The slow route answers after a minute: a 504 well before is the timeout at work.
         assert waited < 30, f"the gateway waited {waited:.1f}s for a route (timeout 0.3 s)"
@@ -210,7 +210,7 @@ def flaky_app(calls: list[str]) -> FastAPI:
     """Answers 503 to the first request of each method, then 200."""
     app = FastAPI()
 
-    @app.api_route("/api/v1/notifications/flaky", methods=["GET", "POST"])
+    @app.api_route("/api/v1/watchlist/flaky", methods=["GET", "POST"])
     async def flaky(request: Request) -> JSONResponse:
         calls.append(request.method)
         if calls.count(request.method) == 1:
@@ -223,13 +223,13 @@ def flaky_app(calls: list[str]) -> FastAPI:
 async def test_an_idempotent_read_is_retried_once_a_write_never(tmp_path: Path) -> None:
     calls: list[str] = []
     async with serving(flaky_app(calls)) as url:
-        settings = embedded_settings(tmp_path, notification_url=url)
+        settings = embedded_settings(tmp_path, auction_url=url)
         async with (
             running(settings, ["gateway"]) as platform,
             client(platform.apps["gateway"]) as http,
         ):
-            read = await http.get("/api/v1/notifications/flaky")
-            write = await http.post("/api/v1/notifications/flaky", json={})
+            read = await http.get("/api/v1/watchlist/flaky")
+            write = await http.post("/api/v1/watchlist/flaky", json={})
     assert read.status_code == 200
     assert write.status_code == 503
     assert calls == ["GET", "GET", "POST"]
@@ -266,20 +266,20 @@ async def test_cors_answers_configured_origins_only(tmp_path: Path) -> None:
 async def test_the_gateway_never_carries_one_callers_cookies_to_another(tmp_path: Path) -> None:
     app = FastAPI()
 
-    @app.get("/api/v1/notifications/cookie")
+    @app.get("/api/v1/watchlist/cookie")
     async def cookie(request: Request) -> JSONResponse:
         answer = JSONResponse({"seen": request.headers.get("cookie")})
         answer.set_cookie("session", "first-callers-secret")
         return answer
 
     async with serving(app) as url:
-        settings = embedded_settings(tmp_path, notification_url=url)
+        settings = embedded_settings(tmp_path, auction_url=url)
         async with (
             running(settings, ["gateway"]) as platform,
             client(platform.apps["gateway"]) as http,
         ):
-            first = await http.get("/api/v1/notifications/cookie")
+            first = await http.get("/api/v1/watchlist/cookie")
             http.cookies.clear()
-            second = await http.get("/api/v1/notifications/cookie")
+            second = await http.get("/api/v1/watchlist/cookie")
     assert "first-callers-secret" in first.headers["set-cookie"]
     assert second.json() == {"seen": None}

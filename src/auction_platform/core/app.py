@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import CurrentUser, Principal
@@ -17,6 +18,7 @@ from auction_platform.core.errors import install_error_handlers
 from auction_platform.core.health import health_router
 from auction_platform.core.lean import LeanRoute, LeanRoutes
 from auction_platform.core.middleware import RequestMiddleware
+from auction_platform.core.openapi import API_DOCS, install_openapi
 from auction_platform.core.service import ServiceRuntime, dependency_checks
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -35,10 +37,18 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=f"/api/v1/{runtime.name}/openapi.json",
-        docs_url=f"/api/v1/{runtime.name}/docs",
+        # FastAPI's page loads Swagger UI from a CDN: the gateway serves it instead,
+        # vendored, for the whole API at /api/docs (see services/gateway/docs.py).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
+    install_openapi(app)
+
+    @app.get(f"/api/v1/{runtime.name}/docs", include_in_schema=False)
+    async def docs() -> RedirectResponse:
+        return RedirectResponse(API_DOCS, status_code=307)
+
     install_error_handlers(app, runtime.definition.errors)
     app.include_router(
         health_router(

@@ -1,4 +1,4 @@
-"""The gateway: routing, token checks, rate limits, live feed and web UI (all services)."""
+"""The gateway: routing, token checks, rate limits, live feed, API docs and web UI."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from auction_platform.core.cache.base import PlatformCache
 from auction_platform.core.http import ServiceClient
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
+from auction_platform.services.gateway.docs import build_docs_router
 from auction_platform.services.gateway.feed import build_feed_router
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 
@@ -43,7 +44,10 @@ def build_context(runtime: ServiceRuntime[Gateway]) -> Gateway:
 
 def _routers(runtime: ServiceRuntime[Gateway]) -> list[APIRouter]:
     gateway = runtime.context
-    return [build_feed_router(gateway.cache, gateway.clients)]
+    return [
+        build_feed_router(gateway.cache, gateway.clients),
+        build_docs_router(gateway.clients),
+    ]
 
 
 def _middleware(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:

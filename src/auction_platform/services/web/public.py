@@ -208,22 +208,10 @@ def build_router(web: Web) -> APIRouter:
 
     @router.get("/static/{name:path}")
     async def static(request: Request, name: str) -> Response:
-        asset = web.assets.files.get(name)
-        if asset is None:
+        answer = web.assets.response(request, name)
+        if answer is None:
             return Response("not found", 404, media_type="text/plain")
-        headers = {
-            "ETag": asset.etag,
-            "Cache-Control": "public, max-age=31536000, immutable"
-            if "v" in request.query_params
-            else "public, max-age=3600",
-            "Vary": "Accept-Encoding",
-        }
-        if request.headers.get("if-none-match") == asset.etag:
-            return Response(status_code=304, headers=headers)
-        body = asset.body
-        if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-            body, headers["Content-Encoding"] = asset.gzipped, "gzip"
-        return Response(body, media_type=asset.content_type, headers=headers)
+        return answer
 
     @router.get("/favicon.ico")
     async def favicon() -> Response:
