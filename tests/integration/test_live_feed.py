@@ -15,6 +15,7 @@ from support.accounts import sign_up_all
 from support.books import auction_rules, open_book
 from support.http_server import serving
 from support.platforms import client, distributed_settings, embedded_settings, running
+from support.waiting import PATIENCE
 
 ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
 
@@ -53,7 +54,7 @@ async def test_a_watcher_sees_each_price_after_its_commit(settings: Settings) ->
                     )
                     assert response.status_code == 201
                     update: dict[str, Any] = json.loads(
-                        await asyncio.wait_for(feed.recv(), timeout=5)
+                        await asyncio.wait_for(feed.recv(), timeout=PATIENCE)
                     )
                     prices.append(update["price_cents"])
                     assert update["leader"].startswith("bidder-")

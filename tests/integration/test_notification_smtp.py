@@ -32,6 +32,7 @@ from auction_platform.services.notification.render import RenderedEmail, Templat
 from auction_platform.services.notification.sms import TwilioSms
 from support.servers import unique_name
 from support.smtp import SmtpServer, smtp_server
+from support.waiting import PATIENCE
 
 SENDER = "Auction Platform <no-reply@auctions.example.com>"
 EMAIL = RenderedEmail("You've been outbid", "Hi Ann,\n\nText part.\n", "<p>HTML part</p>")
@@ -176,7 +177,7 @@ async def test_a_replica_that_failed_lets_another_send_at_once(
     claim = await log_one.claim("event-9:outbid:ann:email")
     assert claim is not None
     await claim.release()  # the provider failed on replica one
-    other = await asyncio.wait_for(log_two.claim("event-9:outbid:ann:email"), 2.0)
+    other = await asyncio.wait_for(log_two.claim("event-9:outbid:ann:email"), PATIENCE)
     assert other is not None
     await other.sent()
     assert await log_one.claim("event-9:outbid:ann:email") is None

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from support.http_server import free_port
+from support.waiting import PATIENCE
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class SmtpServer:
         return [mail for mail in self.mails if mail.kind == kind]
 
     async def wait_for(
-        self, address: str, kind: str | None = None, *, count: int = 1, timeout: float = 10.0
+        self, address: str, kind: str | None = None, *, count: int = 1, timeout: float = PATIENCE
     ) -> list[Mail]:
         """Wait until ``count`` mails (of ``kind``) reached ``address``; they are returned."""
         loop = asyncio.get_running_loop()
