@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from auction_platform.composition import Platform
 from auction_platform.core.broker.rabbitmq import RabbitBroker
 from auction_platform.settings import Settings
-from support.servers import unique_name
+from support.servers import TEST_POOL_SIZE, TEST_POOL_TIMEOUT, unique_name
 
 
 def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -24,7 +24,11 @@ def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
 def distributed_settings(
     *, postgres_url: str, redis_url: str, rabbitmq_url: str, **overrides: Any
 ) -> Settings:
-    """Settings of the distributed mode on the real servers, isolated by unique names."""
+    """Settings of the distributed mode on the real servers, isolated by unique names.
+
+    Pools are small (``TEST_POOL_SIZE``, waited on up to ``TEST_POOL_TIMEOUT``), and a
+    test that measures pool behaviour passes its own.
+    """
     base: dict[str, Any] = {
         "database_url": postgres_url,
         "redis_url": redis_url,
@@ -34,6 +38,8 @@ def distributed_settings(
         "cache_prefix": unique_name("c") + ":",
         "broker_retry_delay": 0.05,
         "outbox_poll_interval": 0.1,
+        "db_pool_size": TEST_POOL_SIZE,
+        "db_pool_timeout": TEST_POOL_TIMEOUT,
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]

@@ -12,12 +12,20 @@ from pathlib import Path
 
 import httpx
 
+from support.servers import TEST_POOL_SIZE, TEST_POOL_TIMEOUT
+
 COMMAND = [sys.executable, "-m", "auction_platform"]
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a child: ours, minus settings that would leak into it."""
+    """The environment for a child: ours, minus settings that would leak into it.
+
+    A served child gets the tests' small pool (``DB_POOL_SIZE``, ``DB_POOL_TIMEOUT``)
+    unless ``extra`` says otherwise.
+    """
     env = {k: v for k, v in os.environ.items() if not k.endswith("_URL")}
+    env["DB_POOL_SIZE"] = str(TEST_POOL_SIZE)
+    env["DB_POOL_TIMEOUT"] = str(TEST_POOL_TIMEOUT)
     env.update(extra)
     return env
 

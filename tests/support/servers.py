@@ -14,6 +14,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
+# Connections each service's pool may open in tests, in this process or a served child
+# (production's default is 15): every service of a platform in each of two test
+# workers, beside the processes tests start, stays well under PostgreSQL's
+# ``max_connections`` (100 here), even while another program uses the server.
+TEST_POOL_SIZE = 3
+# How long a request may wait for one of those connections before a 503: a deadline
+# for a loaded machine (production's is 5 s), not a measure.
+TEST_POOL_TIMEOUT = 30.0
+
 
 def _reachable(host: str, port: int) -> bool:
     try:
