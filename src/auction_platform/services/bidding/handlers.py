@@ -103,7 +103,12 @@ class Bidding:
             if isinstance(outcome, BookMissing):
                 raise NotFound("auction_not_found", "there is no such auction")
         if isinstance(outcome, DomainError):
-            raise outcome
+            try:
+                raise outcome
+            finally:
+                # This frame must not hold the error its traceback holds: a reference
+                # cycle per refused request would be left to the garbage collector.
+                del outcome
         return outcome
 
     async def open_missing_book(self, auction_id: str) -> None:
@@ -191,6 +196,9 @@ async def _handle(
             return await _on_finished_book(tx, state, command, now)
         return await _HANDLERS[type(command)](tx, state, command, now)
     except DomainError as refusal:
+        # Its traceback would tie the batch's frames (and every outcome in them) to
+        # the request that raises it again: a cycle for the garbage collector.
+        refusal.__traceback__ = None
         return refusal
 
 
