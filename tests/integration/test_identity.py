@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.passwords import Passwords
 from auction_platform.settings import Settings
 from support.accounts import PASSWORD, log_in, sign_up
+from support.auctions import admin_token, lot_body, seller
 from support.platforms import client, distributed_settings, embedded_settings, running
 
 ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
@@ -268,15 +270,149 @@ async def test_a_user_changes_their_own_profile_and_preferences(http: httpx.Asyn
     assert wrong.json()["error"]["code"] == "unknown_channel"
 
 
-async def test_a_bidder_becomes_a_seller_on_request(http: httpx.AsyncClient) -> None:
+def roles_of(token: str) -> list[str]:
+    roles: list[str] = jwt.decode(token, options={"verify_signature": False})["roles"]
+    return roles
+
+
+async def test_a_bidder_becomes_a_seller_and_lists_a_lot_with_the_answers_token_at_once(
+    http: httpx.AsyncClient,
+) -> None:
     ann = await sign_up(http)
     response = await http.post("/api/v1/users/me/seller", headers=ann.headers)
-    assert response.json()["user"]["roles"] == ["bidder", "seller"]
-    # The new role is in the next token.
-    tokens = await log_in(http, ann.email)
-    assert (
-        "seller" in jwt.decode(tokens["access_token"], options={"verify_signature": False})["roles"]
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["user"]["roles"] == ["bidder", "seller"]
+    # A token pair in the fields a login answers, beside the user.
+    assert answer["token_type"] == "Bearer"
+    assert answer["expires_in"] > 0 and answer["refresh_expires_in"] > 0
+    assert roles_of(answer["access_token"]) == ["bidder", "seller"]
+    created = await http.post(
+        "/api/v1/auctions", json=lot_body(), headers=bearer(answer["access_token"])
     )
+    assert created.status_code == 201, created.text
+    # The token in hand before still works, with the roles it carries.
+    assert (await http.get("/api/v1/users/me", headers=ann.headers)).status_code == 200
+    refused = await http.post("/api/v1/auctions", json=lot_body(), headers=ann.headers)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    # The answer's refresh token works too.
+    refreshed = await http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": answer["refresh_token"]}
+    )
+    assert roles_of(refreshed.json()["access_token"]) == ["bidder", "seller"]
+
+
+async def test_tokens_issued_before_an_admin_changes_roles_are_refused_by_every_service(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    admin = await admin_token(http, platform)
+    sam = await seller(http, "Sam")
+    before = await log_in(http, sam.email)  # a second session of Sam's
+    assert (await http.post("/api/v1/auctions", json=lot_body(), headers=sam.headers)).is_success
+
+    removed = await http.put(
+        f"/api/v1/users/{sam.id}/roles", json={"roles": ["bidder"]}, headers=admin
+    )
+    assert removed.status_code == 200, removed.text
+
+    # From the admin's answer on, each session's old token is refused with the code
+    # that says "refresh": at the gateway, for every area, and by each service that
+    # checks marks when asked directly (payment has no cache: the gateway checks for it).
+    stale = await http.post("/api/v1/auctions", json=lot_body(), headers=sam.headers)
+    assert stale.status_code == 401
+    assert stale.json()["error"]["code"] == "token_stale"
+    assert stale.headers["www-authenticate"] == 'Bearer error="token_stale"'
+    reads = {
+        "identity": "/api/v1/users/me",
+        "auction": "/api/v1/watchlist",
+        "bidding": "/api/v1/bids",
+        "payment": "/api/v1/orders",
+    }
+    for name, path in reads.items():
+        for token in (sam.access_token, before["access_token"]):
+            answer = await http.get(path, headers=bearer(token))
+            assert answer.status_code == 401, (name, answer.text)
+            assert answer.json()["error"]["code"] == "token_stale", name
+            if name == "payment":
+                continue
+            async with client(platform.apps[name]) as service:
+                direct = await service.get(path, headers=bearer(token))
+            assert direct.status_code == 401, (name, direct.text)
+            assert direct.json()["error"]["code"] == "token_stale", name
+
+    # The refresh gives a token with the roles as they are now: it works, without the role.
+    refreshed = await http.post("/api/v1/auth/refresh", json={"refresh_token": sam.refresh_token})
+    assert refreshed.status_code == 200, refreshed.text
+    token = refreshed.json()["access_token"]
+    assert roles_of(token) == ["bidder"]
+    assert (await http.get("/api/v1/users/me", headers=bearer(token))).status_code == 200
+    denied = await http.post("/api/v1/auctions", json=lot_body(), headers=bearer(token))
+    assert (denied.status_code, denied.json()["error"]["code"]) == (403, "forbidden")
+
+    # A grant takes effect the same way: the old token is stale, the next one sells.
+    granted = await http.put(
+        f"/api/v1/users/{sam.id}/roles", json={"roles": ["seller"]}, headers=admin
+    )
+    assert granted.status_code == 200
+    assert (await http.get("/api/v1/users/me", headers=bearer(token))).status_code == 401
+    again = await http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}
+    )
+    listed = await http.post(
+        "/api/v1/auctions", json=lot_body(), headers=bearer(again.json()["access_token"])
+    )
+    assert listed.status_code == 201, listed.text
+    # Other accounts are not touched.
+    assert (await http.get("/api/v1/users/me", headers=admin)).status_code == 200
+
+
+async def test_operators_list_and_search_accounts_newest_first_a_page_at_a_time(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    admin = await admin_token(http, platform)
+    tag = uuid.uuid4().hex[:6]
+    ann = await sign_up(http, name=f"Ann {tag}", email=f"ann.{tag}@example.com")
+    bob = await sign_up(http, name=f"Bob {tag}", email=f"bob.{tag}@example.com")
+    cleo = await sign_up(http, name=f"Cleo {tag.upper()}", email=f"c.{tag}@example.com")
+    await http.put(f"/api/v1/users/{bob.id}/roles", json={"roles": ["seller"]}, headers=admin)
+
+    found = await http.get("/api/v1/users", params={"q": tag.upper()}, headers=admin)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert [u["id"] for u in body["items"]] == [cleo.id, bob.id, ann.id]
+    assert body["next_cursor"] is None
+    assert body["items"][1] == {
+        "id": bob.id,
+        "email": bob.email,
+        "display_name": f"Bob {tag}",
+        "roles": ["bidder", "seller"],
+        "created_at": body["items"][1]["created_at"],
+    }
+    by_email = await http.get("/api/v1/users", params={"q": f"BOB.{tag}"}, headers=admin)
+    assert [u["id"] for u in by_email.json()["items"]] == [bob.id]
+    sellers = await http.get("/api/v1/users", params={"q": tag, "role": "seller"}, headers=admin)
+    assert [u["id"] for u in sellers.json()["items"]] == [bob.id]
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": tag, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await http.get("/api/v1/users", params=params, headers=admin)).json()
+        seen += [u["id"] for u in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [cleo.id, bob.id, ann.id]
+
+    everyone = (await http.get("/api/v1/users", params={"limit": 100}, headers=admin)).json()
+    created = [u["created_at"] for u in everyone["items"]]
+    assert created == sorted(created, reverse=True)
+
+    assert (await http.get("/api/v1/users", headers=ann.headers)).status_code == 403
+    assert (await http.get("/api/v1/users")).status_code == 401
+    for bad in ({"role": "emperor"}, {"limit": 0}, {"limit": 101}, {"cursor": "x"}):
+        refused = await http.get("/api/v1/users", params=bad, headers=admin)
+        assert refused.status_code == 422, bad
 
 
 async def test_email_case_variants_are_one_account(http: httpx.AsyncClient) -> None:

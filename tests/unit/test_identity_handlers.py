@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from sqlalchemy import select
 
+from auction_platform.core.auth import REVOKED_MARK, STALE_MARK, token_mark_key
+from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.cache.memory import MemoryCache
 from auction_platform.core.db import Database
 from auction_platform.core.failures import (
@@ -30,10 +33,12 @@ from auction_platform.services.identity.domain import (
     ChangeProfile,
     CreateAdmin,
     IssueServiceToken,
+    ListUsers,
     Login,
     Logout,
     Refresh,
     Register,
+    Role,
     SetPreferences,
     SetRoles,
 )
@@ -224,7 +229,7 @@ async def test_a_logout_ends_the_family_and_marks_the_access_token(identity: Ide
         refresh_token=pair.refresh_token,
     )
     await handlers.logout(command, ctx=identity)
-    assert await identity.cache.get("revoked-token:jti-1") == b"1"
+    assert await identity.cache.get(token_mark_key("jti-1")) == REVOKED_MARK
     await refused(
         Unauthenticated,
         "invalid_refresh_token",
@@ -285,14 +290,105 @@ async def test_roles_are_known_ones_and_always_include_bidder(identity: Identity
     assert (await events(identity))[-1] == "UserRolesChanged"
 
 
-async def test_a_bidder_becomes_a_seller_on_request(identity: Identity) -> None:
+def claims(token: str) -> dict[str, Any]:
+    found: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return found
+
+
+async def test_a_bidder_becomes_a_seller_with_tokens_that_carry_the_role(
+    identity: Identity,
+) -> None:
     user = await ann(identity)
-    seller = await handlers.become_seller(BecomeSeller(user.id), ctx=identity)
-    assert seller.roles == ("bidder", "seller")
+    before = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+    granted = await handlers.become_seller(BecomeSeller(user.id), ctx=identity)
+    assert granted.user.roles == ("bidder", "seller")
+    assert claims(granted.tokens.access_token)["roles"] == ["bidder", "seller"]
+    assert (await events(identity))[-1] == "UserRolesChanged"
+    # A new session, as a login starts: its refresh token works, and so does the old one.
+    again = await handlers.refresh(Refresh(granted.tokens.refresh_token), ctx=identity)
+    assert claims(again.access_token)["roles"] == ["bidder", "seller"]
+    older = await handlers.refresh(Refresh(before.refresh_token), ctx=identity)
+    assert claims(older.access_token)["roles"] == ["bidder", "seller"]
+    # Asking twice changes nothing more, and still gives tokens.
+    twice = await handlers.become_seller(BecomeSeller(user.id), ctx=identity)
+    assert twice.user.roles == ("bidder", "seller")
+    assert (await events(identity)).count("UserRolesChanged") == 1
     await refused(
         NotFound,
         "user_not_found",
         handlers.become_seller(BecomeSeller("nobody"), ctx=identity),
+    )
+
+
+async def test_a_change_of_roles_marks_the_accounts_live_access_tokens_stale(
+    identity: Identity, clock: Clock
+) -> None:
+    user = await ann(identity)
+    await ann(identity, "bob@example.com")
+    first = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+    second = await handlers.refresh(Refresh(first.refresh_token), ctx=identity)
+    bobs = await handlers.login(Login("bob@example.com", PASSWORD, "b"), ctx=identity)
+    clock.now = START + timedelta(minutes=16)  # the first two have expired by now
+    third = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+
+    await handlers.set_roles(SetRoles(user.id, ("seller",)), ctx=identity)
+
+    def mark_of(pair: handlers.TokenPair) -> Awaitable[bytes | None]:
+        return identity.cache.get(token_mark_key(claims(pair.access_token)["jti"]))
+
+    assert await mark_of(third) == STALE_MARK
+    assert [await mark_of(p) for p in (first, second, bobs)] == [None, None, None]
+    # The refresh gives a token with the new roles, and it is not stale.
+    fresh = await handlers.refresh(Refresh(third.refresh_token), ctx=identity)
+    assert claims(fresh.access_token)["roles"] == ["bidder", "seller"]
+    assert await mark_of(fresh) is None
+
+
+async def test_a_role_change_that_cannot_mark_the_tokens_changes_nothing(
+    identity: Identity,
+) -> None:
+    user = await ann(identity)
+    await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
+    await identity.cache.close()
+    with pytest.raises(CacheUnavailable):
+        await handlers.set_roles(SetRoles(user.id, ("seller", "admin")), ctx=identity)
+    assert (await handlers.user(user.id, ctx=identity)).roles == ("bidder",)
+    assert "UserRolesChanged" not in await events(identity)
+
+
+async def test_accounts_are_listed_newest_first_found_by_text_and_role(
+    identity: Identity, clock: Clock
+) -> None:
+    names = ["Ann Lee", "Bob Stone", "Cleo Lee", "Dan Ng", "Eve Leeds"]
+    made = []
+    for minute, name in enumerate(names):
+        clock.now = START + timedelta(minutes=minute)
+        email = f"{name.split()[0].lower()}@example.com"
+        made.append(await handlers.register(Register(email, PASSWORD, name), ctx=identity))
+    await handlers.set_roles(SetRoles(made[2].id, ("seller",)), ctx=identity)
+
+    def listed(page: handlers.UserPage) -> list[str]:
+        return [user.display_name for user in page.items]
+
+    everyone = await handlers.list_users(ListUsers(), ctx=identity)
+    assert listed(everyone) == list(reversed(names))
+    assert everyone.next_cursor is None
+    lees = await handlers.list_users(ListUsers(text="LEE"), ctx=identity)
+    assert listed(lees) == ["Eve Leeds", "Cleo Lee", "Ann Lee"]
+    by_email = await handlers.list_users(ListUsers(text="bob@EXAMPLE"), ctx=identity)
+    assert listed(by_email) == ["Bob Stone"]
+    sellers = await handlers.list_users(ListUsers(role=Role.SELLER), ctx=identity)
+    assert listed(sellers) == ["Cleo Lee"]
+    assert listed(await handlers.list_users(ListUsers(text="%"), ctx=identity)) == []
+
+    first = await handlers.list_users(ListUsers(limit=2), ctx=identity)
+    assert listed(first) == ["Eve Leeds", "Dan Ng"]
+    second = await handlers.list_users(ListUsers(cursor=first.next_cursor, limit=2), ctx=identity)
+    assert listed(second) == ["Cleo Lee", "Bob Stone"]
+    last = await handlers.list_users(ListUsers(cursor=second.next_cursor, limit=2), ctx=identity)
+    assert (listed(last), last.next_cursor) == (["Ann Lee"], None)
+    await refused(
+        Invalid, "invalid_cursor", handlers.list_users(ListUsers(cursor="nonsense"), ctx=identity)
     )
 
 

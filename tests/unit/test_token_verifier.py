@@ -13,9 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from auction_platform.core.auth import (
     ALGORITHM,
     REVOKED_PREFIX,
+    STALE_MARK,
     TokenVerifier,
     refuse_revoked,
     revocation_key,
+    token_mark_key,
 )
 from auction_platform.core.cache import MemoryCache
 from auction_platform.core.errors import ApiError
@@ -184,6 +186,32 @@ async def test_a_token_revoked_before_its_first_use_is_refused(keys: Keys) -> No
     await cache.set(REVOKED_PREFIX + jti, b"1", ttl=600)
 
     assert await _refused(verifier, token) == "token_revoked"
+
+
+async def test_a_stale_token_is_refused_with_its_own_code_in_the_same_read(
+    keys: Keys,
+) -> None:
+    class CountingCache(MemoryCache):
+        reads = 0
+
+        async def get(self, key: str) -> bytes | None:
+            self.reads += 1
+            return await super().get(key)
+
+    cache = CountingCache()
+    verifier = TokenVerifier(keys.jwks, cache=cache)
+    token, other = keys.sign(roles=["bidder", "seller"]), keys.sign()
+    principal = await verifier.verify(token)
+
+    # Identity marks the token when an admin changes its account's roles.
+    await cache.set(token_mark_key(principal.token_id), STALE_MARK, ttl=600)
+
+    with pytest.raises(ApiError) as caught:
+        await verifier.verify(token)
+    assert caught.value.code == "token_stale"
+    assert caught.value.headers == {"WWW-Authenticate": 'Bearer error="token_stale"'}
+    assert cache.reads == 2  # one read per verification, as before
+    assert (await verifier.verify(other)).subject == "user-1"
 
 
 async def test_the_cache_keeps_the_most_recently_used_tokens(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_token_verifier import Keys
 
-from auction_platform.core.auth import TokenVerifier, revocation_key
+from auction_platform.core.auth import STALE_MARK, TokenVerifier, revocation_key
 from auction_platform.core.cache import CacheUnavailable, MemoryCache
 from auction_platform.core.cache.base import RateDecision, TokenRequest
 from auction_platform.core.errors import ApiError
@@ -77,6 +77,21 @@ async def test_a_revoked_token_is_refused(keys: Keys, cache: CountingCache, tmp_
         await _admit(token, "10.0.0.1", False, verifier=verifier, limits=limits)
 
     assert (caught.value.status, caught.value.code) == (401, "token_revoked")
+
+
+async def test_a_stale_token_is_refused_at_the_door_in_the_same_round_trip(
+    keys: Keys, cache: CountingCache, tmp_path: Path
+) -> None:
+    verifier = TokenVerifier(keys.jwks, cache=cache)
+    limits = _limits(cache, tmp_path)
+    token = keys.sign(roles=["bidder", "seller"])
+    await cache.set(revocation_key(await verifier.verify_unrevoked(token)), STALE_MARK, ttl=60)
+
+    with pytest.raises(ApiError) as caught:
+        await _admit(token, "10.0.0.1", False, verifier=verifier, limits=limits)
+
+    assert (caught.value.status, caught.value.code) == (401, "token_stale")
+    assert cache.round_trips == 1
 
 
 async def test_a_bad_token_is_refused_before_the_buckets_are_touched(

@@ -4,7 +4,9 @@ Identity signs short-lived JWTs (EdDSA, with a ``kid``) and publishes its public
 keys as a JWKS document. Every service verifies the token it receives with those
 keys, fetched once and cached, refreshed when an unknown ``kid`` appears (at most
 once per ``refresh_interval``). Verification never calls identity per request.
-A revoked token (logout) is refused where a cache is at hand.
+A revoked token (logout) is refused where a cache is at hand, and so is a stale
+one: identity marks every live access token of an account whose roles an admin
+changed, under the same key, so the one read answers both (``refuse_revoked``).
 
 A client sends the same token with every request until it expires, so the verifier
 remembers the principal of each token it has fully verified (signature and claims), in
@@ -32,6 +34,10 @@ ISSUER = "auction-platform"
 AUDIENCE = "auction-platform"
 ALGORITHM = "EdDSA"
 REVOKED_PREFIX = "revoked-token:"
+# The values of a token's mark: signed out (refresh will not help), or issued before
+# its account's roles changed (refresh: the new token carries the current roles).
+REVOKED_MARK = b"1"
+STALE_MARK = b"stale"
 
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -64,12 +70,26 @@ def unauthorized(code: str, message: str) -> ApiError:
 
 
 def revocation_key(principal: Principal) -> str:
-    """The cache key that marks the principal's token as revoked (set by logout)."""
-    return REVOKED_PREFIX + principal.token_id
+    """The cache key that marks the principal's token as revoked or stale (set by identity)."""
+    return token_mark_key(principal.token_id)
+
+
+def token_mark_key(token_id: str) -> str:
+    """The cache key of the mark of the token with this ``jti``."""
+    return REVOKED_PREFIX + token_id
 
 
 def refuse_revoked(mark: bytes | None) -> None:
-    """Raise the 401 of a revoked token when its revocation mark is set."""
+    """Raise the 401 of a revoked token, or of a stale one, when its mark is set.
+
+    A stale token (``token_stale``) was issued before an admin changed its account's
+    roles: the client refreshes and gets the current ones. A revoked one
+    (``token_revoked``) was signed out: its refresh token is gone too.
+    """
+    if mark == STALE_MARK:
+        raise unauthorized(
+            "token_stale", "the account's roles have changed; refresh the token to go on"
+        )
     if mark:
         raise unauthorized("token_revoked", "the token has been revoked")
 

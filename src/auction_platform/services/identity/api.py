@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from auction_platform.core.auth import Admin, CurrentService, CurrentUser, Principal
 from auction_platform.core.errors import ErrorTable
 from auction_platform.core.net import client_address
-from auction_platform.services.identity import handlers
+from auction_platform.services.identity import handlers, store
 from auction_platform.services.identity.domain import (
     Actor,
     BecomeSeller,
     ChangeProfile,
     IssueServiceToken,
+    ListUsers,
     Login,
     Logout,
     Refresh,
     Register,
+    Role,
     SetPreferences,
     SetRoles,
 )
@@ -74,6 +76,17 @@ class RolesChange(_Strict):
 
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.subject, principal.roles)
+
+
+def _listed(user: store.User) -> dict[str, Any]:
+    """An account as the operators' list shows it."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "roles": list(user.roles),
+        "created_at": user.created_at.isoformat(),
+    }
 
 
 def _profile_change(user_id: str, body: ProfileChange) -> ChangeProfile:
@@ -163,11 +176,26 @@ def build_router(ctx: Identity) -> APIRouter:
         command = SetPreferences(principal.subject, body)
         return {"preferences": await handlers.set_preferences(command, ctx=ctx)}
 
+    @users.get("")
+    async def list_users(
+        admin: Admin,
+        q: Annotated[str | None, Query(max_length=320)] = None,
+        role: Role | None = None,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        """Accounts, newest first (admins): ``q`` finds text in the email or display
+        name, whatever the case; ``role`` keeps the holders of one role; ``cursor`` is
+        the ``next_cursor`` of the page before."""
+        page = await handlers.list_users(ListUsers(q, role, cursor, limit), ctx=ctx)
+        return {"items": [_listed(user) for user in page.items], "next_cursor": page.next_cursor}
+
     @users.post("/me/seller")
     async def become_seller(principal: CurrentUser) -> dict[str, Any]:
-        """Ask to sell: the seller role is granted on request."""
-        user = await handlers.become_seller(BecomeSeller(principal.subject), ctx=ctx)
-        return {"user": user.public()}
+        """Ask to sell: the seller role is granted on request. The answer carries a new
+        token pair (as a login's) whose access token has the role: use it at once."""
+        granted = await handlers.become_seller(BecomeSeller(principal.subject), ctx=ctx)
+        return {"user": granted.user.public(), **granted.tokens.public(ctx.clock())}
 
     @users.get("/{user_id}/profile")
     async def profile(user_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
@@ -198,7 +226,9 @@ def build_router(ctx: Identity) -> APIRouter:
 
     @users.put("/{user_id}/roles")
     async def change_roles(user_id: str, body: RolesChange, admin: Admin) -> dict[str, Any]:
-        """Grant or withdraw roles (admins only)."""
+        """Grant or withdraw roles (admins only). The account's access tokens issued
+        before the change are refused from then on (401 ``token_stale``): its client
+        refreshes and gets a token with the new roles."""
         user = await handlers.set_roles(SetRoles(user_id, tuple(body.roles)), ctx=ctx)
         return {"user": user.public()}
 

@@ -6,6 +6,8 @@ clock, no I/O. Callers pass the time and the list of common passwords in.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -180,6 +182,25 @@ def spend(token: RefreshToken, *, now: datetime) -> RefreshToken:
     return replace(token, used_at=now)
 
 
+def encode_cursor(created_at: datetime, user_id: str) -> str:
+    """An opaque keyset cursor: the list goes on after this account."""
+    raw = f"{created_at.isoformat()}|{user_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor stands for; ``invalid_cursor`` when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, user_id = raw.split("|", 1)
+        moment = datetime.fromisoformat(at)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise AccountError("invalid_cursor", "the cursor is not valid") from error
+    if moment.tzinfo is None or not user_id:
+        raise AccountError("invalid_cursor", "the cursor is not valid")
+    return moment, user_id
+
+
 # Commands: what each use case is asked to do, as the HTTP edge (or the CLI) parsed it.
 
 
@@ -247,9 +268,20 @@ class SetRoles:
 
 @dataclass(frozen=True, slots=True)
 class BecomeSeller:
-    """Add the seller role to one's own account (granted on request)."""
+    """Add the seller role to one's own account (granted on request), with fresh tokens."""
 
     user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListUsers:
+    """One page of accounts, newest first (operators): ``text`` in the email or display
+    name, whatever the case; only holders of ``role`` when given; after ``cursor``."""
+
+    text: str | None = None
+    role: Role | None = None
+    cursor: str | None = None
+    limit: int = 20
 
 
 @dataclass(frozen=True, slots=True)

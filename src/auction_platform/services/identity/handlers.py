@@ -6,18 +6,25 @@ error of ``core.failures`` (the service's ``api.py`` maps them to HTTP).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
 import secrets
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from auction_platform.core.auth import service_client_secret
+from auction_platform.core.auth import (
+    REVOKED_MARK,
+    STALE_MARK,
+    service_client_secret,
+    token_mark_key,
+)
 from auction_platform.core.cache.base import Cache
 from auction_platform.core.failures import (
     Conflict,
@@ -27,7 +34,7 @@ from auction_platform.core.failures import (
     RateLimited,
     Unauthenticated,
 )
-from auction_platform.core.uow import UnitOfWork
+from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.identity import domain, store
 from auction_platform.services.identity.domain import (
     Actor,
@@ -35,6 +42,7 @@ from auction_platform.services.identity.domain import (
     ChangeProfile,
     CreateAdmin,
     IssueServiceToken,
+    ListUsers,
     Login,
     Logout,
     Refresh,
@@ -81,11 +89,31 @@ class TokenPair:
 
 
 @dataclass(frozen=True, slots=True)
+class SellerGranted:
+    """The account with the seller role, and a token pair that carries it."""
+
+    user: store.User
+    tokens: TokenPair
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """One page of accounts, and the cursor of the next (None on the last)."""
+
+    items: list[store.User]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceToken:
     """A service's access token and when it expires."""
 
     access_token: str
     expires_at: datetime
+
+
+# A mark outlives its token by this much: verifiers accept a token 30 s past its ``exp``.
+_MARK_MARGIN_SECONDS = 60.0
 
 
 def _hash_token(token: str) -> str:
@@ -135,13 +163,32 @@ async def register(command: Register, *, ctx: Identity) -> store.User:
     return user
 
 
-async def _issue(user: store.User, *, family_id: str, ctx: Identity, conn: Any) -> TokenPair:
+async def _issue(user_id: str, *, family_id: str, ctx: Identity, conn: Any) -> TokenPair:
+    """A token pair with the account's roles as they are now.
+
+    The account is read (and held, ``FOR SHARE``) in the issuing transaction, so a
+    change of roles either waits for this issue, and then finds its access token to
+    mark stale, or happens before it, and the token carries the new roles.
+    """
+    user = await store.user_by_id(conn, user_id, for_share=True)
+    if user is None:
+        raise _no_user()
     now = ctx.clock()
-    access, access_expires = await ctx.keys.sign(subject=user.id, kind="access", roles=user.roles)
+    token_id = uuid.uuid4().hex
+    access, access_expires = await ctx.keys.sign(
+        subject=user.id, kind="access", roles=user.roles, token_id=token_id
+    )
     refresh = secrets.token_urlsafe(32)
     refresh_expires = now + timedelta(days=ctx.settings.refresh_token_ttl_days)
     token = domain.RefreshToken(family_id=family_id, user_id=user.id, expires_at=refresh_expires)
-    await store.add_refresh_token(conn, token_hash=_hash_token(refresh), token=token, issued_at=now)
+    await store.add_refresh_token(
+        conn,
+        token_hash=_hash_token(refresh),
+        token=token,
+        issued_at=now,
+        access_token_id=token_id,
+        access_expires_at=access_expires,
+    )
     return TokenPair(access, access_expires, refresh, refresh_expires)
 
 
@@ -199,7 +246,7 @@ async def login(command: Login, *, ctx: Identity) -> TokenPair:
         if ctx.passwords.needs_rehash(user.password_hash):
             rehashed = await ctx.passwords.hash(command.password)
             await store.update_user(tx.conn, user.id, now=ctx.clock(), password_hash=rehashed)
-        return await _issue(user, family_id=uuid.uuid4().hex, ctx=ctx, conn=tx.conn)
+        return await _issue(user.id, family_id=uuid.uuid4().hex, ctx=ctx, conn=tx.conn)
 
 
 async def refresh(command: Refresh, *, ctx: Identity) -> TokenPair:
@@ -221,10 +268,11 @@ async def refresh(command: Refresh, *, ctx: Identity) -> TokenPair:
             tx.emit("RefreshTokenReused", {"user_id": token.user_id, "family_id": token.family_id})
             reused = True
         elif outcome is domain.RefreshOutcome.ROTATE:
-            user = await store.user_by_id(tx.conn, token.user_id)
-            if user is None:
-                raise _bad_refresh_token()
-            return await _issue(user, family_id=token.family_id, ctx=ctx, conn=tx.conn)
+            # The new access token carries the account's roles as they are now.
+            try:
+                return await _issue(token.user_id, family_id=token.family_id, ctx=ctx, conn=tx.conn)
+            except NotFound as gone:
+                raise _bad_refresh_token() from gone
     # Raised after the transaction, so the family's revocation is committed.
     if reused:
         raise Unauthenticated(
@@ -241,9 +289,9 @@ async def logout(command: Logout, *, ctx: Identity) -> None:
             token = await store.refresh_token(tx.conn, _hash_token(command.refresh_token))
             if token is not None and token.user_id == command.user_id:
                 await store.revoke_family(tx.conn, token.family_id, now=now)
-    remaining = (command.token_expires_at - now).total_seconds() + 60
+    remaining = (command.token_expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
     if remaining > 0:
-        await ctx.cache.set(f"revoked-token:{command.token_id}", b"1", ttl=remaining)
+        await ctx.cache.set(token_mark_key(command.token_id), REVOKED_MARK, ttl=remaining)
 
 
 async def user(user_id: str, *, ctx: Identity) -> store.User:
@@ -298,25 +346,84 @@ async def set_preferences(command: SetPreferences, *, ctx: Identity) -> dict[str
 
 
 async def set_roles(command: SetRoles, *, ctx: Identity) -> store.User:
-    """Replace an account's roles (admins; or a bidder asking to sell)."""
+    """Replace an account's roles (an admin's decision); the tokens it holds turn stale.
+
+    Every access token of the account still live is marked stale under its
+    revocation key, in the transaction that changes the roles (a cache that cannot
+    be written rolls the change back): each service refuses it with ``token_stale``
+    at its next use, and the refresh gives a token with the new roles.
+    """
     try:
         checked = domain.check_roles(command.roles)
     except domain.AccountError as error:
         raise _refused(error) from error
     async with ctx.uow() as tx:
-        found = await store.user_by_id(tx.conn, command.user_id, for_update=True)
-        if found is None:
-            raise _no_user()
-        await store.update_user(tx.conn, command.user_id, now=ctx.clock(), roles=checked)
-        roles = [role.value for role in checked]
-        tx.emit("UserRolesChanged", {"user_id": command.user_id, "roles": roles})
+        await _change_roles(tx, command.user_id, checked, ctx=ctx)
+        await _mark_stale(tx.conn, command.user_id, ctx=ctx)
     return await user(command.user_id, ctx=ctx)
 
 
-async def become_seller(command: BecomeSeller, *, ctx: Identity) -> store.User:
-    """Grant the seller role to the account that asks."""
-    found = await user(command.user_id, ctx=ctx)
-    return await set_roles(SetRoles(found.id, (*found.roles, Role.SELLER)), ctx=ctx)
+async def _change_roles(
+    tx: Transaction, user_id: str, roles: tuple[Role, ...], *, ctx: Identity
+) -> None:
+    """Write an account's roles (locking it first) and tell the other services."""
+    if await store.user_by_id(tx.conn, user_id, for_update=True) is None:
+        raise _no_user()
+    await store.update_user(tx.conn, user_id, now=ctx.clock(), roles=roles)
+    tx.emit("UserRolesChanged", {"user_id": user_id, "roles": [role.value for role in roles]})
+
+
+async def _mark_stale(conn: Any, user_id: str, *, ctx: Identity) -> None:
+    """Mark the account's live access tokens stale, each until it expires."""
+    now = ctx.clock()
+    live = await store.live_access_tokens(conn, user_id, now=now)
+    await asyncio.gather(
+        *(
+            ctx.cache.set(
+                token_mark_key(token_id),
+                STALE_MARK,
+                ttl=(expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS,
+            )
+            for token_id, expires_at in live
+        )
+    )
+
+
+async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGranted:
+    """Grant the seller role to the account that asks, with a token pair that carries it.
+
+    The pair starts a new session, as a login does: the client uses it at once,
+    and the tokens it held before keep working with the roles they carry.
+    """
+    async with ctx.uow() as tx:
+        found = await store.user_by_id(tx.conn, command.user_id, for_update=True)
+        if found is None:
+            raise _no_user()
+        if Role.SELLER not in found.roles:
+            roles = domain.check_roles((*found.roles, Role.SELLER))
+            await _change_roles(tx, found.id, roles, ctx=ctx)
+        tokens = await _issue(found.id, family_id=uuid.uuid4().hex, ctx=ctx, conn=tx.conn)
+    return SellerGranted(await user(command.user_id, ctx=ctx), tokens)
+
+
+async def list_users(command: ListUsers, *, ctx: Identity) -> UserPage:
+    """Accounts newest first, found by email or display name and by role (operators)."""
+    try:
+        after = domain.decode_cursor(command.cursor) if command.cursor else None
+    except domain.AccountError as error:
+        raise _refused(error) from error
+    text = unicodedata.normalize("NFKC", command.text).strip() if command.text else None
+    async with ctx.uow.db.read() as conn:
+        found = await store.users_page(
+            conn,
+            text=text or None,
+            role=command.role.value if command.role else None,
+            after=after,
+            limit=command.limit + 1,
+        )
+    page = found[: command.limit]
+    more = len(found) > command.limit
+    return UserPage(page, domain.encode_cursor(page[-1].created_at, page[-1].id) if more else None)
 
 
 async def issue_service_token(command: IssueServiceToken, *, ctx: Identity) -> ServiceToken:

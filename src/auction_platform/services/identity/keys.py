@@ -111,9 +111,15 @@ class KeyRing:
         return self._jwks
 
     async def sign(
-        self, *, subject: str, kind: str, roles: tuple[str, ...], lifetime: timedelta | None = None
+        self,
+        *,
+        subject: str,
+        kind: str,
+        roles: tuple[str, ...],
+        lifetime: timedelta | None = None,
+        token_id: str | None = None,
     ) -> tuple[str, datetime]:
-        """A signed token and its expiry."""
+        """A signed token and its expiry; ``token_id`` is its ``jti`` (a new one if not given)."""
         await self._load()
         assert self._active is not None
         now = self.clock()
@@ -127,7 +133,7 @@ class KeyRing:
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int(expires.timestamp()),
-            "jti": uuid.uuid4().hex,
+            "jti": token_id or uuid.uuid4().hex,
         }
         token = jwt.encode(
             claims, self._active.private_key, algorithm=ALGORITHM, headers={"kid": self._active.kid}

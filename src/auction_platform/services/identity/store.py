@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Table, Text, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    and_,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,8 +41,13 @@ users = Table(
     Column("preferences", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The operators' list pages newest first.
+    Index("ix_identity_users_created", "created_at", "id"),
 )
 
+# One row per issue (a login, a refresh, a new role): the refresh token, by its hash
+# only, and the access token issued with it, by its ``jti``, so that a change of
+# roles can mark the account's live access tokens stale.
 refresh_tokens = Table(
     "identity_refresh_tokens",
     TABLES.metadata,
@@ -40,6 +58,8 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("access_token_id", String(32), nullable=True),
+    Column("access_expires_at", DateTime(timezone=True), nullable=True),
     Index("ix_identity_refresh_tokens_family", "family_id"),
     Index("ix_identity_refresh_tokens_user", "user_id"),
 )
@@ -122,14 +142,57 @@ async def user_by_email(conn: AsyncConnection, email: str) -> User | None:
 
 
 async def user_by_id(
-    conn: AsyncConnection, user_id: str, *, for_update: bool = False
+    conn: AsyncConnection, user_id: str, *, for_update: bool = False, for_share: bool = False
 ) -> User | None:
-    """The account with this id."""
+    """The account with this id (locked against changes when ``for_update``/``for_share``)."""
     query = select(users).where(users.c.id == user_id)
     if for_update:
         query = query.with_for_update()
+    elif for_share:
+        query = query.with_for_update(read=True)
     row = (await conn.execute(query)).first()
     return _user(row) if row else None
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def users_page(
+    conn: AsyncConnection,
+    *,
+    text: str | None,
+    role: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[User]:
+    """Accounts newest first after a keyset position, matching ``text`` and ``role``.
+
+    ``text`` is found in the email (stored in lower case) or the display name,
+    whatever the case (``lower()`` folds ASCII on SQLite, every letter on PostgreSQL).
+    """
+    query = select(users)
+    if text:
+        pattern = _like(text.lower())
+        query = query.where(
+            or_(
+                users.c.email.like(pattern, escape="\\"),
+                users.c.display_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if role:
+        # Roles are stored as "bidder,seller": match a whole name between commas.
+        listed = literal(",") + users.c.roles + literal(",")
+        query = query.where(listed.like(_like(f",{role},"), escape="\\"))
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(users.c.created_at < at, and_(users.c.created_at == at, users.c.id < last_id))
+        )
+    query = query.order_by(users.c.created_at.desc(), users.c.id.desc()).limit(limit)
+    return [_user(row) for row in (await conn.execute(query)).all()]
 
 
 async def update_user(conn: AsyncConnection, user_id: str, *, now: datetime, **values: Any) -> None:
@@ -140,9 +203,15 @@ async def update_user(conn: AsyncConnection, user_id: str, *, now: datetime, **v
 
 
 async def add_refresh_token(
-    conn: AsyncConnection, *, token_hash: str, token: RefreshToken, issued_at: datetime
+    conn: AsyncConnection,
+    *,
+    token_hash: str,
+    token: RefreshToken,
+    issued_at: datetime,
+    access_token_id: str,
+    access_expires_at: datetime,
 ) -> None:
-    """Store a new refresh token (only its hash)."""
+    """Store a new refresh token (only its hash) and the id of the access token issued with it."""
     await conn.execute(
         refresh_tokens.insert().values(
             token_hash=token_hash,
@@ -150,8 +219,22 @@ async def add_refresh_token(
             user_id=token.user_id,
             issued_at=issued_at,
             expires_at=token.expires_at,
+            access_token_id=access_token_id,
+            access_expires_at=access_expires_at,
         )
     )
+
+
+async def live_access_tokens(
+    conn: AsyncConnection, user_id: str, *, now: datetime
+) -> list[tuple[str, datetime]]:
+    """``(jti, expires_at)`` of the account's access tokens that have not expired yet."""
+    query = select(refresh_tokens.c.access_token_id, refresh_tokens.c.access_expires_at).where(
+        refresh_tokens.c.user_id == user_id,
+        refresh_tokens.c.access_token_id.is_not(None),
+        refresh_tokens.c.access_expires_at > now,
+    )
+    return [(row.access_token_id, utc(row.access_expires_at)) for row in await conn.execute(query)]
 
 
 async def refresh_token(conn: AsyncConnection, token_hash: str) -> RefreshToken | None:
