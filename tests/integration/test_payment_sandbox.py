@@ -28,6 +28,19 @@ from support.waiting import eventually
 
 SANDBOX_SECRET = "whsec_sandbox_development_only"  # the settings' development default
 SUCCEEDS, DECLINED, AUTHENTICATE = "4242 4242 4242 4242", "4000000000000002", "4000002760003184"
+# Stripe's decline test cards and the code each is answered with (402).
+DECLINES = {
+    "4000 0000 0000 0002": "card_declined",
+    "4000 0000 0000 9995": "insufficient_funds",
+    "4000 0000 0000 9987": "card_declined",
+    "4000 0000 0000 9979": "card_declined",
+    "4000 0000 0000 0069": "expired_card",
+    "4000 0000 0000 0127": "incorrect_cvc",
+    "4000 0000 0000 0119": "processing_error",
+    "4000 0027 6000 3184": "authentication_required",
+    "4000 0000 0000 3220": "authentication_required",
+    "4242 4242 4242 4241": "incorrect_number",
+}
 
 
 def auction_closed(seller: str, winner: str, runner_up: str | None = None) -> Envelope:
@@ -90,24 +103,36 @@ async def status_of(http: httpx.AsyncClient, order: Order, who: Account) -> dict
     return body
 
 
-async def test_the_three_test_cards(http: httpx.AsyncClient, platform: Platform) -> None:
+async def test_a_declined_card_is_a_402_and_a_later_success_pays(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
     sam, bob = await sign_up_all(http, "Sam", "Bob")
     order = await sold(platform, auction_closed(sam.id, bob.id))
 
     declined = await pay(http, order, bob, DECLINED)
-    assert declined.status_code == 200, declined.text
-    assert declined.json()["payment"]["status"] == "requires_payment_method"
-    assert declined.json()["order"]["payment_attempts"] == 1
+    assert declined.status_code == 402, declined.text
+    assert declined.json()["error"]["code"] == "card_declined"
+    assert declined.json()["error"]["message"] == "Your card was declined."
+    after = await status_of(http, order, bob)
+    assert (after["status"], after["paid_at"], after["payment_attempts"]) == (
+        "awaiting_payment",
+        None,
+        1,
+    )
+    assert after["last_payment_failure"] == "Your card was declined."
     [failure] = await emitted(platform, "PaymentFailed")
     assert failure["reason"] == "Your card was declined."
 
     challenged = await pay(http, order, bob, AUTHENTICATE)
-    assert challenged.json()["payment"]["status"] == "requires_action"
-    assert challenged.json()["order"]["status"] == "awaiting_payment"
+    assert challenged.status_code == 402, challenged.text
+    assert challenged.json()["error"]["code"] == "authentication_required"
+    assert (await status_of(http, order, bob))["payment_attempts"] == 2
 
     paid = await pay(http, order, bob, SUCCEEDS)
     assert paid.status_code == 200, paid.text
     assert paid.json()["order"]["status"] == "paid"
+    assert paid.json()["order"]["payment_attempts"] == 3
+    assert paid.json()["order"]["last_payment_failure"] is None
     assert paid.json()["payment"] == {
         "provider": "sandbox",
         "payment_intent_id": f"pi_sandbox_{order.id}",
@@ -122,6 +147,81 @@ async def test_the_three_test_cards(http: httpx.AsyncClient, platform: Platform)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "order_paid")
 
 
+async def test_each_decline_card_answers_its_code_and_counts_an_attempt(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    sam, bob = await sign_up_all(http, "Sam", "Bob")
+    order = await sold(platform, auction_closed(sam.id, bob.id))
+    for attempt, (card, code) in enumerate(DECLINES.items(), start=1):
+        declined = await pay(http, order, bob, card)
+        assert (declined.status_code, declined.json()["error"]["code"]) == (402, code), card
+        now = await status_of(http, order, bob)
+        assert (now["status"], now["payment_attempts"]) == ("awaiting_payment", attempt), card
+        assert now["last_payment_failure"] == declined.json()["error"]["message"]
+    assert len(await emitted(platform, "PaymentFailed")) == len(DECLINES)
+    assert await emitted(platform, "OrderPaid") == []
+
+
+async def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    sam, bob = await sign_up_all(http, "Sam", "Bob")
+    order = await sold(platform, auction_closed(sam.id, bob.id))
+    other = await sold(platform, auction_closed(sam.id, bob.id))
+    path = f"/api/v1/orders/{order.id}/pay"
+
+    def keyed(key: str) -> dict[str, str]:
+        return {**bob.headers, "Idempotency-Key": key}
+
+    first = await http.post(path, json={"card": DECLINED}, headers=keyed("try-1"))
+    again = await http.post(path, json={"card": "4000 0000 0000 0002"}, headers=keyed("try-1"))
+    assert first.status_code == again.status_code == 402
+    assert again.content == first.content  # the first answer, as it was sent
+    assert (await status_of(http, order, bob))["payment_attempts"] == 1  # tried once
+
+    for body, target in (
+        ({"card": SUCCEEDS}, path),
+        ({"card": DECLINED}, f"/api/v1/orders/{other.id}/pay"),
+    ):
+        reused = await http.post(target, json=body, headers=keyed("try-1"))
+        assert reused.status_code == 422, reused.text
+        assert reused.json()["error"]["code"] == "idempotency_key_reused"
+
+    paid = await http.post(path, json={"card": SUCCEEDS}, headers=keyed("try-2"))
+    replayed = await http.post(path, json={"card": SUCCEEDS}, headers=keyed("try-2"))
+    assert paid.status_code == replayed.status_code == 200
+    assert replayed.content == paid.content
+    assert (await status_of(http, order, bob))["payment_attempts"] == 2
+    assert len(await emitted(platform, "OrderPaid")) == 1
+    # Without the key the order is known to be paid.
+    late = await pay(http, order, bob, SUCCEEDS)
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "order_paid")
+    # The same key is another key for another buyer.
+    ann = (await sign_up_all(http, "Ann"))[0]
+    hers = await sold(platform, auction_closed(sam.id, ann.id))
+    mine = await http.post(
+        f"/api/v1/orders/{hers.id}/pay",
+        json={"card": SUCCEEDS},
+        headers={**ann.headers, "Idempotency-Key": "try-1"},
+    )
+    assert mine.status_code == 200, mine.text
+    stored = await idempotency_keys(platform)
+    assert set(stored) == {(ann.id, "try-1"), (bob.id, "try-1"), (bob.id, "try-2")}
+    assert all(
+        SUCCEEDS not in fingerprint and DECLINED not in fingerprint
+        for fingerprint in stored.values()
+    )
+
+
+async def idempotency_keys(platform: Platform) -> dict[tuple[str, str], str]:
+    """The keys payment keeps, with the fingerprint of each one's request."""
+    db = platform.runtimes["payment"].db
+    assert db is not None
+    async with db.read() as conn:
+        rows = await conn.execute(select(store.idempotency))
+        return {(row.user_id, row.key): row.request_hash for row in rows}
+
+
 async def test_paying_without_a_card_gives_the_intent_to_confirm(
     http: httpx.AsyncClient, platform: Platform
 ) -> None:
@@ -132,7 +232,7 @@ async def test_paying_without_a_card_gives_the_intent_to_confirm(
     assert first.status_code == 200, first.text
     assert first.json()["payment"] == second.json()["payment"]
     assert first.json()["payment"]["client_secret"].startswith(f"pi_sandbox_{order.id}_secret_")
-    unknown = await pay(http, order, bob, "5555 5555 5555 4444")
+    unknown = await pay(http, order, bob, "4111 1111 1111 1111")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "unknown_test_card")
     typed = await http.post(
         f"/api/v1/orders/{order.id}/pay", json={"card": 4242424242424242}, headers=bob.headers
@@ -301,3 +401,17 @@ async def test_the_stripe_check_is_healthy_in_the_sandbox(platform: Platform) ->
     [check] = [c for c in detail["checks"] if c["name"] == "stripe"]
     assert check["status"] == "Healthy"
     assert check["data"] == {"provider": "sandbox", "critical": False}
+
+
+async def test_the_api_docs_give_the_sandbox_cards_and_the_402(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/api/openapi.json")).json()
+    operation = document["paths"]["/api/v1/orders/{order_id}/pay"]["post"]
+    for card, code in DECLINES.items():
+        assert card in operation["description"]
+        assert f"`{code}`" in operation["description"]
+    assert "Idempotency-Key" in operation["description"]
+    assert operation["responses"]["402"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+    assert headers == ["Idempotency-Key"]

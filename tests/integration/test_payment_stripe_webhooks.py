@@ -204,7 +204,7 @@ async def test_a_decline_arriving_after_the_success_does_not_unpay(world: World)
     late = await world.deliver(declined)
     assert late.json()["outcome"] == "ignored_paid"
     status = await world.status(order)
-    assert (status["status"], status["payment_attempts"]) == ("paid", 0)
+    assert (status["status"], status["payment_attempts"]) == ("paid", 1)
     assert await world.emitted("PaymentFailed") == 0
 
 

@@ -106,6 +106,29 @@ def test_declines_are_counted_and_the_order_stays_payable() -> None:
     domain.check_can_pay(second.order, now=NOW)
 
 
+def test_a_success_counts_as_an_attempt_and_clears_the_failure() -> None:
+    declined = domain.payment_failed(order(), reason="Your card was declined.", now=NOW).order
+    paid = domain.payment_succeeded(declined, amount_cents=10_553, now=NOW).order
+    assert (paid.status, paid.attempts, paid.last_failure) == (Status.PAID, 2, None)
+    expired = domain.expire(
+        domain.payment_failed(order(), reason="declined", now=NOW).order,
+        now=NOW + timedelta(days=30),
+    )
+    late = domain.payment_succeeded(expired, amount_cents=10_553, now=NOW).order
+    assert (late.status, late.attempts, late.last_failure) == (Status.EXPIRED, 2, None)
+
+
+def test_only_what_a_buyer_may_be_told_is_the_refusals_code() -> None:
+    assert domain.refusal_code("card_declined", "generic_decline") == "card_declined"
+    assert domain.refusal_code("card_declined", "insufficient_funds") == "insufficient_funds"
+    assert domain.refusal_code("card_declined", "lost_card") == "card_declined"
+    assert domain.refusal_code("card_declined", "stolen_card") == "card_declined"
+    assert domain.refusal_code("expired_card", None) == "expired_card"
+    assert domain.refusal_code("authentication_required", "authentication_required") == (
+        "authentication_required"
+    )
+
+
 def test_payment_is_refused_once_paid_or_due() -> None:
     made = order()
     with pytest.raises(NotAllowed) as overdue:

@@ -23,6 +23,7 @@ from auction_platform.core.failures import (
     Forbidden,
     Invalid,
     NotFound,
+    PaymentRefused,
     Unavailable,
 )
 from auction_platform.core.migrate import migrate
@@ -30,6 +31,7 @@ from auction_platform.core.uow import UnitOfWork
 from auction_platform.services.payment import api, consumers, handlers, scheduler, store, webhooks
 from auction_platform.services.payment.commands import (
     AcceptOffer,
+    Idempotency,
     ListOrders,
     Party,
     Pay,
@@ -38,6 +40,7 @@ from auction_platform.services.payment.commands import (
 )
 from auction_platform.services.payment.domain import Caller, Order, Status
 from auction_platform.services.payment.handlers import Payments, ProviderFailed
+from auction_platform.services.payment.idempotency import IN_FLIGHT_SECONDS, RecordedAnswer
 from auction_platform.services.payment.providers import Intent, ProviderError, Refund
 from auction_platform.services.payment.sandbox import DECLINED, SUCCEEDS, SandboxProvider
 from auction_platform.settings import Settings
@@ -151,29 +154,90 @@ async def test_a_sold_auction_makes_one_order_with_its_fees(payments: Payments) 
 
 async def test_paying_with_a_test_card_pays_the_order(payments: Payments) -> None:
     order = await an_order(payments)
-    started = await handlers.pay(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments)
+    started = await handlers.charge(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments)
     assert started.intent.status == "succeeded"
     assert started.order.status is Status.PAID
     assert started.order.paid_cents == 10_500
     assert await events(payments) == ["OrderCreated", "OrderPaid"]
-    await refused(Conflict, "order_paid", handlers.pay(Pay(order.id, BOB), ctx=payments))
+    await refused(Conflict, "order_paid", handlers.charge(Pay(order.id, BOB), ctx=payments))
 
 
-async def test_a_declined_card_leaves_the_order_to_pay_again(payments: Payments) -> None:
+async def order_now(ctx: Payments, order: Order) -> Order:
+    return await handlers.get_order(order.id, caller=BOB, ctx=ctx)
+
+
+async def test_a_declined_card_is_refused_and_leaves_the_order_to_pay_again(
+    payments: Payments,
+) -> None:
     order = await an_order(payments)
-    started = await handlers.pay(Pay(order.id, BOB, card=DECLINED), ctx=payments)
-    assert (started.order.status, started.order.attempts) == (Status.AWAITING_PAYMENT, 1)
-    assert started.order.last_failure == "Your card was declined."
-    assert (await handlers.pay(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments)).order.status is (
-        Status.PAID
+    declined = await refused(
+        PaymentRefused,
+        "card_declined",
+        handlers.charge(Pay(order.id, BOB, card=DECLINED), ctx=payments),
     )
+    assert declined.message == "Your card was declined."
+    after = await order_now(payments, order)
+    assert (after.status, after.attempts, after.paid_at) == (Status.AWAITING_PAYMENT, 1, None)
+    assert after.last_failure == "Your card was declined."
+    await refused(
+        PaymentRefused,
+        "insufficient_funds",
+        handlers.charge(Pay(order.id, BOB, card="4000 0000 0000 9995"), ctx=payments),
+    )
+    assert (await order_now(payments, order)).attempts == 2
+    # A later success pays, counts as an attempt and clears the failure.
+    paid = (await handlers.charge(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments)).order
+    assert (paid.status, paid.attempts, paid.last_failure) == (Status.PAID, 3, None)
+    assert await events(payments) == [
+        "OrderCreated",
+        "PaymentFailed",
+        "PaymentFailed",
+        "OrderPaid",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("card", "code", "message"),
+    [
+        ("4000000000000002", "card_declined", "Your card was declined."),
+        ("4000000000009995", "insufficient_funds", "Your card has insufficient funds."),
+        ("4000000000009987", "card_declined", "Your card was declined."),  # lost
+        ("4000000000009979", "card_declined", "Your card was declined."),  # stolen
+        ("4000000000000069", "expired_card", "Your card has expired."),
+        ("4000000000000127", "incorrect_cvc", "Your card's security code is incorrect."),
+        ("4000000000000119", "processing_error", "An error occurred while processing"),
+        ("4000002760003184", "authentication_required", "This transaction requires auth"),
+        ("4000000000003220", "authentication_required", "This transaction requires auth"),
+        ("4000002500003155", "authentication_required", "This transaction requires auth"),
+        ("4242424242424241", "incorrect_number", "Your card number is incorrect."),
+    ],
+)
+async def test_each_decline_card_is_refused_with_its_code_and_counted(
+    payments: Payments, card: str, code: str, message: str
+) -> None:
+    order = await an_order(payments)
+    declined = await refused(
+        PaymentRefused, code, handlers.charge(Pay(order.id, BOB, card=card), ctx=payments)
+    )
+    assert message in declined.message
+    after = await order_now(payments, order)
+    assert (after.status, after.attempts) == (Status.AWAITING_PAYMENT, 1)
+    assert after.last_failure == declined.message
+    assert api.ERRORS.status_of(declined) == 402
+
+
+@pytest.mark.parametrize("card", ["5555 5555 5555 4444", "378282246310005", "6011111111111117"])
+async def test_stripes_other_brand_cards_succeed(payments: Payments, card: str) -> None:
+    order = await an_order(payments)
+    paid = await handlers.charge(Pay(order.id, BOB, card=card), ctx=payments)
+    assert (paid.order.status, paid.order.attempts) == (Status.PAID, 1)
 
 
 async def test_only_the_buyer_pays_and_strangers_see_no_order(payments: Payments) -> None:
     order = await an_order(payments)
-    await refused(NotFound, "order_not_found", handlers.pay(Pay(order.id, EVE), ctx=payments))
-    await refused(NotFound, "order_not_found", handlers.pay(Pay("nope", BOB), ctx=payments))
-    await refused(Forbidden, "forbidden", handlers.pay(Pay(order.id, SAM), ctx=payments))
+    await refused(NotFound, "order_not_found", handlers.charge(Pay(order.id, EVE), ctx=payments))
+    await refused(NotFound, "order_not_found", handlers.charge(Pay("nope", BOB), ctx=payments))
+    await refused(Forbidden, "forbidden", handlers.charge(Pay(order.id, SAM), ctx=payments))
     await refused(
         NotFound, "order_not_found", handlers.get_order(order.id, caller=EVE, ctx=payments)
     )
@@ -183,7 +247,7 @@ async def test_only_the_buyer_pays_and_strangers_see_no_order(payments: Payments
 async def test_an_order_past_due_cannot_be_paid(payments: Payments, clock: Clock) -> None:
     order = await an_order(payments)
     clock.now = order.due_at
-    await refused(Conflict, "order_expired", handlers.pay(Pay(order.id, BOB), ctx=payments))
+    await refused(Conflict, "order_expired", handlers.charge(Pay(order.id, BOB), ctx=payments))
 
 
 async def test_a_card_that_is_not_a_test_card_is_invalid(payments: Payments) -> None:
@@ -191,8 +255,10 @@ async def test_a_card_that_is_not_a_test_card_is_invalid(payments: Payments) -> 
     await refused(
         Invalid,
         "unknown_test_card",
-        handlers.pay(Pay(order.id, BOB, card="5555555555554444"), ctx=payments),
+        handlers.charge(Pay(order.id, BOB, card="4111 1111 1111 1111"), ctx=payments),
     )
+    # Nothing was tried: no attempt is counted.
+    assert (await order_now(payments, order)).attempts == 0
 
 
 class Unreachable:
@@ -229,17 +295,19 @@ async def test_a_provider_that_is_away_or_refuses_says_so(payments: Payments) ->
         ProviderError("payment_provider_unavailable", "away", unavailable=True)
     )
     away = await refused(
-        Unavailable, "payment_provider_unavailable", handlers.pay(Pay(order.id, BOB), ctx=payments)
+        Unavailable,
+        "payment_provider_unavailable",
+        handlers.charge(Pay(order.id, BOB), ctx=payments),
     )
     assert away.retry_after == 5
     payments.provider = Unreachable(ProviderError("payment_provider_error", "no"))
     await refused(
-        ProviderFailed, "payment_provider_error", handlers.pay(Pay(order.id, BOB), ctx=payments)
+        ProviderFailed, "payment_provider_error", handlers.charge(Pay(order.id, BOB), ctx=payments)
     )
     await refused(
         Invalid,
         "card_not_accepted",
-        handlers.pay(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments),
+        handlers.charge(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments),
     )
 
 
@@ -247,7 +315,7 @@ async def test_a_refund_needs_a_payment_and_happens_once(payments: Payments) -> 
     order = await an_order(payments)
     await refused(Conflict, "order_not_paid", handlers.refund(RefundOrder(order.id), ctx=payments))
     await refused(NotFound, "order_not_found", handlers.refund(RefundOrder("nope"), ctx=payments))
-    await handlers.pay(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments)
+    await handlers.charge(Pay(order.id, BOB, card=SUCCEEDS), ctx=payments)
     done = await handlers.refund(RefundOrder(order.id), ctx=payments)
     assert (done.status, done.refunded_cents) == (Status.REFUNDED, 10_500)
     await refused(Conflict, "order_refunded", handlers.refund(RefundOrder(order.id), ctx=payments))
@@ -324,6 +392,9 @@ def test_the_error_table_keeps_each_refusals_status() -> None:
         (Invalid("invalid_cursor", "x"), 422, None),
         (Invalid("unknown_test_card", "x"), 422, None),
         (Conflict("order_paid", "x"), 409, None),
+        (Conflict("idempotency_key_reused", "x"), 422, None),
+        (Conflict("request_in_flight", "x"), 409, None),
+        (PaymentRefused("card_declined", "x"), 402, None),
         (ProviderFailed("payment_provider_error", "x"), 502, None),
         (
             Unavailable("payment_provider_unavailable", "x", retry_after=5),
@@ -333,3 +404,86 @@ def test_the_error_table_keeps_each_refusals_status() -> None:
     ]
     for error, status, headers in cases:
         assert (api.ERRORS.status_of(error), api.ERRORS.headers_of(error)) == (status, headers)
+
+
+def render(outcome: handlers.PaymentStarted | DomainError) -> tuple[int, dict[str, Any]]:
+    """A stand-in for the route's rendering: the status and a small body."""
+    if isinstance(outcome, DomainError):
+        return api.ERRORS.status_of(outcome), {"error": {"code": outcome.code}}
+    return 200, {"status": outcome.order.status.value, "attempts": outcome.order.attempts}
+
+
+def keyed(order: Order, card: str, key: str = "key-1", buyer: Caller = BOB) -> Pay:
+    """A payment with an Idempotency-Key; the card stands for the request's fingerprint."""
+    return Pay(order.id, buyer, card=card, idempotency=Idempotency(key, f"{order.id}:{card}"))
+
+
+async def test_the_same_key_and_request_get_the_first_answer_without_a_second_charge(
+    payments: Payments,
+) -> None:
+    order = await an_order(payments)
+    first = await handlers.pay(keyed(order, DECLINED), ctx=payments, render=render)
+    again = await handlers.pay(keyed(order, DECLINED), ctx=payments, render=render)
+    assert first == again == RecordedAnswer(402, {"error": {"code": "card_declined"}})
+    assert (await order_now(payments, order)).attempts == 1  # tried once
+    await refused(
+        Conflict,
+        "idempotency_key_reused",
+        handlers.pay(keyed(order, SUCCEEDS), ctx=payments, render=render),
+    )
+    paid = await handlers.pay(keyed(order, SUCCEEDS, "key-2"), ctx=payments, render=render)
+    assert paid == RecordedAnswer(200, {"status": "paid", "attempts": 2})
+    assert await handlers.pay(keyed(order, SUCCEEDS, "key-2"), ctx=payments, render=render) == paid
+    # Keys are the user's own: another buyer's "key-1" is another key.
+    other = await an_order(payments, winner="eve")
+    mine = await handlers.pay(keyed(other, SUCCEEDS, buyer=EVE), ctx=payments, render=render)
+    assert mine == RecordedAnswer(200, {"status": "paid", "attempts": 1})
+    assert (await events(payments)).count("OrderPaid") == 2
+
+
+async def test_a_key_in_flight_is_refused_until_its_request_is_given_up(
+    payments: Payments, clock: Clock
+) -> None:
+    order = await an_order(payments)
+    async with payments.uow() as tx:  # a request that claimed the key, then died
+        await store.claim_idempotency_key(
+            tx.conn, user_id="bob", key="key-1", request_hash=f"{order.id}:{SUCCEEDS}", now=START
+        )
+    await refused(
+        Conflict,
+        "request_in_flight",
+        handlers.pay(keyed(order, SUCCEEDS), ctx=payments, render=render),
+    )
+    clock.now = START + timedelta(seconds=IN_FLIGHT_SECONDS + 1)
+    taken = await handlers.pay(keyed(order, SUCCEEDS), ctx=payments, render=render)
+    assert taken == RecordedAnswer(200, {"status": "paid", "attempts": 1})
+
+
+async def test_an_answer_that_may_change_is_not_kept(payments: Payments) -> None:
+    order = await an_order(payments)
+    sandbox = payments.provider
+    payments.provider = Unreachable(
+        ProviderError("payment_provider_unavailable", "away", unavailable=True)
+    )
+    command = Pay(order.id, BOB, idempotency=Idempotency("key-1", "no card"))
+    await refused(
+        Unavailable,
+        "payment_provider_unavailable",
+        handlers.pay(command, ctx=payments, render=render),
+    )
+    payments.provider = sandbox
+    retried = await handlers.pay(command, ctx=payments, render=render)
+    assert retried == RecordedAnswer(200, {"status": "awaiting_payment", "attempts": 0})
+
+
+async def test_keys_are_forgotten_after_their_retention(payments: Payments, clock: Clock) -> None:
+    order = await an_order(payments)
+    await handlers.pay(keyed(order, DECLINED), ctx=payments, render=render)
+    retention = timedelta(hours=payments.settings.idempotency_ttl_hours)
+    clock.now = START + retention - timedelta(seconds=1)
+    assert await handlers.forget_old_idempotency_keys(payments, older_than=retention) == 0
+    clock.now = START + retention + timedelta(seconds=1)
+    assert await handlers.forget_old_idempotency_keys(payments, older_than=retention) == 1
+    clock.now = START + timedelta(hours=1)  # the order is still payable
+    paid = await handlers.pay(keyed(order, SUCCEEDS), ctx=payments, render=render)
+    assert paid == RecordedAnswer(200, {"status": "paid", "attempts": 2})

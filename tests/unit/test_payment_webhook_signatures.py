@@ -16,7 +16,7 @@ import pytest
 from auction_platform.core.failures import Invalid
 from auction_platform.services.payment import domain
 from auction_platform.services.payment.api import ERRORS
-from auction_platform.services.payment.providers import CardRefused
+from auction_platform.services.payment.providers import CardDeclined, CardRefused
 from auction_platform.services.payment.sandbox import SandboxProvider
 from auction_platform.services.payment.webhooks import TOLERANCE_SECONDS, verify
 from support.stripe_fake import event, payload, signature
@@ -103,15 +103,42 @@ def sample_order() -> domain.Order:
 
 
 @pytest.mark.parametrize(
-    ("card", "event_type", "status"),
+    ("card", "event_type", "error"),
     [
-        ("4242 4242 4242 4242", "payment_intent.succeeded", "succeeded"),
-        ("4000-0000-0000-0002", "payment_intent.payment_failed", "requires_payment_method"),
-        ("4000002760003184", "payment_intent.requires_action", "requires_action"),
+        ("4242 4242 4242 4242", "payment_intent.succeeded", None),
+        (
+            "4000-0000-0000-0002",
+            "payment_intent.payment_failed",
+            ("card_declined", "generic_decline", "Your card was declined."),
+        ),
+        (
+            "4000000000009995",
+            "payment_intent.payment_failed",
+            ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+        ),
+        (
+            "4000000000009987",
+            "payment_intent.payment_failed",
+            ("card_declined", "lost_card", "Your card was declined."),
+        ),
+        (
+            "4000000000000069",
+            "payment_intent.payment_failed",
+            ("expired_card", None, "Your card has expired."),
+        ),
+        (
+            "4000002760003184",
+            "payment_intent.payment_failed",
+            (
+                "authentication_required",
+                "authentication_required",
+                "Your card was declined. This transaction requires authentication.",
+            ),
+        ),
     ],
 )
 async def test_the_sandbox_signs_each_test_card_outcome_as_stripe_would(
-    card: str, event_type: str, status: str
+    card: str, event_type: str, error: tuple[str, str | None, str] | None
 ) -> None:
     delivered: list[dict[str, Any]] = []
 
@@ -123,11 +150,25 @@ async def test_the_sandbox_signs_each_test_card_outcome_as_stripe_would(
     intent = await sandbox.create_intent(order)
     assert intent.client_secret.startswith(f"{intent.id}_secret_")
     assert intent.amount_cents == order.total_cents == 2_100
-    confirmed = await sandbox.confirm(intent, order, card)
-    assert confirmed.status == status
+    if error is None:
+        assert (await sandbox.confirm(intent, order, card)).status == "succeeded"
+    else:
+        # As Stripe's API answers a declined confirmation: a card error, once the
+        # failure has gone out as an event.
+        with pytest.raises(CardDeclined) as caught:
+            await sandbox.confirm(intent, order, card)
+        assert (caught.value.code, caught.value.decline_code, caught.value.message) == error
     [sent] = delivered
     assert sent["type"] == event_type
-    assert sent["data"]["object"]["metadata"]["order_id"] == "o1"
+    sent_intent = sent["data"]["object"]
+    assert sent_intent["metadata"]["order_id"] == "o1"
+    if error is not None:
+        code, decline_code, message = error
+        assert sent_intent["status"] == "requires_payment_method"
+        expected = {"type": "card_error", "code": code, "message": message}
+        if decline_code is not None:
+            expected["decline_code"] = decline_code
+        assert sent_intent["last_payment_error"] == expected
 
 
 async def test_the_sandbox_refuses_cards_that_are_not_test_cards() -> None:
@@ -136,5 +177,6 @@ async def test_the_sandbox_refuses_cards_that_are_not_test_cards() -> None:
 
     sandbox = SandboxProvider(secret=SECRET, deliver=deliver)
     order = sample_order()
-    with pytest.raises(CardRefused):
-        await sandbox.confirm(await sandbox.create_intent(order), order, "5555555555554444")
+    with pytest.raises(CardRefused) as caught:
+        await sandbox.confirm(await sandbox.create_intent(order), order, "4111111111111111")
+    assert caught.value.code == "unknown_test_card"

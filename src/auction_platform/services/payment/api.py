@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import Admin, CurrentUser, Principal
 from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
+from auction_platform.core.failures import DomainError
 from auction_platform.services.payment import handlers, views, webhooks
 from auction_platform.services.payment.commands import (
     AcceptOffer,
+    Idempotency,
     ListOrders,
     Party,
     Pay,
@@ -19,15 +25,64 @@ from auction_platform.services.payment.commands import (
     RefundOrder,
 )
 from auction_platform.services.payment.domain import Caller, Order, Status, sees_seller_side
-from auction_platform.services.payment.handlers import Payments, ProviderFailed
+from auction_platform.services.payment.handlers import Payments, PaymentStarted, ProviderFailed
+from auction_platform.services.payment.idempotency import RecordedAnswer
 from auction_platform.services.payment.providers import Intent
+from auction_platform.services.payment.sandbox import card_digits
 
-# A provider that refused what it should take is a bad gateway (502); a webhook
-# that does not verify, or is not an event, is a bad request (400).
+# A declined card is 402 (``PaymentRefused``); a provider that refused what it should
+# take is a bad gateway (502); a webhook that does not verify, or is not an event, is a
+# bad request (400); an Idempotency-Key sent with another request is 422, as on bids.
 ERRORS = ErrorTable(
-    by_code={"invalid_signature": 400, "malformed_event": 400},
+    by_code={"invalid_signature": 400, "malformed_event": 400, "idempotency_key_reused": 422},
     by_kind={**DEFAULT_ERRORS.by_kind, ProviderFailed: 502},
 )
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+PAY_DESCRIPTION = """\
+Pay your order. With Stripe, the answer's `payment.client_secret` is confirmed in the
+buyer's browser (Stripe.js); card numbers are refused. With the sandbox provider (the
+embedded default), send a test card as `card` and the outcome is known at once:
+`200` with the order paid, or `402` with the decline's code. A declined attempt
+leaves the order awaiting payment; it counts in `payment_attempts` and its message
+stays in `last_payment_failure` until a later success clears it.
+
+| card | outcome |
+|---|---|
+| `4242 4242 4242 4242` (and Stripe's other brand cards, e.g. `5555 5555 5555 4444`) | paid |
+| `4000 0000 0000 0002` | 402 `card_declined` (generic decline) |
+| `4000 0000 0000 9995` | 402 `insufficient_funds` |
+| `4000 0000 0000 9987` (lost), `4000 0000 0000 9979` (stolen) | 402 `card_declined` |
+| `4000 0000 0000 0069` | 402 `expired_card` |
+| `4000 0000 0000 0127` | 402 `incorrect_cvc` |
+| `4000 0000 0000 0119` | 402 `processing_error` |
+| `4000 0027 6000 3184`, `4000 0000 0000 3220` (3-D Secure) | 402 `authentication_required` |
+| `4000 0025 0000 3155` (3-D Secure unless set up) | 402 `authentication_required` |
+| `4242 4242 4242 4241` (fails the Luhn check) | 402 `incorrect_number` |
+| any other number | 422 `unknown_test_card` |
+
+Lost and stolen cards are told as a generic decline, as Stripe advises; the 3-D
+Secure cards are declined because the sandbox cannot show the challenge.
+
+Send an `Idempotency-Key` to retry safely: the same key with the same body gives the
+first answer again (a 402 included) without charging again; the same key with
+another body is `422 idempotency_key_reused`; while the first request is still being
+answered, `409 request_in_flight`. Keys are kept per user for `IDEMPOTENCY_TTL_HOURS`.
+"""
+
+
+def _idempotency(
+    secret: bytes, order_id: str, card: str | None, key: str | None
+) -> Idempotency | None:
+    """The key, with a keyed fingerprint of the request (no card number is stored)."""
+    if key is None:
+        return None
+    request = json.dumps(["pay", order_id, card_digits(card) if card else None])
+    return Idempotency(key, hmac.new(secret, request.encode(), hashlib.sha256).hexdigest())
+
 
 ItemId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -87,17 +142,39 @@ def build_router(ctx: Payments) -> APIRouter:
         order = await handlers.get_order(order_id, caller=caller, ctx=ctx)
         return one(order, seller_view=sees_seller_side(order, caller))
 
-    @orders.post("/{order_id}/pay")
+    def render(outcome: PaymentStarted | DomainError) -> tuple[int, dict[str, Any]]:
+        """The status and body a payment's outcome leaves with (recorded for a key)."""
+        if isinstance(outcome, DomainError):
+            status, body, _ = ERRORS.answer(outcome)
+            return status, body
+        payment = _payment(outcome.intent, ctx.provider.name)
+        return 200, {**one(outcome.order, seller_view=False), "payment": payment}
+
+    secret = ctx.settings.secret_key.get_secret_value().encode()
+
+    @orders.post(
+        "/{order_id}/pay",
+        description=PAY_DESCRIPTION,
+        responses={
+            402: {"description": "The card was declined; `code` says why."},
+            409: {"description": "The order is paid, refunded or expired, or in flight."},
+        },
+    )
     async def pay(
-        order_id: ItemId, user: CurrentUser, body: PayBody | None = None
-    ) -> dict[str, Any]:
+        order_id: ItemId,
+        user: CurrentUser,
+        body: PayBody | None = None,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
         """Pay your order: the intent to confirm (``client_secret``), or a sandbox test card."""
-        command = Pay(order_id, _caller(user), card=body.card if body else None)
-        started = await handlers.pay(command, ctx=ctx)
-        return {
-            **one(started.order, seller_view=False),
-            "payment": _payment(started.intent, ctx.provider.name),
-        }
+        card = body.card if body else None
+        idempotency = _idempotency(secret, order_id, card, key)
+        command = Pay(order_id, _caller(user), card=card, idempotency=idempotency)
+        outcome = await handlers.pay(command, ctx=ctx, render=render)
+        if isinstance(outcome, RecordedAnswer):
+            return JSONResponse(outcome.body, outcome.status)
+        status, answer = render(outcome)
+        return JSONResponse(answer, status)
 
     @orders.post("/{order_id}/refund")
     async def refund(order_id: ItemId, admin: Admin, response: Response) -> dict[str, Any]:

@@ -31,12 +31,25 @@ class ListOrders:
 
 
 @dataclass(frozen=True, slots=True)
+class Idempotency:
+    """The client's Idempotency-Key and a fingerprint of the request that came with it."""
+
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class Pay:
-    """Start (or resume) paying an order; ``card`` is a test card, for the sandbox only."""
+    """Start (or resume) paying an order; ``card`` is a test card, for the sandbox only.
+
+    With ``idempotency``, the first answer is recorded and given again to the same
+    request with the same key (nothing is charged twice).
+    """
 
     order_id: str
     buyer: Caller
     card: str | None = None
+    idempotency: Idempotency | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,20 +216,56 @@ def check_can_pay(order: Order, *, now: datetime) -> None:
 def payment_succeeded(order: Order, *, amount_cents: int, now: datetime) -> Transition:
     """A charge succeeded: the order is paid (or, if expired, the money is flagged for refund).
 
+    The success counts as an attempt and clears the failure of the attempts before.
     A success that arrives after the due date but before the expiry job reached
     the order still pays it: the buyer paid, and nobody else was offered the lot.
     """
     if order.status is Status.AWAITING_PAYMENT:
-        paid = replace(
-            order, status=Status.PAID, paid_cents=amount_cents, paid_at=now, updated_at=now
-        )
+        paid = replace(_succeeded(order, amount_cents, now), status=Status.PAID)
         return Transition(paid, "paid", changed=True)
     if order.status is Status.EXPIRED and order.paid_at is None:
-        flagged = replace(
-            order, paid_cents=amount_cents, paid_at=now, refund_due=True, updated_at=now
-        )
+        flagged = replace(_succeeded(order, amount_cents, now), refund_due=True)
         return Transition(flagged, "late_payment_flagged_for_refund", changed=False)
     return Transition(order, f"ignored_{order.status.value}", changed=False)
+
+
+def _succeeded(order: Order, amount_cents: int, now: datetime) -> Order:
+    """The money recorded, one more attempt counted, and no failure left standing."""
+    return replace(
+        order,
+        paid_cents=amount_cents,
+        paid_at=now,
+        attempts=order.attempts + 1,
+        last_failure=None,
+        updated_at=now,
+    )
+
+
+# Declines Stripe says to show the buyer as a generic decline: naming them would tell
+# whoever holds a lost or stolen card that the bank knows.
+CONCEALED_DECLINES = frozenset(
+    {
+        "fraudulent",
+        "lost_card",
+        "merchant_blacklist",
+        "pickup_card",
+        "restricted_card",
+        "security_violation",
+        "stolen_card",
+    }
+)
+
+
+def refusal_code(code: str, decline_code: str | None) -> str:
+    """The machine code a buyer is told for a declined card, from the provider's two.
+
+    The provider's reason (``decline_code``: ``insufficient_funds``, ...) when it
+    says more than its error code and may be shown; else the error code
+    (``card_declined``, ``expired_card``, ``incorrect_cvc``, ``processing_error``, ...).
+    """
+    if not decline_code or decline_code == "generic_decline":
+        return code
+    return code if decline_code in CONCEALED_DECLINES else decline_code
 
 
 def payment_failed(order: Order, *, reason: str, now: datetime) -> Transition:

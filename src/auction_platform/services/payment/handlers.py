@@ -1,7 +1,9 @@
 """Use cases of the payment service: one transaction each, none open across a provider call.
 
 Each takes a command of ``commands`` and returns what it made, or raises a domain
-error of ``core.failures`` (``api.ERRORS`` maps them to HTTP).
+error of ``core.failures`` (``api.ERRORS`` maps them to HTTP). ``pay`` with an
+Idempotency-Key records its answer as the HTTP edge renders it (``render``, given by
+the route) and gives that answer to every retry (``idempotency``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from auction_platform.core.failures import (
     Forbidden,
     Invalid,
     NotFound,
+    PaymentRefused,
     Unavailable,
 )
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
-from auction_platform.services.payment import domain, store, views
+from auction_platform.services.payment import domain, idempotency, store, views
 from auction_platform.services.payment.commands import (
     AcceptOffer,
     ListOrders,
@@ -40,7 +43,9 @@ from auction_platform.services.payment.commands import (
     RefundOrder,
 )
 from auction_platform.services.payment.domain import Caller, Offer, Order, Transition
+from auction_platform.services.payment.idempotency import RecordedAnswer
 from auction_platform.services.payment.providers import (
+    CardDeclined,
     CardRefused,
     Intent,
     PaymentProvider,
@@ -96,6 +101,11 @@ class PaymentStarted:
     intent: Intent
 
 
+# How the HTTP edge sends a payment's outcome (status and JSON body), given by the
+# route; used here only to record the answer of a request with an Idempotency-Key.
+Render = Callable[[PaymentStarted | DomainError], tuple[int, dict[str, Any]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Acceptance:
     """The order a second-chance offer made (``created`` False when it was taken before)."""
@@ -114,7 +124,9 @@ def refused(error: domain.NotAllowed) -> Conflict:
 
 
 def provider_failed(error: ProviderError) -> DomainError:
-    """A provider's refusal of the card, its failure, or its absence (retry in 5 s)."""
+    """A declined card (402), a card not taken here, the provider's failure or absence."""
+    if isinstance(error, CardDeclined):
+        return PaymentRefused(domain.refusal_code(error.code, error.decline_code), error.message)
     if isinstance(error, CardRefused):
         return Invalid(error.code, error.message)
     if error.unavailable:
@@ -205,8 +217,51 @@ async def get_order(order_id: str, *, caller: Caller, ctx: Payments) -> Order:
         return visible(await store.order_by_id(conn, order_id), caller)
 
 
-async def pay(command: Pay, *, ctx: Payments) -> PaymentStarted:
-    """Start (or resume) paying: the order's one intent, confirmed with a card in the sandbox."""
+async def pay(command: Pay, *, ctx: Payments, render: Render) -> PaymentStarted | RecordedAnswer:
+    """Pay an order, once per Idempotency-Key: the first answer again for a retry.
+
+    Without a key, ``charge``'s outcome; with one, the answer recorded for it (the
+    key is claimed before anything is tried). A refusal is recorded like a success,
+    a 402 included; an ``Unavailable`` one is not (the same request may succeed later).
+    """
+    keyed = command.idempotency
+    if keyed is None:
+        return await charge(command, ctx=ctx)
+    buyer = command.buyer.user_id
+    async with ctx.uow() as tx:
+        earlier = await idempotency.claim(tx.conn, buyer, keyed, now=ctx.clock())
+    if isinstance(earlier, DomainError):
+        raise earlier
+    if earlier is not None:
+        return earlier
+    try:
+        outcome: PaymentStarted | DomainError = await charge(command, ctx=ctx)
+    except Unavailable:
+        await _release(ctx, buyer, command)
+        raise
+    except DomainError as refusal:
+        outcome = refusal
+    except BaseException:
+        await _release(ctx, buyer, command)
+        raise
+    answer = RecordedAnswer(*render(outcome))
+    async with ctx.uow() as tx:
+        await idempotency.record(tx.conn, buyer, keyed, answer)
+    return answer
+
+
+async def _release(ctx: Payments, buyer: str, command: Pay) -> None:
+    assert command.idempotency is not None
+    async with ctx.uow() as tx:
+        await idempotency.release(tx.conn, buyer, command.idempotency)
+
+
+async def charge(command: Pay, *, ctx: Payments) -> PaymentStarted:
+    """Start (or resume) paying: the order's one intent, confirmed with a card in the sandbox.
+
+    A declined card is refused (``PaymentRefused``, with the provider's reason as its
+    code): the attempt is recorded on the order, which still awaits payment.
+    """
     async with ctx.uow.db.read() as conn:
         order = visible(await store.order_by_id(conn, command.order_id), command.buyer)
     if order.buyer_id != command.buyer.user_id:
@@ -233,6 +288,12 @@ async def pay(command: Pay, *, ctx: Payments) -> PaymentStarted:
         current = await store.order_by_id(conn, order.id)
     assert current is not None
     return PaymentStarted(current, intent)
+
+
+async def forget_old_idempotency_keys(ctx: Payments, *, older_than: timedelta) -> int:
+    """Delete Idempotency-Keys past their retention; a retry that late is a new request."""
+    async with ctx.uow() as tx:
+        return await store.purge_idempotency(tx.conn, before=ctx.clock() - older_than)
 
 
 async def refund(command: RefundOrder, *, ctx: Payments) -> Order:

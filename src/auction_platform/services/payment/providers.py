@@ -53,6 +53,18 @@ class CardRefused(ProviderError):
     """The card cannot be used here (the sandbox knows only Stripe's test cards)."""
 
 
+class CardDeclined(ProviderError):
+    """The card was tried and declined: Stripe's error ``code`` and ``decline_code``.
+
+    The attempt is recorded on the order (through the provider's webhook event) and
+    the order still awaits payment.
+    """
+
+    def __init__(self, code: str, message: str, *, decline_code: str | None = None) -> None:
+        super().__init__(code, message)
+        self.decline_code = decline_code
+
+
 class PaymentProvider(Protocol):
     """What the payment service asks of a provider."""
 

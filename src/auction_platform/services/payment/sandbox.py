@@ -6,12 +6,19 @@ would, as a webhook event signed with Stripe's scheme (``t=...,v1=...``) under
 So the sandbox exercises the signature check, the deduplication and the state
 machine exactly as production does.
 
-- ``4242 4242 4242 4242`` succeeds: ``payment_intent.succeeded``.
-- ``4000 0000 0000 0002`` is declined: ``payment_intent.payment_failed``
-  (``card_declined``, ``generic_decline``).
-- ``4000 0027 6000 3184`` requires authentication: ``payment_intent.requires_action``;
-  the intent waits for a 3-D Secure challenge the sandbox cannot show, so the
-  order stays awaiting payment and the buyer may pay with another card.
+- A success card (``4242 4242 4242 4242``, and Stripe's other brands) pays:
+  ``payment_intent.succeeded``.
+- A decline card fails the attempt as Stripe's does, ``payment_intent.payment_failed``
+  with Stripe's ``last_payment_error`` (error code, decline code, message), and
+  ``confirm`` raises ``CardDeclined``, as Stripe's API answers a confirmation with a
+  card error (402). See ``DECLINES``.
+- A card that asks for 3-D Secure (``4000 0027 6000 3184``, ``4000 0000 0000 3220``,
+  ``4000 0025 0000 3155``) is declined with ``authentication_required``: the
+  sandbox confirms on the server and cannot show the challenge, which is what
+  Stripe does for a confirmation that may not stop for one
+  (``error_on_requires_action``).
+- A number that fails the Luhn check is ``incorrect_number``, as with Stripe; any
+  other number is not a test card and is refused before anything is tried.
 
 An intent succeeds at most once, so its success (and its refund) carries an event
 id derived from the order: a second success is a duplicate the handler ignores.
@@ -26,24 +33,89 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from stripe import WebhookSignature
 
 from auction_platform.services.payment.domain import Order, Status
-from auction_platform.services.payment.providers import CardRefused, Intent, Refund
+from auction_platform.services.payment.providers import CardDeclined, CardRefused, Intent, Refund
 
 Deliver = Callable[[bytes, str], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """How Stripe declines a test card: its error ``code``, ``decline_code`` and message."""
+
+    code: str
+    message: str
+    decline_code: str | None = None
+
 
 SUCCEEDS = "4242424242424242"
 DECLINED = "4000000000000002"
 AUTHENTICATION_REQUIRED = "4000002760003184"
-TEST_CARDS = (SUCCEEDS, DECLINED, AUTHENTICATION_REQUIRED)
+# Stripe's test cards that succeed, one or two per brand.
+SUCCEEDING = frozenset(
+    {
+        SUCCEEDS,  # Visa
+        "4000056655665556",  # Visa (debit)
+        "5555555555554444",  # Mastercard
+        "2223003122003222",  # Mastercard (2-series)
+        "5200828282828210",  # Mastercard (debit)
+        "5105105105105100",  # Mastercard (prepaid)
+        "378282246310005",  # American Express
+        "371449635398431",  # American Express
+        "6011111111111117",  # Discover
+        "6011000990139424",  # Discover
+        "3566002020360505",  # JCB
+    }
+)
+_DECLINED = "Your card was declined."
+_AUTHENTICATE = Decline(
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+    "authentication_required",
+)
+# Stripe's decline test cards, with Stripe's error code, decline code and message.
+DECLINES: dict[str, Decline] = {
+    DECLINED: Decline("card_declined", _DECLINED, "generic_decline"),
+    "4000000000009995": Decline(
+        "card_declined", "Your card has insufficient funds.", "insufficient_funds"
+    ),
+    "4000000000009987": Decline("card_declined", _DECLINED, "lost_card"),
+    "4000000000009979": Decline("card_declined", _DECLINED, "stolen_card"),
+    "4000000000000069": Decline("expired_card", "Your card has expired."),
+    "4000000000000127": Decline("incorrect_cvc", "Your card's security code is incorrect."),
+    "4000000000000119": Decline(
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
+    AUTHENTICATION_REQUIRED: _AUTHENTICATE,  # always authenticate
+    "4000000000003220": _AUTHENTICATE,  # 3-D Secure 2 must be completed
+    "4000002500003155": _AUTHENTICATE,  # authenticate unless set up for later use
+}
+INCORRECT_NUMBER = Decline("incorrect_number", "Your card number is incorrect.")
+TEST_CARDS = (SUCCEEDS, *DECLINES)
 
 
 def card_digits(card: str) -> str:
     """A card number without the spaces and dashes people type."""
     return re.sub(r"[\s-]", "", card)
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a number passes the Luhn check every card number passes."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
 
 
 class SandboxProvider:
@@ -80,9 +152,12 @@ class SandboxProvider:
         return self._intent(order, "succeeded" if paid else "requires_payment_method")
 
     async def confirm(self, intent: Intent, order: Order, card: str) -> Intent:
-        """Charge a test card; the outcome goes out as a webhook event before this returns."""
+        """Charge a test card; the outcome goes out as a webhook event before this returns.
+
+        A declined card raises ``CardDeclined`` once its failure has gone out.
+        """
         digits = card_digits(card)
-        if digits == SUCCEEDS:
+        if digits in SUCCEEDING:
             charged = {
                 **self._intent_object(intent, order, "succeeded"),
                 "amount_received": intent.amount_cents,
@@ -91,25 +166,23 @@ class SandboxProvider:
                 f"evt_sandbox_succeeded_{order.id}", "payment_intent.succeeded", charged
             )
             return self._intent(order, "succeeded")
-        if digits == DECLINED:
-            declined = self._intent_object(intent, order, "requires_payment_method")
-            declined["last_payment_error"] = {
-                "type": "card_error",
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": "Your card was declined.",
-            }
-            await self._send(self._event_id(), "payment_intent.payment_failed", declined)
-            return self._intent(order, "requires_payment_method")
-        if digits == AUTHENTICATION_REQUIRED:
-            waiting = self._intent_object(intent, order, "requires_action")
-            waiting["next_action"] = {"type": "use_stripe_sdk"}
-            await self._send(self._event_id(), "payment_intent.requires_action", waiting)
-            return self._intent(order, "requires_action")
-        raise CardRefused(
-            "unknown_test_card",
-            "the sandbox takes Stripe's test cards only: " + ", ".join(TEST_CARDS),
-        )
+        decline = DECLINES.get(digits) or (None if luhn_valid(digits) else INCORRECT_NUMBER)
+        if decline is None:
+            raise CardRefused(
+                "unknown_test_card",
+                "the sandbox takes Stripe's test cards only, such as " + ", ".join(TEST_CARDS),
+            )
+        declined = self._intent_object(intent, order, "requires_payment_method")
+        error: dict[str, Any] = {
+            "type": "card_error",
+            "code": decline.code,
+            "message": decline.message,
+        }
+        if decline.decline_code is not None:
+            error["decline_code"] = decline.decline_code
+        declined["last_payment_error"] = error
+        await self._send(self._event_id(), "payment_intent.payment_failed", declined)
+        raise CardDeclined(decline.code, decline.message, decline_code=decline.decline_code)
 
     async def refund(self, order: Order) -> Refund:
         """Give the payment back; ``charge.refunded`` goes out before this returns."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.payment import api, consumers, scheduler, store, webhooks
+from auction_platform.services.payment import api, consumers, handlers, scheduler, store, webhooks
 from auction_platform.services.payment.commands import ReceiveWebhook
 from auction_platform.services.payment.handlers import Payments
 from auction_platform.services.payment.providers import PaymentProvider, StripeProvider
@@ -71,7 +73,14 @@ def _checks(runtime: ServiceRuntime[Payments]) -> Sequence[Check]:
 
 def _background(runtime: ServiceRuntime[Payments]) -> Sequence[Callable[[], Awaitable[None]]]:
     ctx = runtime.context
-    return [lambda: scheduler.run(ctx)]
+    retention = timedelta(hours=runtime.settings.idempotency_ttl_hours)
+
+    async def forget_keys() -> None:
+        while True:
+            await handlers.forget_old_idempotency_keys(ctx, older_than=retention)
+            await asyncio.sleep(300)
+
+    return [lambda: scheduler.run(ctx), forget_keys]
 
 
 async def _shutdown(runtime: ServiceRuntime[Payments]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
     and_,
     delete,
@@ -131,6 +132,21 @@ webhook_events = Table(
     Column("order_id", String(32), nullable=True),
     Column("outcome", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# Answers recorded for an Idempotency-Key, per user: a retry of ``POST .../pay`` gets the
+# first answer again. ``status_code`` 0 while the first request is still being answered.
+idempotency = Table(
+    "payment_idempotency",
+    TABLES.metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_payment_idempotency_created", "created_at"),
 )
 
 
@@ -390,3 +406,69 @@ async def record_webhook_outcome(
         .where(webhook_events.c.event_id == event_id)
         .values(order_id=order_id, outcome=outcome[:64])
     )
+
+
+async def claim_idempotency_key(
+    conn: AsyncConnection, *, user_id: str, key: str, request_hash: str, now: datetime
+) -> bool:
+    """Reserve a key for this request (answer still to come); False when it was used before."""
+    values = {
+        "user_id": user_id,
+        "key": key,
+        "request_hash": request_hash,
+        "status_code": 0,
+        "response": "{}",
+        "created_at": now,
+    }
+    return await insert_ignoring_duplicates(conn, idempotency, values)
+
+
+async def idempotent_answer(conn: AsyncConnection, user_id: str, key: str) -> Any:
+    """The row of a key (its request's fingerprint, answer and age), or None."""
+    query = select(idempotency).where(idempotency.c.user_id == user_id, idempotency.c.key == key)
+    return (await conn.execute(query)).first()
+
+
+async def take_over_idempotency_key(
+    conn: AsyncConnection, *, user_id: str, key: str, claimed_at: datetime, now: datetime
+) -> bool:
+    """Claim again a key whose request never recorded its answer; False if another did first."""
+    result = await conn.execute(
+        update(idempotency)
+        .where(
+            idempotency.c.user_id == user_id,
+            idempotency.c.key == key,
+            idempotency.c.status_code == 0,
+            idempotency.c.created_at == claimed_at,
+        )
+        .values(created_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def store_idempotent_answer(
+    conn: AsyncConnection, *, user_id: str, key: str, status_code: int, response: str
+) -> None:
+    """Record the answer given for a key."""
+    await conn.execute(
+        update(idempotency)
+        .where(idempotency.c.user_id == user_id, idempotency.c.key == key)
+        .values(status_code=status_code, response=response)
+    )
+
+
+async def release_idempotency_key(conn: AsyncConnection, *, user_id: str, key: str) -> None:
+    """Forget a claim whose request ended without an answer to keep (a retry runs anew)."""
+    await conn.execute(
+        delete(idempotency).where(
+            idempotency.c.user_id == user_id,
+            idempotency.c.key == key,
+            idempotency.c.status_code == 0,
+        )
+    )
+
+
+async def purge_idempotency(conn: AsyncConnection, *, before: datetime) -> int:
+    """Delete the keys created before ``before``; a retry that late is a new request."""
+    result = await conn.execute(delete(idempotency).where(idempotency.c.created_at < before))
+    return int(result.rowcount or 0)
