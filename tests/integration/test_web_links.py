@@ -35,6 +35,8 @@ def test_the_notices_link_to_lots_orders_offers_and_the_account() -> None:
         "/offers/some-id-123",
         "/account",
         "/account/notifications",
+        "/sell",
+        "/admin",
     }
 
 

@@ -65,6 +65,8 @@ def test_every_event_the_service_consumes_has_exactly_one_queue() -> None:
         "payment.OrderCreated",
         "payment.PaymentReminderDue",
         "payment.OrderPaid",
+        "payment.PaymentFailed",
+        "payment.OrderRefunded",
         "payment.SecondChanceOffered",
         "identity.UserRegistered",
     ]
@@ -123,6 +125,39 @@ def test_no_sale_tells_only_the_seller() -> None:
     assert found[0].values["reserve_met"] is False
 
 
+def test_the_bidders_who_did_not_win_are_told_once_each() -> None:
+    found = notices.auction_closed(closed(bidder_ids=["ann", "bob", "cleo", "ann"]))
+    assert who(found) == [
+        ("won", "won", "bob"),
+        ("sold", "sold", "sam"),
+        ("lost", "outbid", "ann"),
+        ("lost", "outbid", "cleo"),
+    ]
+    assert found[2].values["sold"] is True
+
+
+def test_a_missed_reserve_tells_the_seller_the_top_bidder_and_the_others() -> None:
+    missed = closed(
+        sold=False, winner_id=None, reserve_met=False, leader_id="bob", bidder_ids=["ann", "bob"]
+    )
+    found = notices.auction_closed(missed)
+    assert who(found) == [
+        ("not_sold", "not_sold", "sam"),
+        ("reserve_not_met", "won", "bob"),
+        ("lost", "outbid", "ann"),
+    ]
+    assert found[2].values["sold"] is False
+
+
+def test_without_the_bidders_in_the_event_only_the_winner_and_seller_hear() -> None:
+    # Until bidding's AuctionClosed names the leader, no bidder can be told they lost:
+    # the top one of a missed reserve would be among them.
+    unnamed = closed(sold=False, winner_id=None, reserve_met=False, bidder_ids=["ann", "bob"])
+    assert who(notices.auction_closed(unnamed)) == [("not_sold", "not_sold", "sam")]
+    no_bids = closed(sold=False, winner_id=None, reserve_met=False, bid_count=0, bidder_ids=[])
+    assert who(notices.auction_closed(no_bids)) == [("not_sold", "not_sold", "sam")]
+
+
 def test_a_cancellation_by_the_seller_tells_the_bidders_only() -> None:
     data = {"auction_id": "auc-1", "title": "Leica", "seller_id": "sam", "bids_voided": False}
     by_seller = event(
@@ -159,6 +194,28 @@ def test_a_payment_is_news_for_the_buyer_and_the_seller() -> None:
     assert found[1].values["payout_cents"] == 18_000
 
 
+def test_a_declined_payment_tells_the_buyer_why() -> None:
+    failed = event("payment", payments.PAYMENT_FAILED, **ORDER, reason="Your card was\ndeclined.")
+    [notice] = notices.payment_failed(failed)
+    assert (notice.kind, notice.preference, notice.user_id) == (
+        "payment_failed",
+        "payment_due",
+        "bob",
+    )
+    assert notice.values["reason"] == "Your card was declined."
+
+
+def test_a_refund_tells_the_buyer_and_the_seller() -> None:
+    found = notices.refunded(
+        event("payment", payments.ORDER_REFUNDED, **ORDER, refunded_cents=21_000)
+    )
+    assert who(found) == [
+        ("refunded_buyer", "payment_received", "bob"),
+        ("refunded_seller", "payment_received", "sam"),
+    ]
+    assert (found[0].values["refunded_cents"], found[1].values["payout_cents"]) == (21_000, 18_000)
+
+
 def test_the_runner_up_gets_the_second_chance() -> None:
     offer = event(
         "payment",
@@ -177,7 +234,15 @@ def test_the_runner_up_gets_the_second_chance() -> None:
 
 def test_a_new_account_is_welcomed_as_an_account_notice() -> None:
     registered = event("identity", "UserRegistered", user_id="cleo", display_name="Cleo")
-    assert who(notices.welcome(registered)) == [("welcome", "account", "cleo")]
+    [notice] = notices.welcome(registered)
+    assert (notice.kind, notice.preference, notice.user_id) == ("welcome", "account", "cleo")
+    assert notice.values["roles"] == ["bidder"]  # what a registration gives
+
+
+def test_the_welcome_follows_the_roles_the_event_names() -> None:
+    roles = ["bidder", "seller", "admin"]
+    made = event("identity", "UserRegistered", user_id="root", display_name="Root", roles=roles)
+    assert notices.welcome(made)[0].values["roles"] == roles
 
 
 def test_a_malformed_event_fails_rather_than_being_acknowledged_silently() -> None:

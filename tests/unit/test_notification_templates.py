@@ -58,9 +58,30 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "currency": "EUR",
         "due_at": "2030-05-18T10:00:00+00:00",
     },
+    "lost": {
+        **LOT,
+        "price_cents": 15_500,
+        "currency": "EUR",
+        "bid_count": 3,
+        "sold": True,
+        "reserve_met": True,
+        "by_buy_now": False,
+    },
+    "reserve_not_met": {
+        **LOT,
+        "price_cents": 900,
+        "currency": "EUR",
+        "bid_count": 2,
+        "sold": False,
+        "reserve_met": False,
+        "by_buy_now": False,
+    },
+    "payment_failed": {**ORDER, "reason": "Your card was declined."},
+    "refunded_buyer": {**ORDER, "refunded_cents": 21_000},
+    "refunded_seller": {**ORDER, "refunded_cents": 21_000, "payout_cents": 18_000},
     "auction_cancelled": {**LOT, "by": "admin", "bids_voided": True},
     "auction_cancelled_seller": {**LOT, "by": "admin", "bids_voided": True},
-    "welcome": {},
+    "welcome": {"roles": ["bidder"]},
 }
 
 
@@ -150,6 +171,54 @@ def test_the_copy_follows_the_facts(templates: Templates) -> None:
     assert "cancelled by the seller" in by_seller.text
     untitled = templates.email("outbid", values("outbid", title=None))
     assert untitled.subject == "You've been outbid"
+
+
+def test_the_close_tells_each_bidder_how_it_ended(templates: Templates) -> None:
+    sold = templates.email("lost", values("lost"))
+    assert sold.subject == "You did not win “A 1960s Leica M3”"
+    assert "Another bidder won it for €155.00." in sold.text
+    bought = templates.email("lost", values("lost", by_buy_now=True))
+    assert "with Buy It Now for €155.00" in bought.text
+    unsold = templates.email("lost", values("lost", sold=False, reserve_met=False))
+    assert "did not reach the seller's reserve price" in unsold.text
+    top = templates.email("reserve_not_met", values("reserve_not_met"))
+    assert "Yours was the highest bid, at €9.00," in top.text
+    assert "you owe nothing" in top.text
+
+
+def test_a_declined_payment_says_why_and_until_when_to_retry(templates: Templates) -> None:
+    email = templates.email("payment_failed", values("payment_failed"))
+    assert "The payment provider said: Your card was declined." in email.text
+    assert "until Saturday 18 May 2030, 10:00 UTC" in email.text
+    assert 'href="https://auctions.example.com/orders/ord-1"' in email.html
+
+
+def test_a_refund_names_the_amount_to_the_buyer_and_the_lost_proceeds_to_the_seller(
+    templates: Templates,
+) -> None:
+    buyer = templates.email("refunded_buyer", values("refunded_buyer"))
+    assert buyer.subject == "Refund for “A 1960s Leica M3”: €210.00"
+    seller = templates.email("refunded_seller", values("refunded_seller"))
+    assert "its proceeds (€180.00) are no" in seller.text
+
+
+@pytest.mark.parametrize(
+    ("roles", "says", "never"),
+    [
+        (["bidder"], "Ask for the seller role", "/admin"),
+        (["bidder", "seller"], "https://auctions.example.com/sell", "seller role"),
+        (["bidder", "seller", "admin"], "https://auctions.example.com/admin", "seller role"),
+    ],
+)
+def test_the_welcome_fits_the_accounts_roles(
+    templates: Templates, roles: list[str], says: str, never: str
+) -> None:
+    email = templates.email("welcome", values("welcome", roles=roles))
+    sms = templates.sms("welcome", values("welcome", roles=roles))
+    for text in (email.text, email.html):
+        assert says in text
+        assert never not in text
+    assert ("/admin" in sms) is ("admin" in roles)
 
 
 def test_a_long_sms_is_cut_to_two_segments(templates: Templates) -> None:

@@ -26,7 +26,9 @@ from auction_platform.services.notification.notices import (
     ending_soon,
     outbid,
     payment_due,
+    payment_failed,
     payment_received,
+    refunded,
     second_chance,
     welcome,
 )
@@ -59,7 +61,9 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         (f"payment.{payments.ORDER_CREATED}", f"payment.{payments.PAYMENT_REMINDER}"),
         payment_due,
     ),
+    Subscription("payment_failed", (f"payment.{payments.PAYMENT_FAILED}",), payment_failed),
     Subscription("payment_received", (f"payment.{payments.ORDER_PAID}",), payment_received),
+    Subscription("refunded", (f"payment.{payments.ORDER_REFUNDED}",), refunded),
     Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
     Subscription("account", (f"identity.{IDENTITY_USER_REGISTERED}",), welcome),
 )

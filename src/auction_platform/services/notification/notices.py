@@ -16,6 +16,8 @@ from typing import Any
 from auction_platform.contracts import payments
 from auction_platform.contracts.events import Envelope
 
+BIDDER = "bidder"  # the role every account has, and the only one a registration gives
+
 
 @dataclass(frozen=True, slots=True)
 class Notice:
@@ -57,25 +59,54 @@ def ending_soon(event: Envelope) -> list[Notice]:
 
 
 def auction_closed(event: Envelope) -> list[Notice]:
-    """``bidding.AuctionClosed``: the winner has won; the seller has sold, or not."""
+    """``bidding.AuctionClosed``: the winner, the seller, a missed reserve's top bidder, the rest.
+
+    The top bidder of a lot whose reserve was not met and the bidders who did not
+    win are told only when the event names them (``leader_id`` and ``bidder_ids``,
+    not in the contract yet): without them a losing bidder cannot be told apart
+    from the top one, and telling the top bidder "you did not win" would be wrong.
+    """
     data = event.data
+    seller, winner, leader = str(data["seller_id"]), data.get("winner_id"), data.get("leader_id")
+    sold = bool(data["sold"]) and winner is not None
+    reserve_met, bid_count = bool(data["reserve_met"]), int(data["bid_count"])
     values = {
         "auction_id": str(data["auction_id"]),
         "title": str(data["title"]),
         "price_cents": int(data["price_cents"]),
         "currency": str(data["currency"]),
-        "bid_count": int(data["bid_count"]),
-        "reserve_met": bool(data["reserve_met"]),
+        "bid_count": bid_count,
+        "sold": sold,
+        "reserve_met": reserve_met,
         "by_buy_now": bool(data["by_buy_now"]),
     }
-    seller = str(data["seller_id"])
-    winner = data.get("winner_id")
-    if bool(data["sold"]) and winner is not None:
-        return [
+    if sold:
+        top: str | None = str(winner)
+        notices = [
             Notice("won", "won", str(winner), values),
             Notice("sold", "sold", seller, values),
         ]
-    return [Notice("not_sold", "not_sold", seller, values)]
+    else:
+        top = str(leader) if leader is not None and bid_count > 0 else None
+        notices = [Notice("not_sold", "not_sold", seller, values)]
+        if top is not None and not reserve_met and top != seller:
+            notices.append(Notice("reserve_not_met", "won", top, values))
+    return notices + _losers(data, top=top, seller=seller, values=values)
+
+
+def _losers(
+    data: Mapping[str, Any], *, top: str | None, seller: str, values: Mapping[str, Any]
+) -> list[Notice]:
+    """The bidders who did not win; none when the event does not say who bid or who led."""
+    bidders = data.get("bidder_ids")
+    if bidders is None or (top is None and int(data["bid_count"]) > 0):
+        return []
+    # Losing is the last outbid: it follows the "outbid" preference.
+    return [
+        Notice("lost", "outbid", user, values)
+        for user in _unique(bidders)
+        if user not in (top, seller)
+    ]
 
 
 def auction_cancelled(event: Envelope) -> list[Notice]:
@@ -117,6 +148,24 @@ def payment_received(event: Envelope) -> list[Notice]:
     ]
 
 
+def payment_failed(event: Envelope) -> list[Notice]:
+    """``payment.PaymentFailed``: the buyer's card was declined; they may try again."""
+    values = _order(event.data)
+    values["reason"] = " ".join(str(event.data["reason"]).split())
+    return [Notice("payment_failed", "payment_due", values["buyer_id"], values)]
+
+
+def refunded(event: Envelope) -> list[Notice]:
+    """``payment.OrderRefunded``: the buyer has their money back; the seller loses the sale."""
+    values = _order(event.data)
+    values["refunded_cents"] = int(event.data["refunded_cents"])
+    values["payout_cents"] = values["hammer_cents"] - values["seller_fee_cents"]
+    return [
+        Notice("refunded_buyer", "payment_received", values["buyer_id"], values),
+        Notice("refunded_seller", "payment_received", values["seller_id"], values),
+    ]
+
+
 def second_chance(event: Envelope) -> list[Notice]:
     """``payment.SecondChanceOffered``: the runner-up may buy at their maximum."""
     data = event.data
@@ -132,9 +181,14 @@ def second_chance(event: Envelope) -> list[Notice]:
 
 
 def welcome(event: Envelope) -> list[Notice]:
-    """``identity.UserRegistered``: a welcome to the new account."""
+    """``identity.UserRegistered``: a welcome to the new account, in the words of its roles.
+
+    An account registers as a bidder; one the event says was made with more roles
+    (an admin from ``create-admin``) is not invited to ask for the seller role.
+    """
     data = event.data
-    values = {"display_name": str(data["display_name"])}
+    roles = [str(role) for role in data.get("roles") or (BIDDER,)]
+    values = {"display_name": str(data["display_name"]), "roles": roles}
     return [Notice("welcome", "account", str(data["user_id"]), values)]
 
 
