@@ -88,13 +88,23 @@ async def test_a_sold_auction_shows_in_the_rollups_and_in_search(
     assert totals["sell_through_rate"] == 1.0
     assert totals["bids_per_closed_auction"] == 2.0
     assert totals["average_seconds_to_first_bid"] is not None
-    assert totals["money"] == [{"currency": "EUR", "gmv_cents": 1550, "fees_cents": 0}]
+    assert totals["money"] == [
+        {
+            "currency": "EUR",
+            "refunds": 0,
+            "gross_gmv_cents": 1550,
+            "net_gmv_cents": 1550,
+            "gross_fees_cents": 0,
+            "net_fees_cents": 0,
+            "refunded_cents": 0,
+        }
+    ]
 
     daily = await http.get(
         "/api/v1/analytics/daily", params={**RANGE, "category": "cameras"}, headers=admin
     )
     [day] = daily.json()["items"]
-    assert (day["category"], day["currency"], day["sold"], day["gmv_cents"]) == (
+    assert (day["category"], day["currency"], day["sold"], day["gross_gmv_cents"]) == (
         "cameras",
         "EUR",
         1,
@@ -286,11 +296,89 @@ async def _redeliver_everything_twice(
     totals = await summary(http, admin)
     assert totals["auctions"]["listed"] == totals["auctions"]["sold"] == 1
     assert totals["bids"] == 1
-    assert totals["orders"] == {"created": 1, "paid": 1}
+    assert totals["orders"] == {"created": 1, "paid": 1, "refunded": 0}
     assert totals["payment_conversion_rate"] == 1.0
     assert totals["average_seconds_to_first_bid"] == 5.0
-    assert totals["money"] == [{"currency": "EUR", "gmv_cents": 1000, "fees_cents": 150}]
+    [money] = totals["money"]
+    assert (money["gross_gmv_cents"], money["gross_fees_cents"]) == (1000, 150)
+    assert (money["net_gmv_cents"], money["net_fees_cents"], money["refunds"]) == (1000, 150, 0)
     assert (await search(http, q="victorian"))["total"] == 1
+
+
+async def test_a_refund_redelivered_counts_once_and_takes_the_sale_out_of_net_gmv(
+    make_settings: MakeSettings,
+) -> None:
+    async with (
+        running(make_settings(), ("identity", "analytics"), embedded=True) as platform,
+        client(platform.apps["identity"]) as identity,
+        client(platform.apps["analytics"]) as http,
+    ):
+        assert platform.broker is not None
+        admin = await admin_token(identity, platform)
+        auction_id, now = uuid.uuid4().hex, datetime.now(UTC)
+        order = {
+            "order_id": uuid.uuid4().hex,
+            "auction_id": auction_id,
+            "title": "A Victorian tea set",
+            "buyer_id": "ann",
+            "seller_id": "sam",
+            "currency": "EUR",
+            "hammer_cents": 1000,
+            "buyers_premium_cents": 50,
+            "seller_fee_cents": 100,
+            "total_cents": 1050,
+            "due_at": (now + timedelta(days=4)).isoformat(),
+            "second_chance": False,
+        }
+        result = {
+            "auction_id": auction_id,
+            "seller_id": "sam",
+            "title": "A Victorian tea set",
+            "winner_id": "ann",
+            "price_cents": 1000,
+            "currency": "EUR",
+            "sold": True,
+            "reserve_met": True,
+            "runner_up_id": None,
+            "runner_up_max_cents": None,
+            "bid_count": 1,
+            "by_buy_now": False,
+            "closed_at": now.isoformat(),
+        }
+        refund = Envelope(
+            type="OrderRefunded", producer="payment", data={**order, "refunded_cents": 1050}
+        )
+        events = [
+            Envelope(type="AuctionClosed", producer="bidding", data=result),
+            Envelope(type="OrderCreated", producer="payment", data=order),
+            Envelope(type="OrderPaid", producer="payment", data=order),
+            refund,
+            refund,  # redelivered
+            Envelope(type="OrderRefunded", producer="payment", data=refund.data),  # a copy
+        ]
+        for envelope in events:
+            await platform.broker.publish([envelope])
+        await eventually(lambda: _settled(platform, "rollups", 6))
+        totals = await summary(http, admin)
+        assert totals["orders"] == {"created": 1, "paid": 1, "refunded": 1}
+        assert totals["money"] == [
+            {
+                "currency": "EUR",
+                "refunds": 1,
+                "gross_gmv_cents": 1000,
+                "net_gmv_cents": 0,
+                "gross_fees_cents": 150,
+                "net_fees_cents": 0,
+                "refunded_cents": 1050,
+            }
+        ]
+        report = await http.get(f"/api/v1/analytics/auctions/{auction_id}", headers=admin)
+        facts = report.json()
+        assert (facts["refunds"], facts["refunded_cents"], facts["net_gmv_cents"]) == (1, 1050, 0)
+
+
+async def _settled(platform: Platform, consumer: str, count: int) -> bool:
+    return _consumed(platform, consumer) == count
 
 
 async def test_bids_per_minute_add_up_every_auction_and_show_quiet_minutes(

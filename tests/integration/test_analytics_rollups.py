@@ -78,6 +78,19 @@ class Feed:
             seller_fee_cents=500,
         )
 
+    async def refund(self, order_id: str, at: datetime) -> None:
+        await self.send(
+            "OrderRefunded",
+            at=at,
+            order_id=order_id,
+            currency="EUR",
+            hammer_cents=5_000,
+            buyers_premium_cents=250,
+            seller_fee_cents=500,
+            total_cents=5_250,
+            refunded_cents=5_250,
+        )
+
     async def summary(self, start: date = DAY - timedelta(days=1), end: date = DAY) -> Any:
         return await handlers.summary(Summary(start, end), ctx=self.ctx)
 
@@ -105,12 +118,56 @@ async def test_a_sale_counts_gmv_on_its_close_day_and_fees_when_paid(feed: Feed)
     await feed.order("OrderPaid", "o1", OPENED + timedelta(days=1))
     today = await feed.summary(DAY, DAY)
     assert today["auctions"]["sold"] == 1
-    assert today["money"] == [{"currency": "EUR", "gmv_cents": 5_000, "fees_cents": 0}]
-    assert today["orders"] == {"created": 1, "paid": 0}
+    assert today["money"] == [money(gmv=5_000)]
+    assert today["orders"] == {"created": 1, "paid": 0, "refunded": 0}
     assert today["payment_conversion_rate"] == 1.0  # the order made today has been paid
     tomorrow = await feed.summary(DAY + timedelta(days=1), DAY + timedelta(days=1))
-    assert tomorrow["money"] == [{"currency": "EUR", "gmv_cents": 0, "fees_cents": 750}]
-    assert tomorrow["orders"] == {"created": 0, "paid": 1}
+    assert tomorrow["money"] == [money(fees=750)]
+    assert tomorrow["orders"] == {"created": 0, "paid": 1, "refunded": 0}
+
+
+async def test_a_refund_takes_the_sale_out_of_net_gmv_and_fees_on_its_own_day(
+    feed: Feed,
+) -> None:
+    await feed.publish()
+    await feed.send("AuctionOpened", currency="EUR")
+    await feed.close(price=5_000)
+    await feed.order("OrderCreated", "o1", OPENED + timedelta(hours=2))
+    await feed.order("OrderPaid", "o1", OPENED + timedelta(hours=3))
+    await feed.refund("o1", OPENED + timedelta(days=1))
+    await feed.refund("o1", OPENED + timedelta(days=1, hours=1))  # a copy, under a new id
+    both = await feed.summary(DAY, DAY + timedelta(days=1))
+    assert both["money"] == [
+        money(gmv=5_000, fees=750, refunds=1, refunded=5_250, net_gmv=0, net_fees=0)
+    ]
+    assert both["orders"] == {"created": 1, "paid": 1, "refunded": 1}
+    sale_day = await feed.summary(DAY, DAY)
+    assert sale_day["money"] == [money(gmv=5_000, fees=750)]
+    [refund_day] = [row for row in await feed.daily() if row["day"] > DAY.isoformat()]
+    assert (refund_day["refunds"], refund_day["refunded_cents"]) == (1, 5_250)
+    assert (refund_day["gross_gmv_cents"], refund_day["net_gmv_cents"]) == (0, -5_000)
+    assert (refund_day["gross_fees_cents"], refund_day["net_fees_cents"]) == (0, -750)
+    report = await handlers.auction_report(AuctionReport(feed.auction_id), ctx=feed.ctx)
+    assert (report["hammer_cents"], report["gross_gmv_cents"], report["net_gmv_cents"]) == (
+        5_000,
+        5_000,
+        0,
+    )
+    assert (report["refunds"], report["refunded_cents"]) == (1, 5_250)
+    assert report["refunded_at"] == (OPENED + timedelta(days=1)).isoformat()
+
+
+async def test_a_refund_heard_before_its_payment_still_nets_the_fees_out(feed: Feed) -> None:
+    await feed.publish()
+    await feed.close(price=5_000)
+    await feed.refund("o1", OPENED + timedelta(hours=3))
+    assert (await feed.summary(DAY, DAY))["money"] == [
+        money(gmv=5_000, refunds=1, refunded=5_250, net_gmv=0)
+    ]
+    await feed.order("OrderPaid", "o1", OPENED + timedelta(hours=2))
+    assert (await feed.summary(DAY, DAY))["money"] == [
+        money(gmv=5_000, fees=750, refunds=1, refunded=5_250, net_gmv=0, net_fees=0)
+    ]
 
 
 async def test_a_first_bid_heard_before_the_opening_still_times_the_first_bid(
@@ -168,7 +225,7 @@ async def test_a_result_or_cancellation_repeated_under_new_ids_counts_once(feed:
         "cancelled": 0,
     }
     assert totals["sell_through_rate"] == 0.0
-    assert totals["money"] == [{"currency": "EUR", "gmv_cents": 0, "fees_cents": 0}]
+    assert totals["money"] == [money()]
 
 
 async def test_an_edit_that_changes_the_category_moves_the_listing(feed: Feed) -> None:
@@ -186,9 +243,9 @@ async def test_a_payment_heard_before_its_order_converts_it_once(feed: Feed) -> 
     await feed.order("OrderCreated", "o1", OPENED)
     await feed.order("OrderPaid", "o1", OPENED + timedelta(minutes=6))
     totals = await feed.summary()
-    assert totals["orders"] == {"created": 1, "paid": 1}
+    assert totals["orders"] == {"created": 1, "paid": 1, "refunded": 0}
     assert totals["payment_conversion_rate"] == 1.0
-    assert totals["money"] == [{"currency": "EUR", "gmv_cents": 0, "fees_cents": 750}]
+    assert totals["money"] == [money(fees=750)]
 
 
 async def test_an_auction_first_heard_of_by_a_bid_counts_as_unknown(feed: Feed) -> None:
@@ -197,3 +254,24 @@ async def test_an_auction_first_heard_of_by_a_bid_counts_as_unknown(feed: Feed) 
     assert (row["category"], row["currency"], row["bids"]) == ("unknown", "EUR", 1)
     with pytest.raises(NotFound):
         await handlers.auction_report(AuctionReport("never-heard-of"), ctx=feed.ctx)
+
+
+def money(
+    *,
+    gmv: int = 0,
+    fees: int = 0,
+    refunds: int = 0,
+    refunded: int = 0,
+    net_gmv: int | None = None,
+    net_fees: int | None = None,
+) -> dict[str, Any]:
+    """One currency's money in a report (net as gross unless said)."""
+    return {
+        "currency": "EUR",
+        "refunds": refunds,
+        "gross_gmv_cents": gmv,
+        "net_gmv_cents": gmv if net_gmv is None else net_gmv,
+        "gross_fees_cents": fees,
+        "net_fees_cents": fees if net_fees is None else net_fees,
+        "refunded_cents": refunded,
+    }

@@ -151,7 +151,7 @@ async def test_the_dashboard_draws_its_charts_on_the_server(admin: httpx.AsyncCl
     assert 'aria-current="page">Dashboard</a>' in html
     for link in ('href="/admin/orders"', 'href="/admin/status"'):
         assert link in html
-    for kpi in ("GMV", "Orders", "Sell-through", "Bids"):
+    for kpi in ("Net GMV", "Refunds", "Orders", "Sell-through", "Bids"):
         assert f'<span class="kpi-name">{kpi}</span>' in html
     charts = re.findall(r'<svg class="chart"[^>]*role="img" aria-label="([^"]+)"', html)
     assert charts == [
@@ -221,6 +221,17 @@ async def test_a_sale_shows_in_the_orders_and_the_gmv_and_is_refunded_from_the_o
     assert "Not refunded:" in (await admin.get("/admin/orders")).text
     order = (await api.get(f"/api/v1/orders/{order_id}", headers=bob.headers)).json()["order"]
     assert order["status"] == "refunded"
+
+    async def netted() -> str:
+        page = await admin.get("/admin")
+        refunds = '<td class="num" data-testid="refunds">1 (€105.00)</td>'
+        return page.text if refunds in page.text else ""
+
+    # The refund is counted, and takes the sale out of the net GMV; the gross stays.
+    dashboard = await eventually(netted, timeout=20)
+    assert "€105.00 given back" in dashboard
+    assert '<strong class="amounts"><span>€0.00</span></strong>' in dashboard
+    assert "1 lot sold; gross €100.00" in dashboard
 
 
 async def test_an_admin_cancels_a_lot_with_a_reason(

@@ -57,6 +57,20 @@ def test_totals_add_rollup_rows_and_ignore_other_columns() -> None:
     assert (totals.sold, totals.gmv_cents, totals.first_bid_seconds) == (3, 1_200, 1.5)
 
 
+def test_refunds_come_off_gmv_and_fees_and_the_gross_stays() -> None:
+    totals = Totals(gmv_cents=5_000, fees_cents=750)
+    totals.add({"refunds": 1, "refunded_cents": 5_250, "refunded_gmv_cents": 5_000})
+    totals.add({"refunded_fees_cents": 750})
+    assert totals.money() == {
+        "gross_gmv_cents": 5_000,
+        "net_gmv_cents": 0,
+        "gross_fees_cents": 750,
+        "net_fees_cents": 0,
+        "refunded_cents": 5_250,
+    }
+    assert totals.refunds == 1
+
+
 def test_time_to_first_bid_is_the_seconds_from_opening_to_the_bid() -> None:
     assert domain.seconds_between(T0, T0 + timedelta(minutes=2, seconds=3)) == 123.0
 

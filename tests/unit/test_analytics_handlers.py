@@ -119,7 +119,13 @@ async def test_a_sale_shows_in_every_report(platform: Platform) -> None:
 
     summary = await handlers.summary(Summary(TODAY - timedelta(days=1), TODAY), ctx=ctx)
     assert summary["auctions"] == {"listed": 1, "opened": 1, "sold": 1, "unsold": 0, "cancelled": 0}
-    assert summary["money"] == [{"currency": "EUR", "gmv_cents": 2_500, "fees_cents": 0}]
+    [money] = summary["money"]
+    assert (money["currency"], money["gross_gmv_cents"], money["net_gmv_cents"]) == (
+        "EUR",
+        2_500,
+        2_500,
+    )
+    assert (money["refunds"], money["refunded_cents"], money["net_fees_cents"]) == (0, 0, 0)
     assert summary["average_seconds_to_first_bid"] == 30.0
     [today] = (await handlers.daily(Daily(TODAY, TODAY, "cameras"), ctx=ctx))["items"]
     assert (today["sold"], today["bids"]) == (1, 2)

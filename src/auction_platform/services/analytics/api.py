@@ -1,7 +1,12 @@
 """HTTP routes of the analytics service: ``/api/v1/analytics`` (admins only).
 
 Reports take a range of UTC days, ``from`` and ``to`` (ISO dates, inclusive);
-without them, the last 30 days up to today.
+without them, the last 30 days up to today. Money is per currency, in minor units:
+``gross_gmv_cents`` (hammer prices of the lots sold, by close day) and
+``gross_fees_cents`` (fees collected, by payment day) as they were made;
+``refunds`` and ``refunded_cents`` (orders refunded and the money given back to
+their buyers, premium included, by refund day); ``net_gmv_cents`` and
+``net_fees_cents``, the gross less the refunded orders' hammer and fees.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def build_router(ctx: Analytics) -> APIRouter:
 
     @router.get("/summary")
     async def summary(admin: Admin, start: From = None, end: To = None) -> dict[str, Any]:
-        """Totals and rates over a range of days."""
+        """Totals and rates over a range of days; GMV and fees gross and net of refunds."""
         return stamped(await handlers.summary(Summary(start, end), ctx=ctx))
 
     @router.get("/daily")
@@ -74,7 +79,7 @@ def build_router(ctx: Analytics) -> APIRouter:
     async def auction(
         admin: Admin, auction_id: Annotated[str, Path(min_length=1, max_length=64)]
     ) -> dict[str, Any]:
-        """One auction: bids per minute, time to first bid and result."""
+        """One auction: bids per minute, time to first bid, result and refunds."""
         return stamped(await handlers.auction_report(AuctionReport(auction_id), ctx=ctx))
 
     return router

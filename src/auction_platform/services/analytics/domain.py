@@ -138,12 +138,26 @@ class Totals:
     orders_created: int = 0
     orders_paid: int = 0
     orders_created_paid: int = 0
+    refunds: int = 0
+    refunded_cents: int = 0
+    refunded_gmv_cents: int = 0
+    refunded_fees_cents: int = 0
 
     def add(self, row: dict[str, object]) -> None:
         """Add one rollup row's counters."""
         for field in fields(self):
             value = row.get(field.name) or 0
             setattr(self, field.name, getattr(self, field.name) + value)
+
+    def money(self) -> dict[str, int]:
+        """GMV and fees as made (gross) and net of refunds, and what refunds gave back."""
+        return {
+            "gross_gmv_cents": int(self.gmv_cents),
+            "net_gmv_cents": int(self.gmv_cents - self.refunded_gmv_cents),
+            "gross_fees_cents": int(self.fees_cents),
+            "net_fees_cents": int(self.fees_cents - self.refunded_fees_cents),
+            "refunded_cents": int(self.refunded_cents),
+        }
 
     def rates(self) -> dict[str, float | None]:
         """The derived measures of these counters."""

@@ -59,12 +59,10 @@ async def summary(command: Summary, *, ctx: Analytics) -> dict[str, Any]:
     async with ctx.db.read() as conn:
         rows = await rs.daily_rows(conn, start=start, end=end)
     totals = domain.Totals()
-    money: dict[str, dict[str, int]] = {}
+    purses: dict[str, domain.Totals] = {}
     for row in rows:
         totals.add(row)
-        purse = money.setdefault(row["currency"], {"gmv_cents": 0, "fees_cents": 0})
-        purse["gmv_cents"] += int(row["gmv_cents"])
-        purse["fees_cents"] += int(row["fees_cents"])
+        purses.setdefault(row["currency"], domain.Totals()).add(row)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -76,9 +74,16 @@ async def summary(command: Summary, *, ctx: Analytics) -> dict[str, Any]:
             "cancelled": totals.cancelled,
         },
         "bids": totals.bids,
-        "orders": {"created": totals.orders_created, "paid": totals.orders_paid},
+        "orders": {
+            "created": totals.orders_created,
+            "paid": totals.orders_paid,
+            "refunded": totals.refunds,
+        },
         **totals.rates(),
-        "money": [{"currency": currency, **amounts} for currency, amounts in sorted(money.items())],
+        "money": [
+            {"currency": currency, "refunds": purse.refunds, **purse.money()}
+            for currency, purse in sorted(purses.items())
+        ],
     }
 
 
@@ -90,8 +95,7 @@ def _day_row(row: dict[str, Any]) -> dict[str, Any]:
         "category": row["category"],
         "currency": row["currency"],
         **{name: int(row[name]) for name in store.COUNTERS},
-        "gmv_cents": int(row["gmv_cents"]),
-        "fees_cents": int(row["fees_cents"]),
+        **totals.money(),
         **totals.rates(),
     }
 
@@ -139,7 +143,9 @@ async def auction_report(command: AuctionReport, *, ctx: Analytics) -> dict[str,
         if facts is None:
             raise NotFound("not_found", "analytics has no record of this auction")
         minutes = await rs.minutes_of(conn, auction_id)
+        refunds = await rs.refunds_of(conn, auction_id)
     hammer = facts["hammer_cents"]
+    gross = int(hammer) if facts["sold"] and hammer is not None else 0
     return {
         "auction_id": auction_id,
         "title": facts["title"],
@@ -153,6 +159,11 @@ async def auction_report(command: AuctionReport, *, ctx: Analytics) -> dict[str,
         "closed_at": _iso(facts["closed_at"]),
         "sold": facts["sold"],
         "hammer_cents": int(hammer) if hammer is not None else None,
+        "gross_gmv_cents": gross,
+        "net_gmv_cents": gross - refunds["refunded_gmv_cents"],
+        "refunds": refunds["refunds"],
+        "refunded_cents": refunds["refunded_cents"],
+        "refunded_at": _iso(refunds["refunded_at"]),
         "cancelled_at": _iso(facts["cancelled_at"]),
         "bids_per_minute": [
             {"minute": minute.isoformat(), "bids": count} for minute, count in minutes

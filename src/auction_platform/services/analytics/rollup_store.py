@@ -5,21 +5,32 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.sql import insert_ignoring_duplicates
 from auction_platform.services.analytics.domain import UNKNOWN_CATEGORY, UNKNOWN_CURRENCY, utc
 from auction_platform.services.analytics.store import (
     COUNTERS,
+    MONEY,
     auctions,
     bid_minutes,
     daily,
     orders,
 )
 
-_MONEY_AND_TIME = ("first_bid_seconds", "gmv_cents", "fees_cents")
-_TIMES = ("listed_at", "opened_at", "first_bid_at", "closed_at", "cancelled_at", "updated_at")
+_MONEY_AND_TIME = ("first_bid_seconds", *MONEY)
+_TIMES = (
+    "listed_at",
+    "opened_at",
+    "first_bid_at",
+    "closed_at",
+    "cancelled_at",
+    "updated_at",
+    "created_at",
+    "paid_at",
+    "refunded_at",
+)
 
 
 async def _row_for_update(
@@ -124,6 +135,24 @@ async def auction_facts(conn: AsyncConnection, auction_id: str) -> dict[str, Any
         if facts.get(name) is not None:
             facts[name] = utc(facts[name])
     return facts
+
+
+async def refunds_of(conn: AsyncConnection, auction_id: str) -> dict[str, Any]:
+    """An auction's refunded orders: how many, the money given back, their hammer, the last."""
+    refunded = orders.c.refunded_at.is_not(None)
+    query = select(
+        func.count(orders.c.refunded_at),
+        func.coalesce(func.sum(orders.c.refunded_cents), 0),
+        func.coalesce(func.sum(case((refunded, orders.c.hammer_cents), else_=0)), 0),
+        func.max(orders.c.refunded_at),
+    ).where(orders.c.auction_id == auction_id)
+    count, cents, hammer, last = (await conn.execute(query)).one()
+    return {
+        "refunds": int(count),
+        "refunded_cents": int(cents),
+        "refunded_gmv_cents": int(hammer),
+        "refunded_at": utc(last) if last is not None else None,
+    }
 
 
 async def minutes_of(conn: AsyncConnection, auction_id: str) -> list[tuple[datetime, int]]:

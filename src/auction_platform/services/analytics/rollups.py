@@ -19,6 +19,12 @@ and its currency.
   seller's fee, from ``OrderPaid``: fees are income once collected, and an unpaid
   order followed by a second-chance order must not count twice) on the day paid;
   orders_created_paid on the order's day, so conversion compares like with like.
+- refunds, on the day of the refund (``OrderRefunded``, once per order): the count,
+  the money given back to the buyer (``refunded_cents``), the order's hammer, which
+  comes off GMV (``refunded_gmv_cents``), and its fees, which come off the fees
+  collected (``refunded_fees_cents``) once its payment is counted: a payment heard
+  of after its refund takes its fees back on the refund's day too. Gross figures are
+  never rewritten; the reports subtract.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from auction_platform.contracts.auctions import (
     BID_PLACED,
 )
 from auction_platform.contracts.events import Envelope
-from auction_platform.contracts.payments import ORDER_CREATED, ORDER_PAID
+from auction_platform.contracts.payments import ORDER_CREATED, ORDER_PAID, ORDER_REFUNDED
 from auction_platform.core.uow import Transaction
 from auction_platform.services.analytics import rollup_store as rs
 from auction_platform.services.analytics.domain import (
@@ -168,11 +174,13 @@ async def cancelled(tx: Transaction, event: Envelope, now: datetime) -> None:
 async def _order(tx: Transaction, event: Envelope, now: datetime) -> dict[str, Any]:
     data = event.data
     auction = await _lock(tx, event, now)
+    hammer = data.get("hammer_cents")
     stub = {
         "auction_id": auction["auction_id"],
         "category": auction["category"],
         "currency": str(data.get("currency") or auction["currency"]),
         "fees_cents": int(data["buyers_premium_cents"]) + int(data["seller_fee_cents"]),
+        "hammer_cents": int(hammer) if hammer is not None else None,
     }
     return await rs.order_for_update(tx.conn, str(data["order_id"]), stub=stub)
 
@@ -200,6 +208,33 @@ async def order_paid(tx: Transaction, event: Envelope, now: datetime) -> None:
     await _bump(tx, order, paid_at, orders_paid=1, fees_cents=order["fees_cents"])
     if order["created_at"] is not None:
         await _bump(tx, order, order["created_at"], orders_created_paid=1)
+    if order["refunded_at"] is not None:  # the refund was heard of first
+        await _bump(tx, order, order["refunded_at"], refunded_fees_cents=order["fees_cents"])
+
+
+async def order_refunded(tx: Transaction, event: Envelope, now: datetime) -> None:
+    """An admin refunded the order: its money comes off GMV and fees on the refund's day."""
+    data = event.data
+    order = await _order(tx, event, now)
+    if order["refunded_at"] is not None:
+        return
+    refunded_at = utc(event.occurred_at)
+    hammer, given_back = int(data["hammer_cents"]), int(data["refunded_cents"])
+    await rs.update_order(
+        tx.conn,
+        order["order_id"],
+        refunded_at=refunded_at,
+        refunded_cents=given_back,
+        hammer_cents=hammer,
+    )
+    deltas: dict[str, float] = {
+        "refunds": 1,
+        "refunded_cents": given_back,
+        "refunded_gmv_cents": hammer,
+    }
+    if order["paid_at"] is not None:  # else its fees were never counted (yet)
+        deltas["refunded_fees_cents"] = order["fees_cents"]
+    await _bump(tx, order, refunded_at, **deltas)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -211,6 +246,7 @@ HANDLERS: dict[str, Handler] = {
     AUCTION_CANCELLED: cancelled,
     ORDER_CREATED: order_created,
     ORDER_PAID: order_paid,
+    ORDER_REFUNDED: order_refunded,
 }
 
 

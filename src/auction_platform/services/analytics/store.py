@@ -84,7 +84,11 @@ COUNTERS = (
     "orders_created",
     "orders_paid",
     "orders_created_paid",
+    "refunds",
 )
+# Money per day: gross GMV and fees as they were made, and what refunds took back of
+# them (the reports show both, and the net).
+MONEY = ("gmv_cents", "fees_cents", "refunded_cents", "refunded_gmv_cents", "refunded_fees_cents")
 daily = Table(
     "analytics_daily",
     TABLES.metadata,
@@ -93,8 +97,7 @@ daily = Table(
     Column("currency", String(3), primary_key=True),
     *(Column(name, Integer, nullable=False, default=0) for name in COUNTERS),
     Column("first_bid_seconds", Float, nullable=False, default=0.0),
-    Column("gmv_cents", BigInteger, nullable=False, default=0),
-    Column("fees_cents", BigInteger, nullable=False, default=0),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in MONEY),
 )
 
 bid_minutes = Table(
@@ -115,6 +118,11 @@ orders = Table(
     Column("fees_cents", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=True),
     Column("paid_at", DateTime(timezone=True), nullable=True),
+    # The order's hammer (None for orders heard of before 0005), and its refund.
+    Column("hammer_cents", BigInteger, nullable=True),
+    Column("refunded_at", DateTime(timezone=True), nullable=True),
+    Column("refunded_cents", BigInteger, nullable=True),
+    Index("ix_analytics_orders_auction", "auction_id"),
 )
 
 # The search documents: the source of truth of every search backend. SQLite adds an

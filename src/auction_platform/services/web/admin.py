@@ -208,13 +208,17 @@ def _dashboard(
     for row in rows:
         counts = {name: int(row.get(name) or 0) for name in ("sold", "unsold", "bids", "listed")}
         per_day[row["day"]].update(counts)
-        gmv[row["currency"]][row["day"]] += int(row["gmv_cents"])
+        gmv[row["currency"]][row["day"]] += int(row["gross_gmv_cents"])
         categories[row["category"]].update({**counts, "cancelled": int(row["cancelled"])})
-        category_gmv[row["category"]][row["currency"]] += int(row["gmv_cents"])
+        category_gmv[row["category"]][row["currency"]] += int(row["gross_gmv_cents"])
+        # Net figures go negative on a day that refunds an earlier day's sale.
         currencies[row["currency"]].update(
             sold=counts["sold"],
-            gmv_cents=int(row["gmv_cents"]),
-            fees_cents=int(row["fees_cents"]),
+            gross_gmv_cents=int(row["gross_gmv_cents"]),
+            net_gmv_cents=int(row["net_gmv_cents"]),
+            net_fees_cents=int(row["net_fees_cents"]),
+            refunds=int(row["refunds"]),
+            refunded_cents=int(row["refunded_cents"]),
             orders_created=int(row["orders_created"]),
             orders_paid=int(row["orders_paid"]),
         )
@@ -268,7 +272,8 @@ def _dashboard(
         label_name="Category",
     )
     return {
-        "gmv_kpi": [m for m in summary["money"] if m["gmv_cents"]],
+        "gmv_kpi": [m for m in summary["money"] if m["gross_gmv_cents"] or m["refunds"]],
+        "refunds_kpi": [m for m in summary["money"] if m["refunds"]],
         "gmv_charts": gmv_charts,
         "sell_through": sell_through,
         "bids_per_day": bids_per_day,
