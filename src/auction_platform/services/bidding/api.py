@@ -133,7 +133,16 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
         max_cents = body.max_amount
         key = headers.get("idempotency-key")
         idempotency = _idempotency("bid", auction_id, {"max_amount": max_cents}, key)
-        return _answer(await ctx.submit(auction_id, PlaceBid(user.subject, max_cents, idempotency)))
+        command = PlaceBid(user.subject, max_cents, idempotency)
+        try:
+            return _answer(await ctx.submit(auction_id, command))
+        except DomainError as refusal:
+            # On a hot auction a refusal is as common as a bid: answered here, through
+            # the same table, it is sent as a bid is; one with headers (Retry-After)
+            # goes to the lean routes' error handler.
+            if ERRORS.headers_of(refusal) is not None:
+                raise
+            return render(refusal)
 
     return LeanRoute(
         path="/api/v1/auctions/{auction_id}/bids",
