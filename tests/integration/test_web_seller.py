@@ -168,12 +168,55 @@ async def test_a_lot_listed_now_for_an_hour_opens_within_seconds(
     await eventually(opened, timeout=15, interval=0.25)
 
 
+async def test_start_now_sends_no_start_and_the_lot_is_open_on_the_redirect(
+    seller: Seller,
+) -> None:
+    lot_id = await listed(seller.http, title="Walnut writing desk")
+
+    [lot] = await seller.lots()
+    assert (lot["id"], lot["status"], lot["duration_seconds"]) == (lot_id, "open", 3600)
+    assert lot["starts_at"] == lot["opened_at"]
+
+
+async def test_a_draft_to_start_now_starts_when_it_is_published(seller: Seller) -> None:
+    draft = await post_listing(seller.http, "draft", title="Pewter jug", duration="86400")
+    assert draft.status_code == 303, draft.text
+    lot_id = draft.headers["location"].rsplit("/", 1)[1]
+    [lot] = await seller.lots()
+    assert (lot["starts_at"], lot["starts_when_published"], lot["duration_seconds"]) == (
+        None,
+        True,
+        86400,
+    )
+    edit = await seller.http.get(f"/auctions/{lot_id}/edit")
+    assert edit.status_code == 200, edit.text
+    saved = await post_listing(
+        seller.http, "save", f"/auctions/{lot_id}/edit", title="Pewter jug, 1800s", duration="86400"
+    )
+    assert saved.status_code == 303, saved.text
+    assert "Your changes are saved." in (await seller.http.get(f"/auctions/{lot_id}")).text
+
+    answer = await seller.http.post(
+        f"/auctions/{lot_id}/publish",
+        data={"csrf_token": await csrf_of(seller.http, "/my/listings")},
+    )
+
+    assert answer.status_code == 303, answer.text
+    [lot] = await seller.lots()
+    assert (lot["title"], lot["status"], lot["duration_seconds"]) == (
+        "Pewter jug, 1800s",
+        "open",
+        86400,
+    )
+
+
 async def test_preview_shows_the_lot_and_saves_nothing(seller: Seller) -> None:
     answer = await post_listing(seller.http, "preview", title="Tin robot", buy_now_price="80")
 
     assert answer.status_code == 200
     assert 'id="preview-heading"' in answer.text
     assert "Tin robot" in answer.text and "$80.00" in answer.text
+    assert "1h 00m after it opens" in answer.text  # started now, it runs the hour chosen
     assert (await seller.lots()) == []
 
 

@@ -283,12 +283,44 @@ def test_publishing_schedules_a_draft() -> None:
 
 
 def test_a_start_a_moment_ago_may_be_published_but_not_one_long_past() -> None:
-    recent = draft(starts_at=NOW - timedelta(seconds=3))
-    assert domain.publish(recent, limits=LIMITS, now=NOW).status is Status.SCHEDULED
-    old = draft(starts_at=NOW - timedelta(minutes=1))
+    recent = draft(starts_at=NOW + timedelta(minutes=1))
+    later = NOW + timedelta(minutes=1, seconds=3)
+    assert domain.publish(recent, limits=LIMITS, now=later).status is Status.SCHEDULED
+    old = draft(starts_at=NOW + timedelta(minutes=1))
     with pytest.raises(InvalidTerms) as refused:
-        domain.publish(old, limits=LIMITS, now=NOW)
+        domain.publish(old, limits=LIMITS, now=NOW + timedelta(minutes=2))
     assert refused.value.code == "start_in_past"
+
+
+def test_a_start_already_past_is_refused_when_the_draft_is_written() -> None:
+    assert draft(starts_at=NOW - timedelta(seconds=3)).status is Status.DRAFT  # the grace
+    with pytest.raises(InvalidTerms) as refused:
+        draft(starts_at=NOW - timedelta(minutes=1))
+    assert refused.value.code == "start_in_past"
+
+
+def test_a_lot_left_to_start_when_published_starts_then_and_runs_its_duration() -> None:
+    lot = draft(starts_when_published=True, duration=timedelta(days=2))
+    assert (lot.terms.starts_at, lot.ends_at) == (NOW, NOW + timedelta(days=2))  # provisional
+    later = NOW + timedelta(days=9)
+    published = domain.publish(lot, limits=LIMITS, now=later)
+    assert (published.terms.starts_at, published.terms.ends_at) == (
+        later,
+        later + timedelta(days=2),
+    )
+    assert published.ends_at == later + timedelta(days=2)
+    assert (published.terms.starts_when_published, published.terms.duration) == (False, None)
+    assert domain.open_lot(published, now=later).status is Status.OPEN
+
+
+def test_a_lot_left_to_start_when_published_may_keep_a_fixed_end() -> None:
+    end = NOW + timedelta(days=3)
+    lot = draft(starts_when_published=True, ends_at=end)
+    published = domain.publish(lot, limits=LIMITS, now=NOW + timedelta(days=1))
+    assert (published.terms.starts_at, published.ends_at) == (NOW + timedelta(days=1), end)
+    with pytest.raises(InvalidTerms) as short:
+        domain.publish(lot, limits=LIMITS, now=end - timedelta(seconds=30))
+    assert short.value.code == "invalid_duration"
 
 
 def test_a_scheduled_lot_opens_at_its_start_and_not_before() -> None:
@@ -307,43 +339,130 @@ def test_a_scheduled_lot_opens_at_its_start_and_not_before() -> None:
 
 
 def test_a_draft_and_a_scheduled_lot_can_be_edited() -> None:
-    edited = domain.edit(draft(), replace(TERMS, start_cents=20_000), limits=LIMITS, now=NOW)
+    edited = domain.edit(draft(), {"start_cents": 20_000}, limits=LIMITS, now=NOW)
     assert edited.current_price_cents == 20_000
     scheduled = domain.publish(draft(), limits=LIMITS, now=NOW)
     later = NOW + timedelta(minutes=5)
-    moved = domain.edit(
-        scheduled, replace(TERMS, ends_at=NOW + timedelta(days=3)), limits=LIMITS, now=later
-    )
+    moved = domain.edit(scheduled, {"ends_at": NOW + timedelta(days=3)}, limits=LIMITS, now=later)
     assert moved.ends_at == NOW + timedelta(days=3)
     assert moved.status is Status.SCHEDULED
     with pytest.raises(InvalidTerms):
-        domain.edit(draft(), replace(TERMS, title=""), limits=LIMITS, now=NOW)
+        domain.edit(draft(), {"title": ""}, limits=LIMITS, now=NOW)
 
 
 def test_a_scheduled_lot_cannot_be_moved_into_the_past() -> None:
     scheduled = domain.publish(draft(), limits=LIMITS, now=NOW)
     with pytest.raises(InvalidTerms) as refused:
-        domain.edit(
-            scheduled,
-            replace(TERMS, starts_at=NOW - timedelta(hours=1)),
-            limits=LIMITS,
-            now=NOW,
-        )
+        domain.edit(scheduled, {"starts_at": NOW - timedelta(hours=1)}, limits=LIMITS, now=NOW)
     assert refused.value.code == "start_in_past"
 
 
-@pytest.mark.parametrize("status", [Status.OPEN, Status.CLOSED, Status.CANCELLED])
-def test_nothing_can_be_edited_once_open(status: Status) -> None:
-    with pytest.raises(NotAllowed) as refused:
-        domain.edit(at(status), TERMS, limits=LIMITS, now=NOW)
-    assert refused.value.code == "not_editable"
-
-
-def test_a_scheduled_lot_whose_start_has_come_is_no_longer_editable() -> None:
+def test_a_listed_lot_asked_to_start_when_published_starts_now() -> None:
     scheduled = domain.publish(draft(), limits=LIMITS, now=NOW)
+    later = NOW + timedelta(minutes=5)
+    moved = domain.edit(
+        scheduled, {"starts_at": None, "duration": timedelta(hours=2)}, limits=LIMITS, now=later
+    )
+    assert (moved.terms.starts_at, moved.ends_at) == (later, later + timedelta(hours=2))
+    assert moved.terms.starts_when_published is False
+
+
+def test_a_drafts_old_start_is_judged_only_when_it_changes_or_is_published() -> None:
+    old = draft()
+    late = NOW + timedelta(hours=2)  # its start has passed
+    assert domain.edit(old, {"title": "A Leica M3"}, limits=LIMITS, now=late).terms.title == (
+        "A Leica M3"
+    )
+    with pytest.raises(InvalidTerms) as moved:
+        domain.edit(old, {"starts_at": NOW}, limits=LIMITS, now=late)
+    assert moved.value.code == "start_in_past"
+
+
+@pytest.mark.parametrize("status", [Status.CLOSED, Status.CANCELLED])
+def test_nothing_can_be_edited_once_ended(status: Status) -> None:
     with pytest.raises(NotAllowed) as refused:
-        domain.edit(scheduled, TERMS, limits=LIMITS, now=TERMS.starts_at)
+        domain.edit(at(status), {"title": "Late"}, limits=LIMITS, now=NOW)
     assert refused.value.code == "not_editable"
+
+
+@pytest.mark.parametrize("status", [Status.OPEN, Status.SCHEDULED])
+def test_a_lot_taking_bids_is_edited_until_its_first_bid(status: Status) -> None:
+    start = TERMS.starts_at
+    lot = at(status)
+    assert domain.taking_bids(lot, now=start) is True
+    edited = domain.edit(
+        lot, {"title": "A Leica M3", "start_cents": 5_000}, limits=LIMITS, now=start
+    )
+    assert (edited.terms.title, edited.current_price_cents) == ("A Leica M3", 5_000)
+    with pytest.raises(NotAllowed) as refused:
+        domain.edit(at(status, bid_count=1), {"title": "x y z"}, limits=LIMITS, now=start)
+    assert refused.value.code == "has_bids"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"starts_at": NOW + timedelta(hours=2)}, "start_fixed"),
+        ({"starts_at": None}, "start_fixed"),
+        ({"currency": "USD"}, "currency_fixed"),
+        ({"ends_at": NOW + timedelta(hours=1, minutes=30)}, "end_in_past"),
+        ({"duration": timedelta(minutes=30)}, "end_in_past"),
+        ({"ends_at": NOW + timedelta(days=60)}, "invalid_duration"),
+    ],
+)
+def test_an_open_lot_keeps_its_start_its_currency_and_an_end_ahead(
+    changes: dict[str, Any], code: str
+) -> None:
+    with pytest.raises((NotAllowed, InvalidTerms)) as refused:
+        domain.edit(at(Status.OPEN), changes, limits=LIMITS, now=NOW + timedelta(hours=2))
+    assert refused.value.code == code
+
+
+def test_an_open_lot_may_take_its_own_start_and_currency_again() -> None:
+    same = {"starts_at": TERMS.starts_at, "currency": "eur", "ends_at": NOW + timedelta(days=2)}
+    edited = domain.edit(at(Status.OPEN), same, limits=LIMITS, now=NOW + timedelta(hours=2))
+    assert edited.ends_at == NOW + timedelta(days=2)
+
+
+def test_a_scheduled_lot_whose_start_has_come_keeps_its_start() -> None:
+    scheduled = domain.publish(draft(), limits=LIMITS, now=NOW)
+    later = {"starts_at": TERMS.starts_at + timedelta(hours=1)}
+    with pytest.raises(NotAllowed) as refused:
+        domain.edit(scheduled, later, limits=LIMITS, now=TERMS.starts_at)
+    assert refused.value.code == "start_fixed"
+
+
+def test_an_unsold_lot_is_relisted_with_its_terms_to_start_when_published() -> None:
+    unsold = at(Status.CLOSED, outcome=Outcome.UNSOLD)
+    later = NOW + timedelta(days=10)
+    again = domain.relist(
+        unsold, new_id="lot2", relisting=None, changes={"title": "Leica"}, limits=LIMITS, now=later
+    )
+    assert (again.id, again.status, again.relisted_from) == ("lot2", Status.DRAFT, "lot1")
+    assert again.terms.title == "Leica"
+    assert again.terms.duration == TERMS.ends_at - TERMS.starts_at
+    assert again.created_at == later
+    marked = domain.mark_relisted(unsold, as_id="lot2", now=later)
+    assert (marked.status, marked.relisted_as) == (Status.CLOSED, "lot2")
+
+
+def test_only_an_unsold_lot_is_relisted_and_only_once() -> None:
+    sold = at(Status.CLOSED, outcome=Outcome.SOLD)
+    relisted = at(Status.CLOSED, outcome=Outcome.UNSOLD, relisted_as="lot2")
+    cases = [
+        (sold, None, "not_relistable"),
+        (at(Status.OPEN), None, "not_relistable"),
+        (at(Status.CANCELLED), None, "not_relistable"),
+        (relisted, Status.DRAFT, "already_relisted"),
+    ]
+    for lot, relisting, code in cases:
+        with pytest.raises(NotAllowed) as refused:
+            domain.relist(lot, new_id="x", relisting=relisting, changes={}, limits=LIMITS, now=NOW)
+        assert refused.value.code == code
+    again = domain.relist(
+        relisted, new_id="lot3", relisting=Status.CANCELLED, changes={}, limits=LIMITS, now=NOW
+    )
+    assert again.relisted_from == "lot1"
 
 
 @pytest.mark.parametrize("by", ["seller", "admin"])
@@ -399,6 +518,33 @@ def test_a_result_closes_an_open_lot_sold_or_unsold() -> None:
         None,
     )
     assert unsold.current_price_cents == 45_000
+
+
+def test_a_lot_bought_at_once_ends_when_it_was_bought() -> None:
+    lot = at(Status.OPEN)
+    bought = NOW + timedelta(hours=2)
+    closed = domain.record_result(
+        lot,
+        sold=True,
+        winner_id="bea",
+        price_cents=90_000,
+        bid_count=0,
+        now=bought + timedelta(seconds=1),
+        closed_at=bought,
+        by_buy_now=True,
+    )
+    assert closed.ends_at == closed.closed_at == bought
+    assert closed.terms.ends_at == TERMS.ends_at  # the planned end stays in the terms
+    ran = domain.record_result(
+        lot,
+        sold=False,
+        winner_id=None,
+        price_cents=0,
+        bid_count=0,
+        now=TERMS.ends_at + timedelta(seconds=1),
+        closed_at=TERMS.ends_at,
+    )
+    assert (ran.ends_at, ran.closed_at) == (TERMS.ends_at, TERMS.ends_at)
 
 
 def test_a_result_is_recorded_only_once_and_needs_a_winner_when_sold() -> None:

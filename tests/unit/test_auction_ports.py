@@ -1,4 +1,7 @@
-"""The bid book over HTTP: the bidding service's answers as the auction service reads them."""
+"""The bid book over HTTP: the bidding service's answers as the auction service reads them.
+
+Cancelling (``POST .../book/cancel``) and editing (``PUT .../book/rules``) alike.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from auction_platform.contracts.auctions import AuctionRulesData
 from auction_platform.core.failures import Unavailable
 from auction_platform.services.auction.api import ERRORS
 from auction_platform.services.auction.domain import Actor
 from auction_platform.services.auction.ports import (
     BookCancelled,
+    BookEdited,
     BookRefusal,
     BookRefused,
     HttpBookControl,
@@ -96,3 +101,53 @@ async def test_an_answer_outside_the_contract_is_a_bad_gateway(response: httpx.R
     assert bad.value.message == f"the bidding service answered {response.status_code}"
     assert ERRORS.status_of(bad.value) == 502
     assert ERRORS.headers_of(bad.value) is None
+
+
+RULES: AuctionRulesData = {
+    "auction_id": "lot-1",
+    "seller_id": "sam",
+    "title": "A Leica M3",
+    "currency": "EUR",
+    "start_cents": 5_000,
+    "reserve_cents": None,
+    "buy_now_cents": 9_000,
+    "starts_at": "2030-03-01T12:00:00+00:00",
+    "ends_at": "2030-03-03T12:00:00+00:00",
+    "soft_close": None,
+    "increments": [[0, 5]],
+}
+
+
+async def test_an_edit_puts_the_new_rules_to_the_book() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"auction_id": "lot-1"})
+
+    assert await book(answer).edit("lot-1", RULES) == BookEdited()
+    [request] = seen
+    assert (request.method, request.url.path) == ("PUT", "/api/v1/auctions/lot-1/book/rules")
+    assert json.loads(request.content) == RULES
+    assert request.headers["authorization"] == "Bearer service-token"
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("has_bids", BookRefusal.HAS_BIDS),
+        ("auction_ended", BookRefusal.NOT_EDITABLE),
+        ("auction_cancelled", BookRefusal.NOT_EDITABLE),
+    ],
+)
+async def test_a_409_to_an_edit_is_the_books_refusal(code: str, reason: BookRefusal) -> None:
+    assert await book(lambda request: error(code)).edit("lot-1", RULES) == BookRefused(reason)
+
+
+async def test_an_edit_the_book_cannot_hear_is_unavailable_or_a_bad_gateway() -> None:
+    with pytest.raises(Unavailable) as down:
+        await book(lambda request: httpx.Response(503)).edit("lot-1", RULES)
+    assert (down.value.code, ERRORS.status_of(down.value)) == ("dependency_unavailable", 503)
+    with pytest.raises(Unavailable) as bad:
+        await book(lambda request: httpx.Response(404)).edit("lot-1", RULES)
+    assert (bad.value.code, ERRORS.status_of(bad.value)) == ("bad_gateway", 502)

@@ -38,7 +38,8 @@ class AuctionRulesData(TypedDict):
 
 # draft -> scheduled (listed); data: AuctionRulesData and the category
 AUCTION_PUBLISHED = "AuctionPublished"
-# a listed (scheduled) lot's terms changed before it opened; data as AuctionPublished
+# a listed lot's terms changed: before it opened, or while open until its first bid
+# (the bid book took the new rules first); data as AuctionPublished
 AUCTION_EDITED = "AuctionEdited"
 AUCTION_OPENED = "AuctionOpened"  # scheduled -> open; data: AuctionRulesData
 

@@ -6,10 +6,19 @@ their clock before counting down to an end.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from auction_platform.core.auth import (
     CurrentService,
@@ -29,6 +38,7 @@ from auction_platform.services.auction.commands import (
     ListMyLots,
     Page,
     PublishLot,
+    RelistLot,
     ShowLot,
     ShowRules,
     ShowWatchlist,
@@ -57,8 +67,10 @@ LotId = Annotated[str, Path(min_length=1, max_length=64)]
 Increment = Annotated[list[StrictInt], Field(min_length=2, max_length=2)]
 Increments = Annotated[list[Increment], Field(max_length=50)]
 ImageUrl = Annotated[str, Field(max_length=2_048)]
-# Optional terms that may be cleared with an explicit null.
-NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close"})
+# How long a lot runs, in seconds: the settings' limits (a year at most) decide the rest.
+Duration = Annotated[StrictInt, Field(ge=1, le=365 * 86_400)]
+# Optional terms that may be cleared with an explicit null (a null start: when published).
+NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close", "starts_at"})
 
 
 class _Strict(BaseModel):
@@ -81,11 +93,20 @@ class NewLot(_Strict):
     reserve_cents: StrictInt | None = None
     buy_now_cents: StrictInt | None = None
     increments: Increments | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    # Left out: the lot starts when it is published.
+    starts_at: AwareDatetime | None = None
+    # One of the two: a fixed end, or how long the lot runs from its start.
+    ends_at: AwareDatetime | None = None
+    duration_seconds: Duration | None = None
     # Left out: the default soft close; ``null``: none.
     soft_close: SoftCloseBody | None = None
     publish: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_end(self) -> Self:
+        if (self.ends_at is None) == (self.duration_seconds is None):
+            raise ValueError("give either ends_at or duration_seconds")
+        return self
 
 
 class Cancellation(_Strict):
@@ -104,7 +125,18 @@ class LotChange(_Strict):
     increments: Increments | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
+    duration_seconds: Duration | None = None
     soft_close: SoftCloseBody | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one_end(self) -> Self:
+        if {"ends_at", "duration_seconds"} <= self.model_fields_set:
+            raise ValueError("give ends_at or duration_seconds, not both")
+        return self
+
+
+class Relisting(LotChange):
+    publish: StrictBool = False
 
 
 def _soft_close(body: SoftCloseBody | None) -> SoftClose | None:
@@ -115,7 +147,8 @@ def _increments(rows: list[list[int]]) -> tuple[tuple[int, int], ...]:
     return tuple((row[0], row[1]) for row in rows)
 
 
-def _terms(body: NewLot) -> Terms:
+def _terms(body: NewLot, *, now: datetime) -> Terms:
+    """The terms of a new lot; a time left out is provisional (``now``) until it is timed."""
     return Terms(
         title=body.title,
         description=body.description,
@@ -128,14 +161,20 @@ def _terms(body: NewLot) -> Terms:
         increments=(
             _increments(body.increments) if body.increments is not None else DEFAULT_INCREMENTS
         ),
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
+        starts_at=body.starts_at or now,
+        ends_at=body.ends_at or now,
         soft_close=(
             _soft_close(body.soft_close)
             if "soft_close" in body.model_fields_set
             else DEFAULT_SOFT_CLOSE
         ),
+        starts_when_published=body.starts_at is None,
+        duration=_duration(body.duration_seconds),
     )
+
+
+def _duration(seconds: int | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds is not None else None
 
 
 def _changes(body: LotChange) -> dict[str, Any]:
@@ -151,6 +190,10 @@ def _changes(body: LotChange) -> dict[str, Any]:
             value = _increments(value)
         elif name == "soft_close":
             value = _soft_close(value)
+        elif name == "duration_seconds":
+            name, value = "duration", _duration(value)
+        elif name == "publish":
+            continue
         changes[name] = value
     return changes
 
@@ -183,8 +226,20 @@ def build_router(ctx: Auctions) -> APIRouter:
 
     @auctions.post("", status_code=201)
     async def create(body: NewLot, seller: Seller) -> dict[str, Any]:
-        """List a lot: a draft, or published at once with ``"publish": true``."""
-        command = CreateLot(seller_id=seller.subject, terms=_terms(body), publish=body.publish)
+        """List a lot: a draft, or published at once with ``"publish": true``.
+
+        **When it runs.** With `starts_at` the lot opens then; a start already past is
+        refused at once (422 `start_in_past`). Without `starts_at` it starts as soon
+        as it is published ("start now"): with `"publish": true` it is open in the
+        answer; a draft starts when it is published. The end is either `ends_at`, a
+        fixed moment, or `duration_seconds`, how long it runs from its start (for a
+        draft that starts when published, counted from the publication). Give one of
+        the two. The run must lie within the platform's minimum and maximum duration
+        (422 `invalid_duration`). Until a lot that starts when published is
+        published, its `starts_at` (and, with a duration, its `ends_at`) read `null`.
+        """
+        terms = _terms(body, now=ctx.clock())
+        command = CreateLot(seller_id=seller.subject, terms=terms, publish=body.publish)
         return one(await handlers.create_lot(command, ctx=ctx), seller)
 
     @auctions.get("")
@@ -237,7 +292,18 @@ def build_router(ctx: Auctions) -> APIRouter:
 
     @auctions.patch("/{lot_id}")
     async def change(lot_id: LotId, body: LotChange, user: CurrentUser) -> dict[str, Any]:
-        """Change the terms of your lot before it opens."""
+        """Change the terms of your lot until its first bid (eBay's rule).
+
+        Send only what changes. Before the lot opens anything may change; a
+        `starts_at` of `null` makes a draft start when published (a listed lot:
+        now); `duration_seconds` in place of `ends_at` makes the end follow the
+        start. Once open, while nobody has bid, everything may change but the start
+        (409 `start_fixed`: it has happened) and the currency (409 `currency_fixed`:
+        watchers have seen its prices in it); a new end must be ahead (422
+        `end_in_past`) and within the duration limits. The bid book takes the new
+        terms with the edit; once a bid has been accepted, the edit is refused (409
+        `has_bids`). A closed or cancelled lot is 409 `not_editable`.
+        """
         command = EditLot(lot_id, changes=_changes(body), by=caller(user))
         return one(await handlers.edit_lot(command, ctx=ctx), user)
 
@@ -245,6 +311,24 @@ def build_router(ctx: Auctions) -> APIRouter:
     async def publish(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:
         """Put your draft on the calendar."""
         return one(await handlers.publish_lot(PublishLot(lot_id, by=caller(user)), ctx=ctx), user)
+
+    @auctions.post("/{lot_id}/relist", status_code=201)
+    async def relist(
+        lot_id: LotId, seller: Seller, body: Relisting | None = None
+    ) -> dict[str, Any]:
+        """List your unsold lot again: a new lot (a new id) with its terms.
+
+        Only a lot that ended unsold (409 `not_relistable`), once (409
+        `already_relisted`, naming the new lot; again only if that one was
+        cancelled). The new lot links back in `relisted_from`, and the old one,
+        which stays closed, shows the new id in `relisted_as` to you. Unless the
+        body says otherwise, the new lot starts when it is published and runs as
+        long as the old one was planned to; any term may be changed as in `PATCH`,
+        and `"publish": true` lists it at once (open at once without `starts_at`).
+        """
+        body = body or Relisting()
+        command = RelistLot(lot_id, by=caller(seller), changes=_changes(body), publish=body.publish)
+        return one(await handlers.relist_lot(command, ctx=ctx), seller)
 
     @auctions.post("/{lot_id}/cancel")
     async def cancel(

@@ -28,11 +28,25 @@ class CreateLot:
 
 @dataclass(frozen=True, slots=True)
 class EditLot:
-    """Change some terms of a lot before it opens: ``Terms`` field names to new values."""
+    """Change some terms of a lot until its first bid: ``Terms`` field names to new values.
+
+    ``starts_at`` None: start when published (a listed lot: now); ``duration``, a
+    ``timedelta``, in place of ``ends_at``: the lot runs that long from its start.
+    """
 
     lot_id: str
     changes: Mapping[str, Any]
     by: Caller
+
+
+@dataclass(frozen=True, slots=True)
+class RelistLot:
+    """List an unsold lot again: a new lot with its terms, ``changes`` as in ``EditLot``."""
+
+    lot_id: str
+    by: Caller
+    changes: Mapping[str, Any]
+    publish: bool = False
 
 
 @dataclass(frozen=True, slots=True)

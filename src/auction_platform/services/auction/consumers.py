@@ -81,6 +81,8 @@ def _closed(lot: Lot, event: Envelope, now: datetime) -> Lot:
             price_cents=int(data["price_cents"]),
             bid_count=int(data["bid_count"]),
             now=now,
+            closed_at=_time(data["closed_at"]),
+            by_buy_now=bool(data.get("by_buy_now")),
         )
     except domain.NotAllowed as refusal:
         # Redelivering would not change the lot's state: note it and move on.

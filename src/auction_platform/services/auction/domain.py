@@ -1,5 +1,7 @@
 """The lifecycle of a lot: draft -> scheduled -> open -> closed (sold/unsold), or cancelled.
 
+An unsold lot may be listed again (``relist``): a new draft with its terms.
+
 Pure: standard library only (and the platform's domain errors, themselves standard
 library only). Every transition takes the lot and the time and returns the new lot,
 or raises ``NotAllowed`` with a code. What may be listed lives in ``listing``; this
@@ -8,11 +10,11 @@ module decides what may happen to a listing, when, and by whom.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from auction_platform.core.failures import Conflict
 from auction_platform.services.auction.listing import (
@@ -20,6 +22,9 @@ from auction_platform.services.auction.listing import (
     Limits,
     Terms,
     check_terms,
+    fixed,
+    revise,
+    timed,
 )
 
 # Publishing may lag the seller's chosen start by this much (a slow form, a slow clock).
@@ -97,11 +102,22 @@ class Lot:
     published_at: datetime | None = None
     opened_at: datetime | None = None
     closed_at: datetime | None = None
+    relisted_from: str | None = None  # the unsold lot this one lists again
+    relisted_as: str | None = None  # the lot that lists this unsold one again
 
 
-def new_lot(*, lot_id: str, seller_id: str, terms: Terms, limits: Limits, now: datetime) -> Lot:
-    """A draft with checked terms."""
-    terms = check_terms(terms, limits=limits)
+def new_lot(
+    *,
+    lot_id: str,
+    seller_id: str,
+    terms: Terms,
+    limits: Limits,
+    now: datetime,
+    relisted_from: str | None = None,
+) -> Lot:
+    """A draft with checked terms; a start already past is refused at once."""
+    terms = check_terms(timed(terms, now=now), limits=limits)
+    check_start(terms, now=now)
     return Lot(
         id=lot_id,
         seller_id=seller_id,
@@ -111,22 +127,30 @@ def new_lot(*, lot_id: str, seller_id: str, terms: Terms, limits: Limits, now: d
         ends_at=terms.ends_at,
         created_at=now,
         updated_at=now,
+        relisted_from=relisted_from,
     )
 
 
 def check_start(terms: Terms, *, now: datetime) -> None:
-    """A lot going on the calendar may not start in the past (beyond a small grace)."""
-    if terms.starts_at < now - PUBLISH_GRACE:
+    """A lot may not start in the past (beyond a small grace); "when published" never is."""
+    if not terms.starts_when_published and terms.starts_at < now - PUBLISH_GRACE:
         raise InvalidTerms("start_in_past", "the start time has passed; choose a later one")
 
 
 def publish(lot: Lot, *, limits: Limits, now: datetime) -> Lot:
-    """Draft -> scheduled: the lot is listed and opens at its start time."""
+    """Draft -> scheduled: the lot is listed and opens at its start time (now, if left open)."""
     if lot.status is not Status.DRAFT:
         raise NotAllowed("not_draft", f"only a draft can be published; this lot is {lot.status}")
-    terms = check_terms(lot.terms, limits=limits)
+    terms = check_terms(fixed(lot.terms, now=now), limits=limits)
     check_start(terms, now=now)
-    return replace(lot, terms=terms, status=Status.SCHEDULED, published_at=now, updated_at=now)
+    return replace(
+        lot,
+        terms=terms,
+        status=Status.SCHEDULED,
+        ends_at=terms.ends_at,
+        published_at=now,
+        updated_at=now,
+    )
 
 
 def open_lot(lot: Lot, *, now: datetime) -> Lot:
@@ -138,16 +162,35 @@ def open_lot(lot: Lot, *, now: datetime) -> Lot:
     return replace(lot, status=Status.OPEN, opened_at=now, updated_at=now)
 
 
-def edit(lot: Lot, terms: Terms, *, limits: Limits, now: datetime) -> Lot:
-    """New terms, only before the lot opens (a draft, or scheduled and not yet due)."""
-    editable = lot.status is Status.DRAFT or (
-        lot.status is Status.SCHEDULED and now < lot.terms.starts_at
+def taking_bids(lot: Lot, *, now: datetime) -> bool:
+    """From its start time on a lot takes bids (the book may open before the scheduler does)."""
+    return lot.status is Status.OPEN or (
+        lot.status is Status.SCHEDULED and now >= lot.terms.starts_at
     )
-    if not editable:
-        raise NotAllowed("not_editable", "a lot can only be changed before it opens")
+
+
+def edit(lot: Lot, changes: Mapping[str, Any], *, limits: Limits, now: datetime) -> Lot:
+    """New terms, until the lot's first bid (eBay's rule); ``changes`` as in ``revise``.
+
+    Before a lot takes bids anything may change. From its start on, while it has no
+    bid, everything but the start (it has happened) and the currency (watchers have
+    seen its prices in it) may change, and the new end must be ahead; the book must
+    then agree (``taking_bids``), since only it knows whether a bid came first.
+    ``bid_count`` here can only lag behind the book, so a count above zero settles it.
+    """
+    if lot.status in FINAL:
+        raise NotAllowed("not_editable", f"a {lot.status} lot can no longer be changed")
+    live = taking_bids(lot, now=now)
+    if live:
+        _check_live_changes(lot, changes)
+    terms = revise(lot.terms, changes, now=now)
+    if lot.status is not Status.DRAFT:
+        terms = fixed(terms, now=now)  # a listed lot asked to start "when published": now
     terms = check_terms(terms, limits=limits)
-    if lot.status is Status.SCHEDULED:
-        check_start(terms, now=now)
+    if live and terms.ends_at <= now:
+        raise InvalidTerms("end_in_past", "the new end has passed; choose a later one")
+    if not live and (lot.status is Status.SCHEDULED or "starts_at" in changes):
+        check_start(terms, now=now)  # a draft's old start is judged when it is published
     return replace(
         lot,
         terms=terms,
@@ -155,6 +198,56 @@ def edit(lot: Lot, terms: Terms, *, limits: Limits, now: datetime) -> Lot:
         ends_at=terms.ends_at,
         updated_at=now,
     )
+
+
+def _check_live_changes(lot: Lot, changes: Mapping[str, Any]) -> None:
+    if lot.bid_count > 0:
+        raise NotAllowed("has_bids", "the lot has bids; its terms can no longer change")
+    if "starts_at" in changes and changes["starts_at"] != lot.terms.starts_at:
+        raise NotAllowed("start_fixed", "the lot has started; its start time cannot change")
+    currency = changes.get("currency")
+    if currency is not None and str(currency).strip().upper() != lot.terms.currency:
+        raise NotAllowed("currency_fixed", "the currency cannot change once the lot has started")
+
+
+def relist(
+    lot: Lot,
+    *,
+    new_id: str,
+    relisting: Status | None,
+    changes: Mapping[str, Any],
+    limits: Limits,
+    now: datetime,
+) -> Lot:
+    """A new draft of an unsold lot's terms, with ``changes`` (as in ``edit``).
+
+    Unless told otherwise it starts when published and runs as long as the old one
+    was planned to. ``relisting`` is the state of the lot that already lists this one
+    again, if any: a lot is relisted once, or again if that relisting was cancelled.
+    """
+    if lot.status is not Status.CLOSED or lot.outcome is not Outcome.UNSOLD:
+        raise NotAllowed("not_relistable", "only a lot that ended unsold can be listed again")
+    if lot.relisted_as is not None and relisting is not Status.CANCELLED:
+        raise NotAllowed(
+            "already_relisted",
+            "this lot is listed again already",
+            details={"auction_id": lot.relisted_as},
+        )
+    length = lot.terms.ends_at - lot.terms.starts_at
+    again = replace(lot.terms, starts_when_published=True, duration=length)
+    return new_lot(
+        lot_id=new_id,
+        seller_id=lot.seller_id,
+        terms=revise(again, changes, now=now),
+        limits=limits,
+        now=now,
+        relisted_from=lot.id,
+    )
+
+
+def mark_relisted(lot: Lot, *, as_id: str, now: datetime) -> Lot:
+    """The unsold lot is listed again as ``as_id``; it stays closed."""
+    return replace(lot, relisted_as=as_id, updated_at=now)
 
 
 def cancel_needs_book(lot: Lot, *, by: Actor, now: datetime) -> bool:
@@ -167,12 +260,10 @@ def cancel_needs_book(lot: Lot, *, by: Actor, now: datetime) -> bool:
     """
     if lot.status in FINAL:
         raise NotAllowed("not_cancellable", f"a {lot.status} lot cannot be cancelled")
-    taking_bids = lot.status is Status.OPEN or (
-        lot.status is Status.SCHEDULED and now >= lot.terms.starts_at
-    )
-    if taking_bids and by == Actor.SELLER and lot.bid_count > 0:
+    live = taking_bids(lot, now=now)
+    if live and by == Actor.SELLER and lot.bid_count > 0:
         raise NotAllowed("has_bids", "the lot has bids; only an admin can cancel it now")
-    return taking_bids
+    return live
 
 
 def cancel(lot: Lot, *, by: Actor, now: datetime) -> Lot:
@@ -192,9 +283,13 @@ def record_result(
     price_cents: int,
     bid_count: int,
     now: datetime,
+    closed_at: datetime | None = None,
+    by_buy_now: bool = False,
 ) -> Lot:
     """Open -> closed: sold to ``winner_id`` at ``price_cents``, or unsold.
 
+    ``closed_at`` is when the book closed (``now`` if not said). Bought at once, the
+    lot ended then: that is its end from now on (the planned one stays in its terms).
     A scheduled lot is accepted too: the book may open and close an auction (Buy It
     Now at the first second) before this service's scheduler has opened it.
     """
@@ -202,6 +297,7 @@ def record_result(
         raise NotAllowed("not_open", f"only an open lot can close; this lot is {lot.status}")
     if sold and winner_id is None:
         raise NotAllowed("invalid_result", "a sold lot needs a winner")
+    closed = closed_at or now
     return replace(
         lot,
         status=Status.CLOSED,
@@ -210,7 +306,8 @@ def record_result(
         final_price_cents=price_cents if sold else None,
         current_price_cents=price_cents if sold or bid_count > 0 else lot.current_price_cents,
         bid_count=bid_count,  # the book is the authority at the close
-        closed_at=now,
+        ends_at=closed if by_buy_now else lot.ends_at,
+        closed_at=closed,
         updated_at=now,
     )
 

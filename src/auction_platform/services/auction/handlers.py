@@ -9,18 +9,19 @@ raises a domain error (``core.failures``): bad terms are ``Invalid``, the wrong 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from auction_platform.contracts.auctions import (
     AUCTION_CANCELLED,
     AUCTION_EDITED,
+    AUCTION_OPENED,
     AUCTION_PUBLISHED,
 )
 from auction_platform.core.failures import Forbidden, Invalid, NotFound
-from auction_platform.core.uow import UnitOfWork
+from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.auction import browse, domain, store, views
 from auction_platform.services.auction.commands import (
     BrowseLots,
@@ -30,6 +31,7 @@ from auction_platform.services.auction.commands import (
     ListMyLots,
     Page,
     PublishLot,
+    RelistLot,
     ShowLot,
     ShowRules,
     ShowWatchlist,
@@ -43,6 +45,7 @@ from auction_platform.services.auction.ports import (
     BookCancelled,
     BookControl,
     BookRefusal,
+    BookRefused,
 )
 from auction_platform.settings import Settings
 
@@ -51,6 +54,11 @@ PUBLIC_STATUSES = (Status.OPEN, Status.SCHEDULED)
 _BOOK_REFUSALS = {
     BookRefusal.HAS_BIDS: "the lot has bids; only an admin can cancel it now",
     BookRefusal.NOT_CANCELLABLE: "the bid book can no longer be cancelled",
+}
+# ... or to take the lot's new terms.
+_EDIT_REFUSALS = {
+    BookRefusal.HAS_BIDS: "the lot has bids; its terms can no longer change",
+    BookRefusal.NOT_EDITABLE: "the lot has ended; its terms can no longer change",
 }
 
 
@@ -92,8 +100,28 @@ def _own(lot: Lot | None, caller: Caller, *, admin_too: bool = False) -> Lot:
     return lot
 
 
+async def announce_opened(tx: Transaction, lots: Sequence[Lot], *, ctx: Auctions) -> None:
+    """Lots just opened: plan their ending-soon notices and emit ``AuctionOpened``."""
+    minutes = ctx.settings.ending_soon_minutes
+    planned = [(lot.id, m, at) for lot in lots for m, at in domain.reminders(lot, minutes)]
+    await store.add_reminders(tx.conn, planned)
+    for lot in lots:
+        tx.emit(AUCTION_OPENED, dict(views.rules(lot)))
+
+
+async def _list(tx: Transaction, lot: Lot, *, ctx: Auctions, now: datetime) -> Lot:
+    """Announce a lot just published; one whose start has come ("start now") opens at once."""
+    tx.emit(AUCTION_PUBLISHED, views.published(lot))
+    if now < lot.terms.starts_at:
+        return lot
+    opened = domain.open_lot(lot, now=now)
+    await store.save_lot(tx.conn, opened)
+    await announce_opened(tx, [opened], ctx=ctx)
+    return opened
+
+
 async def create_lot(command: CreateLot, *, ctx: Auctions) -> Lot:
-    """A new draft; published at once when asked."""
+    """A new draft; published at once when asked (and open at once when it starts now)."""
     now = ctx.clock()
     lot = domain.new_lot(
         lot_id=uuid.uuid4().hex,
@@ -107,34 +135,86 @@ async def create_lot(command: CreateLot, *, ctx: Auctions) -> Lot:
     async with ctx.uow() as tx:
         await store.add_lot(tx.conn, lot)
         if command.publish:
-            tx.emit(AUCTION_PUBLISHED, views.published(lot))
+            lot = await _list(tx, lot, ctx=ctx, now=now)
     await ctx.lots.put(lot)
     return lot
 
 
 async def edit_lot(command: EditLot, *, ctx: Auctions) -> Lot:
-    """Change some terms of a lot before it opens."""
+    """Change some terms of a lot until its first bid; the bid book follows.
+
+    Once the lot takes bids the book is asked while the lot's row is locked: the
+    book settles the race with a first bid (it refuses the edit once one came),
+    and news of bids placed under the new terms applies after this edit, not
+    under it. A listed lot's new terms are announced (``AuctionEdited``).
+    """
     now = ctx.clock()
     async with ctx.uow() as tx:
         lot = _own(await store.lot_by_id(tx.conn, command.lot_id, for_update=True), command.by)
-        terms = replace(lot.terms, **command.changes)
-        lot = domain.edit(lot, terms, limits=ctx.limits, now=now)
-        await store.save_lot(tx.conn, lot)
-        if lot.status is not Status.DRAFT:
+        edited = domain.edit(lot, command.changes, limits=ctx.limits, now=now)
+        if domain.taking_bids(lot, now=now):
+            answer = await ctx.book.edit(lot.id, views.rules(edited))
+            if isinstance(answer, BookRefused):
+                raise NotAllowed(answer.reason.value, _EDIT_REFUSALS[answer.reason])
+        await store.save_lot(tx.conn, edited)
+        if edited.status is Status.OPEN and edited.ends_at != lot.ends_at:
+            await _replan_reminders(tx, edited, ctx=ctx, now=now)
+        if edited.status is not Status.DRAFT:
             # Drafts are private; a listed lot's new terms reach the catalogue's readers.
-            tx.emit(AUCTION_EDITED, views.published(lot))
-    await ctx.lots.put(lot)
-    return lot
+            tx.emit(AUCTION_EDITED, views.published(edited))
+    await ctx.lots.put(edited)
+    return edited
+
+
+async def _replan_reminders(tx: Transaction, lot: Lot, *, ctx: Auctions, now: datetime) -> None:
+    """The end of an open lot moved: its notices not sent yet are planned again.
+
+    A notice that would already be due is dropped rather than sent late ("5 minutes
+    left" with 3 left), and one already sent is not sent twice.
+    """
+    sent = await store.sent_reminders(tx.conn, lot.id)
+    await store.drop_unsent_reminders(tx.conn, lot.id)
+    due = domain.reminders(lot, ctx.settings.ending_soon_minutes)
+    await store.add_reminders(
+        tx.conn, [(lot.id, m, at) for m, at in due if m not in sent and at > now]
+    )
 
 
 async def publish_lot(command: PublishLot, *, ctx: Auctions) -> Lot:
-    """Put a draft on the calendar: it opens at its start time."""
+    """Put a draft on the calendar: it opens at its start time (at once if that is now)."""
     now = ctx.clock()
     async with ctx.uow() as tx:
         lot = _own(await store.lot_by_id(tx.conn, command.lot_id, for_update=True), command.by)
         lot = domain.publish(lot, limits=ctx.limits, now=now)
         await store.save_lot(tx.conn, lot)
-        tx.emit(AUCTION_PUBLISHED, views.published(lot))
+        lot = await _list(tx, lot, ctx=ctx, now=now)
+    await ctx.lots.put(lot)
+    return lot
+
+
+async def relist_lot(command: RelistLot, *, ctx: Auctions) -> Lot:
+    """List an unsold lot again: a new lot with its terms; the old one stays closed."""
+    now = ctx.clock()
+    async with ctx.uow() as tx:
+        old = await store.lot_by_id(tx.conn, command.lot_id, for_update=True)
+        old = _own(old, command.by)
+        earlier = await store.lot_by_id(tx.conn, old.relisted_as) if old.relisted_as else None
+        lot = domain.relist(
+            old,
+            new_id=uuid.uuid4().hex,
+            relisting=earlier.status if earlier else None,
+            changes=command.changes,
+            limits=ctx.limits,
+            now=now,
+        )
+        if command.publish:
+            lot = domain.publish(lot, limits=ctx.limits, now=now)
+        await store.add_lot(tx.conn, lot)
+        if command.publish:
+            lot = await _list(tx, lot, ctx=ctx, now=now)
+        old = domain.mark_relisted(old, as_id=lot.id, now=now)
+        await store.save_lot(tx.conn, old)
+    await ctx.lots.put(old)
     await ctx.lots.put(lot)
     return lot
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from auction_platform.contracts.money import CURRENCIES
@@ -90,6 +92,54 @@ class Terms:
     starts_at: datetime
     ends_at: datetime
     soft_close: SoftClose | None = DEFAULT_SOFT_CLOSE
+    # A draft may leave its start to its publication ("start now"). Its ``starts_at``
+    # is then only when it would start if published at the last save, and with a
+    # ``duration`` its end moves with its start. Publishing fixes both times.
+    starts_when_published: bool = False
+    duration: timedelta | None = None
+
+
+# The terms that say when a lot runs; ``revise`` reads them together.
+_TIMES = ("starts_at", "ends_at", "duration")
+
+
+def timed(terms: Terms, *, now: datetime) -> Terms:
+    """The times the terms mean at ``now``.
+
+    A start left to publication is ``now``; an end given as a duration is the start
+    plus it. The duration is kept only while the start still waits for publication.
+    """
+    starts_at = now if terms.starts_when_published else terms.starts_at
+    ends_at = starts_at + terms.duration if terms.duration is not None else terms.ends_at
+    duration = terms.duration if terms.starts_when_published else None
+    return replace(terms, starts_at=starts_at, ends_at=ends_at, duration=duration)
+
+
+def fixed(terms: Terms, *, now: datetime) -> Terms:
+    """The terms of a lot published at ``now``: a start left to publication is now."""
+    return replace(timed(terms, now=now), starts_when_published=False, duration=None)
+
+
+def revise(terms: Terms, changes: Mapping[str, Any], *, now: datetime) -> Terms:
+    """``terms`` with ``changes`` (``Terms`` field names) applied, timed at ``now``.
+
+    ``starts_at`` None leaves the start to publication; a new ``ends_at`` fixes the
+    end, a ``duration`` makes it follow the start. A lot that ran for a duration
+    keeps its length when it is given a start time.
+    """
+    revised = replace(terms, **{k: v for k, v in changes.items() if k not in _TIMES})
+    if "starts_at" in changes:
+        start = changes["starts_at"]
+        revised = replace(
+            revised,
+            starts_when_published=start is None,
+            starts_at=revised.starts_at if start is None else start,
+        )
+    if "ends_at" in changes:
+        revised = replace(revised, ends_at=changes["ends_at"], duration=None)
+    if "duration" in changes:
+        revised = replace(revised, duration=changes["duration"])
+    return timed(revised, now=now)
 
 
 def check_terms(terms: Terms, *, limits: Limits) -> Terms:

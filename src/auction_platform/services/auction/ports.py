@@ -1,9 +1,10 @@
-"""What the auction service asks of others: the bid book, to cancel an auction.
+"""What the auction service asks of others: the bid book, to cancel an auction or follow an edit.
 
 ``BookControl`` is the use cases' view of the bidding service, in the domain's terms:
-cancel the book of an auction, for its seller or an admin; the answer says who bid and
-whether their bids were voided, or why the book refused. ``HttpBookControl`` asks the
-bidding service over its HTTP contract (in the embedded mode the client goes
+cancel the book of an auction, for its seller or an admin (the answer says who bid and
+whether their bids were voided, or why the book refused); run the book under a lot's
+new rules, which the book refuses once a bid has come first. ``HttpBookControl`` asks
+the bidding service over its HTTP contract (in the embedded mode the client goes
 in-process); handler tests pass a fake.
 """
 
@@ -16,15 +17,17 @@ from typing import Protocol
 
 import httpx
 
+from auction_platform.contracts.auctions import AuctionRulesData
 from auction_platform.core.failures import Unavailable
 from auction_platform.services.auction.domain import Actor
 
 
 class BookRefusal(StrEnum):
-    """Why the book will not be cancelled."""
+    """Why the book will not be cancelled, or will not take new rules."""
 
-    HAS_BIDS = "has_bids"  # a seller asked, and someone has bid
+    HAS_BIDS = "has_bids"  # someone has bid (and a seller asked to cancel, or to edit)
     NOT_CANCELLABLE = "not_cancellable"  # the book is past cancelling (it has closed)
+    NOT_EDITABLE = "not_editable"  # the book has closed or was cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,13 @@ class BookRefused:
     reason: BookRefusal
 
 
+@dataclass(frozen=True, slots=True)
+class BookEdited:
+    """The book runs under the new rules (opened with them if it had not opened yet)."""
+
+
 BookAnswer = BookCancelled | BookRefused
+EditAnswer = BookEdited | BookRefused
 
 
 class BookControl(Protocol):
@@ -51,6 +60,14 @@ class BookControl(Protocol):
     async def cancel(self, auction_id: str, *, by: Actor) -> BookAnswer:
         """Close the book of ``auction_id`` to bids, ``by`` its seller or an admin.
 
+        Raises ``Unavailable`` when the book cannot be asked (or answers nonsense).
+        """
+        ...
+
+    async def edit(self, auction_id: str, rules: AuctionRulesData) -> EditAnswer:
+        """Run the book of ``auction_id`` under ``rules``, unless a bid was accepted first.
+
+        The book decides under its own lock, so a bid and an edit never both win.
         Raises ``Unavailable`` when the book cannot be asked (or answers nonsense).
         """
         ...
@@ -99,6 +116,26 @@ class HttpBookControl:
                 return BookCancelled(bidder_ids=bidders, bids_voided=body["bids_voided"] is True)
             except (ValueError, TypeError, KeyError):
                 pass
+        raise Unavailable("bad_gateway", f"the bidding service answered {response.status_code}")
+
+    async def edit(self, auction_id: str, rules: AuctionRulesData) -> EditAnswer:
+        """``PUT .../book/rules``: 200 the book follows, 409 it refuses, a 5xx an outage."""
+        try:
+            response = await self._client().put(
+                f"/api/v1/auctions/{auction_id}/book/rules",
+                json=dict(rules),
+                headers=await self._auth_headers(),
+            )
+        except httpx.HTTPError as error:
+            raise _unavailable() from error
+        if response.status_code == 200:
+            return BookEdited()
+        if response.status_code == 409:
+            if _error_code(response) == BookRefusal.HAS_BIDS:
+                return BookRefused(BookRefusal.HAS_BIDS)
+            return BookRefused(BookRefusal.NOT_EDITABLE)
+        if response.status_code >= 500:
+            raise _unavailable()
         raise Unavailable("bad_gateway", f"the bidding service answered {response.status_code}")
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    false,
     select,
     text,
     tuple_,
@@ -67,6 +69,11 @@ lots = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # "Start now": a draft that starts when published, and the length it then runs.
+    Column("starts_when_published", Boolean, nullable=False, server_default=false()),
+    Column("duration_seconds", Integer, nullable=True),
+    Column("relisted_from", String(32), nullable=True),
+    Column("relisted_as", String(32), nullable=True),
     Index("ix_auction_lots_status_ends", "status", "ends_at", "id"),
     Index("ix_auction_lots_status_price", "status", "current_price_cents", "id"),
     Index("ix_auction_lots_status_created", "status", "created_at", "id"),
@@ -149,6 +156,10 @@ def _columns(lot: Lot) -> dict[str, Any]:
         "closed_at": lot.closed_at,
         "created_at": lot.created_at,
         "updated_at": lot.updated_at,
+        "starts_when_published": terms.starts_when_published,
+        "duration_seconds": int(terms.duration.total_seconds()) if terms.duration else None,
+        "relisted_from": lot.relisted_from,
+        "relisted_as": lot.relisted_as,
     }
 
 
@@ -172,6 +183,10 @@ def lot_from_row(row: Any) -> Lot:
         starts_at=utc(row.starts_at),
         ends_at=utc(row.scheduled_ends_at),
         soft_close=soft,
+        starts_when_published=bool(row.starts_when_published),
+        duration=timedelta(seconds=row.duration_seconds)
+        if row.duration_seconds is not None
+        else None,
     )
     return Lot(
         id=row.id,
@@ -193,6 +208,8 @@ def lot_from_row(row: Any) -> Lot:
         published_at=maybe_utc(row.published_at),
         opened_at=maybe_utc(row.opened_at),
         closed_at=maybe_utc(row.closed_at),
+        relisted_from=row.relisted_from,
+        relisted_as=row.relisted_as,
     )
 
 
@@ -315,6 +332,14 @@ async def mark_reminders_sent(
     if sent:
         key = tuple_(reminders.c.auction_id, reminders.c.minutes_left)
         await conn.execute(update(reminders).where(key.in_(list(sent))).values(sent_at=now))
+
+
+async def sent_reminders(conn: AsyncConnection, auction_id: str) -> set[int]:
+    """The lead times (minutes) of a lot's notices already sent."""
+    query = select(reminders.c.minutes_left).where(
+        reminders.c.auction_id == auction_id, reminders.c.sent_at.is_not(None)
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 async def drop_unsent_reminders(conn: AsyncConnection, auction_id: str) -> None:

@@ -36,10 +36,26 @@ def _soft_close(lot: Lot) -> SoftCloseData | None:
     }
 
 
+def _times(lot: Lot) -> tuple[str | None, str | None, int | None]:
+    """Start, planned end and length as a reader sees them: what is not fixed yet is None.
+
+    A draft left to start when published has only provisional times (as if published
+    now); with a duration, its end is not known either.
+    """
+    terms = lot.terms
+    length = terms.ends_at - terms.starts_at
+    if not terms.starts_when_published:
+        return terms.starts_at.isoformat(), terms.ends_at.isoformat(), int(length.total_seconds())
+    if terms.duration is None:
+        return None, terms.ends_at.isoformat(), None
+    return None, None, int(terms.duration.total_seconds())
+
+
 def document(lot: Lot) -> dict[str, Any]:
     """Everything about a lot as JSON: ``public`` for anyone, ``private`` for its owner."""
     terms = lot.terms
     available = domain.buy_now_available(lot)
+    starts_at, planned_end, duration = _times(lot)
     public = {
         "id": lot.id,
         "seller_id": lot.seller_id,
@@ -60,21 +76,26 @@ def document(lot: Lot) -> dict[str, Any]:
         "increments": [list(row) for row in terms.increments],
         "soft_close": _soft_close(lot),
         "extensions": lot.extensions,
-        "starts_at": terms.starts_at.isoformat(),
-        "ends_at": lot.ends_at.isoformat(),
-        "scheduled_ends_at": terms.ends_at.isoformat(),
+        "starts_at": starts_at,
+        "starts_when_published": terms.starts_when_published,
+        "duration_seconds": duration,
+        # The end as it stands: extended by late bids, or the moment of a Buy It Now.
+        "ends_at": lot.ends_at.isoformat() if planned_end is not None else None,
+        "scheduled_ends_at": planned_end,
         "cancelled_by": lot.cancelled_by.value if lot.cancelled_by else None,
         "published_at": _iso(lot.published_at),
         "opened_at": _iso(lot.opened_at),
         "closed_at": _iso(lot.closed_at),
         "created_at": lot.created_at.isoformat(),
         "updated_at": lot.updated_at.isoformat(),
+        "relisted_from": lot.relisted_from,
     }
     private = {
         "reserve_cents": terms.reserve_cents,
         "buy_now_cents": terms.buy_now_cents,
         "leader_id": lot.leader_id,
         "winner_id": lot.winner_id,
+        "relisted_as": lot.relisted_as,
     }
     return {"public": public, "private": private}
 

@@ -26,8 +26,6 @@ DURATIONS: tuple[tuple[int, str], ...] = (
 DEFAULT_DURATION = 7 * 86_400
 # What the "Soft close" box promises: a bid in the last 2 minutes adds 2 minutes.
 SOFT_CLOSE = {"window_seconds": 120, "extend_seconds": 120, "max_extensions": 10}
-# "Start now": the API wants a start time, and one a moment ahead is never in the past.
-START_LEAD = timedelta(seconds=5)
 # The form field an API refusal is about, so the page can mark it.
 FIELD_OF_CODE = {
     "invalid_title": "title",
@@ -40,6 +38,9 @@ FIELD_OF_CODE = {
     "invalid_reserve": "reserve_price",
     "invalid_buy_now": "buy_now_price",
     "invalid_duration": "duration",
+    "end_in_past": "duration",
+    "start_fixed": "starts_at",
+    "currency_fixed": "currency",
     "start_in_past": "starts_at",
     "invalid_time": "starts_at",
     "invalid_soft_close": "soft_close",
@@ -70,7 +71,11 @@ def blank_fields() -> dict[str, str]:
 def lot_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
     """The listing form filled in with a lot's terms (as its seller sees them)."""
     currency = str(lot["currency"])
-    starts, ends = lot_moment(lot["starts_at"]), lot_moment(lot["scheduled_ends_at"])
+    # A draft left to start when published has no start yet (nor, run for a duration, an end).
+    starts = moment(lot.get("starts_at")) or now
+    duration = lot.get("duration_seconds")
+    if duration is None:
+        duration = int((lot_moment(lot["scheduled_ends_at"]) - starts).total_seconds())
     return {
         "title": str(lot["title"]),
         "description": str(lot.get("description") or ""),
@@ -82,9 +87,9 @@ def lot_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
         "buy_now_price": amount_input(lot.get("buy_now_cents"), currency),
         # A start that has passed (a draft's) is no use: the form offers "now" instead.
         "start": "at" if starts > now else "now",
-        "starts_at": f"{starts:%Y-%m-%dT%H:%M}",
+        "starts_at": f"{starts:%Y-%m-%dT%H:%M}" if lot.get("starts_at") else "",
         "tz_offset": "0",
-        "duration": str(int((ends - starts).total_seconds())),
+        "duration": str(duration),
         "soft_close": "on" if lot.get("soft_close") else "",
     }
 
@@ -94,13 +99,20 @@ def listing_terms(
 ) -> dict[str, Any]:
     """The API's terms of a lot from the form, or ``FormProblem`` naming the field at fault.
 
-    Only what the form itself can know is checked here (amounts, times); the API
-    judges the rest and its refusal is shown on the form.
+    "Start now" sends no start and the duration (the API starts the lot when it is
+    published); a start time sends the start and the end. Only what the form itself
+    can know is checked here (amounts, times); the API judges the rest and its
+    refusal is shown on the form.
     """
     currency = fields.get("currency", "").strip().upper()
     if currency not in CURRENCIES:
         raise FormProblem("currency", "Currency: choose one from the list.")
+    duration = _duration(fields)
     starts_at = _start(fields, now=now, current=current)
+    times: dict[str, Any] = {"duration_seconds": duration}
+    if starts_at is not None:
+        ends_at = starts_at + timedelta(seconds=duration)
+        times = {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
     return {
         "title": fields.get("title", "").strip(),
         "description": fields.get("description", "").strip(),
@@ -112,8 +124,7 @@ def listing_terms(
         "buy_now_cents": _amount(
             fields, "buy_now_price", "Buy It Now price", currency, optional=True
         ),
-        "starts_at": starts_at.isoformat(),
-        "ends_at": (starts_at + timedelta(seconds=_duration(fields))).isoformat(),
+        **times,
         "soft_close": dict(SOFT_CLOSE) if fields.get("soft_close") else None,
     }
 
@@ -123,12 +134,17 @@ def changed_terms(terms: Mapping[str, Any], lot: Mapping[str, Any]) -> dict[str,
 
     A soft close counts as unchanged while it stays on, so a lot listed through
     the API with its own soft-close numbers keeps them when its title is edited.
+    "Start now" on a lot with a start time asks it to start when published (a
+    listed lot: now), with its duration.
     """
     changes: dict[str, Any] = {}
     for name, value in terms.items():
-        if name in ("starts_at", "ends_at"):
+        if name == "duration_seconds":
+            if lot.get("starts_at") is not None or value != lot.get("duration_seconds"):
+                changes.update(starts_at=None, duration_seconds=value)
+        elif name in ("starts_at", "ends_at"):
             before = lot["starts_at" if name == "starts_at" else "scheduled_ends_at"]
-            if lot_moment(value) != lot_moment(before):
+            if before is None or lot_moment(value) != lot_moment(before):
                 changes[name] = value
         elif name == "soft_close":
             if (value is None) != (lot.get("soft_close") is None):
@@ -152,9 +168,10 @@ def _amount(
 
 def _start(
     fields: Mapping[str, str], *, now: datetime, current: Mapping[str, Any] | None
-) -> datetime:
+) -> datetime | None:
+    """The start time typed in, or None for "start now"."""
     if fields.get("start", "now") != "at":
-        return now + START_LEAD
+        return None
     try:
         typed = datetime.fromisoformat(fields.get("starts_at", "").strip())
     except ValueError as error:
@@ -166,11 +183,10 @@ def _start(
     offset = fields.get("tz_offset", "0").strip().lstrip("-")
     minutes = int(fields["tz_offset"]) if offset.isdigit() and int(offset) <= 14 * 60 else 0
     starts = typed.replace(tzinfo=UTC) + timedelta(minutes=minutes)
-    if current is not None:
-        # The form shows minutes only: the lot's own start, to the minute, is kept as it is.
-        before = lot_moment(current["starts_at"])
-        if starts == before.replace(second=0, microsecond=0):
-            return before
+    before = moment(current.get("starts_at")) if current is not None else None
+    # The form shows minutes only: the lot's own start, to the minute, is kept as it is.
+    if before is not None and starts == before.replace(second=0, microsecond=0):
+        return before
     return starts
 
 
