@@ -127,10 +127,38 @@ class Visit:
         return session
 
     async def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the public API as this visitor."""
+        """Call the public API as this visitor.
+
+        A token that identity marked stale (an admin changed the account's roles) is
+        renewed once, with the account's roles read again, and the call repeated.
+        """
+        try:
+            return await self.web.api.call(
+                method, path, token=self.token, address=self.address, **kwargs
+            )
+        except ApiProblem as problem:
+            if problem.status != 401 or problem.code != "token_stale" or not await self.renew():
+                raise
         return await self.web.api.call(
             method, path, token=self.token, address=self.address, **kwargs
         )
+
+    async def renew(self) -> bool:
+        """New tokens for this session, and the roles they carry; False if it has ended."""
+        if self.session is None or self.cookie is None:
+            return False
+        renewed = await self.web.sessions.fresh(
+            self.cookie, self.session, refresher(self.web, self.request), now=True
+        )
+        if renewed is None:
+            self.session, self.drop_session = None, True
+            return False
+        me = await self.web.api.call(
+            "GET", "/api/v1/users/me", token=renewed.access_token, address=self.address
+        )
+        self.session = replace(renewed, roles=tuple(me["user"]["roles"]))
+        await self.web.sessions.save(self.cookie, self.session)
+        return True
 
     async def flash(self, message: str, kind: str = "info") -> None:
         """A message for the next page this visitor sees (signed-in visitors only)."""
