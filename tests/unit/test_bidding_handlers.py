@@ -22,6 +22,7 @@ from auction_platform.core.failures import (
     Conflict,
     DomainError,
     Forbidden,
+    Invalid,
     NotFound,
     Unavailable,
 )
@@ -38,9 +39,11 @@ from auction_platform.services.bidding.domain import (
     BuyNow,
     CancelBook,
     CancelledBy,
+    EditRules,
     Idempotency,
     PlaceBid,
     Retract,
+    RulesEdited,
 )
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.idempotency import RecordedAnswer
@@ -319,6 +322,16 @@ async def test_a_missing_book_of_an_auction_not_open_is_not_opened(
     assert await book_status(bidding, "lot-9") is None
 
 
+async def test_no_book_opens_before_the_auction_starts(
+    bidding: Bidding, auction: KnownAuctionRules, clock: Clock
+) -> None:
+    auction.rules["lot-9"] = rules("lot-9", status="scheduled", starts_in=timedelta(hours=1))
+    await refused(Conflict, "auction_not_open", bidding.submit("lot-9", PlaceBid(ANN, 2_000)))
+    assert await book_status(bidding, "lot-9") is None
+    clock.now = START + timedelta(hours=1)  # due, and the scheduler has not opened it yet
+    assert isinstance(await bidding.submit("lot-9", PlaceBid(ANN, 2_000)), BidAccepted)
+
+
 async def test_the_auction_service_unreachable_is_unavailable_for_a_moment() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404 if request.url.path.endswith("/gone/rules") else 502)
@@ -343,6 +356,7 @@ async def test_buy_now_closes_the_auction_and_later_bids_are_refused(bidding: Bi
     result = await bidding.submit(lot, BuyNow(ANN))
     assert isinstance(result, BoughtNow)
     assert (result.book["status"], result.book["price_cents"]) == ("closed", 9_000)
+    assert result.book["min_next_bid_cents"] is None  # a closed book takes no next bid
     kinds = [kind for kind, _ in await events(bidding)]
     assert kinds == ["BuyNowUsed", "AuctionClosed"]
     error = await refused(Conflict, "auction_ended", bidding.submit(lot, PlaceBid(BOB, 99_000)))
@@ -392,6 +406,70 @@ async def test_a_seller_cancels_only_before_the_first_bid_an_admin_at_any_time(
     assert await book_status(bidding, lot) == BookStatus.CANCELLED
     error = await refused(Conflict, "auction_cancelled", bidding.submit(lot, PlaceBid(BOB, 9_000)))
     assert error.message == "the auction is cancelled"
+
+
+# --- a lot edited before its first bid ------------------------------------------------------
+
+
+async def test_new_rules_run_the_book_until_the_first_bid(bidding: Bidding, clock: Clock) -> None:
+    lot = await opened(bidding, rules(start_cents=1_000, buy_now_cents=9_000))
+    clock.now = START + timedelta(minutes=5)
+    edited = rules(start_cents=500, buy_now_cents=None, lasts=timedelta(hours=5))
+    result = await bidding.submit(lot, EditRules({**edited, "title": "A Georgian tea set"}))
+    assert isinstance(result, RulesEdited)
+    book = result.book
+    assert (book["price_cents"], book["min_next_bid_cents"], book["buy_now_cents"]) == (
+        500,
+        500,
+        None,
+    )
+    assert book["ends_at"] == (START + timedelta(hours=5)).isoformat()
+    await refused(Conflict, "buy_now_unavailable", bidding.submit(lot, BuyNow(ANN)))
+    await refused(Conflict, "below_minimum", bidding.submit(lot, PlaceBid(ANN, 499)))
+    placed = await bidding.submit(lot, PlaceBid(ANN, 600))
+    assert isinstance(placed, BidAccepted)
+    assert placed.book["price_cents"] == 500
+    # The closer follows the new end; the result carries the new title.
+    clock.now = START + timedelta(hours=5)
+    assert await handlers.close_due_books(bidding) == 1
+    [closed] = [data for kind, data in await events(bidding) if kind == "AuctionClosed"]
+    assert (closed["title"], closed["winner_id"]) == ("A Georgian tea set", ANN)
+
+
+async def test_an_edit_after_a_bid_is_refused_even_once_it_is_retracted(bidding: Bidding) -> None:
+    lot = await opened(bidding, rules(start_cents=1_000))
+    await bidding.submit(lot, PlaceBid(ANN, 2_000))
+    error = await refused(Conflict, "has_bids", bidding.submit(lot, EditRules(rules())))
+    assert error.message == "the auction has bids; its rules can no longer change"
+    await bidding.submit(lot, Retract(ANN, 1))
+    await refused(Conflict, "has_bids", bidding.submit(lot, EditRules(rules(start_cents=1))))
+    book = await queries.book(bidding, lot, viewer_id=None)
+    assert book["price_cents"] == 1_000
+
+
+async def test_an_edit_of_a_finished_book_is_refused(bidding: Bidding) -> None:
+    bought = await opened(bidding, rules("bought", buy_now_cents=9_000))
+    await bidding.submit(bought, BuyNow(ANN))
+    await refused(Conflict, "auction_ended", bidding.submit(bought, EditRules(rules("bought"))))
+    gone = await opened(bidding, rules("gone"))
+    await bidding.submit(gone, CancelBook(CancelledBy.SELLER))
+    await refused(Conflict, "auction_cancelled", bidding.submit(gone, EditRules(rules("gone"))))
+
+
+async def test_an_edit_opens_a_missing_book_with_the_new_rules(
+    bidding: Bidding, auction: KnownAuctionRules
+) -> None:
+    result = await bidding.submit("lot-7", EditRules(rules("lot-7", start_cents=700)))
+    assert isinstance(result, RulesEdited)
+    assert result.book["price_cents"] == 700
+    assert auction.asked == []  # the rules came with the edit
+    assert await book_status(bidding, "lot-7") == BookStatus.OPEN
+
+
+async def test_rules_that_cannot_run_a_book_are_invalid(bidding: Bidding) -> None:
+    lot = await opened(bidding, rules())
+    backwards = {**rules(), "ends_at": START.isoformat()}
+    await refused(Invalid, "invalid_rules", bidding.submit(lot, EditRules(backwards)))
 
 
 # --- closing, the consumer, the reads ---------------------------------------------------------

@@ -1,4 +1,7 @@
-"""HTTP routes of the bidding service: bids, Buy It Now, retractions, the book and its history."""
+"""HTTP routes of the bidding service: bids, Buy It Now, retractions, the book and its history.
+
+Two routes are for the auction service only: cancelling a book, and new rules for it.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
 from auction_platform.core.errors import ErrorTable
-from auction_platform.core.failures import DomainError
+from auction_platform.core.failures import DomainError, Invalid
 from auction_platform.core.lean import LeanRoute
 from auction_platform.services.bidding import queries
 from auction_platform.services.bidding.domain import (
@@ -27,9 +30,11 @@ from auction_platform.services.bidding.domain import (
     BuyNow,
     CancelBook,
     CancelledBy,
+    EditRules,
     Idempotency,
     PlaceBid,
     Retract,
+    RulesEdited,
 )
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.idempotency import RecordedAnswer
@@ -54,6 +59,30 @@ class RetractionRequest(_Strict):
 
 class CancelRequest(_Strict):
     by: Annotated[str, Field(pattern="^(seller|admin)$")]
+
+
+class SoftCloseRules(_Strict):
+    window_seconds: Annotated[int, Field(gt=0)]
+    extend_seconds: Annotated[int, Field(gt=0)]
+    max_extensions: Annotated[int, Field(ge=0)]
+
+
+class RulesRequest(_Strict):
+    """An auction's rules (``AuctionRulesData``), as the auction service sends them."""
+
+    auction_id: Annotated[str, Field(min_length=1, max_length=64)]
+    seller_id: Annotated[str, Field(min_length=1, max_length=64)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    start_cents: Annotated[int, Field(gt=0)]
+    reserve_cents: Annotated[int, Field(gt=0)] | None
+    buy_now_cents: Annotated[int, Field(gt=0)] | None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    soft_close: SoftCloseRules | None
+    increments: Annotated[
+        list[Annotated[list[int], Field(min_length=2, max_length=2)]], Field(max_length=50)
+    ]
 
 
 def _idempotency(
@@ -96,11 +125,16 @@ def _book_cancelled(result: BookCancelled) -> dict[str, Any]:
     return {"bidder_ids": list(result.bidder_ids), "bids_voided": result.bids_voided}
 
 
+def _rules_edited(result: RulesEdited) -> dict[str, Any]:
+    return result.book
+
+
 _RESULTS: dict[type[Any], tuple[int, Callable[[Any], dict[str, Any]]]] = {
     BidAccepted: (201, _bid_accepted),
     BoughtNow: (201, _bought_now),
     BidRetracted: (200, _bid_retracted),
     BookCancelled: (200, _book_cancelled),
+    RulesEdited: (200, _rules_edited),
 }
 
 
@@ -192,6 +226,20 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
     ) -> JSONResponse:
         """Close the book to bids (the auction service, when a lot is cancelled)."""
         return await run(auction_id, CancelBook(CancelledBy(body.by)))
+
+    @router.put("/book/rules")
+    async def edit_rules(
+        auction_id: AuctionId, body: RulesRequest, service: CurrentService
+    ) -> JSONResponse:
+        """Run the book under the lot's new terms (the auction service, when a lot is edited).
+
+        Refused with 409 `has_bids` once a bid has been accepted (the book's lock
+        orders the two), `auction_ended` or `auction_cancelled` when the book is done.
+        A book not open yet opens with these rules.
+        """
+        if body.auction_id != auction_id:
+            raise Invalid("validation_error", "the rules are of another auction")
+        return await run(auction_id, EditRules(body.model_dump(mode="json")))
 
     @router.get("/book")
     async def book(auction_id: AuctionId, principal: OptionalPrincipal) -> dict[str, Any]:

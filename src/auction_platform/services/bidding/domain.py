@@ -85,7 +85,14 @@ class CancelBook:
     by: CancelledBy
 
 
-BookCommand = PlaceBid | BuyNow | Retract | CancelBook
+@dataclass(frozen=True, slots=True)
+class EditRules:
+    """Run the book under the lot's new terms (``AuctionRulesData``), until its first bid."""
+
+    rules: dict[str, Any]
+
+
+BookCommand = PlaceBid | BuyNow | Retract | CancelBook | EditRules
 
 
 # --- results -------------------------------------------------------------------------
@@ -123,7 +130,14 @@ class BookCancelled:
     bids_voided: bool
 
 
-BookResult = BidAccepted | BoughtNow | BidRetracted | BookCancelled
+@dataclass(frozen=True, slots=True)
+class RulesEdited:
+    """The book runs under the new rules: as it now stands."""
+
+    book: BookView
+
+
+BookResult = BidAccepted | BoughtNow | BidRetracted | BookCancelled | RulesEdited
 
 
 # --- refusals ------------------------------------------------------------------------

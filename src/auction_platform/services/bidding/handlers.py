@@ -1,6 +1,7 @@
 """Use cases of the bidding service: every command on a book goes through one batch.
 
-Each command has its handler (``place_bid``, ``buy_now``, ``retract``, ``cancel``):
+Each command has its handler (``place_bid``, ``buy_now``, ``retract``, ``cancel``,
+``edit_rules``):
 it takes the book's state inside the batch's transaction and returns a typed result
 (``domain.BidAccepted``, ...) or raises a ``core.failures`` error, before it changes
 anything. The batch hands each request its outcome once the transaction has
@@ -20,7 +21,7 @@ from typing import Any
 
 from auction_platform.contracts import auctions as contract
 from auction_platform.core.cache.base import BookCache, CacheUnavailable
-from auction_platform.core.failures import Conflict, DomainError, NotFound
+from auction_platform.core.failures import Conflict, DomainError, Invalid, NotFound
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.bidding import codec, domain, engine, idempotency, store
@@ -36,8 +37,10 @@ from auction_platform.services.bidding.domain import (
     BuyNow,
     CancelBook,
     CancelledBy,
+    EditRules,
     PlaceBid,
     Retract,
+    RulesEdited,
 )
 from auction_platform.services.bidding.idempotency import RecordedAnswer
 from auction_platform.services.bidding.ports import AuctionRules
@@ -98,7 +101,13 @@ class Bidding:
                 return earlier
         outcome = await self.batcher.submit(auction_id, command)
         if isinstance(outcome, BookMissing):
-            await self.open_missing_book(auction_id)
+            if isinstance(command, EditRules):
+                # The auction service sends the rules it is about to commit: the book
+                # opens with them (it asks for the rules only when a bid came first).
+                async with self.uow() as tx:
+                    await open_book(tx, command.rules, now=self.clock())
+            else:
+                await self.open_missing_book(auction_id)
             outcome = await self.batcher.submit(auction_id, command)
             if isinstance(outcome, BookMissing):
                 raise NotFound("auction_not_found", "there is no such auction")
@@ -121,8 +130,12 @@ class Bidding:
             raise Conflict("auction_cancelled", "the auction was cancelled")
         if status == "closed":
             raise Conflict("auction_ended", "the auction has ended")
+        if status == "scheduled" and self.clock() < datetime.fromisoformat(rules["starts_at"]):
+            # No book before the start: until then the lot's terms may change without
+            # asking the book, and a lot cancelled before its start has no book to close.
+            raise Conflict("auction_not_open", "the auction has not started")
         # Open, or scheduled and due (the scheduler has not got to it yet): the book
-        # can start; the engine itself refuses bids before the start time.
+        # can start.
         async with self.uow() as tx:
             await open_book(tx, rules, now=self.clock())
 
@@ -313,6 +326,32 @@ async def cancel(
     return BookCancelled(await bidder_ids(tx, state), bids_voided=voided)
 
 
+async def edit_rules(
+    tx: Transaction, state: BookState, command: EditRules, now: datetime
+) -> RulesEdited:
+    """The lot's terms changed: the book runs under them, unless a bid was accepted first.
+
+    Any bid ever accepted counts (a retracted one too): nothing accepted is ever
+    judged again under other rules. With no bid, a book is its rules.
+    """
+    if state.seq > 0:
+        raise Conflict("has_bids", "the auction has bids; its rules can no longer change")
+    try:
+        rules = codec.rules_from(command.rules)
+    except (KeyError, TypeError, ValueError) as error:
+        raise Invalid("invalid_rules", f"the rules cannot run a book: {error}") from error
+    state.book = engine.Book.open(rules)
+    state.title, state.currency = str(command.rules["title"]), str(command.rules["currency"])
+    await store.replace_rules(
+        tx.conn,
+        state.auction_id,
+        rules=stored_rules(command.rules),
+        title=state.title,
+        currency=state.currency,
+    )
+    return RulesEdited(state.public(now))
+
+
 # One handler per command type: the batch dispatches through this table.
 _HANDLERS: dict[
     type[Any], Callable[[Transaction, BookState, Any, datetime], Awaitable[BookResult]]
@@ -321,6 +360,7 @@ _HANDLERS: dict[
     BuyNow: buy_now,
     Retract: retract,
     CancelBook: cancel,
+    EditRules: edit_rules,
 }
 
 
@@ -381,6 +421,11 @@ async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:
     return len(closed)
 
 
+def stored_rules(rules: dict[str, Any]) -> dict[str, Any]:
+    """The rules as a book row keeps them (without the lot's status, which moves on)."""
+    return {k: v for k, v in rules.items() if k != "status"}
+
+
 async def open_book(tx: Transaction, rules: dict[str, Any], *, now: datetime) -> bool:
     """Create an auction's book from its rules (idempotent)."""
     book = engine.Book.open(codec.rules_from(rules))
@@ -391,7 +436,7 @@ async def open_book(tx: Transaction, rules: dict[str, Any], *, now: datetime) ->
             "seller_id": rules["seller_id"],
             "title": rules["title"],
             "currency": rules["currency"],
-            "rules": {k: v for k, v in rules.items() if k != "status"},
+            "rules": stored_rules(rules),
             "state": codec.dump(book),
             "status": BookStatus.OPEN.value,
             "price_cents": book.price_cents,

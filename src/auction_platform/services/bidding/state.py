@@ -80,10 +80,9 @@ class BookState:
         """What anyone may see: never a maximum, never a bidder's identity."""
         book = self.book
         rules = book.rules
+        is_open = self.status is BookStatus.OPEN
         buy_now = (
-            rules.buy_now_cents
-            if self.status is BookStatus.OPEN and book.bid_count == 0 and rules.buy_now_cents
-            else None
+            rules.buy_now_cents if is_open and book.bid_count == 0 and rules.buy_now_cents else None
         )
         return {
             "auction_id": self.auction_id,
@@ -92,7 +91,8 @@ class BookState:
             "price_cents": book.price_cents,
             "leader": pseudonym(self.auction_id, book.leader_id),
             "bid_count": book.bid_count,
-            "min_next_bid_cents": engine.min_next_bid(book),
+            # A closed or cancelled book takes no next bid.
+            "min_next_bid_cents": engine.min_next_bid(book) if is_open else None,
             "buy_now_cents": buy_now,
             "reserve_met": None
             if rules.reserve_cents is None

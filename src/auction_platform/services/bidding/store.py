@@ -112,6 +112,17 @@ async def add_book(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     return await insert_ignoring_duplicates(conn, books, values)
 
 
+async def replace_rules(
+    conn: AsyncConnection, auction_id: str, *, rules: dict[str, Any], title: str, currency: str
+) -> None:
+    """A book's new rules (the lot was edited before its first bid); the row is locked."""
+    await conn.execute(
+        update(books)
+        .where(books.c.auction_id == auction_id)
+        .values(rules=rules, title=title, currency=currency)
+    )
+
+
 async def save_books(conn: AsyncConnection, states: list[tuple[str, dict[str, Any]]]) -> None:
     """Write books' new states (one statement, executed for each book).
 
