@@ -44,6 +44,14 @@ def moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+async def found(http: httpx.AsyncClient, words: str, **filters: str) -> Any:
+    """The first lot the search index finds for ``words``, or None."""
+    response = await http.get("/api/v1/search/auctions", params={"q": words, **filters})
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    return items[0] if items else None
+
+
 def starting_now(**overrides: Any) -> dict[str, Any]:
     """A listing without a start, running for ``duration_seconds`` (an hour by default)."""
     body = lot_body(**{"duration_seconds": 3_600, **overrides})
@@ -152,6 +160,9 @@ async def test_an_open_lot_is_edited_until_its_first_bid_and_the_book_follows(
     assert moment(now["ends_at"]) == end
     refused = await http.post(f"{path}/buy-now", headers=bea.headers)
     assert refused.json()["error"]["code"] == "buy_now_unavailable"
+    # So does the search index.
+    item = await eventually(lambda: found(http, "serviced"))
+    assert (item["current_price_cents"], moment(item["ends_at"])) == (5_000, end)
     assert (await bid(http, lot["id"], bea, 6_000)).status_code == 201
     # From the first bid on, nothing changes.
     late = await http.patch(path, json={"title": "Mine"}, headers=sam.headers)
@@ -237,6 +248,9 @@ async def test_a_lot_bought_at_once_ends_when_it_was_bought(http: httpx.AsyncCli
     assert moment(shown["ends_at"]) == moment(shown["closed_at"]) == bought_at
     assert moment(shown["scheduled_ends_at"]) == moment(lot["scheduled_ends_at"])
     assert bought_at < moment(lot["scheduled_ends_at"])
+    # The search index, too, says it ended when it was bought.
+    item = await eventually(lambda: found(http, "leica", status="closed"))
+    assert moment(item["ends_at"]) == bought_at
 
 
 # Relisting

@@ -203,3 +203,69 @@ async def test_a_cancelled_lot_leaves_search_for_good(platform: Platform) -> Non
     assert page.items == []
     summary = await handlers.summary(Summary(), ctx=platform.ctx)
     assert summary["auctions"]["cancelled"] == 1
+
+
+async def test_a_lot_bought_at_once_is_indexed_as_ending_when_it_was_bought(
+    platform: Platform,
+) -> None:
+    auction_id = uuid.uuid4().hex
+    await platform.listed(auction_id, title="Contax II")
+    bought = NOW - timedelta(minutes=10)
+    await platform.send(
+        "bidding",
+        "AuctionClosed",
+        bought,
+        auction_id=auction_id,
+        sold=True,
+        price_cents=9_000,
+        currency="EUR",
+        bid_count=0,
+        by_buy_now=True,
+        closed_at=bought.isoformat(),
+    )
+    page = await handlers.search(SearchQuery(text="contax", status="closed"), ctx=platform.ctx)
+    [item] = page.items
+    assert (item["status"], item["current_price_cents"]) == ("closed", 9_000)
+    assert item["ends_at"] == bought.isoformat()
+
+
+async def test_a_lot_that_ran_its_course_keeps_its_end_in_the_index(platform: Platform) -> None:
+    auction_id = uuid.uuid4().hex
+    await platform.listed(auction_id, title="Leica IIIf")
+    await platform.closed(auction_id, price=1_000, bids=0)
+    page = await handlers.search(SearchQuery(text="leica", status="closed"), ctx=platform.ctx)
+    [item] = page.items
+    assert item["ends_at"] == (NOW + timedelta(hours=1)).isoformat()
+
+
+async def test_an_open_lot_edited_before_its_first_bid_is_indexed_anew(
+    platform: Platform,
+) -> None:
+    auction_id = uuid.uuid4().hex
+    await platform.listed(auction_id, title="Nikon F")
+
+    async def edited(title: str, start_cents: int, ends_at: datetime) -> None:
+        await platform.send(
+            "auction",
+            "AuctionEdited",
+            NOW,
+            auction_id=auction_id,
+            title=title,
+            description="A rangefinder from 1957.",
+            seller_id="sam",
+            category="cameras",
+            currency="EUR",
+            start_cents=start_cents,
+            starts_at=OPENED.isoformat(),
+            ends_at=ends_at.isoformat(),
+        )
+
+    sooner = NOW + timedelta(minutes=20)  # an edit may bring the end nearer
+    await edited("Nikon F Photomic", 700, sooner)
+    [item] = (await handlers.search(SearchQuery(text="photomic"), ctx=platform.ctx)).items
+    assert (item["status"], item["current_price_cents"]) == ("open", 700)
+    assert item["ends_at"] == sooner.isoformat()
+    await platform.bid(auction_id, 1, NOW, 700)
+    await edited("Nikon F, late", 500, sooner)  # after the first bid: never applied
+    [item] = (await handlers.search(SearchQuery(text="nikon"), ctx=platform.ctx)).items
+    assert (item["title"], item["current_price_cents"]) == ("Nikon F Photomic", 700)

@@ -4,7 +4,8 @@ Handled in the transaction that records the event in the inbox. Events of one
 lot can arrive late or out of order, so every change is one that order cannot
 spoil: a status only moves forward (a closed lot never reopens), a bid applies
 only when its ledger sequence is newer than the last one applied, an end only
-moves later, and a listing's terms apply only while the lot is still scheduled.
+moves later (but for an edit before the first bid, and a lot bought at once, which
+ends then), and a listing's terms apply only until the lot's first bid.
 Cancelled lots keep their row (so nothing can bring them back) but no backend
 ever returns them.
 """
@@ -61,8 +62,11 @@ async def listed(tx: Transaction, event: Envelope) -> None:
             return
         doc = await ss.document_for_update(tx.conn, auction_id)  # another replica won
         assert doc is not None
-    if doc["status"] != LotStatus.SCHEDULED:
-        return  # terms cannot change once a lot has opened
+    editable = doc["status"] == LotStatus.SCHEDULED or (
+        doc["status"] == LotStatus.OPEN and doc["last_seq"] == 0
+    )
+    if not editable:
+        return  # terms cannot change after the first bid (nor once the lot has ended)
     changes = {name: listing[name] for name in ss.LISTING_FIELDS if doc[name] != listing[name]}
     if doc["last_seq"] == 0 and doc["price_cents"] != listing["start_cents"]:
         changes["price_cents"] = listing["start_cents"]
@@ -113,11 +117,14 @@ def _extended(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
 def _closed(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     if not status_advances(doc["status"], LotStatus.CLOSED):
         return {}
-    return {
+    changes: dict[str, Any] = {
         "status": LotStatus.CLOSED.value,
         "price_cents": int(data["price_cents"]),
         "bid_count": int(data["bid_count"]),
     }
+    if data.get("by_buy_now"):
+        changes["ends_at"] = parse_time(data["closed_at"])  # bought at once: it ended then
+    return changes
 
 
 def _cancelled(doc: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
