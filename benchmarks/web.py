@@ -279,7 +279,7 @@ def _seed(gateway: str) -> tuple[str, str]:
                 # 404 until bidding has opened the book on the auction's AuctionOpened.
                 answer = http.post(
                     f"/api/v1/auctions/{lots[0]}/bids",
-                    json={"max_amount": cents},
+                    json={"max_amount_cents": cents},
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 if answer.status_code == 404:

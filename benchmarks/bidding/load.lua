@@ -74,7 +74,7 @@ function request()
     -- two connections seldom bid on one book at once, and each book sees several bidders.
     local first = math.floor(id * #auctions / thread_count)
     path = "/api/v1/auctions/" .. auctions[(first + sent) % #auctions + 1] .. "/bids"
-    field = "max_amount"
+    field = "max_amount_cents"
   end
   local body = string.format('{"%s":%.0f}', field, amount)
   if probing then

@@ -7,6 +7,8 @@ The scheme of each URL selects the backend: ``sqlite+aiosqlite://`` or
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -222,6 +224,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.sqlite3'}"
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for one purpose only, derived from ``SECRET_KEY`` (HMAC-SHA256 of its label).
+
+        Each use gets its own key, so one leaking says nothing of the secret or the others.
+        """
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.digest(secret, f"key:{purpose}".encode(), hashlib.sha256)
 
     def service_url(self, service: str) -> str:
         """The base URL of another service, or "" when it runs in this process."""

@@ -95,7 +95,7 @@ async def test_fifty_bidders_on_two_processes_lose_nothing_and_agree_on_one_winn
                     target = (bidding_a, bidding_b)[rng.randint(0, 1)]
                     response = await http.post(
                         f"{target.url}/api/v1/auctions/{auction}/bids",
-                        json={"max_amount": amount},
+                        json={"max_amount_cents": amount},
                         headers={"Authorization": f"Bearer {token}"},
                     )
                     assert response.status_code in (201, 409), response.text

@@ -47,7 +47,9 @@ async def test_a_lot_opens_takes_bids_closes_and_is_recorded_sold(
     await eventually(opened)
     for who, cents in ((ann, 1500), (bob, 2000)):
         response = await http.post(
-            f"/api/v1/auctions/{auction}/bids", json={"max_amount": cents}, headers=who.headers
+            f"/api/v1/auctions/{auction}/bids",
+            json={"max_amount_cents": cents},
+            headers=who.headers,
         )
         assert response.status_code == 201, response.text
 
@@ -73,7 +75,7 @@ async def test_the_seller_cannot_cancel_after_a_bid_an_admin_can(
     sam, ann = await seller(http), await sign_up(http, name="Ann")
     auction = (await open_lot(http, sam, reserve_cents=None, buy_now_cents=None))["id"]
     placed = await http.post(
-        f"/api/v1/auctions/{auction}/bids", json={"max_amount": 20_000}, headers=ann.headers
+        f"/api/v1/auctions/{auction}/bids", json={"max_amount_cents": 20_000}, headers=ann.headers
     )
     assert placed.status_code == 201
     refused = await http.post(f"/api/v1/auctions/{auction}/cancel", headers=sam.headers)
@@ -84,7 +86,7 @@ async def test_the_seller_cannot_cancel_after_a_bid_an_admin_can(
     )
     assert cancelled.status_code == 200, cancelled.text
     late = await http.post(
-        f"/api/v1/auctions/{auction}/bids", json={"max_amount": 30_000}, headers=ann.headers
+        f"/api/v1/auctions/{auction}/bids", json={"max_amount_cents": 30_000}, headers=ann.headers
     )
     assert late.status_code == 409
     assert late.json()["error"]["code"] == "auction_cancelled"
@@ -99,6 +101,6 @@ async def test_a_seller_cancels_an_open_lot_without_bids(
     assert cancelled.status_code == 200, cancelled.text
     assert (await lot(http, auction))["status"] == "cancelled"
     late = await http.post(
-        f"/api/v1/auctions/{auction}/bids", json={"max_amount": 30_000}, headers=ann.headers
+        f"/api/v1/auctions/{auction}/bids", json={"max_amount_cents": 30_000}, headers=ann.headers
     )
     assert late.status_code == 409

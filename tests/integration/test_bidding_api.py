@@ -56,7 +56,7 @@ async def bid(
     if key:
         headers["Idempotency-Key"] = key
     return await http.post(
-        f"/api/v1/auctions/{auction_id}/bids", json={"max_amount": cents}, headers=headers
+        f"/api/v1/auctions/{auction_id}/bids", json={"max_amount_cents": cents}, headers=headers
     )
 
 
@@ -130,12 +130,23 @@ async def test_bidding_needs_a_signed_in_person(
 ) -> None:
     seller = await sign_up(http, name="Sam")
     auction = await open_book(platform, auction_rules(seller.id))
-    response = await http.post(f"/api/v1/auctions/{auction}/bids", json={"max_amount": 500})
+    response = await http.post(f"/api/v1/auctions/{auction}/bids", json={"max_amount_cents": 500})
     assert response.status_code == 401
 
 
 @pytest.mark.parametrize(
-    "body", [{"max_amount": "500"}, {"max_amount": -5}, {"max_amount": 1.5}, {}, {"max": 5}]
+    "body",
+    [
+        {"max_amount_cents": "500"},
+        {"max_amount_cents": -5},
+        {"max_amount_cents": 1.5},
+        {"max_amount_cents": None},
+        {"max_amount": "500"},
+        {},
+        {"max": 5},
+        {"max_amount_cents": 500, "max_amount": 500},  # one name, not both
+        {"max_amount_cents": 500, "max_amount": None},
+    ],
 )
 async def test_malformed_bids_are_422(
     http: httpx.AsyncClient, platform: Platform, body: dict[str, Any]
@@ -307,16 +318,22 @@ async def test_the_framework_route_answers_what_the_lean_path_does_not_take(
     auction = await open_book(platform, auction_rules(seller.id))
     url = f"/api/v1/auctions/{auction}/bids"
     as_text = await http.post(
-        url, content=b'{"max_amount": 500}', headers={**ann.headers, "Content-Type": "text/plain"}
+        url,
+        content=b'{"max_amount_cents": 500}',
+        headers={**ann.headers, "Content-Type": "text/plain"},
     )
     long_key = await http.post(
-        url, json={"max_amount": 500}, headers={**ann.headers, "Idempotency-Key": "k" * 201}
+        url, json={"max_amount_cents": 500}, headers={**ann.headers, "Idempotency-Key": "k" * 201}
     )
     not_json = await http.post(
-        url, content=b"{max_amount: 5", headers={**ann.headers, "Content-Type": "application/json"}
+        url,
+        content=b"{max_amount_cents: 5",
+        headers={**ann.headers, "Content-Type": "application/json"},
     )
     bad_id = await http.post(
-        "/api/v1/auctions/" + "x" * 65 + "/bids", json={"max_amount": 500}, headers=ann.headers
+        "/api/v1/auctions/" + "x" * 65 + "/bids",
+        json={"max_amount_cents": 500},
+        headers=ann.headers,
     )
     assert [r.status_code for r in (as_text, long_key, not_json, bad_id)] == [422, 422, 400, 422]
     assert not_json.json()["error"]["code"] == "malformed_json"
@@ -352,3 +369,108 @@ async def test_a_book_missing_at_the_first_bid_is_opened_from_the_auctions_rules
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "auction_not_found"
     assert await ledger(platform, "no-such-auction") == []
+
+
+# --- the maximum's name: ``max_amount_cents``; ``max_amount`` deprecated ----------------------
+
+# The lean path takes ``application/json``; a JSON body of another ``+json`` type goes to
+# the framework's route, which parses it as JSON all the same.
+LEAN = {"Content-Type": "application/json"}
+FRAMEWORK = {"Content-Type": "application/vnd.bid+json"}
+ROUTES = pytest.mark.parametrize("route", [LEAN, FRAMEWORK], ids=["lean", "framework"])
+
+
+async def send(
+    http: httpx.AsyncClient, auction_id: str, who: Account, body: dict[str, Any], route: Any
+) -> httpx.Response:
+    return await http.post(
+        f"/api/v1/auctions/{auction_id}/bids",
+        content=json.dumps(body).encode(),
+        headers={**who.headers, **route},
+    )
+
+
+def deprecated(response: httpx.Response) -> bool:
+    """Whether the answer says the name it was sent is deprecated (RFC 9745)."""
+    if "deprecation" not in response.headers:
+        return False
+    assert response.headers["deprecation"] == "@1796256000"  # 2026-12-03, an RFC 9745 date
+    assert 'rel="deprecation"' in response.headers["link"]
+    return True
+
+
+@ROUTES
+async def test_the_maximum_in_cents_is_a_bid_on_either_route(
+    http: httpx.AsyncClient, platform: Platform, route: dict[str, str]
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id, start_cents=100))
+    answer = await send(http, auction, ann, {"max_amount_cents": 150}, route)
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["price_cents"], answer.json()["your_max_cents"]) == (100, 150)
+    assert not deprecated(answer)
+    [row] = await ledger(platform, auction)
+    assert row.max_cents == 150
+
+
+@ROUTES
+async def test_the_old_name_is_the_same_bid_with_a_deprecation_header(
+    http: httpx.AsyncClient, platform: Platform, route: dict[str, str]
+) -> None:
+    seller, ann, bob = await sign_up_all(http, "Sam", "Ann", "Bob")
+    old = await open_book(platform, auction_rules(seller.id, start_cents=100))
+    new = await open_book(platform, auction_rules(seller.id, start_cents=100))
+    answers = {}
+    for auction, name in ((old, "max_amount"), (new, "max_amount_cents")):
+        first = await send(http, auction, ann, {name: 150}, route)
+        second = await send(http, auction, bob, {name: 400}, route)
+        too_low = await send(http, auction, ann, {name: 180}, route)
+        answers[name] = (first, second, too_low)
+    for response in answers["max_amount"]:
+        assert deprecated(response)
+    for response in answers["max_amount_cents"]:
+        assert not deprecated(response)
+
+    def comparable(response: httpx.Response) -> tuple[int, Any]:
+        """The answer without what differs between two auctions (and two requests)."""
+        body = response.json()
+        error = body.get("error", {})
+        error.pop("request_id", None)
+        book = error.get("details", body)  # a refusal shows the book in its details
+        for varying in ("auction_id", "leader", "ends_at", "server_time"):
+            book.pop(varying)
+        return response.status_code, body
+
+    assert [comparable(r) for r in answers["max_amount"]] == [
+        comparable(r) for r in answers["max_amount_cents"]
+    ]
+    assert [r.status_code for r in answers["max_amount"]] == [201, 201, 409]
+    assert [(r.bidder_id, r.max_cents) for r in await ledger(platform, old)] == [
+        (ann.id, 150),
+        (bob.id, 400),
+    ]
+
+
+@ROUTES
+async def test_a_bid_naming_its_maximum_twice_is_422_on_either_route(
+    http: httpx.AsyncClient, platform: Platform, route: dict[str, str]
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id))
+    both = await send(http, auction, ann, {"max_amount_cents": 500, "max_amount": 500}, route)
+    assert both.status_code == 422
+    assert both.json()["error"]["code"] == "validation_error"
+    assert await ledger(platform, auction) == []
+
+
+async def test_a_retry_under_the_new_name_is_the_request_keyed_under_the_old(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    seller, ann = await sign_up(http, name="Sam"), await sign_up(http, name="Ann")
+    auction = await open_book(platform, auction_rules(seller.id))
+    keyed = {"Idempotency-Key": "rename-1"}
+    first = await send(http, auction, ann, {"max_amount": 500}, {**LEAN, **keyed})
+    again = await send(http, auction, ann, {"max_amount_cents": 500}, {**LEAN, **keyed})
+    assert again.status_code == first.status_code == 201
+    assert again.json() == first.json()
+    assert len(await ledger(platform, auction)) == 1

@@ -48,6 +48,7 @@ from auction_platform.services.bidding.domain import (
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.idempotency import RecordedAnswer
 from auction_platform.services.bidding.ports import HttpAuctionRules, KnownAuctionRules
+from auction_platform.services.bidding.state import BookState, Pseudonyms
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SELLER, ANN, BOB = "sam", "ann", "bob"
@@ -115,6 +116,7 @@ async def bidding(
         clock=clock,
         rules=auction,
         render=api.render,
+        pseudonyms=Pseudonyms(b"a key for the tests"),
     )
     await db.dispose()
 
@@ -516,3 +518,90 @@ async def test_the_reads_show_the_book_history_and_standing_never_a_maximum(
     assert [(i["standing"], i["your_max_cents"]) for i in mine["items"]] == [("leading", 3_000)]
     await refused(NotFound, "auction_not_found", queries.book(bidding, "nope", viewer_id=None))
     await refused(NotFound, "auction_not_found", queries.history(bidding, "nope"))
+
+
+# --- every change of a book is a newer version of it ----------------------------------------
+
+
+async def published(bidding: Bidding, auction_id: str) -> dict[str, Any]:
+    """The copy of the book published after the last commit (what watchers were sent)."""
+    raw = await bidding.cache.get(handlers.book_key(auction_id))
+    assert raw is not None
+    book: dict[str, Any] = json.loads(raw)
+    return book
+
+
+async def fresh(bidding: Bidding, auction_id: str) -> dict[str, Any]:
+    """The book as a reader who asks the database now sees it."""
+    async with bidding.uow.db.read() as conn:
+        row = await store.book_row(conn, auction_id, lock=False)
+    return BookState.load(row, pseudonyms=bidding.pseudonyms).public(bidding.clock())
+
+
+async def test_every_change_of_a_book_is_published_as_a_newer_version(bidding: Bidding) -> None:
+    lot = await opened(bidding, rules(start_cents=1_000, lasts=timedelta(days=2)))
+    assert (await fresh(bidding, lot))["version"] == 0
+    seen = []
+    for command in (
+        PlaceBid(ANN, 2_000),
+        PlaceBid(BOB, 3_000),
+        Retract(BOB, 2),  # no ledger row: the price falls back, ``seq`` stays 2
+        PlaceBid(BOB, 2_500),
+        CancelBook(CancelledBy.ADMIN),
+    ):
+        await bidding.submit(lot, command)
+        sent = await published(bidding, lot)
+        assert sent == {**await fresh(bidding, lot), "server_time": sent["server_time"]}
+        seen.append((sent["version"], sent["seq"], sent["price_cents"], sent["status"]))
+    assert seen == [
+        (1, 1, 1_000, "open"),
+        (2, 2, 2_050, "open"),
+        (3, 2, 1_000, "open"),
+        (4, 3, 2_050, "open"),
+        (5, 3, 2_050, "cancelled"),
+    ]
+
+
+async def test_a_retraction_names_the_new_leader_in_a_newer_version(bidding: Bidding) -> None:
+    lot = await opened(bidding, rules(start_cents=1_000, lasts=timedelta(days=2)))
+    await bidding.submit(lot, PlaceBid(ANN, 2_000))
+    before = await bidding.submit(lot, PlaceBid(BOB, 3_000))
+    assert isinstance(before, BidAccepted)
+    result = await bidding.submit(lot, Retract(BOB, 2))
+    assert isinstance(result, BidRetracted)
+    assert result.book["version"] > before.book["version"]
+    assert result.book["seq"] == before.book["seq"]
+    assert result.book["leader"] == bidding.pseudonyms.of(lot, ANN) != before.book["leader"]
+
+
+async def test_a_refusal_is_no_new_version(bidding: Bidding) -> None:
+    lot = await opened(bidding, rules(start_cents=1_000))
+    await bidding.submit(lot, PlaceBid(ANN, 2_000))
+    error = await refused(Conflict, "below_minimum", bidding.submit(lot, PlaceBid(BOB, 1_000)))
+    assert error.details["version"] == 1
+    assert (await published(bidding, lot))["version"] == 1
+    assert (await fresh(bidding, lot))["version"] == 1
+
+
+async def test_bids_sharing_a_commit_each_answer_their_own_version(bidding: Bidding) -> None:
+    lot = await opened(bidding, rules(start_cents=1_000))
+    results = await asyncio.gather(
+        *(bidding.submit(lot, PlaceBid(who, cents)) for who, cents in [(ANN, 2_000), (BOB, 3_000)])
+    )
+    assert bidding.batcher.batches == 1
+    assert [r.book["version"] for r in results if isinstance(r, BidAccepted)] == [1, 2]
+    assert (await published(bidding, lot))["version"] == 2
+
+
+async def test_buy_now_and_the_close_are_newer_versions(bidding: Bidding, clock: Clock) -> None:
+    bought = await opened(bidding, rules("bought", buy_now_cents=9_000))
+    result = await bidding.submit(bought, BuyNow(ANN))
+    assert isinstance(result, BoughtNow)
+    assert (await published(bidding, bought))["version"] == result.book["version"] == 1
+    ends = await opened(bidding, rules("ends", lasts=timedelta(hours=1)))
+    await bidding.submit(ends, PlaceBid(ANN, 2_000))
+    clock.now = START + timedelta(hours=1)
+    assert await handlers.close_due_books(bidding) == 1
+    closed = await published(bidding, ends)
+    assert (closed["version"], closed["seq"], closed["status"]) == (2, 1, "closed")
+    assert closed == {**await fresh(bidding, ends), "server_time": closed["server_time"]}

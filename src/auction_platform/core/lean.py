@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auction_platform.core.auth import Principal, TokenVerifier, bearer_of
 from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
@@ -46,6 +46,9 @@ class LeanRoute:
     # Entered, with the path's named groups, while the caller's token is checked:
     # lets the use case know a request is on its way (the bid batcher waits for it).
     arriving: Callable[[dict[str, str]], AbstractContextManager[None]] | None = None
+    # Headers a validated body adds to the handler's answer, a refusal too (the
+    # Deprecation header of a field's old name, say), as the framework route does.
+    answer_headers: Callable[[Any], Sequence[tuple[bytes, bytes]]] | None = None
 
 
 class LeanRoutes:
@@ -110,6 +113,9 @@ class LeanRoutes:
             if principal.is_service:
                 await self.app(scope, replay(body, receive), send)
                 return
+            extra = route.answer_headers(document) if route.answer_headers else ()
+            if extra:
+                send = _adding_headers(send, extra)
             status, answer = await route.handle(params, principal, document, headers)
         except Exception as exc:
             await send_error_for(exc, scope, receive, send, self.errors)
@@ -119,3 +125,14 @@ class LeanRoutes:
             answer, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
         ).encode("utf-8")
         await send_whole(send, status, [(b"content-type", b"application/json")], content)
+
+
+def _adding_headers(send: Send, extra: Sequence[tuple[bytes, bytes]]) -> Send:
+    """``send`` with ``extra`` added to the answer's headers."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return sending

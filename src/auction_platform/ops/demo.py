@@ -248,7 +248,7 @@ async def seed_demo(
         lot_id = str(created["auction"]["id"])
         for bidder, max_cents in lot.bids:
             path = f"/api/v1/auctions/{lot_id}/bids"
-            body = {"max_amount": max_cents}
+            body = {"max_amount_cents": max_cents}
             await _call(http, "POST", path, token=tokens[bidder.email], body=body)
         if lot.bought_by is not None:
             path = f"/api/v1/auctions/{lot_id}/buy-now"

@@ -9,14 +9,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
-from auction_platform.core.errors import ErrorTable
+from auction_platform.core.errors import ErrorTable, response_for
 from auction_platform.core.failures import DomainError, Invalid
 from auction_platform.core.lean import LeanRoute
 from auction_platform.services.bidding import queries
@@ -49,8 +49,47 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MaxCents = Annotated[int, Field(gt=0, le=10**13, strict=True)]
+_MAXIMUM = frozenset({"max_amount_cents", "max_amount"})
+
+# ``max_amount`` is the old name of ``max_amount_cents`` (every other amount says
+# ``_cents``): still accepted, and answered with RFC 9745's Deprecation header (the
+# date it was deprecated, 2026-12-03, as ``@`` and its Unix time) and a link to the docs.
+DEPRECATED_NAME_HEADERS = (
+    (b"deprecation", b"@1796256000"),
+    (b"link", b'</api/docs>; rel="deprecation"; type="text/html"'),
+)
+
+
 class BidRequest(_Strict):
-    max_amount: Annotated[int, Field(gt=0, le=10**13, strict=True)]
+    """A bid: the most the bidder will pay, in cents (``max_amount``: its deprecated name)."""
+
+    max_amount_cents: MaxCents | None = Field(
+        default=None, description="The most you will pay, in cents; kept secret."
+    )
+    max_amount: MaxCents | None = Field(
+        default=None,
+        description="Deprecated: the old name of `max_amount_cents`. Send one of the two.",
+        json_schema_extra={"deprecated": True},
+    )
+
+    @model_validator(mode="after")
+    def _one_maximum(self) -> Self:
+        sent = self.model_fields_set & _MAXIMUM
+        if len(sent) != 1 or getattr(self, next(iter(sent))) is None:
+            raise ValueError("send the maximum once, as max_amount_cents")
+        return self
+
+    @property
+    def max_cents(self) -> int:
+        """The bid's maximum, whichever name it came under."""
+        cents = self.max_amount_cents if self.max_amount is None else self.max_amount
+        assert cents is not None  # one of the two, checked above
+        return cents
+
+    def answer_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers its answer carries: the Deprecation of the old name, if it came so."""
+        return DEPRECATED_NAME_HEADERS if self.max_amount is not None else ()
 
 
 class RetractionRequest(_Strict):
@@ -83,6 +122,13 @@ class RulesRequest(_Strict):
     increments: Annotated[
         list[Annotated[list[int], Field(min_length=2, max_length=2)]], Field(max_length=50)
     ]
+
+
+def _bid(auction_id: str, user: Principal, body: BidRequest, key: str | None) -> PlaceBid:
+    """The command a bid request asks for (either name of the maximum is the same request)."""
+    # The fingerprint keeps the old name: a retry keyed before the rename still matches.
+    idempotency = _idempotency("bid", auction_id, {"max_amount": body.max_cents}, key)
+    return PlaceBid(user.subject, body.max_cents, idempotency)
 
 
 def _idempotency(
@@ -164,10 +210,7 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
         params: dict[str, str], user: Principal, body: Any, headers: dict[str, str]
     ) -> tuple[int, Any]:
         auction_id = params["auction_id"]
-        max_cents = body.max_amount
-        key = headers.get("idempotency-key")
-        idempotency = _idempotency("bid", auction_id, {"max_amount": max_cents}, key)
-        command = PlaceBid(user.subject, max_cents, idempotency)
+        command = _bid(auction_id, user, body, headers.get("idempotency-key"))
         try:
             return _answer(await ctx.submit(auction_id, command))
         except DomainError as refusal:
@@ -185,6 +228,7 @@ def lean_bid_route(ctx: Bidding) -> LeanRoute:
         handle=handle,
         headers=(("idempotency-key", 200),),
         arriving=lambda params: ctx.batcher.arriving(params["auction_id"]),
+        answer_headers=BidRequest.answer_headers,
     )
 
 
@@ -201,9 +245,24 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
     async def place_bid(
         auction_id: AuctionId, body: BidRequest, user: CurrentUser, key: IdempotencyKey = None
     ) -> JSONResponse:
-        """Bid with a secret maximum; the price rises only as far as competition requires."""
-        idempotency = _idempotency("bid", auction_id, {"max_amount": body.max_amount}, key)
-        return await run(auction_id, PlaceBid(user.subject, body.max_amount, idempotency))
+        """Bid with a secret maximum; the price rises only as far as competition requires.
+
+        Send the maximum as `max_amount_cents`. Its old name, `max_amount`, is still
+        accepted (not both): the answer then carries a `Deprecation` header.
+        """
+        extra = body.answer_headers()
+        if not extra:
+            return await run(auction_id, _bid(auction_id, user, body, key))
+        try:
+            response = await run(auction_id, _bid(auction_id, user, body, key))
+        except Exception as exc:
+            # A refusal carries the header too, as on the lean route.
+            refusal = response_for(exc, ERRORS)
+            if refusal is None:
+                raise
+            response = refusal
+        response.headers.update({k.decode(): v.decode() for k, v in extra})
+        return response
 
     @router.post("/buy-now", status_code=201)
     async def buy_now(

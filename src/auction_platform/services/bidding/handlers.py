@@ -44,7 +44,7 @@ from auction_platform.services.bidding.domain import (
 )
 from auction_platform.services.bidding.idempotency import RecordedAnswer
 from auction_platform.services.bidding.ports import AuctionRules
-from auction_platform.services.bidding.state import BookState
+from auction_platform.services.bidding.state import BookState, Pseudonyms
 
 log = logging.getLogger("auction_platform.bidding")
 
@@ -77,6 +77,7 @@ class Bidding:
     clock: Callable[[], datetime]
     rules: AuctionRules
     render: Render
+    pseudonyms: Pseudonyms
     max_batch: int = 200
     shards: int = 4
     batcher: Batcher[BookCommand, Outcome] = field(init=False)
@@ -152,7 +153,7 @@ class Bidding:
                 if row is None:
                     outcomes.extend((pending, _MISSING) for pending in pendings)
                     continue
-                state = BookState.load(row)
+                state = BookState.load(row, pseudonyms=self.pseudonyms)
                 for pending in pendings:
                     outcomes.append((pending, await self._one(tx, state, pending.command, now)))
                 states.append(state)
@@ -412,7 +413,7 @@ async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:
     closed: list[BookState] = []
     async with bidding.uow() as tx:
         for row in await store.due_books(tx.conn, now=now, limit=limit):
-            state = BookState.load(row)
+            state = BookState.load(row, pseudonyms=bidding.pseudonyms)
             close_book(tx, state, now, by_buy_now=False)
             closed.append(state)
         await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in closed])
@@ -444,6 +445,7 @@ async def open_book(tx: Transaction, rules: dict[str, Any], *, now: datetime) ->
             "bid_count": 0,
             "ends_at": book.ends_at,
             "seq": 0,
+            "version": 0,
             "result": None,
             "updated_at": now,
         },

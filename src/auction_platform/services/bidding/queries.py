@@ -16,7 +16,7 @@ from auction_platform.core.sql import utc
 from auction_platform.services.bidding import domain, store
 from auction_platform.services.bidding.domain import BookView
 from auction_platform.services.bidding.handlers import Bidding, book_key
-from auction_platform.services.bidding.state import BookState, pseudonym
+from auction_platform.services.bidding.state import BookState
 
 
 def _no_book() -> NotFound:
@@ -34,7 +34,7 @@ async def book(ctx: Bidding, auction_id: str, *, viewer_id: str | None) -> BookV
                 if r.bidder_id == viewer_id and r.retracted_at is None
             ]
         public["you"] = {
-            "leading": public["leader"] == pseudonym(auction_id, viewer_id),
+            "leading": public["leader"] == ctx.pseudonyms.of(auction_id, viewer_id),
             "max_cents": max((r.max_cents for r in mine), default=None),
             "bids": [r.seq for r in mine],
         }
@@ -54,7 +54,7 @@ async def _public_book(ctx: Bidding, auction_id: str) -> BookView:
         row = await store.book_row(conn, auction_id, lock=False)
     if row is None:
         raise _no_book()
-    return BookState.load(row).public(ctx.clock())
+    return BookState.load(row, pseudonyms=ctx.pseudonyms).public(ctx.clock())
 
 
 async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:
@@ -68,9 +68,9 @@ async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:
         "bids": [
             {
                 "seq": r.seq,
-                "bidder": pseudonym(auction_id, r.bidder_id),
+                "bidder": ctx.pseudonyms.of(auction_id, r.bidder_id),
                 "price_cents": r.price_cents,
-                "leader": pseudonym(auction_id, r.leader_id),
+                "leader": ctx.pseudonyms.of(auction_id, r.leader_id),
                 "placed_at": utc(r.placed_at).isoformat(),
                 "retracted": r.retracted_at is not None,
             }

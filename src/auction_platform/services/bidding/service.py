@@ -13,10 +13,14 @@ from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.bidding import api, consumers, handlers, store
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.ports import HttpAuctionRules
+from auction_platform.services.bidding.state import Pseudonyms
+
+# The label of the key bidders' public names are derived with (``Settings.derived_key``).
+PSEUDONYM_KEY_PURPOSE = "bidding:pseudonyms"
 
 
 def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
-    """Build the bidding context: its batcher, and the auction service's rules (over HTTP)."""
+    """Build the bidding context: its batcher, the auction's rules (HTTP), the names' key."""
     assert runtime.cache is not None
     return Bidding(
         uow=runtime.require_uow(),
@@ -26,6 +30,7 @@ def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
             lambda: runtime.clients["auction"], auth_headers=runtime.auth_headers
         ),
         render=api.render,
+        pseudonyms=Pseudonyms(runtime.settings.derived_key(PSEUDONYM_KEY_PURPOSE)),
         max_batch=runtime.settings.bid_batch_max,
         shards=runtime.settings.bid_batch_shards,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,24 @@ from auction_platform.services.bidding import codec, engine
 from auction_platform.services.bidding.domain import BookStatus, BookView
 
 
-def pseudonym(auction_id: str, user_id: str | None) -> str | None:
-    """A bidder's public name in one auction; unlinkable across auctions."""
-    if user_id is None:
-        return None
-    return "bidder-" + hashlib.sha256(f"{auction_id}:{user_id}".encode()).hexdigest()[:6]
+@dataclass(frozen=True, slots=True)
+class Pseudonyms:
+    """Bidders' public names: the same in one auction, unlinkable across auctions.
+
+    A keyed HMAC of the auction and the user (the key derived from ``SECRET_KEY``,
+    ``Settings.derived_key``): without the key, knowing a user's id and an auction's
+    tells nothing of which name is theirs. An unkeyed hash would: anyone could compute it.
+    """
+
+    key: bytes = field(repr=False)
+
+    def of(self, auction_id: str, user_id: str | None) -> str | None:
+        """The name ``user_id`` bids under in ``auction_id`` (None for nobody)."""
+        if user_id is None:
+            return None
+        # NUL never occurs in an id, so no two (auction, user) pairs share a message.
+        message = f"{auction_id}\0{user_id}".encode()
+        return "bidder-" + hmac.digest(self.key, message, hashlib.sha256).hex()[:6]
 
 
 @dataclass
@@ -28,12 +42,21 @@ class BookState:
     currency: str
     status: BookStatus
     book: engine.Book
-    seq: int
+    seq: int  # the ledger's last sequence number: accepted bids only
     result: dict[str, Any] | None
+    # One more for every committed change of the book (a bid, Buy It Now, a retraction,
+    # a cancel, a close, new rules): watchers order its updates by it. ``seq`` cannot
+    # do that, as a retraction or a close changes the book without a ledger row.
+    version: int
+    pseudonyms: Pseudonyms
     new_bids: list[dict[str, Any]] = field(default_factory=list)
+    _counted: tuple[Any, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._counted = self._content()
 
     @classmethod
-    def load(cls, row: Any) -> BookState:
+    def load(cls, row: Any, *, pseudonyms: Pseudonyms) -> BookState:
         """The state of a book row."""
         return cls(
             auction_id=row.auction_id,
@@ -44,7 +67,26 @@ class BookState:
             book=codec.load(row.state, codec.rules_from(row.rules)),
             seq=int(row.seq),
             result=row.result,
+            version=int(row.version),
+            pseudonyms=pseudonyms,
         )
+
+    def _content(self) -> tuple[Any, ...]:
+        """Everything about the book whose change is a new version of it."""
+        return (self.book, self.status, self.result, self.title, self.currency)
+
+    def count_changes(self) -> int:
+        """The book's version: one more if it changed since the version was last taken.
+
+        Taken by every view of the book (``public``) and by ``dump``, so whatever
+        changed it, each handler's answer and the copy published after the commit
+        carry a version above every earlier, different one.
+        """
+        content = self._content()
+        if content != self._counted:
+            self._counted = content
+            self.version += 1
+        return self.version
 
     def append(self, bidder_id: str, max_cents: int, at: datetime) -> int:
         """Queue an accepted bid for the ledger; its sequence number."""
@@ -72,6 +114,7 @@ class BookState:
             "bid_count": self.book.bid_count,
             "ends_at": self.book.ends_at,
             "seq": self.seq,
+            "version": self.count_changes(),
             "result": self.result,
             "updated_at": now,
         }
@@ -89,7 +132,7 @@ class BookState:
             "status": self.status.value,
             "currency": self.currency,
             "price_cents": book.price_cents,
-            "leader": pseudonym(self.auction_id, book.leader_id),
+            "leader": self.pseudonyms.of(self.auction_id, book.leader_id),
             "bid_count": book.bid_count,
             # A closed or cancelled book takes no next bid.
             "min_next_bid_cents": engine.min_next_bid(book) if is_open else None,
@@ -99,5 +142,6 @@ class BookState:
             else (book.leader_id is not None and book.price_cents >= rules.reserve_cents),
             "ends_at": book.ends_at.isoformat(),
             "seq": self.seq,
+            "version": self.count_changes(),
             "server_time": now.isoformat(),
         }

@@ -43,6 +43,8 @@ books = Table(
     Column("bid_count", Integer, nullable=False),
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("seq", BigInteger, nullable=False),
+    # Bumped by every committed change of the book; the live feed's order (``BookState``).
+    Column("version", BigInteger, nullable=False),
     Column("result", JSON, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_bidding_books_due", "status", "ends_at"),

@@ -3,8 +3,10 @@
 The bidding service publishes each committed book on the auction's channel (Redis
 publish/subscribe in the distributed mode, in-process in the embedded one). The
 gateway subscribes first, then sends the current book, then forwards updates,
-dropping any that is older than what the client already has, so the price a
-watcher sees never steps back because two replicas' messages crossed.
+dropping any that is not newer than what the client already has (by the book's
+``version``, which every committed change bumps: a retraction or a close too, not
+only a bid), so the price a watcher sees never steps back because two replicas'
+messages crossed, and no change is lost for looking like the last one.
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ log = logging.getLogger("auction_platform.gateway")
 _FINAL = {"closed", "cancelled"}
 
 
-def _order(update: dict[str, Any]) -> tuple[int, int]:
-    """Updates are ordered by ledger sequence, then open before closed."""
-    return int(update.get("seq", 0)), int(update.get("status") in _FINAL)
+def _order(update: dict[str, Any]) -> int:
+    """Updates are ordered by the book's version."""
+    version = update.get("version")
+    if version is None:
+        # A bidding process from before versions (during a rolling upgrade): its order
+        # was the ledger sequence, closed after open, which is where versions started.
+        return int(update.get("seq", 0)) + int(update.get("status") in _FINAL)
+    return int(version)
 
 
 def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) -> APIRouter:
@@ -40,7 +47,7 @@ def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) ->
         await websocket.accept()
         try:
             async with cache.subscribe(feed_channel(auction_id)) as updates:
-                last = (-1, -1)
+                last = -1
                 snapshot = await clients["bidding"].get(f"/api/v1/auctions/{auction_id}/book")
                 if snapshot.status_code == 200:
                     current = snapshot.json()

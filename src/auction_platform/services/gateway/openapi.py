@@ -104,9 +104,9 @@ def _feed_path() -> dict[str, Any]:
                 "Protocols`. No token is needed: the feed shows what anyone may see.\n\n"
                 "The server sends the current book at once, then a new one after every "
                 "change (bid, Buy It Now, retraction, extension, cancel, close), each a JSON "
-                "text message (`PublicBook`). Messages arrive in order of `seq`: a message "
-                "whose `seq` is not above the last one is never sent. The client sends "
-                "nothing.\n\n" + close + "\n\n"
+                "text message (`PublicBook`). Messages arrive in order of `version`: a "
+                "message whose `version` is not above the last one is never sent. The "
+                "client sends nothing.\n\n" + close + "\n\n"
                 "```js\nconst feed = new WebSocket(`wss://${location.host}/ws/auctions/${id}`);"
                 "\nfeed.onmessage = (event) => show(JSON.parse(event.data));\n```\n\n"
                 "*Try it out* sends a plain GET, which is refused: use a WebSocket client."
@@ -176,6 +176,7 @@ BOOK: dict[str, Any] = {
         "reserve_met",
         "ends_at",
         "seq",
+        "version",
         "server_time",
     ],
     "properties": {
@@ -214,7 +215,19 @@ BOOK: dict[str, Any] = {
         "seq": {
             "type": "integer",
             "minimum": 0,
-            "description": "The book's sequence number: it grows with every change.",
+            "description": (
+                "The number of the last bid accepted (the bid history's `seq`); a "
+                "retraction, a cancel or a close leaves it as it is."
+            ),
+        },
+        "version": {
+            "type": "integer",
+            "minimum": 0,
+            "description": (
+                "The book's version: it grows with every change (bid, Buy It Now, "
+                "retraction, extension, cancel, close). Of two books, show the one with "
+                "the higher version."
+            ),
         },
         "server_time": {
             "type": "string",

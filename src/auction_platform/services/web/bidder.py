@@ -32,7 +32,7 @@ def build_router(web: Web) -> APIRouter:
             placed = await visit.api(
                 "POST",
                 f"/api/v1/auctions/{lot_id}/bids",
-                json={"max_amount": cents},
+                json={"max_amount_cents": cents},
                 headers=_idempotency(fields),
             )
         except ApiProblem as problem:
@@ -144,7 +144,16 @@ def _idempotency(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _public(book: dict[str, Any]) -> dict[str, Any]:
-    keep = ("price_cents", "bid_count", "leader", "min_next_bid_cents", "ends_at", "status", "seq")
+    keep = (
+        "price_cents",
+        "bid_count",
+        "leader",
+        "min_next_bid_cents",
+        "ends_at",
+        "status",
+        "seq",
+        "version",
+    )
     return {name: book.get(name) for name in keep}
 
 

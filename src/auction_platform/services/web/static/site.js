@@ -64,15 +64,17 @@
   }
 
   var lot = document.querySelector("[data-live-auction]");
-  var lastSeq = lot ? Number(lot.getAttribute("data-seq")) || 0 : 0;
+  // Books are ordered by their version, which every change bumps (a retraction or a
+  // close too); a book without one (an older server) by its ledger sequence.
+  var lastVersion = lot ? Number(lot.getAttribute("data-version")) || 0 : 0;
   function field(name) { return lot && lot.querySelector('[data-testid="' + name + '"]'); }
 
   function apply(book) {
     if (!lot || !book) return;
-    var seq = Number(book.seq) || 0;
-    if (seq < lastSeq) return; // never show an older book than the one on screen
-    if (seq !== lastSeq) refreshHistory();
-    lastSeq = seq;
+    var version = Number(book.version !== undefined ? book.version : book.seq) || 0;
+    if (version < lastVersion) return; // never show an older book than the one on screen
+    if (version !== lastVersion) refreshHistory();
+    lastVersion = version;
     if (book.server_time) setSkew(book.server_time);
     var currency = lot.getAttribute("data-currency");
     var set = function (name, text) { var el = field(name); if (el) el.textContent = text; };
