@@ -49,7 +49,7 @@ async def _sold_lot(site: Site, buyer_page: Page) -> str:
         buy_now_cents=None,
         soft_close=None,
         starts_at=start.isoformat(),
-        ends_at=(start + timedelta(seconds=5)).isoformat(),
+        ends_at=(start + timedelta(seconds=20)).isoformat(),
     )
     await buyer_page.goto(f"{site.url}/auctions/{lot['id']}")
     await bid(buyer_page, "45")
