@@ -61,7 +61,7 @@ async def _sold_lot(site: Site, buyer_page: Page) -> str:
             return ""
         return (await link.first.get_attribute("href") or "").rsplit("/", 1)[-1]
 
-    return await eventually(order_id, timeout=30, interval=0.5)
+    return await eventually(order_id, timeout=60, interval=0.5)
 
 
 async def test_every_page_type_is_accessible_at_both_widths(
