@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
 from auction_platform.contracts.money import format_money, minor_units
 
@@ -19,15 +19,15 @@ STATUS_LABELS = {
 
 
 def money(cents: Any, currency: str) -> str:
-    """Minor units as people read them: ``$31.00``."""
-    if cents is None:
+    """Minor units as people read them: ``$31.00``; a missing amount as a dash."""
+    if cents is None or isinstance(cents, Undefined):
         return "—"
     return format_money(int(cents), currency)
 
 
 def amount_input(cents: Any, currency: str) -> str:
     """Minor units as a form field's value: ``31.00`` (no symbol, no separators)."""
-    if cents is None:
+    if cents is None or isinstance(cents, Undefined):
         return ""
     places = minor_units(currency)
     whole, fraction = divmod(int(cents), 10**places)
