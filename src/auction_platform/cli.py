@@ -1,10 +1,17 @@
-"""The ``auction-platform`` command: run the platform, one service, or its migrations."""
+"""The ``auction-platform`` command: run the platform, one service, or its migrations.
+
+Nothing heavy is imported at the top of this module: ``--help`` and a mistyped
+command answer at once, and each command imports what it uses (settings,
+composition, FastAPI, SQLAlchemy, the services) when it runs.
+
+An error an operator can fix (a database that does not exist, a server that is
+down, a refused password, a malformed URL) ends the command with one line that
+says what to do (``ops.errors``); anything else is a bug and shows its traceback.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -13,39 +20,49 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
-from auction_platform.core.logging import configure_logging
-from auction_platform.core.migrate import migrate
-from auction_platform.settings import SERVICES, Settings
+from auction_platform.ops import backup_commands
+from auction_platform.ops.console import (
+    console,
+    database_target,
+    fail,
+    load_settings,
+    reaching,
+    run_async,
+    say,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from auction_platform.composition import Platform
     from auction_platform.services.identity.handlers import Identity
+    from auction_platform.settings import Settings
+
+# settings.SERVICES, spelled out so that `serve --help` lists them without loading the
+# settings (pydantic); tests/unit/test_cli.py keeps the two equal.
+SERVICE_NAMES = (
+    "gateway",
+    "identity",
+    "auction",
+    "bidding",
+    "payment",
+    "notification",
+    "analytics",
+    "web",
+)
 
 cli = typer.Typer(
     name="auction-platform",
     help="An open online auction platform: seven services, embedded or distributed.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: flags read `--yes`, not `--yes <bool>` as in typer's rich panels.
+    rich_markup_mode=None,
+    # A bug's traceback must not print local variables: settings hold secrets.
+    pretty_exceptions_show_locals=False,
 )
-console = Console(stderr=True)
-log = logging.getLogger("auction_platform")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        console.print("[bold red]Invalid configuration:[/]")
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "settings"
-            console.print(f"  {where.upper()}: {error['msg']}")
-        raise typer.Exit(2) from exc
 
 
 def _serve(
@@ -95,11 +112,19 @@ def _serve_embedded(
     """Serve every service in this process; ``when_ready`` runs in the background once started.
 
     Background work still running when the server stops is cancelled before the
-    platform stops, so it never talks to services that are shutting down.
+    platform stops, so it never talks to services that are shutting down. The data
+    directory is marked in use meanwhile, so a restore never replaces its files.
     """
+    import asyncio
+    import logging
+
     from auction_platform.composition import Platform
+    from auction_platform.core.logging import configure_logging
+    from auction_platform.ops.data_dir import DataDirBusy, running_in
+    from auction_platform.settings import SERVICES
 
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    log = logging.getLogger("auction_platform")
     platform = Platform(settings, SERVICES, embedded=True)
     background: set[asyncio.Task[None]] = set()
 
@@ -109,7 +134,7 @@ def _serve_embedded(
             log.error("background work failed", exc_info=task.exception())
 
     def ready() -> None:
-        console.print(f"[bold green]Auction platform ready[/] at http://{host}:{port}")
+        say(f"[bold green]Auction platform ready[/] at http://{host}:{port}")
         if when_ready is not None:
             task = asyncio.get_running_loop().create_task(when_ready(platform))
             background.add(task)
@@ -129,13 +154,17 @@ def _serve_embedded(
                 await asyncio.gather(*background, return_exceptions=True)
 
     app.router.lifespan_context = lifespan
-    _serve(
-        app,
-        host=host,
-        port=port,
-        graceful_seconds=10,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    try:
+        with running_in(settings.data_dir):
+            _serve(
+                app,
+                host=host,
+                port=port,
+                graceful_seconds=10,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+            )
+    except DataDirBusy:
+        fail(f"a restore into {settings.data_dir} is under way: start again once it is done")
 
 
 @cli.command()
@@ -145,7 +174,7 @@ def up(
     data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("data"),
 ) -> None:
     """Run every service in this process: SQLite, in-process broker and cache."""
-    _serve_embedded(_settings(data_dir=data_dir), host=host, port=port)
+    _serve_embedded(load_settings(data_dir=data_dir), host=host, port=port)
 
 
 @cli.command()
@@ -159,6 +188,8 @@ def demo(
     ] = None,
 ) -> None:
     """Like `up`, with demo sellers, bidders and lots in every state (never in production)."""
+    import asyncio
+
     import httpx
 
     from auction_platform.core.failures import DomainError
@@ -167,19 +198,17 @@ def demo(
     from auction_platform.services.identity.domain import CreateAdmin
     from auction_platform.settings import Environment
 
-    settings = _settings(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir)
     if settings.environment is Environment.PRODUCTION:
-        console.print(
-            "[red]demo refuses to run with ENVIRONMENT=production[/] "
-            "(its accounts share a published password)",
-            soft_wrap=True,
+        fail(
+            "demo refuses to run with ENVIRONMENT=production "
+            "(its accounts share a published password)"
         )
-        raise typer.Exit(1)
     failures = (DemoError, DomainError, httpx.HTTPError)
 
     def show(report: DemoReport) -> None:
         for line in report.lines():
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+            console().print(line, markup=False, highlight=False, soft_wrap=True)
 
     if url is not None:
 
@@ -190,10 +219,9 @@ def demo(
         try:
             report = asyncio.run(seed_remote())
         except failures as error:
-            console.print(f"[red]Demo seeding of {url} failed:[/] {error}")
-            raise typer.Exit(1) from error
+            fail(f"demo seeding of {url} failed: {error}")
         show(report)
-        console.print("No operator account with --url: the demo only uses the public API there.")
+        say("No operator account with --url: the demo only uses the public API there.")
         return
 
     async def seed_here(platform: Platform) -> None:
@@ -209,27 +237,31 @@ def demo(
             async with httpx.AsyncClient(transport=gateway, base_url=site) as http:
                 report = await seed_demo(http, admin=make_admin)
         except failures as error:
-            console.print(f"[red]Demo seeding failed:[/] {error}")
+            say(f"[red]Demo seeding failed:[/] {error}")
             return
         show(report)
-        console.print(f"[bold green]Demo site[/] at {site}")
+        say(f"[bold green]Demo site[/] at {site}")
 
     _serve_embedded(settings, host=host, port=port, when_ready=seed_here)
 
 
+def _known_service(service: str) -> None:
+    if service not in SERVICE_NAMES:
+        fail(f"unknown service {service!r}; choose one of: {', '.join(SERVICE_NAMES)}", code=2)
+
+
 @cli.command()
 def serve(
-    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE_NAMES)}.")],
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Run one service, configured by the environment (Kubernetes, multi-process)."""
+    _known_service(service)
     from auction_platform.composition import Platform
+    from auction_platform.core.logging import configure_logging
 
-    if service not in SERVICES:
-        console.print(f"[red]Unknown service {service!r}[/]; choose one of: {', '.join(SERVICES)}")
-        raise typer.Exit(2)
-    settings = _settings()
+    settings = load_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     platform = Platform(settings, [service], embedded=False)
     _serve(
@@ -246,35 +278,68 @@ def migrate_command(
     service: Annotated[
         str | None, typer.Option(help="Only this service (default: every service).")
     ] = None,
+    create_database: Annotated[
+        bool,
+        typer.Option(
+            "--create-database",
+            help="Create a missing database first (PostgreSQL) or its folder (SQLite).",
+        ),
+    ] = False,
+    maintenance_db: Annotated[
+        str, typer.Option(help="With --create-database: where to connect to create it.")
+    ] = "postgres",
 ) -> None:
     """Apply database migrations and declare the broker's queues; safe to run again."""
-    from auction_platform.composition import Platform
-    from auction_platform.core.migrate import revision_status
+    if service:
+        _known_service(service)
+    from auction_platform.composition import DATABASE_SERVICES, Platform
+    from auction_platform.core.logging import configure_logging
+    from auction_platform.core.migrate import migrate, revision_status
+    from auction_platform.ops import databases
+    from auction_platform.ops.errors import OperatorError, Target, check_database_url
+    from auction_platform.settings import SERVICES
 
-    if service and service not in SERVICES:
-        console.print(f"[red]Unknown service {service!r}[/]; choose one of: {', '.join(SERVICES)}")
-        raise typer.Exit(2)
-    settings = _settings()
+    settings = load_settings()
     configure_logging(level="WARNING", json_lines=settings.log_json)
+    wanted = [service] if service else list(SERVICES)
+    targets = {name: database_target(settings, name) for name in DATABASE_SERVICES}
+    targets = {name: target for name, target in targets.items() if name in wanted}
+
+    async def prepare() -> None:
+        for target in dict.fromkeys(targets.values()):
+            check_database_url(target)
+            if create_database:
+                created = await databases.create_database(target, maintenance_db=maintenance_db)
+                if created is not None:
+                    say(f"created {created}")
+            elif (folder := databases.missing_sqlite_folder(target)) is not None:
+                raise OperatorError(
+                    f"the folder {folder} of the SQLite file in {target.setting} does not "
+                    "exist: create it, or run `auction-platform migrate --create-database`"
+                )
 
     async def run() -> None:
-        platform = Platform(settings, [service] if service else SERVICES, embedded=False)
+        await prepare()
+        # Built after the checks: a SQLite database makes its folder when built.
+        platform = Platform(settings, wanted, embedded=False)
         try:
             for name, runtime in platform.runtimes.items():
                 if runtime.db is None:
                     continue
-                before, head = await revision_status(runtime.db, name)
-                await migrate(runtime.db, name)
+                target = targets[name]
+                before, head = await reaching(target, revision_status(runtime.db, name))
+                await reaching(target, migrate(runtime.db, name))
                 state = "up to date" if before == head else f"{before or 'empty'} -> {head}"
-                console.print(f"{name}: {state}")
+                say(f"{name}: {state}")
             if platform.broker is not None and settings.rabbitmq_url.startswith("amqp"):
-                await platform.broker.start()
-                await platform.declare_topology()
-                console.print("broker: queues declared")
+                broker = Target("RabbitMQ", settings.rabbitmq_url, "RABBITMQ_URL")
+                await reaching(broker, platform.broker.start())
+                await reaching(broker, platform.declare_topology())
+                say("broker: queues declared")
         finally:
             await platform.stop()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 @cli.command("new-migration")
@@ -283,6 +348,7 @@ def new_migration(
     message: Annotated[str, typer.Argument(help="What it changes, e.g. 'notes on books'.")],
 ) -> None:
     """Draft a service's next migration from its store.py (Alembic autogenerate), to review."""
+    import asyncio
     import tempfile
 
     from auction_platform.composition import DATABASE_SERVICES, DEFINITIONS
@@ -291,8 +357,7 @@ def new_migration(
 
     tables = DEFINITIONS[service].tables if service in DATABASE_SERVICES else None
     if tables is None:
-        console.print(f"[red]No database in {service!r}[/]; one of: {', '.join(DATABASE_SERVICES)}")
-        raise typer.Exit(2)
+        fail(f"no database in {service!r}; one of: {', '.join(DATABASE_SERVICES)}", code=2)
 
     async def run() -> Path | None:
         # Against an empty SQLite database brought to head: no server needed.
@@ -305,26 +370,57 @@ def new_migration(
 
     path = asyncio.run(run())
     if path is None:
-        console.print(f"{service}: the migrations already build what store.py declares")
+        say(f"{service}: the migrations already build what store.py declares")
         return
-    console.print(f"[green]drafted[/] {path}: review it, then run the schema test")
+    say(f"[green]drafted[/] {path}: review it, then run the schema test")
 
 
 @contextlib.asynccontextmanager
 async def _identity(settings: Settings) -> AsyncIterator[Identity]:
-    """The identity service's context, for commands that act as it."""
-    from auction_platform.composition import Platform
+    """The identity service's context alone, for commands that act as it.
 
-    platform = Platform(settings, ["identity"], embedded=False)
+    Only identity is built (not the platform and its apps): a one-off command pays for
+    importing one service, not eight. Its events stay in its outbox, which the
+    running identity service publishes.
+    """
+    from auction_platform.core.cache import build_cache
+    from auction_platform.core.db import Database
+    from auction_platform.core.metrics import Metrics
+    from auction_platform.core.migrate import migrate
+    from auction_platform.core.service import ServiceRuntime
+    from auction_platform.ops.errors import Target
+    from auction_platform.services.identity.service import DEFINITION
+
+    database = database_target(settings, "identity")
+    db = Database(
+        database.url,
+        pool_size=2,
+        connect_timeout=settings.dependency_timeout,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    cache = build_cache(settings.redis_url, prefix=settings.cache_prefix)
+    runtime = ServiceRuntime(
+        definition=DEFINITION, settings=settings, metrics=Metrics(), db=db, cache=cache
+    )
     try:
-        runtime = platform.runtimes["identity"]
-        assert runtime.db is not None
-        await migrate(runtime.db, "identity")
-        if platform.cache is not None:
-            await platform.cache.start()
-        yield runtime.context
+        await reaching(database, migrate(db, "identity"))
+        await reaching(Target("Redis", settings.redis_url, "REDIS_URL"), cache.start())
+        yield runtime.build_context()
     finally:
-        await platform.stop()
+        await cache.close()
+        await db.dispose()
+
+
+def _one_off_settings() -> Settings:
+    """Settings of a command that connects once, its database URL checked first."""
+    from auction_platform.ops.errors import OperatorError, check_database_url
+
+    settings = load_settings()
+    try:
+        check_database_url(database_target(settings, "identity"))
+    except OperatorError as error:
+        fail(error.message)
+    return settings
 
 
 @cli.command("create-admin")
@@ -344,10 +440,11 @@ def create_admin(
 ) -> None:
     """Create an admin account, or make an existing account an admin."""
     from auction_platform.core.failures import DomainError
+    from auction_platform.core.logging import configure_logging
     from auction_platform.services.identity import handlers
     from auction_platform.services.identity.domain import CreateAdmin
 
-    settings = _settings()
+    settings = _one_off_settings()
     configure_logging(level="WARNING", json_lines=settings.log_json)
 
     async def run() -> None:
@@ -355,100 +452,32 @@ def create_admin(
             command = CreateAdmin(email, password, display_name)
             user, created = await handlers.create_admin(command, ctx=identity)
         verb = "created" if created else "promoted"
-        console.print(f"admin {verb}: {user.email} ({user.id})")
+        say(f"admin {verb}: {user.email} ({user.id})")
 
     try:
-        asyncio.run(run())
+        run_async(run())
     except DomainError as error:
-        console.print(f"[red]{error.message}[/] ({error.code})")
-        raise typer.Exit(1) from error
+        fail(f"{error.message} ({error.code})")
 
 
 @cli.command("rotate-signing-key")
 def rotate_signing_key() -> None:
     """Start signing tokens with a new key; tokens signed before stay valid until they expire."""
-    settings = _settings()
+    from auction_platform.core.logging import configure_logging
+
+    settings = _one_off_settings()
     configure_logging(level="WARNING", json_lines=settings.log_json)
 
     async def run() -> str:
         async with _identity(settings) as identity:
             return await identity.keys.rotate()
 
-    console.print(f"new signing key: {asyncio.run(run())}")
+    say(f"new signing key: {run_async(run())}")
 
 
-@cli.command()
-def backup(
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The archive to write.")
-    ] = None,
-    output_dir: Annotated[
-        Path | None, typer.Option(help="Write <database>-<UTC time>.dump in this folder.")
-    ] = None,
-    keep: Annotated[
-        int, typer.Option(min=0, help="With --output-dir: keep the newest N (0 keeps all).")
-    ] = 0,
-    database_url: Annotated[
-        str | None, typer.Option(help="The database (default: DATABASE_URL).")
-    ] = None,
-    service: Annotated[
-        str | None, typer.Option(help="The database of this service (<SERVICE>_DATABASE_URL).")
-    ] = None,
-) -> None:
-    """Back up the database (pg_dump custom format, or a SQLite copy), verified."""
-    from auction_platform.ops import backup as ops
-
-    if (output is None) == (output_dir is None):
-        console.print("[red]Give exactly one of --output FILE or --output-dir DIR.[/]")
-        raise typer.Exit(2)
-    try:
-        db = ops.resolve_database(
-            _settings(), url=database_url, service=service, environ=os.environ
-        )
-        path = output or (output_dir or Path()) / ops.archive_name(db)
-        with ops.progress_bar(console) as progress:
-            archive = ops.backup(db, path, progress=progress)
-        pruned = ops.prune(path.parent, db, keep=keep) if output_dir and keep else []
-    except ops.BackupError as error:
-        console.print(f"[red]Backup failed:[/] {error}")
-        raise typer.Exit(1) from error
-    console.print(
-        f"[green]backup written[/]: {archive.path} ({archive.size:,} bytes, "
-        f"{archive.tables} tables, verified)"
-    )
-    for old in pruned:
-        console.print(f"removed old backup {old}")
-
-
-@cli.command()
-def restore(
-    archive: Annotated[Path, typer.Argument(help="A file written by `auction-platform backup`.")],
-    database_url: Annotated[
-        str | None, typer.Option(help="The target database (default: DATABASE_URL).")
-    ] = None,
-    service: Annotated[
-        str | None, typer.Option(help="The database of this service (<SERVICE>_DATABASE_URL).")
-    ] = None,
-    maintenance_db: Annotated[
-        str, typer.Option(help="Where to connect to create a missing target database.")
-    ] = "postgres",
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing.")] = False,
-) -> None:
-    """Restore a backup into a database (created if missing); its tables are replaced."""
-    from auction_platform.ops import backup as ops
-
-    try:
-        db = ops.resolve_database(
-            _settings(), url=database_url, service=service, environ=os.environ
-        )
-        if not yes:
-            typer.confirm(f"Replace the tables of {db.name} with {archive}?", abort=True)
-        with ops.progress_bar(console) as progress:
-            tables = ops.restore(archive, db, maintenance_db=maintenance_db, progress=progress)
-    except ops.BackupError as error:
-        console.print(f"[red]Restore failed:[/] {error}")
-        raise typer.Exit(1) from error
-    console.print(f"[green]restored[/] {tables} tables into {db.name}")
+# Backup and restore live beside the code they drive; registered here, in help order.
+cli.command()(backup_commands.backup)
+cli.command()(backup_commands.restore)
 
 
 def main() -> None:

@@ -1,1 +1,2 @@
-"""Operations tooling: database backup and restore (the runbook's Backup & Recovery)."""
+"""Operations tooling: the operator's console and errors, database creation, backup and restore
+(one database, or the whole embedded platform), and the demo data."""

@@ -152,7 +152,7 @@ def backup(db: Database, output: Path, *, progress: Progress | None = None) -> A
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     try:
-        with _task(progress, f"Backing up {db.name}") as step:
+        with task(progress, f"Backing up {db.name}") as step:
             if db.kind == "postgresql":
                 _pg_dump(db, partial, step)
                 tables = len(list_archive(partial, kind="TABLE DATA"))
@@ -183,7 +183,7 @@ def restore(
         )
     if db.kind == "sqlite" and head != SQLITE_MAGIC:
         raise BackupError(f"{archive} is not a SQLite database file")
-    with _task(progress, f"Restoring {db.name}") as step:
+    with task(progress, f"Restoring {db.name}") as step:
         if db.kind == "postgresql":
             _create_database(db, maintenance_db)
             return _pg_restore(archive, db, step)
@@ -242,9 +242,10 @@ class _Step:
 
 
 @contextmanager
-def _task(progress: Progress | None, description: str) -> Iterator[_Step]:
-    task = progress.add_task(description, total=None, detail="") if progress else None
-    step = _Step(progress, task)
+def task(progress: Progress | None, description: str) -> Iterator[_Step]:
+    """A progress bar for one step of work (nothing without a display)."""
+    task_id = progress.add_task(description, total=None, detail="") if progress else None
+    step = _Step(progress, task_id)
     yield step
     step.complete()
 

@@ -1,0 +1,58 @@
+"""The command line answers at once and reads plainly: nothing heavy is imported before
+a command runs, and every flag shows as a flag."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from auction_platform.cli import SERVICE_NAMES, cli
+from auction_platform.settings import SERVICES
+
+HEAVY = ("fastapi", "sqlalchemy", "aio_pika", "redis", "pydantic", "uvicorn", "httpx", "asyncpg")
+
+
+def test_importing_the_command_loads_no_framework_driver_settings_or_service() -> None:
+    probe = "import json, sys, auction_platform.cli; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(result.stdout)
+    assert sorted({m.split(".")[0] for m in loaded} & set(HEAVY)) == []
+    ours = [m for m in loaded if m.startswith("auction_platform.")]
+    assert [
+        m for m in ours if not m.startswith(("auction_platform.cli", "auction_platform.ops"))
+    ] == []
+
+
+def test_the_services_listed_in_help_are_the_platforms() -> None:
+    assert SERVICE_NAMES == SERVICES
+
+
+def _commands() -> dict[str, Any]:
+    return dict(typer.main.get_command(cli).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_boolean_options_show_as_bare_flags(name: str) -> None:
+    shown = CliRunner().invoke(cli, [name, "--help"], terminal_width=100)
+    assert shown.exit_code == 0, shown.output
+    assert "<bool>" not in shown.output
+    flags = [p.opts[0] for p in _commands()[name].params if getattr(p, "is_flag", False)]
+    for flag in [*flags, "--help"]:
+        lines = [line.split() for line in shown.output.splitlines()]
+        assert [flag] in [words[:1] for words in lines], f"{name}: {flag} is not listed alone"
+        assert f"--no-{flag.removeprefix('--')}" not in shown.output
+
+
+def test_the_top_level_help_lists_every_command() -> None:
+    shown = CliRunner().invoke(cli, ["--help"], terminal_width=100)
+    assert shown.exit_code == 0
+    for name in _commands():
+        assert name in shown.output
