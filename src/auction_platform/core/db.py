@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +138,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting = 0
         self.connect_timeout = connect_timeout
+        self._on_write: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -162,11 +163,22 @@ class Database:
         if self._write_lock is None:
             async with self._connection(self.engine) as conn, conn.begin():
                 yield conn
-            return
-        async with self._write_lock, self._connection(self.engine) as conn:
-            conn = await conn.execution_options(sqlite_immediate=True)
-            async with conn.begin():
-                yield conn
+        else:
+            async with self._write_lock, self._connection(self.engine) as conn:
+                conn = await conn.execution_options(sqlite_immediate=True)
+                async with conn.begin():
+                    yield conn
+        for callback in self._on_write:
+            callback()
+
+    def on_write(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` after each write transaction of this process commits.
+
+        How a scheduler asleep until its next due moment hears that this process may
+        have scheduled something sooner. Returns the function that stops the calls.
+        """
+        self._on_write.append(callback)
+        return lambda: self._on_write.remove(callback)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -6,21 +6,28 @@ way), and changes them in that transaction together with the events it emits,
 so each reminder goes out once and each order expires once however many
 replicas poll. A webhook paying an order holds the same row lock, so an order
 is either paid or expired, never both. A cheap read comes first, so an idle
-pass never takes SQLite's write lock.
+pass never takes SQLite's write lock; it also finds the next deadline, and the loop
+sleeps until then (``core.periodic``): at most 5 s, for what another process
+schedules, and less when this process writes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.contracts.payments import (
     ORDER_EXPIRED,
     PAYMENT_REMINDER,
     SECOND_CHANCE_OFFERED,
 )
-from auction_platform.core.periodic import run_passes
+from auction_platform.core.periodic import run_passes, seconds_until
+from auction_platform.core.sql import maybe_utc
 from auction_platform.services.payment import domain, store, views
 from auction_platform.services.payment.handlers import Payments
 
@@ -68,23 +75,46 @@ async def lapse_due_offers(ctx: Payments, *, now: datetime) -> int:
     return len(due)
 
 
-async def run_once(ctx: Payments, *, now: datetime | None = None) -> bool:
-    """One pass; True when a batch was full (more may be waiting)."""
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """The earliest moment a reminder, an unpaid order or an open offer falls due."""
+    reminders, orders, offers = store.reminders, store.orders, store.offers
+    probes = (
+        select(func.min(reminders.c.due_at)).where(reminders.c.sent_at.is_(None)),
+        select(func.min(orders.c.due_at)).where(orders.c.status == store.AWAITING),
+        select(func.min(offers.c.due_at)).where(offers.c.status == store.OFFERED),
+    )
+    moments = [maybe_utc(await conn.scalar(probe)) for probe in probes]
+    return min((m for m in moments if m is not None), default=None)
+
+
+async def run_once(ctx: Payments, *, now: datetime | None = None) -> float | None:
+    """One pass; the seconds until the next should run (None: nothing is scheduled).
+
+    At once again after a full batch; after other work, ``scheduler_interval_seconds``
+    later, to find what falls due next; otherwise at the next due moment.
+    """
     now = now or ctx.clock()
     async with ctx.uow.db.read() as conn:
-        if not await store.due_work(conn, now=now):
-            return False
+        due = await next_due(conn)
+    if due is None or due > now:
+        return seconds_until(due, now=now)
     sent = await send_due_reminders(ctx, now=now)
     expired = await expire_due_orders(ctx, now=now)
     lapsed = await lapse_due_offers(ctx, now=now)
-    return BATCH in (sent, expired, lapsed)
+    return 0.0 if BATCH in (sent, expired, lapsed) else ctx.settings.scheduler_interval_seconds
 
 
 async def run(ctx: Payments) -> None:
-    """Pass every ``scheduler_interval_seconds`` (at once again after a full batch)."""
-    await run_passes(
-        lambda: run_once(ctx),
-        interval=ctx.settings.scheduler_interval_seconds,
-        log=log,
-        what="payment deadlines",
-    )
+    """Pass when a deadline falls due; a write of this service wakes it sooner."""
+    wake = asyncio.Event()
+    stop_waking = ctx.uow.db.on_write(wake.set)
+    try:
+        await run_passes(
+            lambda: run_once(ctx),
+            interval=ctx.settings.scheduler_interval_seconds,
+            log=log,
+            what="payment deadlines",
+            wake=wake,
+        )
+    finally:
+        stop_waking()
