@@ -135,13 +135,20 @@ def changed_terms(terms: Mapping[str, Any], lot: Mapping[str, Any]) -> dict[str,
     A soft close counts as unchanged while it stays on, so a lot listed through
     the API with its own soft-close numbers keeps them when its title is edited.
     "Start now" on a lot with a start time asks it to start when published (a
-    listed lot: now), with its duration.
+    listed lot: now), with its duration. An open lot keeps its start (the API
+    refuses to move it): only its length, and so its end, may change.
     """
+    started = lot.get("status") == "open"
     changes: dict[str, Any] = {}
     for name, value in terms.items():
         if name == "duration_seconds":
-            if lot.get("starts_at") is not None or value != lot.get("duration_seconds"):
+            if started:
+                if value != lot.get("duration_seconds"):
+                    changes[name] = value
+            elif lot.get("starts_at") is not None or value != lot.get("duration_seconds"):
                 changes.update(starts_at=None, duration_seconds=value)
+        elif name == "starts_at" and started:
+            continue
         elif name in ("starts_at", "ends_at"):
             before = lot["starts_at" if name == "starts_at" else "scheduled_ends_at"]
             if before is None or lot_moment(value) != lot_moment(before):
