@@ -18,11 +18,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auction_platform.contracts.auctions import AUCTION_ENDING_SOON, AUCTION_OPENED
+from auction_platform.contracts.auctions import AUCTION_ENDING_SOON
 from auction_platform.core.periodic import run_passes, seconds_until
 from auction_platform.core.sql import maybe_utc
 from auction_platform.services.auction import domain, store, views
-from auction_platform.services.auction.handlers import Auctions
+from auction_platform.services.auction.handlers import Auctions, announce_opened
 
 log = logging.getLogger("auction_platform.auction.scheduler")
 
@@ -31,15 +31,11 @@ BATCH = 100
 
 async def open_due_lots(ctx: Auctions, *, now: datetime) -> int:
     """Open the lots whose start has come; plan their notices; emit ``AuctionOpened``."""
-    minutes = ctx.settings.ending_soon_minutes
     async with ctx.uow() as tx:
         due = await store.claim_due_lots(tx.conn, now=now, limit=BATCH)
         opened = [domain.open_lot(lot, now=now) for lot in due]
         await store.mark_opened(tx.conn, [lot.id for lot in opened], now=now)
-        planned = [(lot.id, m, at) for lot in opened for m, at in domain.reminders(lot, minutes)]
-        await store.add_reminders(tx.conn, planned)
-        for lot in opened:
-            tx.emit(AUCTION_OPENED, dict(views.rules(lot)))
+        await announce_opened(tx, opened, ctx=ctx)
     for lot in opened:
         await ctx.lots.put(lot)
     return len(opened)
