@@ -115,4 +115,4 @@ async def test_serve_refuses_an_unknown_service() -> None:
     )
     out, _ = await process.communicate()
     assert process.returncode == 2
-    assert b"Unknown service" in out
+    assert b"unknown service" in out
