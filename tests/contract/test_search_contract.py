@@ -337,11 +337,23 @@ async def test_an_edit_before_opening_replaces_the_indexed_text(index: Index) ->
     assert (item["id"], item["category"], item["current_price_cents"]) == (lot, "film", 20_000)
 
 
-async def test_an_edit_after_opening_changes_nothing(index: Index) -> None:
+async def test_an_edit_of_an_open_lot_without_bids_replaces_the_indexed_text(
+    index: Index,
+) -> None:
     lot = await index.list("Leica M3")
     await index.open(lot)
     await index.list("Nikon F", auction_id=lot, event_type="AuctionEdited")
+    assert await index.ids("leica") == []
+    assert await index.ids("nikon") == [lot]
+
+
+async def test_an_edit_after_the_first_bid_changes_nothing(index: Index) -> None:
+    lot = await index.list("Leica M3")
+    await index.open(lot)
+    await index.bid(lot, seq=1, price_cents=15_000)
+    await index.list("Nikon F", auction_id=lot, event_type="AuctionEdited")
     assert await index.ids("leica") == [lot]
+    assert await index.ids("nikon") == []
 
 
 async def test_a_listing_delivered_twice_is_one_document(index: Index) -> None:

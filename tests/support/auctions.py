@@ -54,7 +54,7 @@ async def create(http: httpx.AsyncClient, owner: Account, **overrides: Any) -> d
 
 
 async def open_lot(http: httpx.AsyncClient, owner: Account, **overrides: Any) -> dict[str, Any]:
-    """A lot that starts in a second; returned once the scheduler has opened it.
+    """A lot that starts in a second; returned once it is open and its bid book made.
 
     On a loaded machine the listing may reach the service after that second has
     passed: refused as ``start_in_past``, it is listed again to start a little later.
@@ -76,7 +76,11 @@ async def open_lot(http: httpx.AsyncClient, owner: Account, **overrides: Any) ->
         auction: dict[str, Any] = (await http.get(f"/api/v1/auctions/{lot['id']}")).json()[
             "auction"
         ]
-        return auction if auction["status"] == "open" else {}
+        if auction["status"] != "open":
+            return {}
+        # The bid book is made when bidding consumes AuctionOpened, a moment later.
+        book = await http.get(f"/api/v1/auctions/{lot['id']}/book")
+        return auction if book.status_code == 200 else {}
 
     return await eventually(opened)
 
