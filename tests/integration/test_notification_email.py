@@ -447,11 +447,6 @@ async def test_a_real_close_below_the_reserve_tells_the_seller_why(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bidding: AuctionClosed must name the top bidder (leader_id) and every bidder "
-    "(bidder_ids) for the top bidder of a missed reserve and the losers to be told",
-)
 async def test_a_real_close_below_the_reserve_tells_the_top_bidder_and_the_loser(
     make_settings: MakeSettings, smtp: SmtpServer
 ) -> None:

@@ -152,6 +152,9 @@ class AuctionClosedData(TypedDict):
     seller_id: str
     title: str
     winner_id: str | None
+    # The top bidder, sold or not (the buyer after Buy It Now); None without a bid. The
+    # one told "reserve not met" when the reserve was missed.
+    leader_id: str | None
     price_cents: int
     currency: str
     sold: bool
@@ -159,6 +162,9 @@ class AuctionClosedData(TypedDict):
     runner_up_id: str | None
     runner_up_max_cents: int | None
     bid_count: int
+    # Everyone who bid on the lot, each once, first bidder first (a retracted bid
+    # counts: its bidder took part): who is told they did not win.
+    bidder_ids: list[str]
     by_buy_now: bool
     closed_at: str
 

@@ -284,7 +284,7 @@ async def buy_now(tx: Transaction, state: BookState, command: BuyNow, now: datet
         "at": now.isoformat(),
     }
     tx.emit(contract.BUY_NOW_USED, dict(used))
-    close_book(tx, state, now, by_buy_now=True)
+    await close_book(tx, state, now, by_buy_now=True)
     return BoughtNow(state.public(now))
 
 
@@ -366,15 +366,14 @@ _HANDLERS: dict[
 
 
 async def bidder_ids(tx: Transaction, state: BookState) -> tuple[str, ...]:
-    """Everyone who bid on the auction, first bid first."""
-    seen: dict[str, None] = {}
-    for row in await store.ledger(tx.conn, state.auction_id):
-        seen.setdefault(row.bidder_id, None)
-    return tuple(seen)
+    """Everyone who bid on the auction, first bid first: its ledger and this batch's bids."""
+    recorded = await store.bidder_ids(tx.conn, state.auction_id)
+    batched = (str(bid["bidder_id"]) for bid in state.new_bids)
+    return tuple(dict.fromkeys([*recorded, *batched]))
 
 
-def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy_now: bool) -> None:
-    """Record the result and emit ``AuctionClosed``."""
+async def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy_now: bool) -> None:
+    """Record the result and emit ``AuctionClosed``: the winner, the top bidder, every bidder."""
     result = engine.close(state.book, now)
     state.status = BookStatus.CLOSED
     state.result = {
@@ -388,6 +387,7 @@ def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy_now: 
         "seller_id": state.seller_id,
         "title": state.title,
         "winner_id": result.winner_id,
+        "leader_id": state.book.leader_id,
         "price_cents": result.price_cents,
         "currency": state.currency,
         "sold": result.sold,
@@ -395,6 +395,7 @@ def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy_now: 
         "runner_up_id": result.runner_up_id,
         "runner_up_max_cents": result.runner_up_max_cents,
         "bid_count": state.book.bid_count,
+        "bidder_ids": list(await bidder_ids(tx, state)),
         "by_buy_now": by_buy_now,
         "closed_at": now.isoformat(),
     }
@@ -414,7 +415,7 @@ async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:
     async with bidding.uow() as tx:
         for row in await store.due_books(tx.conn, now=now, limit=limit):
             state = BookState.load(row, pseudonyms=bidding.pseudonyms)
-            close_book(tx, state, now, by_buy_now=False)
+            await close_book(tx, state, now, by_buy_now=False)
             closed.append(state)
         await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in closed])
     if closed:

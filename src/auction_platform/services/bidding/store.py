@@ -149,6 +149,17 @@ async def ledger(conn: AsyncConnection, auction_id: str) -> list[Any]:
     return list((await conn.execute(query)).all())
 
 
+async def bidder_ids(conn: AsyncConnection, auction_id: str) -> list[str]:
+    """Everyone with a ledger row on an auction (a retracted bid too), each once, first first."""
+    query = (
+        select(bids.c.bidder_id)
+        .where(bids.c.auction_id == auction_id)
+        .group_by(bids.c.bidder_id)
+        .order_by(func.min(bids.c.seq))
+    )
+    return list((await conn.execute(query)).scalars())
+
+
 async def bids_of(conn: AsyncConnection, bidder_id: str, *, limit: int) -> list[Any]:
     """The auctions a bidder bid on, latest first: their highest live maximum and the book."""
     mine = (

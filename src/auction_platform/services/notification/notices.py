@@ -62,9 +62,10 @@ def auction_closed(event: Envelope) -> list[Notice]:
     """``bidding.AuctionClosed``: the winner, the seller, a missed reserve's top bidder, the rest.
 
     The top bidder of a lot whose reserve was not met and the bidders who did not
-    win are told only when the event names them (``leader_id`` and ``bidder_ids``,
-    not in the contract yet): without them a losing bidder cannot be told apart
-    from the top one, and telling the top bidder "you did not win" would be wrong.
+    win are told from ``leader_id`` and ``bidder_ids``. An event without them (sent
+    before they were in the contract) tells only the winner and the seller: a losing
+    bidder cannot be told apart from the top one, and telling the top bidder "you
+    did not win" would be wrong.
     """
     data = event.data
     seller, winner, leader = str(data["seller_id"]), data.get("winner_id"), data.get("leader_id")
