@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
+from _profile import py_spy
 from redis.asyncio import Redis
 from sqlalchemy.engine import URL, make_url
 
@@ -362,3 +364,20 @@ class RssSampler:
             except OSError:
                 return  # the process is gone
             self._stopped.wait(self.interval)
+
+
+def save_results(path: Path, summary: Mapping[str, Any]) -> None:
+    """Write a run's summary as JSON beside the others, and print it on one line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"(saved to {path})")
+    print(json.dumps(summary))
+
+
+def missing_wrk_tool(*, profiling: bool) -> str | None:
+    """What must be installed before a wrk benchmark can run, or None."""
+    if shutil.which("wrk") is None:
+        return "wrk is not installed; install it with: apt-get install wrk"
+    if profiling and py_spy() is None:
+        return "py-spy is not installed: .venv/bin/pip install py-spy"
+    return None

@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
-import shutil
 import signal
 import sys
 import tempfile
@@ -47,8 +45,10 @@ from _harness import (
     combine,
     forget,
     free_port,
+    missing_wrk_tool,
     run,
     run_wrk,
+    save_results,
     service_env,
     sign_up,
     start,
@@ -56,7 +56,7 @@ from _harness import (
     unique_name,
     wait_until,
 )
-from _profile import Recording, print_hot_spots, py_spy
+from _profile import Recording, print_hot_spots
 
 RESULTS_FILE = RESULTS_DIR / "gateway.json"
 
@@ -238,20 +238,15 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         "targets": {"min_ratio": MIN_RATIO, "max_added_p50_ms": MAX_ADDED_P50_MS},
         "passed": passed,
     }
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"(saved to {RESULTS_FILE})")
-    print(json.dumps(summary))
+    save_results(RESULTS_FILE, summary)
     return all(passed.values())
 
 
 def main() -> int:
     args = _arguments()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed; install it with: apt-get install wrk", file=sys.stderr)
-        return 2
-    if args.profile and py_spy() is None:
-        print("py-spy is not installed: .venv/bin/pip install py-spy", file=sys.stderr)
+    missing = missing_wrk_tool(profiling=args.profile)
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     # A SIGTERM to the benchmark still runs the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
