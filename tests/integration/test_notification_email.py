@@ -239,11 +239,6 @@ async def test_an_account_registered_as_an_admin_is_welcomed_as_one(
     assert "http://127.0.0.1:8080/admin" in admin.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="identity: create-admin emits UserRegistered (as a bidder, no roles) before it "
-    "grants the roles; it must register the admin with its roles, named in the event",
-)
 async def test_create_admin_does_not_invite_the_admin_to_ask_for_the_seller_role(
     platform: Platform, smtp: SmtpServer
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -427,6 +428,27 @@ async def test_create_admin_makes_or_promotes_an_admin(identity: Identity) -> No
         CreateAdmin("ROOT@example.com", "ignored as it exists", "Root"), ctx=identity
     )
     assert (again.id, created) == (admin.id, False)
+
+
+async def registrations(identity: Identity) -> list[dict[str, Any]]:
+    """The data of every ``UserRegistered`` in the outbox."""
+    outbox = store.TABLES.outbox
+    query = select(outbox.c.payload).where(outbox.c.event_type == "UserRegistered")
+    async with identity.uow.db.read() as conn:
+        return [json.loads(row.payload)["data"] for row in await conn.execute(query)]
+
+
+async def test_every_registration_names_the_roles_it_was_made_with(identity: Identity) -> None:
+    bidder = await ann(identity)
+    admin, _ = await handlers.create_admin(
+        CreateAdmin("root@example.com", PASSWORD, "Root"), ctx=identity
+    )
+    assert await registrations(identity) == [
+        {"user_id": bidder.id, "display_name": "Ann", "roles": ["bidder"]},
+        {"user_id": admin.id, "display_name": "Root", "roles": ["bidder", "seller", "admin"]},
+    ]
+    # Made an admin in one go: never a bidder first, so no change of roles follows.
+    assert await events(identity) == ["UserRegistered", "UserRegistered"]
 
 
 def test_refused_sign_ins_carry_no_bearer_challenge() -> None:

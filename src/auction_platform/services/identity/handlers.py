@@ -6,7 +6,6 @@ error of ``core.failures`` (the service's ``api.py`` maps them to HTTP).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import math
@@ -19,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from auction_platform.contracts import identity as contract
 from auction_platform.core.auth import (
     REVOKED_MARK,
     STALE_MARK,
     service_client_secret,
-    token_mark_key,
 )
-from auction_platform.core.cache.base import Cache
+from auction_platform.core.cache.base import Cache, Mark
 from auction_platform.core.failures import (
     Conflict,
     Forbidden,
@@ -34,6 +33,7 @@ from auction_platform.core.failures import (
     RateLimited,
     Unauthenticated,
 )
+from auction_platform.core.revocations import Revocations
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.identity import domain, store
 from auction_platform.services.identity.domain import (
@@ -64,6 +64,8 @@ class Identity:
     keys: KeyRing
     passwords: Passwords
     cache: Cache
+    # The process's token marks: a mark written here holds in every process.
+    revocations: Revocations
     settings: Settings
     clock: Callable[[], datetime]
 
@@ -134,6 +136,11 @@ def _bad_refresh_token(message: str = "the refresh token is not valid") -> Unaut
 
 async def register(command: Register, *, ctx: Identity) -> store.User:
     """Open a bidder account."""
+    return await _open_account(command, roles=(Role.BIDDER,), ctx=ctx)
+
+
+async def _open_account(command: Register, *, roles: tuple[Role, ...], ctx: Identity) -> store.User:
+    """Open an account with ``roles``, announced with them, in one transaction."""
     normalised = domain.normalise_email(command.email)
     try:
         phone = domain.check_phone(command.phone)
@@ -152,14 +159,19 @@ async def register(command: Register, *, ctx: Identity) -> store.User:
         password_hash=await ctx.passwords.hash(command.password),
         display_name=command.display_name.strip(),
         phone=phone,
-        roles=(Role.BIDDER.value,),
+        roles=tuple(role.value for role in roles),
         preferences=domain.DEFAULT_PREFERENCES,
         created_at=now,
     )
     async with ctx.uow() as tx:
         if not await store.add_user(tx.conn, user):
             raise Conflict("email_taken", "an account with this email already exists")
-        tx.emit("UserRegistered", {"user_id": user.id, "display_name": user.display_name})
+        registered: contract.UserRegisteredData = {
+            "user_id": user.id,
+            "display_name": user.display_name,
+            "roles": list(user.roles),
+        }
+        tx.emit(contract.USER_REGISTERED, dict(registered))
     return user
 
 
@@ -291,7 +303,7 @@ async def logout(command: Logout, *, ctx: Identity) -> None:
                 await store.revoke_family(tx.conn, token.family_id, now=now)
     remaining = (command.token_expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
     if remaining > 0:
-        await ctx.cache.set(token_mark_key(command.token_id), REVOKED_MARK, ttl=remaining)
+        await ctx.revocations.mark([Mark(command.token_id, REVOKED_MARK, remaining)])
 
 
 async def user(user_id: str, *, ctx: Identity) -> store.User:
@@ -348,10 +360,10 @@ async def set_preferences(command: SetPreferences, *, ctx: Identity) -> dict[str
 async def set_roles(command: SetRoles, *, ctx: Identity) -> store.User:
     """Replace an account's roles (an admin's decision); the tokens it holds turn stale.
 
-    Every access token of the account still live is marked stale under its
-    revocation key, in the transaction that changes the roles (a cache that cannot
-    be written rolls the change back): each service refuses it with ``token_stale``
-    at its next use, and the refresh gives a token with the new roles.
+    Every access token of the account still live is marked stale, in the transaction
+    that changes the roles (a cache that cannot be written rolls the change back):
+    every process refuses it with ``token_stale`` within seconds (this one at once),
+    and the refresh gives a token with the new roles.
     """
     try:
         checked = domain.check_roles(command.roles)
@@ -377,23 +389,23 @@ async def _mark_stale(conn: Any, user_id: str, *, ctx: Identity) -> None:
     """Mark the account's live access tokens stale, each until it expires."""
     now = ctx.clock()
     live = await store.live_access_tokens(conn, user_id, now=now)
-    await asyncio.gather(
-        *(
-            ctx.cache.set(
-                token_mark_key(token_id),
-                STALE_MARK,
-                ttl=(expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS,
-            )
-            for token_id, expires_at in live
+    if live:
+        await ctx.revocations.mark(
+            [
+                Mark(
+                    token_id, STALE_MARK, (expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
+                )
+                for token_id, expires_at in live
+            ]
         )
-    )
 
 
 async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGranted:
     """Grant the seller role to the account that asks, with a token pair that carries it.
 
-    The pair starts a new session, as a login does: the client uses it at once,
-    and the tokens it held before keep working with the roles they carry.
+    The pair starts a new session, as a login does: the client uses it at once. The
+    access tokens the account held before turn stale, as after an admin's change:
+    refreshed, they carry the role too.
     """
     async with ctx.uow() as tx:
         found = await store.user_by_id(tx.conn, command.user_id, for_update=True)
@@ -402,6 +414,7 @@ async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGrante
         if Role.SELLER not in found.roles:
             roles = domain.check_roles((*found.roles, Role.SELLER))
             await _change_roles(tx, found.id, roles, ctx=ctx)
+            await _mark_stale(tx.conn, found.id, ctx=ctx)
         tokens = await _issue(found.id, family_id=uuid.uuid4().hex, ctx=ctx, conn=tx.conn)
     return SellerGranted(await user(command.user_id, ctx=ctx), tokens)
 
@@ -439,15 +452,16 @@ async def issue_service_token(command: IssueServiceToken, *, ctx: Identity) -> S
 
 
 async def create_admin(command: CreateAdmin, *, ctx: Identity) -> tuple[store.User, bool]:
-    """Make an admin (the first one comes from the command line); True if newly created."""
+    """Make an admin (the first one comes from the command line); True if newly created.
+
+    A new account is made with every role at once, so ``UserRegistered`` names them
+    (its welcome does not invite an admin to ask for the seller role); an existing
+    one is promoted as an admin would do it.
+    """
     normalised = domain.normalise_email(command.email)
     async with ctx.uow.db.read() as conn:
         existing = await store.user_by_email(conn, normalised)
     if existing is None:
         registration = Register(normalised, command.password, command.display_name)
-        existing = await register(registration, ctx=ctx)
-        created = True
-    else:
-        created = False
-    promoted = await set_roles(SetRoles(existing.id, domain.ROLES), ctx=ctx)
-    return promoted, created
+        return await _open_account(registration, roles=domain.ROLES, ctx=ctx), True
+    return await set_roles(SetRoles(existing.id, domain.ROLES), ctx=ctx), False

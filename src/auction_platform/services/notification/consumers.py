@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from auction_platform.contracts import auctions, payments
+from auction_platform.contracts import auctions, identity, payments
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.context import reset_request_id, set_request_id
 from auction_platform.core.service import ServiceRuntime, StatelessConsumer
@@ -34,8 +34,6 @@ from auction_platform.services.notification.notices import (
 )
 
 log = logging.getLogger("auction_platform.notification")
-
-IDENTITY_USER_REGISTERED = "UserRegistered"
 
 Translate = Callable[[Envelope], list[Notice]]
 
@@ -65,7 +63,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("payment_received", (f"payment.{payments.ORDER_PAID}",), payment_received),
     Subscription("refunded", (f"payment.{payments.ORDER_REFUNDED}",), refunded),
     Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
-    Subscription("account", (f"identity.{IDENTITY_USER_REGISTERED}",), welcome),
+    Subscription("account", (f"identity.{identity.USER_REGISTERED}",), welcome),
 )
 
 

@@ -1,0 +1,18 @@
+"""Event schemas of the identity service (the ``data`` of each envelope)."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class UserRegisteredData(TypedDict):
+    """A new account, with the roles it was made with (a registration: bidder only)."""
+
+    user_id: str
+    display_name: str
+    # Every role the account starts with: an admin made by ``create-admin`` is made
+    # with all of them in one transaction, so its welcome speaks of those roles.
+    roles: list[str]
+
+
+USER_REGISTERED = "UserRegistered"
