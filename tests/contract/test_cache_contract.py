@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
+from typing import Protocol
 
 import pytest
 from redis.asyncio import Redis
 
 from auction_platform.core.cache import Cache, CacheUnavailable, MemoryCache, RedisCache
 from auction_platform.core.cache.base import TokenRequest
+from auction_platform.core.cache.base import VersionedCopy as Copy
 from support.servers import unique_name
 
-MakeCache = Callable[[], Awaitable[Cache]]
+
+class MakeCache(Protocol):
+    """Build a started cache; ``sharing`` another one: a second client of the same data."""
+
+    def __call__(self, *, sharing: Cache | None = None) -> Awaitable[Cache]: ...
+
 
 # Deadlines for a loaded machine: a message or an expiry that is late, not missing, passes.
 RECEIVE_TIMEOUT = 30.0
@@ -33,12 +41,13 @@ async def _delete_prefix(url: str, prefix: str) -> None:
 async def make_cache(request: pytest.FixtureRequest) -> AsyncIterator[MakeCache]:
     """Build started caches on one backend, each with its own prefix; clean up afterwards."""
     caches: list[Cache] = []
-    prefixes: list[str] = []
+    prefixes: dict[int, str] = {}
     redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
 
-    async def make() -> Cache:
-        prefix = unique_name("cache_contract") + ":"
-        prefixes.append(prefix)
+    async def make(*, sharing: Cache | None = None) -> Cache:
+        if sharing is not None and request.param == "memory":
+            return sharing  # an in-process cache is shared by sharing the object
+        prefix = unique_name("cache_contract") + ":" if sharing is None else prefixes[id(sharing)]
         cache: Cache
         if request.param == "redis":
             cache = RedisCache(redis_url, prefix=prefix, timeout=2.0)
@@ -46,13 +55,14 @@ async def make_cache(request: pytest.FixtureRequest) -> AsyncIterator[MakeCache]
             cache = MemoryCache(prefix=prefix)
         await cache.start()
         caches.append(cache)
+        prefixes[id(cache)] = prefix
         return cache
 
     yield make
     for cache in caches:
         await cache.close()
     if redis_url:
-        for prefix in prefixes:
+        for prefix in set(prefixes.values()):
             await _delete_prefix(redis_url, prefix)
 
 
@@ -185,11 +195,12 @@ async def test_set_and_publish_stores_each_value_and_publishes_it_on_its_channel
     cache: Cache,
 ) -> None:
     async with cache.subscribe("feed:a") as feed_a, cache.subscribe("feed:b") as feed_b:
-        await cache.set_and_publish(
-            [("book:a", "feed:a", b"A1"), ("book:b", "feed:b", b"B1")], ttl=60
+        stored = await cache.set_and_publish(
+            [Copy("book:a", "feed:a", b"A1", 1), Copy("book:b", "feed:b", b"B1", 7)], ttl=60
         )
-        await cache.set_and_publish([])
+        assert await cache.set_and_publish([]) == []
 
+        assert stored == [True, True]
         assert await _next(feed_a) == b"A1"
         assert await _next(feed_b) == b"B1"
     assert [await cache.get("book:a"), await cache.get("book:b")] == [b"A1", b"B1"]
@@ -197,15 +208,15 @@ async def test_set_and_publish_stores_each_value_and_publishes_it_on_its_channel
 
 async def test_set_and_publish_values_expire_after_the_ttl(cache: Cache) -> None:
     started = time.monotonic()
-    await cache.set_and_publish([("book:short", "feed:short", b"x")], ttl=0.2)
+    await cache.set_and_publish([Copy("book:short", "feed:short", b"x", 1)], ttl=0.2)
     assert await cache.get("book:short") == b"x"
 
     await _gone_after(cache, "book:short", started, ttl=0.2)
 
 
 async def test_set_and_publish_without_ttl_keeps_the_value(cache: Cache) -> None:
-    await cache.set_and_publish([("book:kept", "feed:kept", b"v1")])
-    await cache.set_and_publish([("book:kept", "feed:kept", b"v2")], ttl=None)
+    await cache.set_and_publish([Copy("book:kept", "feed:kept", b"v1", 1)])
+    await cache.set_and_publish([Copy("book:kept", "feed:kept", b"v2", 2)], ttl=None)
     await asyncio.sleep(0.3)
     assert await cache.get("book:kept") == b"v2"
 
@@ -215,9 +226,82 @@ async def test_a_subscriber_reading_the_key_on_a_message_sees_that_value(cache: 
     async with cache.subscribe("feed:order") as feed:
         for n in range(5):
             value = f"price {n}".encode()
-            await cache.set_and_publish([("book:order", "feed:order", value)], ttl=60)
+            await cache.set_and_publish([Copy("book:order", "feed:order", value, n)], ttl=60)
             assert await _next(feed) == value
             assert await cache.get("book:order") == value
+
+
+async def test_a_copy_older_than_the_stored_one_is_neither_stored_nor_published(
+    cache: Cache,
+) -> None:
+    async with cache.subscribe("feed:late") as feed:
+        assert await cache.set_and_publish([Copy("book:late", "feed:late", b"v213", 213)]) == [True]
+        # A writer that missed updates (the cache was down for it) comes back late.
+        older = [Copy("book:late", "feed:late", b"v209", 209)]
+        assert await cache.set_and_publish(older, ttl=60) == [False]
+        same = [Copy("book:late", "feed:late", b"v213 again", 213)]
+        assert await cache.set_and_publish(same, ttl=60) == [False]
+        newer = [Copy("book:late", "feed:late", b"v214", 214)]
+        assert await cache.set_and_publish(newer, ttl=60) == [True]
+
+        assert [await _next(feed), await _next(feed)] == [b"v213", b"v214"]
+    assert await cache.get("book:late") == b"v214"
+
+
+async def test_each_copy_of_a_batch_is_compared_with_what_is_stored_before_it(
+    cache: Cache,
+) -> None:
+    await cache.set_and_publish([Copy("book:y", "feed:y", b"y5", 5)], ttl=60)
+
+    stored = await cache.set_and_publish(
+        [
+            Copy("book:x", "feed:x", b"x2", 2),
+            Copy("book:y", "feed:y", b"y4", 4),
+            Copy("book:x", "feed:x", b"x1", 1),
+            Copy("book:y", "feed:y", b"y6", 6),
+        ],
+        ttl=60,
+    )
+
+    assert stored == [True, False, False, True]
+    assert [await cache.get("book:x"), await cache.get("book:y")] == [b"x2", b"y6"]
+
+
+async def test_racing_writers_leave_the_newest_copy(make_cache: MakeCache) -> None:
+    # Two clients (two connections on Redis): the comparison is made on the server.
+    first = await make_cache()
+    second = await make_cache(sharing=first)
+    versions = list(range(1, 201))
+    random.Random(15).shuffle(versions)
+    writers = [first, second]
+
+    await asyncio.gather(
+        *(
+            writers[n % 2].set_and_publish(
+                [Copy("book:race", "feed:race", str(v).encode(), v)], ttl=60
+            )
+            for n, v in enumerate(versions)
+        )
+    )
+
+    assert await first.get("book:race") == b"200"
+
+
+async def test_a_copy_is_guarded_as_long_as_it_lives(cache: Cache) -> None:
+    started = time.monotonic()
+    await cache.set_and_publish([Copy("book:gone", "feed:gone", b"v9", 9)], ttl=0.2)
+    await _gone_after(cache, "book:gone", started, ttl=0.2)
+
+    # Its version went with it: the next copy is stored, whatever its version.
+    assert await cache.set_and_publish([Copy("book:gone", "feed:gone", b"v3", 3)]) == [True]
+    assert await cache.get("book:gone") == b"v3"
+
+
+async def test_set_and_publish_fails_after_close(cache: Cache) -> None:
+    await cache.close()
+
+    with pytest.raises(CacheUnavailable):
+        await cache.set_and_publish([Copy("book:closed", "feed:closed", b"v", 1)])
 
 
 async def test_publishing_after_the_subscriber_left_is_harmless(cache: Cache) -> None:
@@ -469,7 +553,7 @@ async def test_redis_scripts_are_loaded_again_after_the_server_forgets_them(
     client = Redis.from_url(redis_url)
     try:
         await client.script_flush()
-        await cache.set_and_publish([("book:flushed", "feed:flushed", b"after")], ttl=60)
+        await cache.set_and_publish([Copy("book:flushed", "feed:flushed", b"after", 1)], ttl=60)
         assert await cache.get("book:flushed") == b"after"
         decision = await cache.take_token("bucket:flushed", capacity=2, refill_per_second=1)
         assert decision.allowed

@@ -28,7 +28,7 @@ from auction_platform.core.failures import (
 )
 from auction_platform.core.migrate import migrate
 from auction_platform.core.uow import UnitOfWork
-from auction_platform.services.bidding import api, handlers, queries, store
+from auction_platform.services.bidding import api, copies, handlers, queries, store
 from auction_platform.services.bidding.consumers import consumers
 from auction_platform.services.bidding.domain import (
     BidAccepted,
@@ -525,7 +525,7 @@ async def test_the_reads_show_the_book_history_and_standing_never_a_maximum(
 
 async def published(bidding: Bidding, auction_id: str) -> dict[str, Any]:
     """The copy of the book published after the last commit (what watchers were sent)."""
-    raw = await bidding.cache.get(handlers.book_key(auction_id))
+    raw = await bidding.cache.get(copies.book_key(auction_id))
     assert raw is not None
     book: dict[str, Any] = json.loads(raw)
     return book

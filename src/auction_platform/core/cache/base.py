@@ -1,18 +1,23 @@
 """The cache interface: key/value with TTL, publish/subscribe, rate limiting.
 
-``Cache`` is what any service may use. Two hot paths have an extension each, a
-protocol of its own: the bid path stores a batch's books and announces them in
-one round trip (``BookCache``), the gateway reads a revocation mark and takes its
-rate-limit tokens in one (``AdmissionCache``). The platform's backends provide
-all three (``PlatformCache``); a service names only what it uses.
+``Cache`` is what any service may use. Two uses have an extension each, a protocol
+of its own: the bid path stores a batch's books and announces them in one round
+trip (``BookCache``), and every process follows the token marks (revoked, stale)
+through a mark set (``MarkCache``). The platform's backends provide all three
+(``PlatformCache``); a service names only what it uses.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, NamedTuple, Protocol
+
+# Where a copy's version is kept: beside the copy, under its key and this suffix, with
+# the same lifetime (``BookCache.set_and_publish``).
+VERSION_SUFFIX: Final = "#version"
 
 
 class CacheUnavailable(Exception):
@@ -87,34 +92,79 @@ class Cache(Protocol):
         ...
 
 
+class VersionedCopy(NamedTuple):
+    """A copy to store under ``key`` and publish on ``channel``, unless a newer one is stored."""
+
+    key: str
+    channel: str
+    value: bytes
+    version: int
+
+
 class BookCache(Cache, Protocol):
     """The bid path's extension: a batch's book copies and live-feed notices at once."""
 
     async def set_and_publish(
-        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
-    ) -> None:
-        """For each ``(key, channel, value)``: store the value, then publish it.
+        self, items: Sequence[VersionedCopy], *, ttl: float | None = None
+    ) -> list[bool]:
+        """For each copy whose version is above the stored one: store it, then publish it.
 
-        One round trip for all of them where the backend allows (not atomic: a
-        subscriber may see a message before a later key is stored).
+        A copy is compared with the version stored with its key (kept under the key
+        and ``VERSION_SUFFIX``, living as long as the value) and written only if it is
+        higher or none is stored, atomically on the server: two writers racing, or a
+        late one, never replace or hide a newer copy, and an older one is not
+        announced. Returns, per copy, whether it was stored. One round trip for all
+        of them where the backend allows (not atomic as a whole: a subscriber may see
+        a message before a later key is stored).
         """
         ...
 
 
-class AdmissionCache(Cache, Protocol):
-    """The gateway's extension: a revocation mark and the caller's rate limits at once."""
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A value set on a name of a mark set for ``ttl`` seconds (a revoked token's ``jti``)."""
 
-    async def get_and_take_tokens(
-        self, key: str, requests: Sequence[TokenRequest]
-    ) -> tuple[bytes | None, list[RateDecision]]:
-        """``get(key)`` and ``take_tokens(requests)`` as one atomic step (one round trip).
+    name: str
+    value: bytes
+    ttl: float
 
-        The tokens are taken whatever the value read; for a caller that needs both
-        answers for every request (the gateway: is the token revoked, is the caller
-        within its limits) this halves the round trips.
+
+def encode_marks(marks: Sequence[Mark]) -> bytes:
+    """The announcement of ``marks`` on their set's channel."""
+    return json.dumps([[m.name, m.value.decode("latin-1"), m.ttl] for m in marks]).encode()
+
+
+def decode_marks(message: bytes) -> list[Mark]:
+    """The marks an announcement names; ``ValueError`` for a message that is not one."""
+    try:
+        return [
+            Mark(str(name), str(value).encode("latin-1"), float(ttl))
+            for name, value, ttl in json.loads(message)
+        ]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not an announcement of marks: {message[:80]!r}") from exc
+
+
+class MarkCache(Cache, Protocol):
+    """Mark sets: names marked with a value for a while, each change announced.
+
+    A process follows a set by subscribing to its channel, then reading the whole
+    set (``marks``), then applying each announcement (``decode_marks``): it misses
+    nothing, and after a lost connection it reads the set again.
+    """
+
+    async def add_marks(self, key: str, channel: str, marks: Sequence[Mark]) -> None:
+        """Set each mark in the set ``key``, then announce them on ``channel``, atomically.
+
+        A name marked again takes the new value and ttl. The announcement is
+        ``encode_marks(marks)``; nothing is announced for no marks.
         """
         ...
 
+    async def marks(self, key: str) -> list[Mark]:
+        """Every mark of the set ``key`` not expired yet, with the seconds it has left."""
+        ...
 
-class PlatformCache(BookCache, AdmissionCache, Protocol):
+
+class PlatformCache(BookCache, MarkCache, Protocol):
     """What the platform's cache backends (memory, Redis) provide: every extension."""

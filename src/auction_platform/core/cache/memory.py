@@ -10,7 +10,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from auction_platform.core.cache.base import CacheUnavailable, RateDecision, TokenRequest
+from auction_platform.core.cache.base import (
+    VERSION_SUFFIX,
+    CacheUnavailable,
+    Mark,
+    RateDecision,
+    TokenRequest,
+    VersionedCopy,
+    encode_marks,
+)
 
 # Keys that are written but never read again would otherwise live forever.
 _SWEEP_EVERY_WRITES: Final = 1024
@@ -76,6 +84,7 @@ class MemoryCache:
         self._entries: dict[str, _Entry] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._subscribers: dict[str, set[asyncio.Queue[bytes | None]]] = {}
+        self._marks: dict[str, dict[str, tuple[bytes, float]]] = {}
         self._writes_since_sweep = 0
         self._closed = False
 
@@ -88,6 +97,7 @@ class MemoryCache:
         self._closed = True
         self._entries.clear()
         self._buckets.clear()
+        self._marks.clear()
         for queues in self._subscribers.values():
             for queue in queues:
                 queue.put_nowait(None)
@@ -128,12 +138,25 @@ class MemoryCache:
             queue.put_nowait(bytes(message))
 
     async def set_and_publish(
-        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
-    ) -> None:
-        """For each ``(key, channel, value)``: store the value, then publish it."""
-        for key, channel, value in items:
-            await self.set(key, value, ttl=ttl)
-            await self.publish(channel, value)
+        self, items: Sequence[VersionedCopy], *, ttl: float | None = None
+    ) -> list[bool]:
+        """For each copy newer than the stored one: store it and its version, then publish it.
+
+        None of the calls suspends, so each comparison and its write are atomic
+        within the event loop.
+        """
+        self._check_open()
+        check_ttl(ttl)
+        stored: list[bool] = []
+        for key, channel, value, version in items:
+            current = await self.get(key + VERSION_SUFFIX)
+            newer = current is None or version > int(current)
+            if newer:
+                await self.set(key, value, ttl=ttl)
+                await self.set(key + VERSION_SUFFIX, str(version).encode(), ttl=ttl)
+                await self.publish(channel, value)
+            stored.append(newer)
+        return stored
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -169,12 +192,33 @@ class MemoryCache:
         now = self._clock()
         return [self._take(request, now) for request in requests]
 
-    async def get_and_take_tokens(
-        self, key: str, requests: Sequence[TokenRequest]
-    ) -> tuple[bytes | None, list[RateDecision]]:
-        """``get(key)`` and ``take_tokens(requests)`` with nothing in between."""
-        decisions = await self.take_tokens(requests)
-        return await self.get(key), decisions
+    async def add_marks(self, key: str, channel: str, marks: Sequence[Mark]) -> None:
+        """Set each mark in the set ``key``, then announce them on ``channel``."""
+        self._check_open()
+        for mark in marks:
+            check_ttl(mark.ttl)
+        if not marks:
+            return
+        now = self._clock()
+        held = self._live_marks(key, now)
+        for mark in marks:
+            held[mark.name] = (bytes(mark.value), now + mark.ttl)
+        await self.publish(channel, encode_marks(marks))
+
+    async def marks(self, key: str) -> list[Mark]:
+        """Every mark of the set ``key`` not expired yet, with the seconds it has left."""
+        self._check_open()
+        now = self._clock()
+        return [
+            Mark(name, value, at - now) for name, (value, at) in self._live_marks(key, now).items()
+        ]
+
+    def _live_marks(self, key: str, now: float) -> dict[str, tuple[bytes, float]]:
+        """The mark set ``key`` (empty if new), its expired marks dropped."""
+        held = self._marks.setdefault(self._prefix + key, {})
+        for name in [name for name, (_, at) in held.items() if at <= now]:
+            del held[name]
+        return held
 
     def _take(self, request: TokenRequest, now: float) -> RateDecision:
         capacity, rate, cost = request.capacity, request.refill_per_second, request.cost

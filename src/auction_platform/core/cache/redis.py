@@ -15,13 +15,21 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from auction_platform.core.cache.base import CacheUnavailable, RateDecision, TokenRequest
+from auction_platform.core.cache.base import (
+    VERSION_SUFFIX,
+    CacheUnavailable,
+    Mark,
+    RateDecision,
+    TokenRequest,
+    VersionedCopy,
+    encode_marks,
+)
 from auction_platform.core.cache.memory import check_token_request, check_ttl
 
 # KEYS[i], i <= n: the hash of bucket i; ARGV[3i-2..3i]: its capacity, refill per
-# second, cost (so n = #ARGV / 3). KEYS[n+1], if given: a plain key to read.
+# second, cost (so n = #ARGV / 3).
 # Returns, flattened, {allowed (0/1), remaining tokens (floored), retry after in ms}
-# for each bucket in order, then the value of the key read (false -> nil) if any.
+# for each bucket in order.
 # Each bucket is decided on its own (one that holds enough gives its tokens even if
 # another refuses); the script as a whole is atomic.
 # Time comes from the server so that replicas with skewed clocks agree; a hash
@@ -61,28 +69,89 @@ for i = 1, buckets do
   result[3 * i - 1] = math.floor(tokens)
   result[3 * i] = retry_ms
 end
-if #KEYS > buckets then
-  result[3 * buckets + 1] = redis.call('GET', KEYS[buckets + 1])
-end
 return result
 """
 
-# KEYS[i]: a key to set; ARGV[1]: its time to live in ms (0: none); ARGV[2i]: the
-# channel to publish on, ARGV[2i+1]: the value, stored then published. One command
-# instead of a pipeline of two per item: a batch of bids refreshes a book per auction,
-# and the client's pipeline cost three times the CPU of this call at 11 books.
+# A mark set is a hash of name -> "<expiry in ms, server time>:<value>", living as
+# long as its longest-lived mark; expired marks are dropped when it is read.
+# KEYS[1]: the set; ARGV[1]: the channel, ARGV[2]: the announcement; then for each
+# mark ARGV[3i], ARGV[3i+1], ARGV[3i+2]: its name, value and time to live in ms.
+# The marks are set and announced in one atomic step: a follower that reads the set
+# after subscribing misses none.
+_ADD_MARKS_LUA: Final = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local longest = 0
+for i = 3, #ARGV, 3 do
+  local ttl = tonumber(ARGV[i + 2])
+  local stored = string.format('%.0f', now + ttl) .. ':' .. ARGV[i + 1]
+  redis.call('HSET', KEYS[1], ARGV[i], stored)
+  if ttl > longest then
+    longest = ttl
+  end
+end
+if redis.call('PTTL', KEYS[1]) < longest then
+  redis.call('PEXPIRE', KEYS[1], longest)
+end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS[1]: a mark set. Drops its expired marks and returns, flattened, the name,
+# time to live in ms and value of each live one.
+_READ_MARKS_LUA: Final = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local fields = redis.call('HGETALL', KEYS[1])
+local live = {}
+local expired = {}
+for i = 1, #fields, 2 do
+  local stored = fields[i + 1]
+  local colon = string.find(stored, ':', 1, true)
+  local at = colon and tonumber(string.sub(stored, 1, colon - 1))
+  if at and at > now then
+    live[#live + 1] = fields[i]
+    live[#live + 1] = at - now
+    live[#live + 1] = string.sub(stored, colon + 1)
+  else
+    expired[#expired + 1] = fields[i]
+  end
+end
+for i = 1, #expired, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(expired, i, math.min(i + 999, #expired)))
+end
+return live
+"""
+
+# For copy i: KEYS[2i-1] its key, KEYS[2i] the key of its version; ARGV[1] the time to
+# live in ms (0: none); ARGV[3i-1] the channel, ARGV[3i] the value, ARGV[3i+1] the
+# version. A copy is stored (value and version, with the same lifetime) and published
+# only if its version is above the stored one or none is stored: a late writer never
+# replaces a newer copy. Returns 1 (stored) or 0 per copy. One command instead of a
+# pipeline: a batch of bids refreshes a book per auction, and the client's pipeline
+# cost three times the CPU of this call at 11 books.
 _SET_AND_PUBLISH_LUA: Final = """
 local px = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local value = ARGV[2 * i + 1]
-  if px > 0 then
-    redis.call('SET', KEYS[i], value, 'PX', px)
+local stored = {}
+for i = 1, #KEYS / 2 do
+  local version = ARGV[3 * i + 1]
+  local current = tonumber(redis.call('GET', KEYS[2 * i]))
+  if current == nil or tonumber(version) > current then
+    local value = ARGV[3 * i]
+    if px > 0 then
+      redis.call('SET', KEYS[2 * i - 1], value, 'PX', px)
+      redis.call('SET', KEYS[2 * i], version, 'PX', px)
+    else
+      redis.call('SET', KEYS[2 * i - 1], value)
+      redis.call('SET', KEYS[2 * i], version)
+    end
+    redis.call('PUBLISH', ARGV[3 * i - 1], value)
+    stored[i] = 1
   else
-    redis.call('SET', KEYS[i], value)
+    stored[i] = 0
   end
-  redis.call('PUBLISH', ARGV[2 * i], value)
 end
-return #KEYS
+return stored
 """
 
 
@@ -149,6 +218,8 @@ class RedisCache:
         self._client: Redis | None = None
         self._take_tokens_script: AsyncScript | None = None
         self._set_and_publish_script: AsyncScript | None = None
+        self._add_marks_script: AsyncScript | None = None
+        self._read_marks_script: AsyncScript | None = None
         self._subscriptions: set[_MessageIterator] = set()
 
     async def start(self) -> None:
@@ -165,12 +236,16 @@ class RedisCache:
         )
         self._take_tokens_script = self._client.register_script(_BUCKETS_LUA)
         self._set_and_publish_script = self._client.register_script(_SET_AND_PUBLISH_LUA)
+        self._add_marks_script = self._client.register_script(_ADD_MARKS_LUA)
+        self._read_marks_script = self._client.register_script(_READ_MARKS_LUA)
 
     async def close(self) -> None:
         """End open subscriptions and close the client and its connection pool."""
         client, self._client = self._client, None
         self._take_tokens_script = None
         self._set_and_publish_script = None
+        self._add_marks_script = None
+        self._read_marks_script = None
         subscriptions, self._subscriptions = self._subscriptions, set()
         for subscription in subscriptions:
             await subscription.close()
@@ -212,22 +287,26 @@ class RedisCache:
             await client.publish(self._prefix + channel, message)
 
     async def set_and_publish(
-        self, items: Sequence[tuple[str, str, bytes]], *, ttl: float | None = None
-    ) -> None:
-        """For each ``(key, channel, value)``: SET then PUBLISH, in one script call."""
+        self, items: Sequence[VersionedCopy], *, ttl: float | None = None
+    ) -> list[bool]:
+        """For each copy newer than the stored one: SET it and its version, PUBLISH it; one call."""
         check_ttl(ttl)
         if not items:
-            return
+            return []
         script = self._set_and_publish_script
         if script is None:
             raise CacheUnavailable("the redis cache is not started or already closed")
         px = 0 if ttl is None else max(1, round(ttl * 1000))
-        keys = [self._prefix + key for key, _, _ in items]
+        keys: list[str] = []
         args: list[int | str | bytes] = [px]
-        for _, channel, value in items:
-            args += (self._prefix + channel, value)
+        for key, channel, value, version in items:
+            keys += (self._prefix + key, self._prefix + key + VERSION_SUFFIX)
+            args += (self._prefix + channel, value, int(version))
         with _translate_errors("SET/PUBLISH script"):
-            await script(keys=keys, args=args)
+            result: list[Any] = await script(keys=keys, args=args)
+        if len(result) != len(items):
+            raise CacheUnavailable(f"redis set_and_publish script answered {result!r}")
+        return [int(flag) == 1 for flag in result]
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -255,44 +334,49 @@ class RedisCache:
 
     async def take_tokens(self, requests: Sequence[TokenRequest]) -> list[RateDecision]:
         """Take from several buckets in one script call; each bucket is decided on its own."""
-        _, decisions = await self._run_buckets(requests, None)
-        return decisions
-
-    async def get_and_take_tokens(
-        self, key: str, requests: Sequence[TokenRequest]
-    ) -> tuple[bytes | None, list[RateDecision]]:
-        """``get(key)`` and ``take_tokens(requests)`` in the same script call."""
-        return await self._run_buckets(requests, key)
-
-    async def _run_buckets(
-        self, requests: Sequence[TokenRequest], read: str | None
-    ) -> tuple[bytes | None, list[RateDecision]]:
         for request in requests:
             check_token_request(request.capacity, request.refill_per_second, request.cost)
-        script = self._take_tokens_script
-        if script is None:
-            raise CacheUnavailable("the redis cache is not started or already closed")
-        if not requests and read is None:
-            return None, []
+        script = _started(self._take_tokens_script)
+        if not requests:
+            return []
         keys = [self._prefix + request.key for request in requests]
         args: list[int | float] = []
         for request in requests:
             args += (request.capacity, request.refill_per_second, request.cost)
-        if read is not None:
-            keys.append(self._prefix + read)
         with _translate_errors("take_tokens script"):
             result: list[Any] = await script(keys=keys, args=args)
-        if len(result) != 3 * len(requests) + (read is not None):
+        if len(result) != 3 * len(requests):
             raise CacheUnavailable(f"redis take_tokens script answered {result!r}")
-        value = cast("bytes | None", result.pop()) if read is not None else None
         numbers = [int(item) for item in result]
-        decisions = [
+        return [
             RateDecision(allowed=allowed == 1, remaining=remaining, retry_after=retry_ms / 1000)
             for allowed, remaining, retry_ms in zip(
                 numbers[0::3], numbers[1::3], numbers[2::3], strict=True
             )
         ]
-        return value, decisions
+
+    async def add_marks(self, key: str, channel: str, marks: Sequence[Mark]) -> None:
+        """Set each mark in the set ``key`` and announce them on ``channel``, in one script call."""
+        for mark in marks:
+            check_ttl(mark.ttl)
+        script = _started(self._add_marks_script)
+        if not marks:
+            return
+        args: list[int | str | bytes] = [self._prefix + channel, encode_marks(marks)]
+        for mark in marks:
+            args += (mark.name, mark.value, max(1, round(mark.ttl * 1000)))
+        with _translate_errors("add_marks script"):
+            await script(keys=[self._prefix + key], args=args)
+
+    async def marks(self, key: str) -> list[Mark]:
+        """Every mark of the set ``key`` not expired yet, with the seconds it has left."""
+        script = _started(self._read_marks_script)
+        with _translate_errors("marks script"):
+            result: list[Any] = await script(keys=[self._prefix + key])
+        return [
+            Mark(name.decode(), value, int(left) / 1000)
+            for name, left, value in zip(result[0::3], result[1::3], result[2::3], strict=True)
+        ]
 
     async def _await_confirmation(self, pubsub: PubSub) -> None:
         # SUBSCRIBE only sends the command; until the server confirms, a PUBLISH
@@ -308,3 +392,10 @@ class RedisCache:
         if self._client is None:
             raise CacheUnavailable("the redis cache is not started or already closed")
         return self._client
+
+
+def _started(script: AsyncScript | None) -> AsyncScript:
+    """A script of a started cache (None once closed, or before the start)."""
+    if script is None:
+        raise CacheUnavailable("the redis cache is not started or already closed")
+    return script

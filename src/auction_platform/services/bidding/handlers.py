@@ -12,7 +12,6 @@ the composition root), and the first request and every retry get that answer.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,12 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auction_platform.contracts import auctions as contract
-from auction_platform.core.cache.base import BookCache, CacheUnavailable
+from auction_platform.core.cache.base import BookCache
 from auction_platform.core.failures import Conflict, DomainError, Invalid, NotFound
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.bidding import codec, domain, engine, idempotency, store
 from auction_platform.services.bidding.batcher import Batcher, Pending
+from auction_platform.services.bidding.copies import BookCopies
 from auction_platform.services.bidding.domain import (
     BidAccepted,
     BidRetracted,
@@ -63,11 +63,6 @@ Outcome = BookResult | RecordedAnswer | DomainError | BookMissing
 _MISSING = BookMissing()
 
 
-def book_key(auction_id: str) -> str:
-    """The cache key of an auction's public book."""
-    return f"bidding:book:{auction_id}"
-
-
 @dataclass
 class Bidding:
     """What the bidding use cases need, built once by the service definition."""
@@ -81,9 +76,11 @@ class Bidding:
     max_batch: int = 200
     shards: int = 4
     batcher: Batcher[BookCommand, Outcome] = field(init=False)
+    copies: BookCopies = field(init=False)
 
     def __post_init__(self) -> None:
         self.batcher = Batcher(self._apply, max_batch=self.max_batch, shards=self.shards)
+        self.copies = BookCopies(self.cache)
 
     # --- entry points -----------------------------------------------------------
 
@@ -179,19 +176,7 @@ class Bidding:
 
     async def publish(self, states: list[BookState], now: datetime) -> None:
         """After commit: refresh the cached books and push the live feeds (one round trip)."""
-        items = [
-            (
-                book_key(state.auction_id),
-                contract.feed_channel(state.auction_id),
-                json.dumps(state.public(now)).encode(),
-            )
-            for state in states
-        ]
-        try:
-            await self.cache.set_and_publish(items, ttl=60)
-        except CacheUnavailable as exc:
-            # The bids are committed; only the copies and the live feeds lag.
-            log.warning("live feed not updated for %d book(s): %s", len(states), exc)
+        await self.copies.refresh([state.public(now) for state in states])
 
 
 def _keyed(command: BookCommand) -> tuple[str, domain.Idempotency] | None:

@@ -1,21 +1,20 @@
 """What the bidding service answers about books: a book, its public history, a bidder's lots.
 
-Reads only: the cached copy of a book when there is one (Redis is a copy), the
-database otherwise. Nothing here ever shows a maximum but the caller's own, nor a
-bidder's identity (bidders appear under a pseudonym per auction).
+Reads only: the cached copy of a book when there is one and it is not older than one
+already shown (Redis is a copy, ``copies.py``), the database otherwise. Nothing here
+ever shows a maximum but the caller's own, nor a bidder's identity (bidders appear
+under a pseudonym per auction).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.failures import NotFound
 from auction_platform.core.sql import utc
 from auction_platform.services.bidding import domain, store
 from auction_platform.services.bidding.domain import BookView
-from auction_platform.services.bidding.handlers import Bidding, book_key
+from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.state import BookState
 
 
@@ -43,18 +42,24 @@ async def book(ctx: Bidding, auction_id: str, *, viewer_id: str | None) -> BookV
 
 
 async def _public_book(ctx: Bidding, auction_id: str) -> BookView:
-    try:
-        cached = await ctx.cache.get(book_key(auction_id))
-    except CacheUnavailable:
-        cached = None  # Redis is a copy: read the database instead
+    cached = await ctx.copies.read(auction_id)
     if cached is not None:
-        data: BookView = json.loads(cached)
-        return data
+        return cached
     async with ctx.uow.db.read() as conn:
         row = await store.book_row(conn, auction_id, lock=False)
     if row is None:
         raise _no_book()
-    return BookState.load(row, pseudonyms=ctx.pseudonyms).public(ctx.clock())
+    public = BookState.load(row, pseudonyms=ctx.pseudonyms).public(ctx.clock())
+    ctx.copies.shown(public)
+    return public
+
+
+async def current_books(ctx: Bidding, auction_ids: list[str]) -> list[BookView]:
+    """The public books of these auctions as the database has them (to repair their copies)."""
+    async with ctx.uow.db.read() as conn:
+        rows = await store.book_rows(conn, auction_ids)
+    now = ctx.clock()
+    return [BookState.load(row, pseudonyms=ctx.pseudonyms).public(now) for row in rows]
 
 
 async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 from starlette.middleware import Middleware
 
 from auction_platform.core.lean import LeanRoutes
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.bidding import api, consumers, handlers, store
+from auction_platform.services.bidding import api, consumers, handlers, queries, store
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.ports import HttpAuctionRules
 from auction_platform.services.bidding.state import Pseudonyms
@@ -72,6 +73,15 @@ def _janitor(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:
     return forget_keys
 
 
+def _copies_repair(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:
+    bidding = runtime.context
+
+    async def repair_copies() -> None:
+        await bidding.copies.keep_repaired(partial(queries.current_books, bidding))
+
+    return repair_copies
+
+
 def _lean(runtime: ServiceRuntime[Bidding]) -> list[Middleware]:
     assert runtime.verifier is not None
     routes = [api.lean_bid_route(runtime.context)]
@@ -95,5 +105,5 @@ DEFINITION = ServiceDefinition[Bidding](
     middleware=_lean,
     errors=api.ERRORS,
     consumers=lambda runtime: consumers.consumers(runtime.context),
-    background=lambda runtime: [_closer(runtime), _janitor(runtime)],
+    background=lambda runtime: [_closer(runtime), _janitor(runtime), _copies_repair(runtime)],
 )

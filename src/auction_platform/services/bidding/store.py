@@ -85,6 +85,12 @@ async def book_row(conn: AsyncConnection, auction_id: str, *, lock: bool) -> Any
     return (await conn.execute(query)).first()
 
 
+async def book_rows(conn: AsyncConnection, auction_ids: list[str]) -> list[Any]:
+    """The book rows of these auctions (missing ones absent), unlocked."""
+    query = select(books).where(books.c.auction_id.in_(auction_ids))
+    return list((await conn.execute(query)).all())
+
+
 # The statements of every batch, built once: building a Core statement costs more
 # CPU than executing it on a warm connection, and a batch runs four of them.
 _LOCKED_BOOKS = (
