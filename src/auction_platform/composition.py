@@ -25,6 +25,7 @@ from auction_platform.core.db import Database
 from auction_platform.core.http import ServiceClient, service_client
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.migrate import migrate
+from auction_platform.core.revocations import Revocations
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.analytics.service import DEFINITION as ANALYTICS
 from auction_platform.services.auction.service import DEFINITION as AUCTION
@@ -98,6 +99,8 @@ class Platform:
             if any(d.uses_cache for d in wanted)
             else None
         )
+        # One set of token marks per process, shared by its services' verifiers.
+        self.revocations = Revocations(self.cache) if self.cache is not None else None
         self.runtimes: dict[str, ServiceRuntime[Any]] = {}
         self.apps: dict[str, FastAPI] = {}
         for definition in wanted:
@@ -108,6 +111,7 @@ class Platform:
                 db=self._database(definition.name) if definition.uses_database else None,
                 broker=self.broker if definition.uses_broker else None,
                 cache=self.cache if definition.uses_cache else None,
+                revocations=self.revocations,
                 clients={
                     name: self._client(name) for name in definition.calls if name in self.apps
                 },
@@ -146,7 +150,7 @@ class Platform:
             body = response.json()
             return str(body["access_token"]), float(body["expires_in"])
 
-        runtime.verifier = TokenVerifier(jwks, cache=runtime.cache)
+        runtime.verifier = TokenVerifier(jwks, revocations=runtime.revocations)
         runtime.service_tokens = ServiceTokens(fetch_token)
 
     def _database(self, service: str) -> Database:
@@ -198,6 +202,8 @@ class Platform:
             await self.broker.start()
         if self.cache is not None:
             await self.cache.start()
+        if self.revocations is not None:
+            await self.revocations.start()
         if run_migrations:
             await self.migrate()
         # Every queue of this process exists before any relay publishes, so the
@@ -221,6 +227,8 @@ class Platform:
                 await client.aclose()
         if self.broker is not None:
             await self.broker.close()
+        if self.revocations is not None:
+            await self.revocations.close()
         if self.cache is not None:
             await self.cache.close()
         for runtime in self.runtimes.values():

@@ -4,14 +4,15 @@ Identity signs short-lived JWTs (EdDSA, with a ``kid``) and publishes its public
 keys as a JWKS document. Every service verifies the token it receives with those
 keys, fetched once and cached, refreshed when an unknown ``kid`` appears (at most
 once per ``refresh_interval``). Verification never calls identity per request.
-A revoked token (logout) is refused where a cache is at hand, and so is a stale
-one: identity marks every live access token of an account whose roles an admin
-changed, under the same key, so the one read answers both (``refuse_revoked``).
+A revoked token (logout) is refused, and so is a stale one: identity marks every
+live access token of an account whose roles changed, and every process holds those
+marks in memory (``core.revocations``), so the check is a lookup (``refuse_revoked``)
+that goes on while Redis is away.
 
 A client sends the same token with every request until it expires, so the verifier
 remembers the principal of each token it has fully verified (signature and claims), in
 a bounded LRU, until the token's ``exp``: a repeated token costs a dictionary lookup
-instead of a signature check. The revocation check is never skipped.
+instead of a signature check. The check of the token's mark is never skipped.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ from typing import Annotated, Any, Literal
 import jwt
 from fastapi import Depends, Request
 
-from auction_platform.core.cache.base import Cache
 from auction_platform.core.errors import ApiError
+from auction_platform.core.revocations import Revocations
 
 ISSUER = "auction-platform"
 AUDIENCE = "auction-platform"
 ALGORITHM = "EdDSA"
-REVOKED_PREFIX = "revoked-token:"
 # The values of a token's mark: signed out (refresh will not help), or issued before
 # its account's roles changed (refresh: the new token carries the current roles).
 REVOKED_MARK = b"1"
@@ -67,16 +67,6 @@ class Principal:
 def unauthorized(code: str, message: str) -> ApiError:
     """A 401 with the ``WWW-Authenticate`` challenge."""
     return ApiError(401, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
-
-
-def revocation_key(principal: Principal) -> str:
-    """The cache key that marks the principal's token as revoked or stale (set by identity)."""
-    return token_mark_key(principal.token_id)
-
-
-def token_mark_key(token_id: str) -> str:
-    """The cache key of the mark of the token with this ``jti``."""
-    return REVOKED_PREFIX + token_id
 
 
 def refuse_revoked(mark: bytes | None) -> None:
@@ -117,7 +107,7 @@ class TokenVerifier:
         self,
         jwks: JwksSource,
         *,
-        cache: Cache | None = None,
+        revocations: Revocations | None = None,
         leeway: float = 30.0,
         refresh_interval: float = 30.0,
         verified_tokens: int = DEFAULT_VERIFIED_TOKENS,
@@ -126,7 +116,7 @@ class TokenVerifier:
         if verified_tokens < 0:
             raise ValueError(f"verified_tokens must not be negative, got {verified_tokens!r}")
         self._source = jwks
-        self._cache = cache
+        self._revocations = revocations
         self._leeway = leeway
         self._refresh_interval = refresh_interval
         self._keys: dict[str, Any] = {}
@@ -161,27 +151,12 @@ class TokenVerifier:
         return key
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; raises a 401 ``ApiError`` otherwise."""
-        principal = await self.verify_unrevoked(token)
-        if self._cache is not None:
-            refuse_revoked(await self._cache.get(revocation_key(principal)))
-        return principal
-
-    @property
-    def revocations(self) -> Cache | None:
-        """The cache where revoked tokens are marked (None: revocation is not checked)."""
-        return self._cache
-
-    async def verify_unrevoked(self, token: str) -> Principal:
-        """The principal of a token whose signature and claims are valid, revoked or not.
-
-        For a caller that reads the revocation mark itself, together with other keys:
-        it must then read ``revocation_key(principal)`` from ``revocations`` and pass
-        the value to ``refuse_revoked``. Everyone else calls ``verify``.
-        """
+        """The principal of a valid token, not revoked nor stale; else a 401 ``ApiError``."""
         principal = self._remembered(token)
         if principal is None:
             principal = await self._verify_token(token)
+        if self._revocations is not None:
+            refuse_revoked(self._revocations.mark_of(principal.token_id))
         return principal
 
     def _remembered(self, token: str) -> Principal | None:

@@ -32,6 +32,7 @@ from auction_platform.core.http import ServiceClient
 from auction_platform.core.inbox import claim_event
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.outbox import OutboxRelay
+from auction_platform.core.revocations import Revocations
 from auction_platform.core.uow import Transaction, UnitOfWork
 
 if TYPE_CHECKING:
@@ -133,6 +134,8 @@ class ServiceRuntime(Generic[C]):
     cache: PlatformCache | None = None
     clients: dict[str, ServiceClient] = field(default_factory=dict)
     verifier: TokenVerifier | None = None
+    # The token marks of the process (one set shared by its services), with a cache.
+    revocations: Revocations | None = None
     service_tokens: ServiceTokens | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     draining: bool = False

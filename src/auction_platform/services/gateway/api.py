@@ -11,7 +11,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auction_platform.contracts.routes import Route, route_for
-from auction_platform.core.auth import TokenVerifier, bearer_of, refuse_revoked, revocation_key
+from auction_platform.core.auth import TokenVerifier, bearer_of
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
 from auction_platform.core.errors import ApiError
 from auction_platform.core.http import ServiceClient
@@ -162,25 +162,13 @@ async def _admit(
 ) -> None:
     """Check the caller's token and take from its rate-limit buckets, or raise.
 
-    A signed-in caller costs one Redis round trip for both the revocation mark and
-    the buckets (when they live in the same cache). A token that fails its signature
-    or claims is refused before the buckets are touched; a revoked one after.
+    The token is checked in this process (its marks are held here), so a signed-in
+    caller costs one Redis round trip, for the buckets, and none while Redis is away.
+    A token that is not valid, revoked or stale is refused before the buckets are
+    touched.
     """
-    if not token:
-        await limits.check(address=address, user=None, auth_route=auth_route)
-        return
-    cache = verifier.revocations
-    if cache is None or cache is not limits.cache:
-        principal = await verifier.verify(token)
-        await limits.check(address=address, user=principal.subject, auth_route=auth_route)
-        return
-    principal = await verifier.verify_unrevoked(token)
-    requests = limits.requests(address=address, user=principal.subject, auth_route=auth_route)
-    # Without the cache the revocation cannot be checked: CacheUnavailable goes up
-    # (503), exactly as it does from ``verify``.
-    mark, decisions = await limits.cache.get_and_take_tokens(revocation_key(principal), requests)
-    refuse_revoked(mark)
-    limits.enforce(decisions)
+    user = (await verifier.verify(token)).subject if token else None
+    await limits.check(address=address, user=user, auth_route=auth_route)
 
 
 async def _send(

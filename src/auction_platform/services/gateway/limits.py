@@ -7,23 +7,35 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from auction_platform.core.cache.base import (
-    AdmissionCache,
-    CacheUnavailable,
-    RateDecision,
-    TokenRequest,
-)
+from auction_platform.core.cache.base import Cache, CacheUnavailable, RateDecision, TokenRequest
+from auction_platform.core.cache.memory import MemoryCache
 from auction_platform.core.errors import ApiError
 from auction_platform.settings import Settings
 
 log = logging.getLogger("auction_platform.gateway")
 
+# After the shared buckets failed, this process's own are used for this long before
+# the cache is tried again: a cache that times out must not slow every request.
+SHARED_RETRY_SECONDS = 1.0
+
 
 class RateLimits:
-    """Token buckets per client address and per user; stricter ones on sign-in routes."""
+    """Token buckets per client address and per user; stricter ones on sign-in routes.
 
-    def __init__(self, cache: AdmissionCache, settings: Settings) -> None:
+    The buckets live in the cache, shared by every gateway replica. While it is
+    unavailable each process keeps buckets of its own (the same limits, per replica),
+    so the limits still hold, loosened by the number of replicas, and nothing is refused
+    for want of Redis.
+    """
+
+    def __init__(
+        self, cache: Cache, settings: Settings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.cache = cache
+        self.local = MemoryCache(clock=clock)
+        self.clock = clock
+        self._on_own = False  # while the cache is unavailable
+        self._try_shared_at = 0.0
         window = settings.rate_limit_window_seconds
         self.buckets = {
             "address": (settings.rate_limit_per_address, settings.rate_limit_per_address / window),
@@ -39,16 +51,27 @@ class RateLimits:
 
         All the buckets are charged in one atomic call (one Redis round trip), each
         decided on its own: a bucket with tokens left pays for a request that another
-        bucket refuses. When the cache is unavailable, traffic goes through.
+        bucket refuses. When the cache is unavailable, this process's buckets decide.
         """
         requests = self.requests(address=address, user=user, auth_route=auth_route)
-        try:
-            decisions = await self.cache.take_tokens(requests)
-        except CacheUnavailable as exc:
-            # Losing Redis must not take the platform down: let traffic through.
-            log.warning("rate limit not enforced, cache unavailable: %s", exc)
-            return
-        self.enforce(decisions)
+        self.enforce(await self._take(requests))
+
+    async def _take(self, requests: Sequence[TokenRequest]) -> list[RateDecision]:
+        """The shared buckets' decisions, or this process's while the cache is away."""
+        if not self._on_own or self.clock() >= self._try_shared_at:
+            try:
+                decisions = await self.cache.take_tokens(requests)
+            except CacheUnavailable as exc:
+                if not self._on_own:
+                    log.warning("rate limits per process: the cache is unavailable: %s", exc)
+                self._on_own = True
+                self._try_shared_at = self.clock() + SHARED_RETRY_SECONDS
+            else:
+                if self._on_own:
+                    log.info("rate limits shared again: the cache is back")
+                    self._on_own = False
+                return decisions
+        return await self.local.take_tokens(requests)
 
     def requests(self, *, address: str, user: str | None, auth_route: bool) -> list[TokenRequest]:
         """The buckets a request draws from: its address, its user, the sign-in routes."""

@@ -66,8 +66,9 @@ def _middleware(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:
 DEFINITION = ServiceDefinition[Gateway](
     name="gateway",
     context=build_context,
-    # Redis holds the rate-limit buckets; without it the gateway lets traffic
-    # through unlimited rather than refusing it, so it is only Degraded.
+    # Redis holds the rate-limit buckets and feeds the token marks; without it the
+    # gateway checks tokens against the marks it holds and limits per process, so it
+    # is only Degraded.
     uses_cache=True,
     calls=DOWNSTREAM,
     # P0 services in the runbook; without payment, notification or analytics the

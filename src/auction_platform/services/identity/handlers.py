@@ -6,7 +6,6 @@ error of ``core.failures`` (the service's ``api.py`` maps them to HTTP).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import math
@@ -24,9 +23,8 @@ from auction_platform.core.auth import (
     REVOKED_MARK,
     STALE_MARK,
     service_client_secret,
-    token_mark_key,
 )
-from auction_platform.core.cache.base import Cache
+from auction_platform.core.cache.base import Cache, Mark
 from auction_platform.core.failures import (
     Conflict,
     Forbidden,
@@ -35,6 +33,7 @@ from auction_platform.core.failures import (
     RateLimited,
     Unauthenticated,
 )
+from auction_platform.core.revocations import Revocations
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.identity import domain, store
 from auction_platform.services.identity.domain import (
@@ -65,6 +64,8 @@ class Identity:
     keys: KeyRing
     passwords: Passwords
     cache: Cache
+    # The process's token marks: a mark written here holds in every process.
+    revocations: Revocations
     settings: Settings
     clock: Callable[[], datetime]
 
@@ -302,7 +303,7 @@ async def logout(command: Logout, *, ctx: Identity) -> None:
                 await store.revoke_family(tx.conn, token.family_id, now=now)
     remaining = (command.token_expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
     if remaining > 0:
-        await ctx.cache.set(token_mark_key(command.token_id), REVOKED_MARK, ttl=remaining)
+        await ctx.revocations.mark([Mark(command.token_id, REVOKED_MARK, remaining)])
 
 
 async def user(user_id: str, *, ctx: Identity) -> store.User:
@@ -359,10 +360,10 @@ async def set_preferences(command: SetPreferences, *, ctx: Identity) -> dict[str
 async def set_roles(command: SetRoles, *, ctx: Identity) -> store.User:
     """Replace an account's roles (an admin's decision); the tokens it holds turn stale.
 
-    Every access token of the account still live is marked stale under its
-    revocation key, in the transaction that changes the roles (a cache that cannot
-    be written rolls the change back): each service refuses it with ``token_stale``
-    at its next use, and the refresh gives a token with the new roles.
+    Every access token of the account still live is marked stale, in the transaction
+    that changes the roles (a cache that cannot be written rolls the change back):
+    every process refuses it with ``token_stale`` within seconds (this one at once),
+    and the refresh gives a token with the new roles.
     """
     try:
         checked = domain.check_roles(command.roles)
@@ -388,23 +389,23 @@ async def _mark_stale(conn: Any, user_id: str, *, ctx: Identity) -> None:
     """Mark the account's live access tokens stale, each until it expires."""
     now = ctx.clock()
     live = await store.live_access_tokens(conn, user_id, now=now)
-    await asyncio.gather(
-        *(
-            ctx.cache.set(
-                token_mark_key(token_id),
-                STALE_MARK,
-                ttl=(expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS,
-            )
-            for token_id, expires_at in live
+    if live:
+        await ctx.revocations.mark(
+            [
+                Mark(
+                    token_id, STALE_MARK, (expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
+                )
+                for token_id, expires_at in live
+            ]
         )
-    )
 
 
 async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGranted:
     """Grant the seller role to the account that asks, with a token pair that carries it.
 
-    The pair starts a new session, as a login does: the client uses it at once,
-    and the tokens it held before keep working with the roles they carry.
+    The pair starts a new session, as a login does: the client uses it at once. The
+    access tokens the account held before turn stale, as after an admin's change:
+    refreshed, they carry the role too.
     """
     async with ctx.uow() as tx:
         found = await store.user_by_id(tx.conn, command.user_id, for_update=True)
@@ -413,6 +414,7 @@ async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGrante
         if Role.SELLER not in found.roles:
             roles = domain.check_roles((*found.roles, Role.SELLER))
             await _change_roles(tx, found.id, roles, ctx=ctx)
+            await _mark_stale(tx.conn, found.id, ctx=ctx)
         tokens = await _issue(found.id, family_id=uuid.uuid4().hex, ctx=ctx, conn=tx.conn)
     return SellerGranted(await user(command.user_id, ctx=ctx), tokens)
 

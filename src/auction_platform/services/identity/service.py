@@ -15,7 +15,7 @@ from auction_platform.services.identity.passwords import Passwords
 def build_context(runtime: ServiceRuntime[Identity]) -> Identity:
     """Build the identity context; identity verifies tokens with its own key ring."""
     assert runtime.db is not None
-    assert runtime.cache is not None
+    assert runtime.cache is not None and runtime.revocations is not None
     settings = runtime.settings
     keys = KeyRing(
         runtime.db,
@@ -28,11 +28,14 @@ def build_context(runtime: ServiceRuntime[Identity]) -> Identity:
         keys=keys,
         passwords=Passwords(),
         cache=runtime.cache,
+        revocations=runtime.revocations,
         settings=settings,
         clock=runtime.clock,
     )
     # Its key source is its own table: no reason to wait before re-reading it.
-    runtime.verifier = TokenVerifier(keys.jwks, cache=runtime.cache, refresh_interval=0.0)
+    runtime.verifier = TokenVerifier(
+        keys.jwks, revocations=runtime.revocations, refresh_interval=0.0
+    )
     return identity
 
 

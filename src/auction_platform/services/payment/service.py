@@ -97,6 +97,9 @@ DEFINITION = ServiceDefinition[Payments](
     context=build_context,
     uses_database=True,
     uses_broker=True,
+    # Only to follow the token marks (revoked, stale): a role removed by an admin stops
+    # working here within seconds. Without Redis the marks held are used (Degraded).
+    uses_cache=True,
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
     errors=api.ERRORS,
