@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from auction_platform.core.cache import Cache, CacheUnavailable, MemoryCache, RedisCache
-from auction_platform.core.cache.base import TokenRequest
+from auction_platform.core.cache.base import Mark, MarkCache, TokenRequest, decode_marks
 from auction_platform.core.cache.base import VersionedCopy as Copy
 from support.servers import unique_name
 
@@ -495,39 +495,111 @@ async def test_take_tokens_fails_after_close(cache: Cache) -> None:
         await cache.take_tokens([TokenRequest("k", capacity=1, refill_per_second=1.0)])
 
 
-async def test_get_and_take_tokens_reads_the_key_and_takes_the_tokens(cache: Cache) -> None:
-    await cache.set("mark", b"\x00set\xff", ttl=60)
-    requests = [TokenRequest("a", 2, 0.01), TokenRequest("b", 1, 0.01)]
-
-    value, decisions = await cache.get_and_take_tokens("mark", requests)
-    missing, again = await cache.get_and_take_tokens("never-written", requests)
-
-    assert value == b"\x00set\xff"
-    assert missing is None
-    assert [(d.allowed, d.remaining) for d in decisions] == [(True, 1), (True, 0)]
-    assert [(d.allowed, d.remaining) for d in again] == [(True, 0), (False, 0)]
+def _by_name(marks: list[Mark]) -> dict[str, tuple[bytes, float]]:
+    return {mark.name: (mark.value, mark.ttl) for mark in marks}
 
 
-async def test_get_and_take_tokens_without_buckets_is_a_get(cache: Cache) -> None:
-    await cache.set("mark", b"1")
+async def test_marks_are_read_back_with_their_value_and_the_time_they_have_left(
+    cache: MarkCache,
+) -> None:
+    await cache.add_marks("marks", "marks", [Mark("a", b"1", 60), Mark("b", b"stale", 120)])
 
-    assert await cache.get_and_take_tokens("mark", []) == (b"1", [])
+    read = _by_name(await cache.marks("marks"))
+
+    assert {name: value for name, (value, _) in read.items()} == {"a": b"1", "b": b"stale"}
+    assert 50 < read["a"][1] <= 60
+    assert 110 < read["b"][1] <= 120
 
 
-async def test_get_and_take_tokens_sees_expiry_like_get(cache: Cache) -> None:
-    await cache.set("mark", b"1", ttl=0.05)
+async def test_a_name_marked_again_takes_the_new_value_and_ttl(cache: MarkCache) -> None:
+    await cache.add_marks("marks", "marks", [Mark("a", b"stale", 600)])
+
+    await cache.add_marks("marks", "marks", [Mark("a", b"1", 60)])
+
+    ((value, ttl),) = _by_name(await cache.marks("marks")).values()
+    assert value == b"1"
+    assert ttl <= 60
+
+
+async def test_expired_marks_are_not_read(cache: MarkCache) -> None:
+    await cache.add_marks("marks", "marks", [Mark("gone", b"1", 0.05), Mark("kept", b"1", 60)])
     await asyncio.sleep(0.2)
 
-    value, _ = await cache.get_and_take_tokens("mark", [TokenRequest("a", 1, 1.0)])
-
-    assert value is None
+    assert list(_by_name(await cache.marks("marks"))) == ["kept"]
 
 
-async def test_get_and_take_tokens_fails_after_close(cache: Cache) -> None:
+async def test_names_and_values_keep_every_character(cache: MarkCache) -> None:
+    marks = [Mark("a:b", b"\x00:\xff", 60), Mark("1700000000000:x", b":", 60)]
+
+    await cache.add_marks("marks", "marks", marks)
+
+    read = _by_name(await cache.marks("marks"))
+    assert {name: value for name, (value, _) in read.items()} == {
+        "a:b": b"\x00:\xff",
+        "1700000000000:x": b":",
+    }
+
+
+async def test_mark_sets_are_apart_from_each_other(cache: MarkCache) -> None:
+    await cache.add_marks("one", "one", [Mark("a", b"1", 60)])
+    await cache.add_marks("two", "two", [Mark("b", b"1", 60)])
+
+    assert [mark.name for mark in await cache.marks("one")] == ["a"]
+    assert [mark.name for mark in await cache.marks("two")] == ["b"]
+    assert await cache.marks("never-written") == []
+
+
+async def test_added_marks_are_announced_to_every_subscriber(make_cache: MakeCache) -> None:
+    writer = await make_cache()
+    follower = await make_cache(sharing=writer)
+    marks = [Mark("a", b"1", 60), Mark("b", b"stale", 90.5)]
+
+    async with follower.subscribe("marks") as announcements:
+        await writer.add_marks("marks", "marks", marks)
+
+        assert decode_marks(await _next(announcements)) == marks
+
+
+async def test_a_follower_that_subscribes_then_reads_misses_no_mark(
+    make_cache: MakeCache,
+) -> None:
+    writer = await make_cache()
+    follower = await make_cache(sharing=writer)
+    await writer.add_marks("marks", "marks", [Mark("before", b"1", 60)])
+
+    async with follower.subscribe("marks") as announcements:
+        await writer.add_marks("marks", "marks", [Mark("after", b"1", 60)])
+        held = {mark.name for mark in await follower.marks("marks")}
+        announced = await _next(announcements)
+
+    assert held | {mark.name for mark in decode_marks(announced)} == {"before", "after"}
+
+
+async def test_adding_no_marks_stores_and_announces_nothing(cache: MarkCache) -> None:
+    async with cache.subscribe("marks") as announcements:
+        await cache.add_marks("marks", "marks", [])
+        await cache.add_marks("marks", "marks", [Mark("a", b"1", 60)])
+
+        assert [mark.name for mark in decode_marks(await _next(announcements))] == ["a"]
+
+
+@pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf")])
+async def test_a_mark_without_a_positive_finite_ttl_is_rejected_with_the_rest(
+    cache: MarkCache, ttl: float
+) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        await cache.add_marks("marks", "marks", [Mark("good", b"1", 60), Mark("bad", b"1", ttl)])
+
+    assert await cache.marks("marks") == []
+
+
+async def test_mark_sets_fail_after_close(cache: MarkCache) -> None:
     await cache.close()
 
     with pytest.raises(CacheUnavailable):
-        await cache.get_and_take_tokens("mark", [TokenRequest("k", 1, 1.0)])
+        await cache.add_marks("marks", "marks", [Mark("a", b"1", 60)])
+    with pytest.raises(CacheUnavailable):
+        await cache.marks("marks")
 
 
 async def test_closing_the_cache_ends_open_subscriptions(cache: Cache) -> None:
@@ -557,6 +629,8 @@ async def test_redis_scripts_are_loaded_again_after_the_server_forgets_them(
         assert await cache.get("book:flushed") == b"after"
         decision = await cache.take_token("bucket:flushed", capacity=2, refill_per_second=1)
         assert decision.allowed
+        await cache.add_marks("marks:flushed", "marks:flushed", [Mark("a", b"1", 60)])
+        assert [mark.name for mark in await cache.marks("marks:flushed")] == ["a"]
     finally:
         await client.aclose()
         await cache.close()

@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from auction_platform.core.cache import CacheUnavailable, RedisCache
+from auction_platform.core.cache.base import Mark
 from support.servers import unique_name
 
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"
@@ -106,6 +107,27 @@ async def test_token_bucket_is_stamped_with_server_time_in_ms(
     stamp = float(await raw.hget(cache._prefix + "b", "ts") or 0)
 
     assert abs(stamp - (seconds * 1000 + micros // 1000)) < 1_000
+
+
+async def test_a_mark_set_is_one_hash_living_as_long_as_its_longest_mark(
+    cache: RedisCache, raw: Redis
+) -> None:
+    await cache.add_marks("marks", "marks", [Mark("a", b"1", 30), Mark("b", b"1", 90)])
+    await cache.add_marks("marks", "marks", [Mark("c", b"1", 10)])
+
+    assert await raw.hlen(cache._prefix + "marks") == 3
+    assert 80_000 < await raw.pttl(cache._prefix + "marks") <= 90_000
+
+
+async def test_expired_marks_leave_the_hash_when_the_set_is_read(
+    cache: RedisCache, raw: Redis
+) -> None:
+    await cache.add_marks("marks", "marks", [Mark("gone", b"1", 0.05), Mark("kept", b"1", 60)])
+    await asyncio.sleep(0.2)
+
+    await cache.marks("marks")
+
+    assert await raw.hkeys(cache._prefix + "marks") == [b"kept"]
 
 
 async def test_subscription_is_registered_on_entry_and_dropped_on_exit(
