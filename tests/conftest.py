@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from support.servers import (
-    POSTGRES_ADMIN_URL,
     RABBITMQ_URL,
     REDIS_URL,
+    postgres_database,
     require_server,
-    unique_name,
 )
 
 
@@ -25,21 +24,8 @@ from support.servers import (
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
     require_server("PostgreSQL", "127.0.0.1", 5432)
-    import asyncpg
-
-    name = unique_name("t")
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

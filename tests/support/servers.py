@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -48,3 +50,25 @@ def missing(message: str) -> None:
 def unique_name(prefix: str) -> str:
     """A name no other test run uses."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(prefix: str = "t") -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database (its SQLAlchemy URL), dropped afterwards."""
+    import asyncpg
+
+    name = unique_name(prefix)
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
