@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.broker import build_broker
-from auction_platform.core.broker.base import Broker, BrokerUnavailable
+from auction_platform.core.broker.base import Broker, BrokerUnavailable, NoSuchQueue
+from auction_platform.core.broker.pause import Backoff
 from auction_platform.core.broker.rabbitmq import RabbitBroker
+from auction_platform.core.cache.base import CacheUnavailable
 from support.servers import unique_name
 
 MAX_RETRIES = 2
+# How long a queue waits for a dependency that is down: short, so a test sees many tries.
+OUTAGE_BACKOFF = Backoff(first=0.01, cap=0.05)
 PATIENCE = 30.0  # how long a delivery may take on a loaded machine
 # Every queue a test subscribes; the RabbitMQ fixture deletes them all afterwards.
 QUEUES = ("orders", "audit", "stars", "hashes", "suffix", "exact", "late")
@@ -23,9 +27,11 @@ DONE = Envelope(type="Done", producer="test", data={})
 
 @pytest.fixture(params=["memory", "rabbitmq"])
 async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    """A started broker of each backend, with ``max_retries=2`` and a short retry delay."""
+    """A started broker of each backend, with ``max_retries=2`` and short delays."""
     if request.param == "memory":
-        memory = build_broker("memory://", max_retries=MAX_RETRIES, retry_delay=0.0)
+        memory = build_broker(
+            "memory://", max_retries=MAX_RETRIES, retry_delay=0.0, outage_backoff=OUTAGE_BACKOFF
+        )
         await memory.start()
         yield memory
         await memory.close()
@@ -37,6 +43,7 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
         queue_prefix=unique_name("t") + ".",
         max_retries=MAX_RETRIES,
         retry_delay=0.05,
+        outage_backoff=OUTAGE_BACKOFF,
     )
     assert isinstance(rabbit, RabbitBroker)
     await rabbit.start()
@@ -277,3 +284,179 @@ async def test_a_declared_queue_keeps_events_until_its_consumer_starts(broker: B
     await broker.subscribe("late", ["auction.*"], inbox)
     await inbox.wait_for(1)
     assert inbox.received == [early]
+
+
+class Outage:
+    """A handler whose dependency is down for its first ``tries`` calls (or until restored)."""
+
+    def __init__(self, *, tries: int | None = None, error: Exception | None = None) -> None:
+        self.tries = tries
+        self.down = tries is None
+        self.error = error or ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        self.attempts: list[Envelope] = []
+        self.handled = Inbox()
+
+    async def __call__(self, envelope: Envelope) -> None:
+        self.attempts.append(envelope)
+        if self.down or (self.tries is not None and len(self.attempts) <= self.tries):
+            raise self.error
+        await self.handled(envelope)
+
+    def tries_of(self, envelope: Envelope) -> int:
+        return sum(1 for attempt in self.attempts if attempt.id == envelope.id)
+
+
+async def dead_letter_count(broker: Broker, queue: str = "orders") -> int:
+    return (await broker.list_dead_letters(queue)).count
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+        CacheUnavailable("Redis at 127.0.0.1:6379: connection refused"),
+    ],
+    ids=["database-refused", "cache-down"],
+)
+async def test_a_dependency_down_longer_than_the_retry_budget_is_waited_out(
+    broker: Broker, error: Exception
+) -> None:
+    # Four times the budget in failed tries: an outage, not a poison message.
+    outage = Outage(tries=4 * (1 + MAX_RETRIES), error=error)
+    await broker.subscribe("orders", ["bidding.*"], outage)
+    placed = event()
+    await broker.publish([placed])
+
+    await outage.handled.wait_for(1)
+    assert outage.handled.received == [placed]
+    assert outage.tries_of(placed) == 4 * (1 + MAX_RETRIES) + 1
+    assert await dead_letter_count(broker) == 0
+
+
+async def test_a_paused_queue_takes_no_new_delivery_until_its_dependency_is_back(
+    broker: Broker,
+) -> None:
+    outage = Outage()
+    await broker.subscribe("orders", ["bidding.*"], outage)
+    first, second = event(n=1), event(n=2)
+    await broker.publish([first])
+    await eventually(lambda: outage.tries_of(first) >= 2)
+    assert broker.pauses()["orders"] is not None, "paused while the dependency is down"
+
+    await broker.publish([second])
+    await eventually(lambda: outage.tries_of(first) >= 2 + 4)
+    assert outage.tries_of(second) == 0, "a paused queue does not spin through its messages"
+
+    outage.down = False
+    await outage.handled.wait_for(2)
+    assert sorted(outage.handled.ids) == sorted([first.id, second.id])
+    assert broker.pauses()["orders"] is None, "flowing again"
+    assert await dead_letter_count(broker) == 0
+
+
+async def test_tries_during_an_outage_do_not_spend_the_retry_budget(broker: Broker) -> None:
+    attempts: list[str] = []
+
+    async def down_then_poison(envelope: Envelope) -> None:
+        attempts.append(envelope.id)
+        if len(attempts) <= 5:
+            raise CacheUnavailable("Redis is down")
+        raise ValueError("no such lot: L-404")
+
+    await broker.subscribe("orders", ["bidding.*"], down_then_poison)
+    poison = event()
+    await broker.publish([poison])
+
+    await eventually_async(lambda: dead_letter_count(broker), 1)
+    assert len(attempts) == 5 + 1 + MAX_RETRIES, "only failures of the event's own count"
+
+
+async def eventually_async(count: Callable[[], Awaitable[int]], expected: int) -> None:
+    """Wait until ``await count()`` is ``expected``, failing after ``PATIENCE`` seconds."""
+    deadline = asyncio.get_running_loop().time() + PATIENCE
+    while (got := await count()) != expected:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{got} != {expected} after {PATIENCE} s")
+        await asyncio.sleep(0.02)
+
+
+async def test_dead_letters_are_listed_with_their_failure_and_left_in_place(
+    broker: Broker,
+) -> None:
+    async def always_fails(envelope: Envelope) -> None:
+        raise RuntimeError(f"poison {envelope.data['n']}")
+
+    await broker.subscribe("orders", ["bidding.*"], always_fails)
+    poison = event(n=7)
+    before = datetime.now(UTC) - timedelta(seconds=5)  # servers stamp whole seconds
+    await broker.publish([poison])
+    await eventually_async(lambda: dead_letter_count(broker), 1)
+
+    for _ in range(2):  # reading leaves them where they are
+        listed = await broker.list_dead_letters("orders")
+        assert listed.count == 1
+        assert listed.name.endswith("orders.dlq")
+        [letter] = listed.letters
+        assert (letter.event_type, letter.event_id) == (poison.type, poison.id)
+        assert letter.envelope == poison
+        assert letter.reason == "RuntimeError: poison 7"
+        assert letter.first_dead_lettered_at is not None
+        assert before <= letter.first_dead_lettered_at <= datetime.now(UTC) + timedelta(seconds=5)
+    assert await broker.take_dead_letters("orders") == [poison]
+
+
+async def test_replayed_dead_letters_go_back_to_their_queue(broker: Broker) -> None:
+    broken = True
+    attempts: list[str] = []
+    handled = Inbox()
+
+    async def broken_until_fixed(envelope: Envelope) -> None:
+        attempts.append(envelope.id)
+        if broken:
+            raise RuntimeError("a bug, since fixed")
+        await handled(envelope)
+
+    await broker.subscribe("orders", ["bidding.*"], broken_until_fixed)
+    first, second = event(n=1), event(n=2)
+    await broker.publish([first, second])
+    await eventually_async(lambda: dead_letter_count(broker), 2)
+    failed_at = {
+        letter.event_id: letter.first_dead_lettered_at
+        for letter in (await broker.list_dead_letters("orders")).letters
+    }
+
+    # Replayed before the fix: each fails its whole budget again and is back, still
+    # showing when it first failed.
+    assert await broker.replay_dead_letters("orders") == 2
+    await eventually(lambda: len(attempts) == 2 * 2 * (1 + MAX_RETRIES))
+    await eventually_async(lambda: dead_letter_count(broker), 2)
+    for letter in (await broker.list_dead_letters("orders")).letters:
+        assert letter.first_dead_lettered_at == failed_at[letter.event_id]
+
+    broken = False
+    assert await broker.replay_dead_letters("orders", limit=1) == 1
+    await handled.wait_for(1)
+    assert await dead_letter_count(broker) == 1, "no more than the limit"
+    assert await broker.replay_dead_letters("orders") == 1
+    await handled.wait_for(2)
+    assert sorted(handled.ids) == sorted([first.id, second.id])
+    assert await dead_letter_count(broker) == 0
+    assert await broker.replay_dead_letters("orders") == 0
+
+
+async def test_dead_letters_of_a_queue_the_broker_does_not_have(broker: Broker) -> None:
+    with pytest.raises(NoSuchQueue):
+        await broker.list_dead_letters("never-declared")
+    with pytest.raises(NoSuchQueue):
+        await broker.replay_dead_letters("never-declared")
+    await broker.ping()
+
+
+async def test_close_releases_deliveries_waiting_for_a_dependency(broker: Broker) -> None:
+    outage = Outage()
+    await broker.subscribe("orders", ["bidding.*"], outage)
+    await broker.publish([event()])
+    await eventually(lambda: len(outage.attempts) >= 2)
+
+    await asyncio.wait_for(broker.close(), PATIENCE)
+    assert outage.handled.received == []

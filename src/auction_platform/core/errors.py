@@ -15,12 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from auction_platform.core.broker.base import BrokerUnavailable
-from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.context import current_request_id
 from auction_platform.core.failures import (
     Conflict,
@@ -33,6 +31,7 @@ from auction_platform.core.failures import (
     Unauthenticated,
     Unavailable,
 )
+from auction_platform.core.outages import DEPENDENCY_ERRORS, lost_connection
 
 log = logging.getLogger("auction_platform.errors")
 
@@ -201,44 +200,6 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-_DEPENDENCY_ERRORS = (
-    OperationalError,
-    InterfaceError,
-    BrokerUnavailable,
-    CacheUnavailable,
-    OSError,
-    TimeoutError,
-)
-
-
-# SQLSTATE classes and codes of a database that is gone or refusing: connection
-# exceptions (08), shutting down or starting up (57P01-57P03), too many clients (53300).
-_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
-_LOST_DRIVER_ERRORS = frozenset(
-    {"ConnectionDoesNotExistError", "ConnectionResetError", "ConnectionRefusedError"}
-)
-
-
-def lost_connection(exc: DBAPIError) -> bool:
-    """True when a driver error means the database is unreachable, not that SQL failed.
-
-    A connection dropped mid-transaction ("connection was closed in the middle of
-    operation") reaches SQLAlchemy as a plain ``DBAPIError``: it is as much an
-    outage as a refused connect, and is answered the same way (503).
-    """
-    if exc.connection_invalidated:
-        return True
-    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        if error is None:
-            continue
-        sqlstate = str(getattr(error, "sqlstate", "") or "")
-        if sqlstate and sqlstate.startswith(_LOST_SQLSTATES):
-            return True
-        if type(error).__name__ in _LOST_DRIVER_ERRORS or isinstance(error, OSError):
-            return True
-    return False
-
-
 def response_for(exc: Exception, errors: ErrorTable = DEFAULT_ERRORS) -> JSONResponse | None:
     """The answer for an error raised outside the framework's routes (plain ASGI code).
 
@@ -252,9 +213,7 @@ def response_for(exc: Exception, errors: ErrorTable = DEFAULT_ERRORS) -> JSONRes
         return error_response(
             exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
         )
-    if isinstance(exc, _DEPENDENCY_ERRORS) or (
-        isinstance(exc, DBAPIError) and lost_connection(exc)
-    ):
+    if isinstance(exc, DEPENDENCY_ERRORS) or (isinstance(exc, DBAPIError) and lost_connection(exc)):
         return _dependency_down_response(exc)
     return None
 
@@ -292,6 +251,6 @@ def install_error_handlers(app: FastAPI, errors: ErrorTable = DEFAULT_ERRORS) ->
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
-    for dependency_error in _DEPENDENCY_ERRORS:
+    for dependency_error in DEPENDENCY_ERRORS:
         app.add_exception_handler(dependency_error, _dependency_down)
     app.add_exception_handler(DBAPIError, _database_error)

@@ -7,10 +7,25 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import lru_cache, partial
 
 from auction_platform.contracts.events import Envelope
-from auction_platform.core.broker.base import BrokerUnavailable, Handler
+from auction_platform.core.broker.base import (
+    BrokerUnavailable,
+    DeadLetter,
+    DeadLetterQueue,
+    Handler,
+    NoSuchQueue,
+)
+from auction_platform.core.broker.pause import (
+    OUTAGE_BACKOFF,
+    Backoff,
+    ConsumerStopped,
+    Pause,
+    Pauses,
+    describe,
+)
 
 log = logging.getLogger("auction_platform.broker")
 
@@ -38,25 +53,38 @@ def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
 class _Delivery:
     envelope: Envelope
     redeliveries: int = 0
+    # Kept through a replay, so a letter dead again shows when it first failed.
+    first_dead_lettered_at: datetime | None = None
 
 
 @dataclass
 class _Queue:
     name: str
+    pause: Pause
     patterns: set[str] = field(default_factory=set)
     inbox: asyncio.Queue[_Delivery] = field(default_factory=asyncio.Queue)
-    dead: list[Envelope] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
 
     def matches(self, routing_key: str) -> bool:
         return any(topic_matches(p, routing_key) for p in self.patterns)
 
 
 class MemoryBroker:
-    """Topic publish/subscribe inside one process: asynchronous delivery, retries, dead letters."""
+    """Topic publish/subscribe inside one process: asynchronous delivery, retries, dead letters.
 
-    def __init__(self, *, max_retries: int = 5, retry_delay: float = 0.0) -> None:
+    Dead letters live in this process's memory, like its queues: they end with it.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = 5,
+        retry_delay: float = 0.0,
+        outage_backoff: Backoff = OUTAGE_BACKOFF,
+    ) -> None:
         self._max_retries = max_retries
         self._retry_delay = retry_delay
+        self._pauses = Pauses(outage_backoff)
         self._queues: dict[str, _Queue] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0
@@ -76,6 +104,7 @@ class MemoryBroker:
         if self._closed:
             return
         self._closed = True
+        self._pauses.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), _CLOSE_GRACE)
         for task in self._workers:
@@ -104,7 +133,9 @@ class MemoryBroker:
 
     def _bind(self, queue: str, patterns: Sequence[str]) -> _Queue:
         self._ensure_running()
-        bound = self._queues.setdefault(queue, _Queue(queue))
+        bound = self._queues.get(queue)
+        if bound is None:
+            bound = self._queues[queue] = _Queue(queue, self._pauses.of(queue))
         bound.patterns.update(patterns)
         return bound
 
@@ -124,7 +155,34 @@ class MemoryBroker:
         if bound is None:
             return []
         taken, bound.dead[:] = bound.dead[:limit], bound.dead[limit:]
-        return taken
+        return [letter.envelope for letter in taken if letter.envelope is not None]
+
+    async def list_dead_letters(self, queue: str, *, limit: int = 100) -> DeadLetterQueue:
+        """How many envelopes the queue's dead-letter list holds, and the first ``limit``."""
+        dead = self._known(queue).dead
+        return DeadLetterQueue(f"{queue}.dlq", len(dead), tuple(dead[:limit]))
+
+    async def replay_dead_letters(self, queue: str, *, limit: int | None = None) -> int:
+        """Move up to ``limit`` dead letters (all by default) back to the queue; how many."""
+        bound = self._known(queue)
+        count = len(bound.dead) if limit is None else limit
+        taken, bound.dead[:] = bound.dead[:count], bound.dead[count:]
+        for letter in taken:
+            assert letter.envelope is not None  # only envelopes are ever published here
+            bound.inbox.put_nowait(
+                _Delivery(letter.envelope, first_dead_lettered_at=letter.first_dead_lettered_at)
+            )
+        return len(taken)
+
+    def pauses(self) -> dict[str, float | None]:
+        """Each consumed queue with how long it has waited for a dependency (None: flowing)."""
+        return self._pauses.seconds()
+
+    def _known(self, queue: str) -> _Queue:
+        bound = self._queues.get(queue)
+        if bound is None:
+            raise NoSuchQueue(f"no queue {queue!r} in the embedded broker")
+        return bound
 
     def _ensure_running(self) -> None:
         if self._closed:
@@ -137,38 +195,39 @@ class MemoryBroker:
             delivery = await queue.inbox.get()
             if self._closed:
                 return
-            if await self._handle(queue, handler, delivery):
+            envelope = delivery.envelope
+            try:
+                failure = await queue.pause.attempt(partial(self._run, handler, envelope), envelope)
+            except ConsumerStopped:
+                return
+            if failure is None:
                 continue
-            if delivery.redeliveries >= self._max_retries:
-                log.error(
-                    "consumer %s: event %s (%s) failed %d times, dead-lettered",
-                    queue.name,
-                    delivery.envelope.id,
-                    delivery.envelope.type,
-                    delivery.redeliveries + 1,
-                )
-                queue.dead.append(delivery.envelope)
+            last = delivery.redeliveries >= self._max_retries
+            log.error(
+                "consumer %s: handler failed for event %s (%s), attempt %d of %d%s",
+                queue.name,
+                envelope.id,
+                envelope.type,
+                delivery.redeliveries + 1,
+                self._max_retries + 1,
+                ", dead-lettering it" if last else ", will retry",
+                exc_info=failure,
+            )
+            if last:
+                first = delivery.first_dead_lettered_at or datetime.now(UTC)
+                letter = DeadLetter(envelope.type, envelope.id, describe(failure), first, envelope)
+                queue.dead.append(letter)
                 continue
             await asyncio.sleep(self._retry_delay)
             delivery.redeliveries += 1
             queue.inbox.put_nowait(delivery)
 
-    async def _handle(self, queue: _Queue, handler: Handler, delivery: _Delivery) -> bool:
+    async def _run(self, handler: Handler, envelope: Envelope) -> None:
         self._in_flight += 1
         self._idle.clear()
         try:
-            await handler(delivery.envelope)
-        except Exception:
-            log.exception(
-                "consumer %s: handler failed for event %s (%s), attempt %d",
-                queue.name,
-                delivery.envelope.id,
-                delivery.envelope.type,
-                delivery.redeliveries + 1,
-            )
-            return False
+            await handler(envelope)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-        return True

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -21,7 +22,20 @@ from aio_pika.abc import (
 from aio_pika.exceptions import ChannelNotFoundEntity
 
 from auction_platform.contracts.events import Envelope
-from auction_platform.core.broker.base import BrokerUnavailable, Handler
+from auction_platform.core.broker import rabbitmq_letters as letters
+from auction_platform.core.broker.base import (
+    BrokerUnavailable,
+    DeadLetterQueue,
+    Handler,
+    NoSuchQueue,
+)
+from auction_platform.core.broker.pause import (
+    OUTAGE_BACKOFF,
+    Backoff,
+    ConsumerStopped,
+    Pauses,
+    describe,
+)
 
 log = logging.getLogger("auction_platform.broker")
 
@@ -45,7 +59,12 @@ class _Consumer:
 
 
 class RabbitBroker:
-    """The ``Broker`` on RabbitMQ, with publisher confirms and broker-counted redeliveries."""
+    """The ``Broker`` on RabbitMQ, with publisher confirms and broker-counted redeliveries.
+
+    A delivery waiting for a dependency (``core.broker.pause``) holds its message
+    unacknowledged, so the queue's count of deliveries does not move and, with at
+    most ``prefetch`` messages unacknowledged, the server sends no more meanwhile.
+    """
 
     def __init__(
         self,
@@ -56,6 +75,7 @@ class RabbitBroker:
         max_retries: int = 5,
         retry_delay: float = 0.5,
         timeout: float = 5.0,
+        outage_backoff: Backoff = OUTAGE_BACKOFF,
     ) -> None:
         self._url = url
         self._exchange_name = exchange
@@ -64,6 +84,7 @@ class RabbitBroker:
         self._max_retries = max_retries
         self._retry_delay = retry_delay
         self._timeout = timeout
+        self._pauses = Pauses(outage_backoff)
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._consumers: list[_Consumer] = []
@@ -122,6 +143,7 @@ class RabbitBroker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.queue.cancel(consumer.tag), self._timeout)
         self._consumers.clear()
+        self._pauses.stop()
         deadline = asyncio.get_running_loop().time() + _CLOSE_GRACE
         while self._in_flight:
             remaining = deadline - asyncio.get_running_loop().time()
@@ -233,7 +255,7 @@ class RabbitBroker:
                 bound = await self._declare(channel, name, patterns)
 
                 async def on_message(message: AbstractIncomingMessage) -> None:
-                    await self._on_message(name, handler, message)
+                    await self._on_message(queue, handler, message)
 
                 tag = await bound.consume(on_message)
         except Exception as exc:
@@ -245,17 +267,14 @@ class RabbitBroker:
 
     async def take_dead_letters(self, queue: str, *, limit: int = 100) -> list[Envelope]:
         """Remove and return up to ``limit`` envelopes from the queue's dead-letter queue."""
-        connection = self._connection
-        if connection is None:
-            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
         name = f"{self._queue_prefix}{queue}.dlq"
         taken: list[Envelope] = []
         try:
-            async with asyncio.timeout(self._timeout):
-                channel = await connection.channel(publisher_confirms=False)
-                try:
+            async with self._operator_channel(name, publisher_confirms=False) as channel:
+                async with asyncio.timeout(self._timeout):
                     dead = await channel.declare_queue(name, passive=True, robust=False)
-                    while len(taken) < limit:
+                while len(taken) < limit:
+                    async with asyncio.timeout(self._timeout):
                         message = await dead.get(no_ack=False, fail=False)
                         if message is None:
                             break
@@ -270,14 +289,54 @@ class RabbitBroker:
                                 message.body[:_LOGGED_BODY_BYTES],
                             )
                         await message.ack()
-                finally:
-                    with contextlib.suppress(Exception):
-                        await channel.close()
-        except ChannelNotFoundEntity:
-            return taken
+        except NoSuchQueue:
+            pass
+        return taken
+
+    async def list_dead_letters(self, queue: str, *, limit: int = 100) -> DeadLetterQueue:
+        """How many messages the queue's dead-letter queue holds, and the first ``limit``."""
+        name = self._queue_prefix + queue
+        async with self._operator_channel(name, publisher_confirms=False) as channel:
+            return await letters.list_letters(
+                channel, f"{name}.dlq", name, limit=limit, timeout=self._timeout
+            )
+
+    async def replay_dead_letters(self, queue: str, *, limit: int | None = None) -> int:
+        """Move up to ``limit`` events (all by default) from the dead-letter queue back."""
+        name = self._queue_prefix + queue
+        async with self._operator_channel(name, publisher_confirms=True) as channel:
+            return await letters.replay_letters(
+                channel, f"{name}.dlq", name, limit=limit, timeout=self._timeout
+            )
+
+    def pauses(self) -> dict[str, float | None]:
+        """Each consumed queue with how long it has waited for a dependency (None: flowing)."""
+        return self._pauses.seconds()
+
+    @contextlib.asynccontextmanager
+    async def _operator_channel(
+        self, name: str, *, publisher_confirms: bool
+    ) -> AsyncIterator[AbstractRobustChannel]:
+        """A channel of its own for a dead-letter operation, its failures said plainly."""
+        connection = self._connection
+        if connection is None:
+            raise BrokerUnavailable("RabbitMQ broker is not started or already closed")
+        try:
+            async with asyncio.timeout(self._timeout):
+                channel = await connection.channel(publisher_confirms=publisher_confirms)
+        except Exception as exc:
+            raise self._unavailable("cannot open a channel", exc) from exc
+        try:
+            yield channel
+        except ChannelNotFoundEntity as exc:
+            raise NoSuchQueue(f"RabbitMQ at {self._where} has no queue {name}") from exc
+        except (NoSuchQueue, BrokerUnavailable):
+            raise
         except Exception as exc:
             raise self._unavailable(f"cannot read {name}", exc) from exc
-        return taken
+        finally:
+            with contextlib.suppress(Exception):
+                await channel.close()
 
     async def delete_topology(self, queues: Sequence[str]) -> None:
         """Delete the named queues, their dead-letter queues and both exchanges (after close)."""
@@ -334,23 +393,54 @@ class RabbitBroker:
             await self._settle(queue, message.reject(requeue=False))
             return
         try:
-            await handler(envelope)
-        except Exception:
-            failures = _delivery_failures(message)
-            log.exception(
-                "consumer %s: handler failed for event %s (%s), attempt %d of %d%s",
-                queue,
-                envelope.id,
-                envelope.type,
-                failures + 1,
-                self._max_retries + 1,
-                ", dead-lettering it" if failures >= self._max_retries else ", will retry",
-            )
-            await asyncio.sleep(self._retry_delay)
-            # The quorum queue counts this return and dead-letters past x-delivery-limit.
-            await self._settle(queue, message.nack(requeue=True))
+            failure = await self._pauses.of(queue).attempt(partial(handler, envelope), envelope)
+        except ConsumerStopped:
+            return  # unsettled: the server returns it when the connection closes
+        if failure is None:
+            await self._settle(queue, message.ack())
             return
-        await self._settle(queue, message.ack())
+        failures = _delivery_failures(message)
+        last = failures >= self._max_retries
+        log.error(
+            "consumer %s: handler failed for event %s (%s), attempt %d of %d%s",
+            queue,
+            envelope.id,
+            envelope.type,
+            failures + 1,
+            self._max_retries + 1,
+            ", dead-lettering it" if last else ", will retry",
+            exc_info=failure,
+        )
+        if last and await self._dead_letter(queue, message, failure, failures + 1):
+            await self._settle(queue, message.ack())
+            return
+        await asyncio.sleep(self._retry_delay)
+        # The quorum queue counts this return and dead-letters past x-delivery-limit
+        # (the backstop when the failure could not be recorded above).
+        await self._settle(queue, message.nack(requeue=True))
+
+    async def _dead_letter(
+        self, queue: str, message: AbstractIncomingMessage, failure: Exception, attempts: int
+    ) -> bool:
+        """Publish the message to the dead-letter queue with its failure recorded; confirmed?"""
+        channel = self._publish_channel
+        if channel is None:
+            return False
+        properties = message.properties
+        properties.headers = letters.failure_headers(message, describe(failure), attempts)
+        try:
+            async with asyncio.timeout(self._timeout):
+                underlay = await channel.get_underlay_channel()
+                confirmed = await underlay.basic_publish(
+                    message.body,
+                    exchange=self._dlx_name,
+                    routing_key=self._queue_prefix + queue,
+                    properties=properties,
+                )
+        except Exception as exc:
+            log.warning("consumer %s: could not record a dead letter (%s)", queue, exc)
+            return False
+        return isinstance(confirmed, aiormq.spec.Basic.Ack)
 
     @staticmethod
     async def _settle(queue: str, outcome: Awaitable[None]) -> None:
