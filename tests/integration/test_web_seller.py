@@ -1,4 +1,4 @@
-"""The seller's pages over HTTP: become a seller, list, preview, edit, publish, cancel."""
+"""The seller's pages over HTTP: become a seller, list, preview, edit, publish, cancel, relist."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ LISTING = {
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client of the whole platform through its gateway (cookies kept)."""
-    async with running(embedded_settings(tmp_path), SERVICES, embedded=True) as platform:
+    # A lot may run two seconds, so a test can see one end unsold.
+    settings = embedded_settings(tmp_path, auction_min_duration_seconds=1)
+    async with running(settings, SERVICES, embedded=True) as platform:
         transport = httpx.ASGITransport(app=platform.apps["gateway"])
         async with httpx.AsyncClient(
             transport=transport, base_url="http://testserver", follow_redirects=False
@@ -345,3 +347,154 @@ async def test_sales_show_each_order_with_its_buyer_and_status(seller: Seller) -
     assert "Film camera" in page and "Bob" in page
     assert 'data-testid="order-status">Awaiting payment<' in page
     assert "$30.00" in page
+
+
+async def bid_on(seller: Seller, lot_id: str, cents: int) -> None:
+    """A bidder's bid, through the API, once the lot's bid book takes bids."""
+    bidder = await sign_up_by_api(seller.http, name="Bea")
+
+    async def placed() -> bool:
+        answer = await seller.http.post(
+            f"/api/v1/auctions/{lot_id}/bids",
+            json={"max_amount_cents": cents},
+            headers=bidder.headers,
+        )
+        return answer.status_code in (200, 201)
+
+    await eventually(placed, timeout=30, interval=0.25)
+
+
+async def test_an_open_lot_is_edited_until_its_first_bid_keeping_its_start_and_currency(
+    seller: Seller,
+) -> None:
+    lot_id = await listed(seller.http, title="Walnut writing desk")
+    [before] = await seller.lots()
+    assert before["status"] == "open"
+    assert f'href="/auctions/{lot_id}/edit"' in (await seller.http.get("/my/listings")).text
+    assert f'href="/auctions/{lot_id}/edit"' in (await seller.http.get(f"/auctions/{lot_id}")).text
+
+    edit = await seller.http.get(f"/auctions/{lot_id}/edit")
+
+    assert edit.status_code == 200, edit.text
+    assert 'data-testid="fixed-start"' in edit.text and 'name="starts_at"' not in edit.text
+    assert (
+        'data-testid="fixed-currency">USD<' in edit.text
+        and '<select id="currency"' not in edit.text
+    )
+    answer = await post_listing(
+        seller.http,
+        "save",
+        f"/auctions/{lot_id}/edit",
+        title="Walnut writing desk, 1890s",
+        start_price="30",
+        duration="86400",
+    )
+    assert answer.status_code == 303, answer.text
+    [after] = await seller.lots()
+    assert (after["title"], after["start_cents"], after["duration_seconds"]) == (
+        "Walnut writing desk, 1890s",
+        3_000,
+        86_400,
+    )
+    assert (after["status"], after["starts_at"], after["currency"]) == (
+        "open",
+        before["starts_at"],
+        "USD",
+    )
+
+    await bid_on(seller, lot_id, 4_000)
+
+    locked = await seller.http.get(f"/auctions/{lot_id}/edit")
+    assert locked.status_code == 409
+    assert "can no longer be changed" in locked.text and "Someone has bid on it" in locked.text
+    assert 'name="title"' not in locked.text
+
+    async def no_edit_link() -> bool:  # the lot's count of bids follows the book's
+        return f'href="/auctions/{lot_id}/edit"' not in (await seller.http.get("/my/listings")).text
+
+    await eventually(no_edit_link, timeout=30, interval=0.25)
+
+
+async def test_an_edit_sent_after_a_bid_is_refused_in_words(seller: Seller) -> None:
+    lot_id = await listed(seller.http, title="Walnut writing desk")
+    token = await csrf_of(seller.http, f"/auctions/{lot_id}/edit")  # the form, before the bid
+
+    await bid_on(seller, lot_id, 4_000)
+    answer = await seller.http.post(
+        f"/auctions/{lot_id}/edit",
+        data={**LISTING, "title": "Changed after a bid", "action": "save", "csrf_token": token},
+    )
+
+    assert answer.status_code == 409
+    assert "Someone has bid on it" in answer.text and "Your changes were not saved." in answer.text
+    [lot] = await seller.lots()
+    assert lot["title"] == "Walnut writing desk"
+
+
+async def unsold(seller: Seller, **fields: str) -> str:
+    """A lot listed through the form for two seconds that ended without a bid; its id."""
+    lot_id = await listed(seller.http, duration="2", **fields)
+
+    async def ended() -> bool:
+        return any(lot["id"] == lot_id and lot["status"] == "closed" for lot in await seller.lots())
+
+    await eventually(ended, timeout=30, interval=0.25)
+    return lot_id
+
+
+async def test_an_unsold_lot_is_listed_again_from_a_form_filled_in_with_its_terms(
+    seller: Seller,
+) -> None:
+    old_id = await unsold(seller, title="Pewter jug", start_price="40", reserve_price="60")
+    lot_page = await seller.http.get(f"/auctions/{old_id}")
+    assert f'href="/auctions/{old_id}/relist"' in lot_page.text
+    assert f'href="/auctions/{old_id}/relist"' in (await seller.http.get("/my/listings")).text
+
+    form = await seller.http.get(f"/auctions/{old_id}/relist")
+
+    assert form.status_code == 200, form.text
+    assert "List “Pewter jug” again" in form.text
+    assert 'value="Pewter jug"' in form.text and 'value="40.00"' in form.text
+    assert 'value="60.00"' in form.text  # its reserve, which only its seller sees
+    relist = f"/auctions/{old_id}/relist"
+    refused = await post_listing(
+        seller.http, "publish", relist, title="Pewter jug", start_price="20", reserve_price="5"
+    )
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert 'id="reserve_price-error"' in refused.text  # the API's refusal, on its field
+
+    answer = await post_listing(
+        seller.http, "publish", relist, title="Pewter jug", start_price="20", duration="3600"
+    )
+
+    assert answer.status_code == 303, answer.text
+    new_id = answer.headers["location"].rsplit("/", 1)[1]
+    assert new_id != old_id
+    shown = await seller.http.get(answer.headers["location"])
+    assert "“Pewter jug” is listed" in shown.text
+    lots = {lot["id"]: lot for lot in await seller.lots()}
+    new = lots[new_id]
+    assert (new["relisted_from"], new["status"], new["start_cents"]) == (old_id, "open", 2_000)
+    assert (new["reserve_cents"], new["duration_seconds"]) == (None, 3_600)
+    assert (lots[old_id]["status"], lots[old_id]["relisted_as"]) == ("closed", new_id)
+
+    # Once listed again, the relisting page and its form lead to the new lot.
+    again = await seller.http.get(relist)
+    assert (again.status_code, again.headers["location"]) == (303, f"/auctions/{new_id}")
+    token = await csrf_of(seller.http, f"/auctions/{new_id}")
+    twice = await seller.http.post(
+        relist, data={**LISTING, "action": "publish", "csrf_token": token}
+    )
+    assert (twice.status_code, twice.headers["location"]) == (303, f"/auctions/{new_id}")
+    assert len(await seller.lots()) == 2
+
+
+async def test_only_a_lot_that_ended_unsold_has_a_relisting_page(seller: Seller) -> None:
+    lot_id = await listed(seller.http, title="Walnut writing desk")
+
+    answer = await seller.http.get(f"/auctions/{lot_id}/relist")
+
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/auctions/{lot_id}")
+    page = await seller.http.get(f"/auctions/{lot_id}")
+    assert "Only a lot that ended without a sale can be listed again." in page.text
+    assert f'href="/auctions/{lot_id}/relist"' not in page.text

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auction_platform.services.web.listing_form import changed_terms, listing_terms, lot_fields
+from auction_platform.services.web.listing_form import (
+    changed_terms,
+    duration_choices,
+    listing_terms,
+    lot_fields,
+    relist_fields,
+)
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 FIELDS = {
@@ -82,3 +88,26 @@ def test_an_open_lot_keeps_its_start_and_changes_only_its_length() -> None:
     assert changed_terms(same, open_lot) == {}
     longer = listing_terms({**FIELDS, **fields, "duration": "86400"}, now=NOW, current=open_lot)
     assert changed_terms(longer, open_lot) == {"duration_seconds": 86_400}
+
+
+def test_a_lot_listed_again_starts_now_and_runs_as_long_as_before() -> None:
+    started = NOW - timedelta(days=2)
+    ended = lot(
+        status="closed",
+        starts_at=started.isoformat(),
+        scheduled_ends_at=(started + timedelta(days=1)).isoformat(),
+        duration_seconds=86_400,
+        reserve_cents=6_000,
+    )
+    fields = relist_fields(ended, now=NOW)
+    assert (fields["start"], fields["starts_at"], fields["duration"]) == ("now", "", "86400")
+    assert (fields["title"], fields["reserve_price"]) == ("Brass ship's clock", "60.00")
+    terms = listing_terms({**FIELDS, **fields}, now=NOW)
+    # Nothing changed: the ended lot's terms, to start when published with its length.
+    assert changed_terms(terms, ended) == {"starts_at": None, "duration_seconds": 86_400}
+
+
+def test_a_kept_duration_is_named_as_the_page_sees_it() -> None:
+    choices = dict(duration_choices({"duration": "20"}, shortest=1, kept="as before"))
+    assert choices["20"] == "20s (as before)"
+    assert choices["1"] == "1s (the shortest allowed)"

@@ -94,6 +94,11 @@ def lot_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
     }
 
 
+def relist_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
+    """The listing form of an ended lot listed again: its terms, starting now, as long as before."""
+    return {**lot_fields(lot, now=now), "start": "now", "starts_at": ""}
+
+
 def listing_terms(
     fields: Mapping[str, str], *, now: datetime, current: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -204,7 +209,9 @@ def _duration(fields: Mapping[str, str]) -> int:
     return int(text)
 
 
-def duration_choices(fields: Mapping[str, str], *, shortest: int) -> list[tuple[str, str]]:
+def duration_choices(
+    fields: Mapping[str, str], *, shortest: int, kept: str = "as now"
+) -> list[tuple[str, str]]:
     """The duration choices; a lot's own, when it is none of them, is kept as a choice.
 
     Where the platform allows lots shorter than the shortest choice (a demonstration,
@@ -215,7 +222,7 @@ def duration_choices(fields: Mapping[str, str], *, shortest: int) -> list[tuple[
         choices.insert(0, (str(shortest), f"{duration_text(shortest)} (the shortest allowed)"))
     chosen = fields.get("duration", "")
     if chosen.isdigit() and chosen not in dict(choices):
-        choices.append((chosen, f"{duration_text(int(chosen))} (as now)"))
+        choices.append((chosen, f"{duration_text(int(chosen))} ({kept})"))
     return choices
 
 

@@ -8,26 +8,29 @@ the same form with what was typed kept and the API's sentence above it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.listing_form import (
-    FIELD_OF_CODE,
     FormProblem,
     blank_fields,
     changed_terms,
-    currency_choices,
-    duration_choices,
     listing_terms,
     lot_fields,
-    lot_moment,
 )
-from auction_platform.services.web.render import utc_text
+from auction_platform.services.web.listing_page import (
+    LOCKED_REASONS,
+    form_page,
+    listed,
+    locked_page,
+    own_lot,
+    posted_form,
+    shown_on_form,
+    worded,
+)
 from auction_platform.services.web.site import (
     NotSignedIn,
     PageRoute,
@@ -52,7 +55,7 @@ def build_router(web: Web) -> APIRouter:
         flash = await visit.take_flash()
         if not visit.user().has_role("seller"):
             return visit.render("sell.html", become=True, flash=flash)
-        return _form_page(visit, blank_fields(), flash=flash)
+        return form_page(visit, blank_fields(), flash=flash)
 
     @router.post("/sell/become-seller")
     async def become_seller(request: Request) -> Response:
@@ -79,22 +82,22 @@ def build_router(web: Web) -> APIRouter:
         try:
             terms = listing_terms(fields, now=web.clock())
         except FormProblem as problem:
-            return _form_page(visit, fields, problem=problem, status=422)
+            return form_page(visit, fields, problem=problem, status=422)
         if action not in ("publish", "draft"):
-            return _form_page(visit, fields, preview=terms)
+            return form_page(visit, fields, preview=terms)
         try:
             created = await visit.api(
                 "POST", "/api/v1/auctions", json={**terms, "publish": action == "publish"}
             )
         except ApiProblem as problem:
-            if not _shown_on_form(problem):
+            if not shown_on_form(problem):
                 raise
-            return _form_page(visit, fields, problem=_worded(problem), status=problem.status)
+            return form_page(visit, fields, problem=worded(problem), status=problem.status)
         lot = created["auction"]
         if action == "draft":
             message = "Saved as a draft: only you can see it. Publish it when it is ready."
         else:
-            message = _listed(lot, web.clock())
+            message = listed(lot, web.clock())
         await visit.flash(message, "success")
         return visit.redirect(f"/auctions/{lot['id']}")
 
@@ -102,26 +105,22 @@ def build_router(web: Web) -> APIRouter:
     async def edit_form(request: Request, lot_id: str) -> Response:
         visit = await visit_of(request, web)
         visit.role("seller")
-        lot = await _own_lot(visit, lot_id)
-        if lot["status"] not in ("draft", "scheduled"):
-            return await visit.answer(
-                "/my/listings", "A lot can only be changed before it opens.", "error"
-            )
-        return _form_page(visit, lot_fields(lot, now=web.clock()), lot=lot)
+        lot = await own_lot(visit, lot_id)
+        reason = await _why_locked(visit, lot)
+        if reason is not None:
+            return locked_page(visit, lot, reason)
+        return form_page(visit, lot_fields(lot, now=web.clock()), lot=lot)
 
     @router.post("/auctions/{lot_id}/edit")
     async def edit(request: Request, lot_id: str) -> Response:
         visit = await visit_of(request, web)
-        visit.role("seller")
-        fields = await visit.form()
-        action = fields.pop("action", "preview")
-        lot = await _own_lot(visit, lot_id)
+        fields, action, lot = await posted_form(visit, lot_id)
         try:
             terms = listing_terms(fields, now=web.clock(), current=lot)
         except FormProblem as problem:
-            return _form_page(visit, fields, lot=lot, problem=problem, status=422)
+            return form_page(visit, fields, lot=lot, problem=problem, status=422)
         if action not in ("save", "publish"):
-            return _form_page(visit, fields, lot=lot, preview=terms)
+            return form_page(visit, fields, lot=lot, preview=terms)
         try:
             changes = changed_terms(terms, lot)
             if changes:
@@ -131,13 +130,13 @@ def build_router(web: Web) -> APIRouter:
             if action == "publish" and lot["status"] == "draft":
                 lot = (await visit.api("POST", f"/api/v1/auctions/{lot_id}/publish"))["auction"]
         except ApiProblem as problem:
-            if not _shown_on_form(problem):
+            if problem.code in LOCKED_REASONS:  # a bid came first (or the end)
+                return locked_page(visit, lot, LOCKED_REASONS[problem.code], tried=True)
+            if not shown_on_form(problem):
                 raise
-            return _form_page(
-                visit, fields, lot=lot, problem=_worded(problem), status=problem.status
-            )
+            return form_page(visit, fields, lot=lot, problem=worded(problem), status=problem.status)
         if action == "publish":
-            message = _listed(lot, web.clock())
+            message = listed(lot, web.clock())
         else:
             message = "Your changes are saved." if changes else "Nothing was changed."
         await visit.flash(message, "success")
@@ -151,22 +150,22 @@ def build_router(web: Web) -> APIRouter:
         try:
             lot = (await visit.api("POST", f"/api/v1/auctions/{lot_id}/publish"))["auction"]
         except ApiProblem as problem:
-            if not _shown_on_form(problem):
+            if not shown_on_form(problem):
                 raise
-            message = _worded(problem).message
+            message = worded(problem).message
             if problem.code == "start_in_past":
                 message = (
                     "Its start time has passed: edit the lot, choose “Now” or a new time, "
                     "and publish it from there."
                 )
             return await visit.answer("/my/listings", message, "error")
-        return await visit.answer("/my/listings", _listed(lot, web.clock()), "success")
+        return await visit.answer("/my/listings", listed(lot, web.clock()), "success")
 
     @router.get("/auctions/{lot_id}/cancel")
     async def cancel_form(request: Request, lot_id: str) -> Response:
         visit = await visit_of(request, web)
         visit.role("seller")
-        lot = await _own_lot(visit, lot_id)
+        lot = await own_lot(visit, lot_id)
         if lot["status"] not in ("draft", "scheduled", "open"):
             return await visit.answer(
                 "/my/listings", f"“{lot['title']}” has ended and cannot be cancelled.", "error"
@@ -181,9 +180,9 @@ def build_router(web: Web) -> APIRouter:
         try:
             lot = (await visit.api("POST", f"/api/v1/auctions/{lot_id}/cancel"))["auction"]
         except ApiProblem as problem:
-            if not _shown_on_form(problem):
+            if not shown_on_form(problem):
                 raise
-            return await visit.answer("/my/listings", _worded(problem).message, "error")
+            return await visit.answer("/my/listings", worded(problem).message, "error")
         return await visit.answer("/my/listings", f"“{lot['title']}” is cancelled.", "success")
 
     @router.get("/my/listings")
@@ -233,43 +232,22 @@ def build_router(web: Web) -> APIRouter:
     return router
 
 
-def _form_page(
-    visit: Visit,
-    fields: Mapping[str, str],
-    *,
-    lot: Mapping[str, Any] | None = None,
-    problem: FormProblem | ApiProblem | None = None,
-    preview: Mapping[str, Any] | None = None,
-    flash: tuple[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    bad_field = problem.field if isinstance(problem, FormProblem) else None
-    if isinstance(problem, ApiProblem):
-        bad_field = FIELD_OF_CODE.get(problem.code)
-    return visit.render(
-        "sell.html",
-        status,
-        become=False,
-        fields=fields,
-        lot=lot,
-        problem=problem,
-        bad_field=bad_field,
-        preview=preview,
-        start_now=fields.get("start", "now") != "at",
-        currencies=currency_choices(fields),
-        durations=duration_choices(fields, shortest=visit.web.shortest_lot_seconds),
-        action=f"/auctions/{lot['id']}/edit" if lot else "/sell",
-        utc_now=f"{visit.web.clock():%Y-%m-%d %H:%M}",
-        flash=flash,
-    )
-
-
-async def _own_lot(visit: Visit, lot_id: str) -> dict[str, Any]:
-    """The lot as its seller sees it (the reserve included); 403 for anyone else's."""
-    lot: dict[str, Any] = (await visit.api("GET", f"/api/v1/auctions/{lot_id}"))["auction"]
-    if not lot.get("viewer", {}).get("is_seller"):
-        raise ApiProblem(403, "forbidden", "Only the lot's seller can change it.")
-    return lot
+async def _why_locked(visit: Visit, lot: dict[str, Any]) -> str | None:
+    """Why the lot's terms can no longer change; None until its first bid (eBay's rule)."""
+    if lot["status"] in ("closed", "cancelled"):
+        return LOCKED_REASONS[lot["status"]]
+    if lot["status"] != "open":
+        return None
+    # The bid book counts a bid first; the lot's own count follows it a moment later.
+    try:
+        book = await visit.api("GET", f"/api/v1/auctions/{lot['id']}/book")
+    except ApiProblem as problem:
+        if problem.status != 404:  # an open lot has no book until bidding has made it
+            raise
+        book = {}
+    if max(int(lot.get("bid_count") or 0), int(book.get("bid_count") or 0)) > 0:
+        return LOCKED_REASONS["has_bids"]
+    return None
 
 
 async def _names(visit: Visit, user_ids: list[str]) -> dict[str, str]:
@@ -284,23 +262,3 @@ async def _names(visit: Visit, user_ids: list[str]) -> dict[str, str]:
 
     found = await asyncio.gather(*(name(user_id) for user_id in dict.fromkeys(user_ids)))
     return {user_id: shown for user_id, shown in found if shown is not None}
-
-
-def _shown_on_form(problem: ApiProblem) -> bool:
-    """A refusal the seller can act on (bad terms, the wrong moment), not an outage."""
-    return 400 <= problem.status < 500 and problem.status not in (401, 404)
-
-
-def _worded(problem: ApiProblem) -> ApiProblem:
-    """The API's sentence as a sentence: a capital letter and a full stop."""
-    message = problem.message[:1].upper() + problem.message[1:]
-    if not message.endswith("."):
-        message += "."
-    return replace(problem, message=message)
-
-
-def _listed(lot: Mapping[str, Any], now: datetime) -> str:
-    starts = lot_moment(lot["starts_at"])
-    if starts - now <= timedelta(minutes=1):
-        return f"“{lot['title']}” is listed: it opens in a few seconds."
-    return f"“{lot['title']}” is listed: it opens {utc_text(starts)}."

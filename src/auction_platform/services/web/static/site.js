@@ -98,6 +98,13 @@
     } else if (book.status === "open" && book.bid_count > 0) {
       lot.querySelectorAll(".buynow").forEach(function (el) { el.hidden = true; });
     }
+    if (book.bid_count > 0 || (book.status && book.status !== "open")) {
+      // Its seller's "Edit" lasts until the first bid (or the end).
+      lot.querySelectorAll("[data-until-first-bid]").forEach(function (el) { el.hidden = true; });
+      if (book.bid_count > 0) {
+        lot.querySelectorAll("[data-after-first-bid]").forEach(function (el) { el.hidden = false; });
+      }
+    }
     tick();
   }
 
