@@ -27,10 +27,11 @@ def _notice_links() -> set[str]:
     return paths
 
 
-def test_the_notices_link_to_lots_orders_offers_and_the_account() -> None:
+def test_the_notices_link_to_lots_relisting_orders_offers_and_the_account() -> None:
     assert _notice_links() >= {
         "/auctions",
         "/auctions/some-id-123",
+        "/auctions/some-id-123/relist",
         "/orders/some-id-123",
         "/offers/some-id-123",
         "/account",

@@ -137,6 +137,14 @@ def test_links_are_built_from_the_public_url(templates: Templates) -> None:
     assert templates.link() == "https://auctions.example.com/"
 
 
+def test_the_not_sold_notice_links_to_listing_the_lot_again(templates: Templates) -> None:
+    relist = "https://auctions.example.com/auctions/auc-1/relist"
+    email = templates.email("not_sold", values("not_sold"))
+    assert f"List it again:\n{relist}" in email.text
+    assert f'href="{relist}"' in email.html and "List it again" in email.html
+    assert relist in templates.sms("not_sold", values("not_sold"))
+
+
 def test_a_missing_value_fails_instead_of_rendering_a_blank(templates: Templates) -> None:
     broken = values("outbid")
     del broken["price_cents"]
