@@ -12,7 +12,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from auction_platform.core.auth import REVOKED_MARK, STALE_MARK, token_mark_key
+from auction_platform.core.auth import REVOKED_MARK, STALE_MARK
 from auction_platform.core.cache.base import CacheUnavailable
 from auction_platform.core.cache.memory import MemoryCache
 from auction_platform.core.db import Database
@@ -26,6 +26,7 @@ from auction_platform.core.failures import (
     Unauthenticated,
 )
 from auction_platform.core.migrate import migrate
+from auction_platform.core.revocations import MARK_SET, Revocations
 from auction_platform.core.uow import UnitOfWork
 from auction_platform.services.identity import api, handlers, store
 from auction_platform.services.identity.domain import (
@@ -75,11 +76,13 @@ async def identity(tmp_path: Path, clock: Clock) -> AsyncIterator[Identity]:
     settings = Settings(_env_file=None, data_dir=tmp_path, login_failures_per_account=2)
     keys = KeyRing(db, secret="unit-test-secret", token_lifetime=timedelta(minutes=15), clock=clock)
     await keys.load()
+    cache = MemoryCache()
     yield Identity(
         uow=UnitOfWork(db, outbox=store.TABLES.outbox, producer="identity"),
         keys=keys,
         passwords=Passwords(time_cost=1, memory_cost=8 * 1024),
-        cache=MemoryCache(),
+        cache=cache,
+        revocations=Revocations(cache),
         settings=settings,
         clock=clock,
     )
@@ -99,6 +102,12 @@ async def events(identity: Identity) -> list[str]:
     async with identity.uow.db.read() as conn:
         rows = await conn.execute(select(outbox.c.event_type).order_by(outbox.c.seq))
         return [row.event_type for row in rows]
+
+
+async def marked(identity: Identity) -> dict[str, bytes]:
+    """The token marks in the cache, as every process reads them: ``jti`` -> mark."""
+    assert isinstance(identity.cache, MemoryCache)
+    return {mark.name: mark.value for mark in await identity.cache.marks(MARK_SET)}
 
 
 async def ann(identity: Identity, email: str = "ann@example.com") -> store.User:
@@ -230,7 +239,8 @@ async def test_a_logout_ends_the_family_and_marks_the_access_token(identity: Ide
         refresh_token=pair.refresh_token,
     )
     await handlers.logout(command, ctx=identity)
-    assert await identity.cache.get(token_mark_key("jti-1")) == REVOKED_MARK
+    assert await marked(identity) == {"jti-1": REVOKED_MARK}
+    assert identity.revocations.mark_of("jti-1") == REVOKED_MARK  # held here at once
     await refused(
         Unauthenticated,
         "invalid_refresh_token",
@@ -305,6 +315,8 @@ async def test_a_bidder_becomes_a_seller_with_tokens_that_carry_the_role(
     assert granted.user.roles == ("bidder", "seller")
     assert claims(granted.tokens.access_token)["roles"] == ["bidder", "seller"]
     assert (await events(identity))[-1] == "UserRolesChanged"
+    # The access token held before is stale (refreshed, it carries the role); the new is not.
+    assert await marked(identity) == {claims(before.access_token)["jti"]: STALE_MARK}
     # A new session, as a login starts: its refresh token works, and so does the old one.
     again = await handlers.refresh(Refresh(granted.tokens.refresh_token), ctx=identity)
     assert claims(again.access_token)["roles"] == ["bidder", "seller"]
@@ -327,22 +339,19 @@ async def test_a_change_of_roles_marks_the_accounts_live_access_tokens_stale(
     user = await ann(identity)
     await ann(identity, "bob@example.com")
     first = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
-    second = await handlers.refresh(Refresh(first.refresh_token), ctx=identity)
-    bobs = await handlers.login(Login("bob@example.com", PASSWORD, "b"), ctx=identity)
+    await handlers.refresh(Refresh(first.refresh_token), ctx=identity)
+    await handlers.login(Login("bob@example.com", PASSWORD, "b"), ctx=identity)
     clock.now = START + timedelta(minutes=16)  # the first two have expired by now
     third = await handlers.login(Login("ann@example.com", PASSWORD, "a"), ctx=identity)
 
     await handlers.set_roles(SetRoles(user.id, ("seller",)), ctx=identity)
 
-    def mark_of(pair: handlers.TokenPair) -> Awaitable[bytes | None]:
-        return identity.cache.get(token_mark_key(claims(pair.access_token)["jti"]))
-
-    assert await mark_of(third) == STALE_MARK
-    assert [await mark_of(p) for p in (first, second, bobs)] == [None, None, None]
+    # Only Ann's live token: her first two have expired, Bob's roles did not change.
+    assert await marked(identity) == {claims(third.access_token)["jti"]: STALE_MARK}
     # The refresh gives a token with the new roles, and it is not stale.
     fresh = await handlers.refresh(Refresh(third.refresh_token), ctx=identity)
     assert claims(fresh.access_token)["roles"] == ["bidder", "seller"]
-    assert await mark_of(fresh) is None
+    assert claims(fresh.access_token)["jti"] not in await marked(identity)
 
 
 async def test_a_role_change_that_cannot_mark_the_tokens_changes_nothing(

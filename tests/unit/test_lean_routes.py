@@ -63,9 +63,7 @@ def _client(announcements: Announcements) -> httpx.AsyncClient:
         handle=announcements.handle,
         arriving=announcements.arriving,
     )
-    app = LeanRoutes(
-        _fallback, routes=[route], verifier=TokenVerifier(announcements.jwks, cache=None)
-    )
+    app = LeanRoutes(_fallback, routes=[route], verifier=TokenVerifier(announcements.jwks))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lean")
 
 

@@ -1,4 +1,4 @@
-"""The token verifier: signature and claims checks, the verified-token cache, revocation."""
+"""The token verifier: signature and claims checks, the verified-token cache, token marks."""
 
 from __future__ import annotations
 
@@ -10,17 +10,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from auction_platform.core.auth import (
-    ALGORITHM,
-    REVOKED_PREFIX,
-    STALE_MARK,
-    TokenVerifier,
-    refuse_revoked,
-    revocation_key,
-    token_mark_key,
-)
+from auction_platform.core.auth import ALGORITHM, REVOKED_MARK, STALE_MARK, TokenVerifier
 from auction_platform.core.cache import MemoryCache
+from auction_platform.core.cache.base import Mark
 from auction_platform.core.errors import ApiError
+from auction_platform.core.revocations import Revocations
 from support.tokens import Keys
 
 
@@ -166,52 +160,76 @@ async def test_a_token_failing_a_claim_check_is_never_cached(
     assert verifier._verified == {}
 
 
-async def test_a_revoked_token_is_refused_even_though_it_was_cached(keys: Keys) -> None:
-    cache = MemoryCache()
-    verifier = TokenVerifier(keys.jwks, cache=cache)
-    token = keys.sign()
-    principal = await verifier.verify(token)
+class CountingCache(MemoryCache):
+    """A memory cache that counts the calls that would be Redis round trips."""
 
-    await cache.set(REVOKED_PREFIX + principal.token_id, b"1", ttl=600)
+    round_trips = 0
+
+    async def get(self, key: str) -> bytes | None:
+        self.round_trips += 1
+        return await super().get(key)
+
+    async def marks(self, key: str) -> list[Mark]:
+        self.round_trips += 1
+        return await super().marks(key)
+
+
+def _jti(token: str) -> str:
+    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+
+
+async def test_a_revoked_token_is_refused_even_though_it_was_cached(keys: Keys) -> None:
+    revocations = Revocations(MemoryCache())
+    verifier = TokenVerifier(keys.jwks, revocations=revocations)
+    token = keys.sign()
+    await verifier.verify(token)
+
+    await revocations.mark([Mark(_jti(token), REVOKED_MARK, 600)])
 
     assert await _refused(verifier, token) == "token_revoked"
     assert await _refused(verifier, token) == "token_revoked"
 
 
 async def test_a_token_revoked_before_its_first_use_is_refused(keys: Keys) -> None:
-    cache = MemoryCache()
-    verifier = TokenVerifier(keys.jwks, cache=cache)
+    revocations = Revocations(MemoryCache())
+    verifier = TokenVerifier(keys.jwks, revocations=revocations)
     token = keys.sign()
-    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
-    await cache.set(REVOKED_PREFIX + jti, b"1", ttl=600)
+    await revocations.mark([Mark(_jti(token), REVOKED_MARK, 600)])
 
     assert await _refused(verifier, token) == "token_revoked"
 
 
-async def test_a_stale_token_is_refused_with_its_own_code_in_the_same_read(
+async def test_a_stale_token_is_refused_with_its_own_code_without_asking_the_cache(
     keys: Keys,
 ) -> None:
-    class CountingCache(MemoryCache):
-        reads = 0
-
-        async def get(self, key: str) -> bytes | None:
-            self.reads += 1
-            return await super().get(key)
-
     cache = CountingCache()
-    verifier = TokenVerifier(keys.jwks, cache=cache)
+    revocations = Revocations(cache)
+    verifier = TokenVerifier(keys.jwks, revocations=revocations)
     token, other = keys.sign(roles=["bidder", "seller"]), keys.sign()
-    principal = await verifier.verify(token)
+    await verifier.verify(token)
 
-    # Identity marks the token when an admin changes its account's roles.
-    await cache.set(token_mark_key(principal.token_id), STALE_MARK, ttl=600)
+    # Identity marks the token when its account's roles change.
+    await revocations.mark([Mark(_jti(token), STALE_MARK, 600)])
 
     with pytest.raises(ApiError) as caught:
         await verifier.verify(token)
     assert caught.value.code == "token_stale"
     assert caught.value.headers == {"WWW-Authenticate": 'Bearer error="token_stale"'}
-    assert cache.reads == 2  # one read per verification, as before
     assert (await verifier.verify(other)).subject == "user-1"
+    assert cache.round_trips == 0  # the marks are held in the process
+
+
+async def test_a_mark_no_longer_counts_once_its_time_is_up(keys: Keys) -> None:
+    now = [1000.0]
+    revocations = Revocations(MemoryCache(), clock=lambda: now[0])
+    verifier = TokenVerifier(keys.jwks, revocations=revocations)
+    token = keys.sign()
+    await revocations.mark([Mark(_jti(token), REVOKED_MARK, 60)])
+    assert await _refused(verifier, token) == "token_revoked"
+
+    now[0] += 61
+
+    assert (await verifier.verify(token)).subject == "user-1"
 
 
 async def test_the_cache_keeps_the_most_recently_used_tokens(
@@ -249,18 +267,3 @@ async def test_tokens_of_a_key_that_left_the_jwks_are_forgotten(keys: Keys) -> N
 def test_a_negative_cache_size_is_rejected(keys: Keys) -> None:
     with pytest.raises(ValueError, match="verified_tokens"):
         TokenVerifier(keys.jwks, verified_tokens=-1)
-
-
-async def test_verify_unrevoked_leaves_the_revocation_check_to_the_caller(keys: Keys) -> None:
-    cache = MemoryCache()
-    verifier = TokenVerifier(keys.jwks, cache=cache)
-    token = keys.sign()
-    principal = await verifier.verify_unrevoked(token)
-    await cache.set(revocation_key(principal), b"1", ttl=600)
-
-    assert await verifier.verify_unrevoked(token) == principal
-    assert verifier.revocations is cache
-    with pytest.raises(ApiError) as caught:
-        refuse_revoked(await cache.get(revocation_key(principal)))
-    assert caught.value.code == "token_revoked"
-    refuse_revoked(None)
