@@ -19,6 +19,7 @@ from auction_platform.core.app import create_app, lifespan_of
 from auction_platform.core.auth import ServiceTokens, TokenVerifier, service_client_secret
 from auction_platform.core.broker import build_broker
 from auction_platform.core.broker.base import Broker
+from auction_platform.core.broker.pause import Backoff
 from auction_platform.core.cache import build_cache
 from auction_platform.core.cache.base import PlatformCache
 from auction_platform.core.db import Database
@@ -90,10 +91,15 @@ class Platform:
                 queue_prefix=settings.rabbitmq_queue_prefix,
                 max_retries=settings.broker_max_retries,
                 retry_delay=settings.broker_retry_delay,
+                outage_backoff=Backoff(
+                    settings.broker_outage_backoff, settings.broker_outage_backoff_max
+                ),
             )
             if any(d.uses_broker for d in wanted)
             else None
         )
+        if self.broker is not None:
+            self.metrics.watch_consumers(self.broker.pauses)
         self.cache: PlatformCache | None = (
             build_cache(settings.redis_url, prefix=settings.cache_prefix)
             if any(d.uses_cache for d in wanted)

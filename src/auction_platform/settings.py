@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # Messaging tuning.
     broker_max_retries: int = Field(default=5, ge=0, le=100)
     broker_retry_delay: float = Field(default=0.5, ge=0, le=60)
+    # A consumer whose dependency is down waits (unbounded in time, spending no retry):
+    # the first wait, doubling up to the last.
+    broker_outage_backoff: float = Field(default=0.5, gt=0, le=60)
+    broker_outage_backoff_max: float = Field(default=30.0, gt=0, le=600)
     # Commits wake the relay at once; the poll only finds rows a stopped process left.
     outbox_poll_interval: float = Field(default=5.0, gt=0, le=60)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)

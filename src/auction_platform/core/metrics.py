@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -73,6 +73,32 @@ class _OutboxCollector(Collector):
         yield age
 
 
+class _ConsumerCollector(Collector):
+    """Reads, at scrape time, which consumed queues wait for a dependency that is down."""
+
+    def __init__(self) -> None:
+        self.sources: list[Callable[[], Mapping[str, float | None]]] = []
+
+    def collect(self) -> Iterable[Metric]:
+        paused = GaugeMetricFamily(
+            "consumer_paused",
+            "1 while a queue's consumers wait for a dependency that is down, else 0",
+            labels=["service", "queue"],
+        )
+        seconds = GaugeMetricFamily(
+            "consumer_paused_seconds",
+            "How long a queue's consumers have waited for a dependency (0 while flowing)",
+            labels=["service", "queue"],
+        )
+        for read in self.sources:
+            for queue, waited in read().items():
+                labels = [queue.split(".", 1)[0], queue]  # queues are <service>.<consumer>
+                paused.add_metric(labels, 0.0 if waited is None else 1.0)
+                seconds.add_metric(labels, waited or 0.0)
+        yield paused
+        yield seconds
+
+
 class Metrics:
     """The process's metrics; built once in the composition root."""
 
@@ -93,15 +119,19 @@ class Metrics:
         )
         self.events_consumed = Counter(
             "events_consumed_total",
-            "Events handled by consumers, by outcome (handled, duplicate, failed)",
+            "Events handled by consumers, by outcome (handled, duplicate, failed, unavailable:"
+            " a dependency was down)",
             ["service", "consumer", "outcome"],
             registry=self.registry,
         )
         self._gauges: dict[str, Gauge] = {}
+        self._counters: dict[str, Counter] = {}
         self._pools = _PoolCollector()
         self._outboxes = _OutboxCollector()
+        self._consumers = _ConsumerCollector()
         self.registry.register(self._pools)
         self.registry.register(self._outboxes)
+        self.registry.register(self._consumers)
 
     def gauge(self, name: str, documentation: str) -> Gauge:
         """A service's own gauge, labelled by service; made once, then reused."""
@@ -111,6 +141,14 @@ class Metrics:
             self._gauges[name] = existing
         return existing
 
+    def counter(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> Counter:
+        """A service's own counter, labelled by service and ``labels``; made once, then reused."""
+        existing = self._counters.get(name)
+        if existing is None:
+            existing = Counter(name, documentation, ["service", *labels], registry=self.registry)
+            self._counters[name] = existing
+        return existing
+
     def watch_pool(self, service: str, read: Callable[[], PoolStats]) -> None:
         """Export a service's pool statistics."""
         self._pools.sources[service] = read
@@ -118,6 +156,10 @@ class Metrics:
     def watch_outbox(self, service: str, relay: OutboxRelay) -> None:
         """Export a service's outbox backlog."""
         self._outboxes.relays[service] = relay
+
+    def watch_consumers(self, read: Callable[[], Mapping[str, float | None]]) -> None:
+        """Export which consumed queues are paused (``Broker.pauses``), and for how long."""
+        self._consumers.sources.append(read)
 
     def observe_request(
         self, *, service: str, method: str, route: str, status: int, seconds: float

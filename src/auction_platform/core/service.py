@@ -31,6 +31,7 @@ from auction_platform.core.health import Check
 from auction_platform.core.http import ServiceClient
 from auction_platform.core.inbox import claim_event
 from auction_platform.core.metrics import Metrics
+from auction_platform.core.outages import dependency_down
 from auction_platform.core.outbox import OutboxRelay
 from auction_platform.core.revocations import Revocations
 from auction_platform.core.uow import Transaction, UnitOfWork
@@ -245,7 +246,10 @@ class ServiceRuntime(Generic[C]):
                         return
                     await consumer.handle(tx, envelope)
                 counter.labels(self.name, consumer.name, "handled").inc()
-            except Exception:
+            except Exception as exc:
+                if dependency_down(exc):  # the broker pauses the queue and logs it
+                    counter.labels(self.name, consumer.name, "unavailable").inc()
+                    raise
                 counter.labels(self.name, consumer.name, "failed").inc()
                 log.exception("consumer %s failed on event %s", consumer.name, envelope.id)
                 raise
