@@ -22,7 +22,7 @@ from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.passwords import Passwords
 from auction_platform.settings import Settings
 from support.accounts import PASSWORD, log_in, sign_up
-from support.auctions import admin_token, lot_body, seller
+from support.auctions import admin_token, create, lot_body, seller
 from support.platforms import client, distributed_settings, embedded_settings, running
 
 ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
@@ -291,10 +291,11 @@ async def test_a_bidder_becomes_a_seller_and_lists_a_lot_with_the_answers_token_
         "/api/v1/auctions", json=lot_body(), headers=bearer(answer["access_token"])
     )
     assert created.status_code == 201, created.text
-    # The token in hand before still works, with the roles it carries.
-    assert (await http.get("/api/v1/users/me", headers=ann.headers)).status_code == 200
-    refused = await http.post("/api/v1/auctions", json=lot_body(), headers=ann.headers)
-    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    # The token in hand before is stale: refreshed, it carries the role too.
+    stale = await http.get("/api/v1/users/me", headers=ann.headers)
+    assert (stale.status_code, stale.json()["error"]["code"]) == (401, "token_stale")
+    renewed = await http.post("/api/v1/auth/refresh", json={"refresh_token": ann.refresh_token})
+    assert roles_of(renewed.json()["access_token"]) == ["bidder", "seller"]
     # The answer's refresh token works too.
     refreshed = await http.post(
         "/api/v1/auth/refresh", json={"refresh_token": answer["refresh_token"]}
@@ -316,8 +317,8 @@ async def test_tokens_issued_before_an_admin_changes_roles_are_refused_by_every_
     assert removed.status_code == 200, removed.text
 
     # From the admin's answer on, each session's old token is refused with the code
-    # that says "refresh": at the gateway, for every area, and by each service that
-    # checks marks when asked directly (payment has no cache: the gateway checks for it).
+    # that says "refresh": at the gateway, for every area, and by each service when
+    # asked directly.
     stale = await http.post("/api/v1/auctions", json=lot_body(), headers=sam.headers)
     assert stale.status_code == 401
     assert stale.json()["error"]["code"] == "token_stale"
@@ -333,8 +334,6 @@ async def test_tokens_issued_before_an_admin_changes_roles_are_refused_by_every_
             answer = await http.get(path, headers=bearer(token))
             assert answer.status_code == 401, (name, answer.text)
             assert answer.json()["error"]["code"] == "token_stale", name
-            if name == "payment":
-                continue
             async with client(platform.apps[name]) as service:
                 direct = await service.get(path, headers=bearer(token))
             assert direct.status_code == 401, (name, direct.text)
@@ -364,6 +363,37 @@ async def test_tokens_issued_before_an_admin_changes_roles_are_refused_by_every_
     assert listed.status_code == 201, listed.text
     # Other accounts are not touched.
     assert (await http.get("/api/v1/users/me", headers=admin)).status_code == 200
+
+
+async def test_an_admin_role_removed_is_refused_by_payment_analytics_and_auction(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    root = await admin_token(http, platform)
+    deputy = await admin_token(http, platform)
+    deputy_id = (await http.get("/api/v1/users/me", headers=deputy)).json()["user"]["id"]
+    lot = await create(http, await seller(http))
+    admin_only = {
+        "analytics": ("GET", "/api/v1/analytics/summary"),
+        "payment": ("POST", "/api/v1/orders/no-such-order/refund"),
+        "auction": ("POST", f"/api/v1/auctions/{lot['id']}/cancel"),
+    }
+    for name, (method, path) in admin_only.items():
+        async with client(platform.apps[name]) as service:
+            allowed = await service.request(method, path, headers=deputy)
+        assert allowed.status_code not in (401, 403), (name, allowed.text)
+
+    removed = await http.put(
+        f"/api/v1/users/{deputy_id}/roles", json={"roles": ["bidder"]}, headers=root
+    )
+    assert removed.status_code == 200, removed.text
+
+    # The token the deputy held is refused at once by each service, asked directly too.
+    for name, (method, path) in admin_only.items():
+        answer = await http.request(method, path, headers=deputy)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (401, "token_stale"), name
+        async with client(platform.apps[name]) as service:
+            direct = await service.request(method, path, headers=deputy)
+        assert (direct.status_code, direct.json()["error"]["code"]) == (401, "token_stale"), name
 
 
 async def test_operators_list_and_search_accounts_newest_first_a_page_at_a_time(
