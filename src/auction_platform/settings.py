@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     bid_batch_max: int = Field(default=200, ge=1, le=10_000)
     # Batches in flight at once per process; each auction always goes to the same one.
     bid_batch_shards: int = Field(default=4, ge=1, le=64)
+    # Load shedding, so that a bid's answer is true: beyond this many commands waiting
+    # in a queue (besides the batch in flight), or once one has waited this long for
+    # its batch, it is refused with 503 ``overloaded`` and Retry-After, not recorded.
+    # The wait stays well below the gateway's 5 s limit for bids (a 504 would leave a
+    # bidder guessing), leaving time for the batch's own transaction.
+    bid_queue_max: int = Field(default=1_000, ge=1, le=100_000)
+    bid_wait_budget_seconds: float = Field(default=2.5, gt=0, le=4.0)
     closer_interval_seconds: float = Field(default=0.25, gt=0, le=60)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 

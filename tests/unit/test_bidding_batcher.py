@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from auction_platform.services.bidding.batcher import Batcher, Pending
+from auction_platform.services.bidding.batcher import (
+    QUEUE_FULL,
+    WAIT_BUDGET,
+    Batcher,
+    Overloaded,
+    Pending,
+)
 from auction_platform.services.bidding.domain import PlaceBid
 
 # The queue carries any command and hands back any outcome: here a bid and its bidder.
@@ -212,3 +218,112 @@ async def test_a_batch_does_not_wait_for_commands_announced_after_it_began_waiti
     release_later.set()
     await later
     assert batches == [["early", "first"], ["later"]]
+
+
+# --- load shedding: refused before it is applied, or answered with its outcome -------------
+
+
+class HeldBatches:
+    """A batcher whose batches wait until released: the database is slow."""
+
+    def __init__(self, *, max_queue: int = 1_000) -> None:
+        self.applied: list[str] = []
+        self.shed: list[str] = []
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.batcher: Batcher[PlaceBid, str] = Batcher(
+            self._apply, shards=1, max_queue=max_queue, on_shed=self.shed.append
+        )
+
+    async def _apply(self, groups: dict[str, list[Queued]]) -> None:
+        self.started.set()
+        await self.release.wait()
+        for commands in groups.values():
+            for c in commands:
+                self.applied.append(c.command.user_id)
+                c.settle(c.command.user_id)
+
+    def submit(self, user: str, *, deadline: float | None = None) -> asyncio.Task[str]:
+        return asyncio.create_task(self.batcher.submit("a", command(user), deadline=deadline))
+
+    async def in_flight(self, task: asyncio.Task[str]) -> None:
+        """Wait until ``task``'s command has been taken into the batch that is held."""
+        await self.started.wait()
+        assert self.batcher.waiting("a") == 0
+        assert not task.done()
+
+
+async def test_a_full_queue_refuses_a_command_at_once_and_never_applies_it() -> None:
+    held = HeldBatches(max_queue=2)
+    first = held.submit("in-flight")
+    await held.in_flight(first)
+    queued = [held.submit("q1"), held.submit("q2")]
+    await asyncio.sleep(0)
+    assert held.batcher.waiting("a") == 2
+
+    with pytest.raises(Overloaded) as refused:
+        await held.batcher.submit("a", command("one too many"))
+
+    assert refused.value.reason == QUEUE_FULL
+    assert held.shed == [QUEUE_FULL]
+    held.release.set()
+    assert await asyncio.gather(first, *queued) == ["in-flight", "q1", "q2"]
+    assert held.applied == ["in-flight", "q1", "q2"]
+
+
+async def test_a_command_still_queued_at_its_deadline_leaves_the_queue_refused() -> None:
+    held = HeldBatches()
+    loop = asyncio.get_running_loop()
+    first = held.submit("in-flight", deadline=loop.time() + 0.05)
+    await held.in_flight(first)
+    late = held.submit("expires", deadline=loop.time() + 0.05)
+    patient = held.submit("patient", deadline=loop.time() + NO_WAIT * 6)
+
+    with pytest.raises(Overloaded) as refused:
+        await late
+    assert refused.value.reason == WAIT_BUDGET
+    assert held.shed == [WAIT_BUDGET]
+    assert held.batcher.waiting("a") == 1
+
+    # The command in flight passed its deadline too, but was taken: it gets its outcome.
+    held.release.set()
+    assert await asyncio.gather(first, patient) == ["in-flight", "patient"]
+    assert held.applied == ["in-flight", "patient"]
+
+
+async def test_a_command_whose_deadline_has_passed_is_refused_without_queueing() -> None:
+    held = HeldBatches()
+    held.release.set()
+    past = asyncio.get_running_loop().time() - 1
+
+    with pytest.raises(Overloaded) as refused:
+        await held.batcher.submit("a", command("too late"), deadline=past)
+
+    assert refused.value.reason == WAIT_BUDGET
+    assert held.applied == []
+    assert await held.submit("on time") == "on time"
+
+
+async def test_when_every_queued_command_expired_no_empty_batch_is_applied() -> None:
+    groups_seen: list[int] = []
+    release = asyncio.Event()
+
+    async def apply(groups: dict[str, list[Queued]]) -> None:
+        groups_seen.append(len(groups))
+        await release.wait()
+        for commands in groups.values():
+            for c in commands:
+                c.settle(c.command.user_id)
+
+    batcher: Batcher[PlaceBid, str] = Batcher(apply, shards=1)
+    loop = asyncio.get_running_loop()
+    first = asyncio.create_task(batcher.submit("a", command("u1")))
+    await asyncio.sleep(0)
+    expiring = asyncio.create_task(batcher.submit("a", command("u2"), deadline=loop.time() + 0.02))
+    with pytest.raises(Overloaded):
+        await expiring
+
+    release.set()
+    assert await first == "u1"
+    await batcher.drain()
+    assert groups_seen == [1]

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from auction_platform.contracts.routes import route_for
 from auction_platform.settings import Environment, Settings
 
 
@@ -98,3 +99,14 @@ def test_one_service_can_have_its_own_database() -> None:
 def test_embedded_databases_are_one_file_per_service_in_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)
     assert settings.database_url_for("auction") == f"sqlite+aiosqlite:///{tmp_path}/auction.sqlite3"
+
+
+def test_a_bid_is_shed_well_before_the_gateway_gives_up_on_it() -> None:
+    route = route_for("/api/v1/auctions/a1/bids")
+    assert route is not None and route.timeout is not None
+
+    # The longest a bid waits for its batch leaves the batch half the gateway's limit,
+    assert Settings(_env_file=None).bid_wait_budget_seconds <= route.timeout / 2
+    # and no setting lets it wait until the gateway has given up.
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, bid_wait_budget_seconds=route.timeout)

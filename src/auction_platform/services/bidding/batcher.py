@@ -17,6 +17,12 @@ others. An idle queue never waits: a lone request is not announced by anyone els
 Several replicas stay correct because each batch locks its book rows (in auction id
 order, so two batches never wait on each other in a circle), which orders their
 batches.
+
+The service sheds load itself, so that every answer is true: a queue holds at most
+``max_queue`` commands, and a command still queued when its deadline passes (its
+request's wait budget, below the gateway's time limit) leaves the queue. Either way the
+request is refused with ``Overloaded`` before its command is applied, so it was not
+recorded; a command taken into a batch is always answered with its outcome.
 """
 
 from __future__ import annotations
@@ -37,12 +43,25 @@ T = TypeVar("T")  # a command
 R = TypeVar("R")  # what its request gets back
 
 
+class Overloaded(Exception):
+    """The command was refused before it was applied: its queue was full, or its time was up."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the command was shed ({reason})")
+        self.reason = reason
+
+
+QUEUE_FULL = "queue_full"
+WAIT_BUDGET = "wait_budget"
+
+
 @dataclass(slots=True)
 class Pending(Generic[T, R]):
-    """A queued command and the future its request waits on."""
+    """A queued command, the future its request waits on, and its deadline's timer."""
 
     command: T
     future: asyncio.Future[R]
+    expiry: asyncio.TimerHandle | None = None
 
     def settle(self, outcome: R) -> None:
         """Hand the outcome to the waiting request (which may have gone away)."""
@@ -76,11 +95,15 @@ class Batcher(Generic[T, R]):
         max_batch: int = 200,
         shards: int = 4,
         gather_window: float = 0.002,
+        max_queue: int = 1_000,
+        on_shed: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self._apply = apply
         self._max_batch = max_batch
         self._shards = shards
         self._gather_window = gather_window
+        self._max_queue = max_queue
+        self._on_shed = on_shed
         self._queues: dict[int, list[tuple[str, Pending[T, R]]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         # Per queue, the tickets of the announced requests, oldest first; and what its
@@ -91,14 +114,44 @@ class Batcher(Generic[T, R]):
         self.batches = 0
         self.commands = 0
 
-    async def submit(self, auction_id: str, command: T) -> R:
-        """Queue a command and wait for its outcome (after its batch has committed)."""
-        pending: Pending[T, R] = Pending(command, asyncio.get_running_loop().create_future())
+    async def submit(self, auction_id: str, command: T, *, deadline: float | None = None) -> R:
+        """Queue a command and wait for its outcome (after its batch has committed).
+
+        Raises ``Overloaded`` when the queue is full, or when the command is still
+        queued at ``deadline`` (the event loop's time): it was not applied.
+        """
+        loop = asyncio.get_running_loop()
         shard = self._shard(auction_id)
-        self._queues.setdefault(shard, []).append((auction_id, pending))
+        queue = self._queues.setdefault(shard, [])
+        if len(queue) >= self._max_queue:
+            raise self._shed(QUEUE_FULL)
+        pending: Pending[T, R] = Pending(command, loop.create_future())
+        if deadline is not None:
+            if deadline <= loop.time():
+                raise self._shed(WAIT_BUDGET)
+            pending.expiry = loop.call_at(deadline, self._expire, shard, pending)
+        queue.append((auction_id, pending))
         if shard not in self._workers:
             self._workers[shard] = asyncio.create_task(self._work(shard), name=f"books:{shard}")
         return await pending.future
+
+    def waiting(self, auction_id: str) -> int:
+        """How many commands wait in the queue of ``auction_id`` (besides its batch in flight)."""
+        return len(self._queues.get(self._shard(auction_id), ()))
+
+    def _shed(self, reason: str) -> Overloaded:
+        self._on_shed(reason)
+        return Overloaded(reason)
+
+    def _expire(self, shard: int, pending: Pending[T, R]) -> None:
+        """A command's deadline passed while it was queued: it leaves the queue, refused."""
+        queue = self._queues.get(shard, [])
+        # The oldest commands expire first: the search ends near the front.
+        for index, (_, queued) in enumerate(queue):
+            if queued is pending:
+                del queue[index]
+                pending.fail(self._shed(WAIT_BUDGET))
+                return
 
     @contextmanager
     def arriving(self, auction_id: str) -> Iterator[None]:
@@ -149,8 +202,12 @@ class Batcher(Generic[T, R]):
                 await self._gather(shard)
                 taken = queue[: self._max_batch]
                 del queue[: self._max_batch]
+                if not taken:
+                    continue  # every command left expired while the worker gathered
                 groups: dict[str, list[Pending[T, R]]] = {}
                 for auction_id, pending in taken:
+                    if pending.expiry is not None:
+                        pending.expiry.cancel()  # taken: it will be answered with its outcome
                     groups.setdefault(auction_id, []).append(pending)
                 self.batches += 1
                 self.commands += len(taken)
@@ -167,6 +224,8 @@ class Batcher(Generic[T, R]):
             self._awaited.pop(shard, None)
             del self._workers[shard]
             for _, pending in self._queues.pop(shard, []):
+                if pending.expiry is not None:
+                    pending.expiry.cancel()
                 pending.fail(RuntimeError("the service is shutting down"))
 
     async def drain(self) -> None:

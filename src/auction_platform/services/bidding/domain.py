@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from auction_platform.core.failures import Conflict, DomainError, Forbidden
+from auction_platform.core.failures import Conflict, DomainError, Forbidden, Unavailable
 from auction_platform.services.bidding.engine import Refusal
 
 # What anyone may see of a book (``BookState.public``): never a maximum, never an identity.
@@ -168,6 +168,20 @@ def book_not_open(status: BookStatus, book: BookView) -> Conflict:
     """A command on a closed or cancelled book."""
     code = "auction_cancelled" if status is BookStatus.CANCELLED else "auction_ended"
     return Conflict(code, f"the auction is {status.value}", details=book)
+
+
+# When a shed request may come back: a queue drains in well under a second.
+OVERLOADED_RETRY_AFTER = 1.0
+
+
+def overloaded(reason: str) -> Unavailable:
+    """A command shed before it was applied (its queue was full, or its wait too long)."""
+    return Unavailable(
+        "overloaded",
+        "the bidding service is too busy to take this now; nothing was recorded, try again",
+        details={"reason": reason},
+        retry_after=OVERLOADED_RETRY_AFTER,
+    )
 
 
 def standing(

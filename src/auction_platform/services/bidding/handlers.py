@@ -12,6 +12,7 @@ the composition root), and the first request and every retry get that answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from auction_platform.core.failures import Conflict, DomainError, Invalid, NotFo
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.bidding import codec, domain, engine, idempotency, store
-from auction_platform.services.bidding.batcher import Batcher, Pending
+from auction_platform.services.bidding.batcher import Batcher, Overloaded, Pending
 from auction_platform.services.bidding.copies import BookCopies
 from auction_platform.services.bidding.domain import (
     BidAccepted,
@@ -75,11 +76,22 @@ class Bidding:
     pseudonyms: Pseudonyms
     max_batch: int = 200
     shards: int = 4
+    # Load shedding (``batcher.py``): commands a queue may hold, how long one may wait
+    # for its batch (None: for ever), and what is told of each one shed (its reason).
+    max_queue: int = 1_000
+    wait_budget: float | None = None
+    on_shed: Callable[[str], None] = field(default=lambda reason: None)
     batcher: Batcher[BookCommand, Outcome] = field(init=False)
     copies: BookCopies = field(init=False)
 
     def __post_init__(self) -> None:
-        self.batcher = Batcher(self._apply, max_batch=self.max_batch, shards=self.shards)
+        self.batcher = Batcher(
+            self._apply,
+            max_batch=self.max_batch,
+            shards=self.shards,
+            max_queue=self.max_queue,
+            on_shed=self.on_shed,
+        )
         self.copies = BookCopies(self.cache)
 
     # --- entry points -----------------------------------------------------------
@@ -91,13 +103,16 @@ class Bidding:
         only when it does not, the book is opened from the auction's rules, if the
         auction is open, and the command goes again.
         """
+        deadline = None
+        if self.wait_budget is not None:
+            deadline = asyncio.get_running_loop().time() + self.wait_budget
         keyed = _keyed(command)
         if keyed is not None:
             async with self.uow.db.read() as conn:
                 earlier = await idempotency.earlier_answer(conn, *keyed)
             if earlier is not None:
                 return earlier
-        outcome = await self.batcher.submit(auction_id, command)
+        outcome = await self._queued(auction_id, command, deadline)
         if isinstance(outcome, BookMissing):
             if isinstance(command, EditRules):
                 # The auction service sends the rules it is about to commit: the book
@@ -106,7 +121,7 @@ class Bidding:
                     await open_book(tx, command.rules, now=self.clock())
             else:
                 await self.open_missing_book(auction_id)
-            outcome = await self.batcher.submit(auction_id, command)
+            outcome = await self._queued(auction_id, command, deadline)
             if isinstance(outcome, BookMissing):
                 raise NotFound("auction_not_found", "there is no such auction")
         if isinstance(outcome, DomainError):
@@ -117,6 +132,15 @@ class Bidding:
                 # cycle per refused request would be left to the garbage collector.
                 del outcome
         return outcome
+
+    async def _queued(
+        self, auction_id: str, command: BookCommand, deadline: float | None
+    ) -> Outcome:
+        """The command's outcome from its batch; 503 ``overloaded`` if shed before it."""
+        try:
+            return await self.batcher.submit(auction_id, command, deadline=deadline)
+        except Overloaded as shed:
+            raise domain.overloaded(shed.reason) from None
 
     async def open_missing_book(self, auction_id: str) -> None:
         """Create the book from the auction's rules when the opened event has not arrived."""

@@ -21,8 +21,15 @@ PSEUDONYM_KEY_PURPOSE = "bidding:pseudonyms"
 
 
 def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
-    """Build the bidding context: its batcher, the auction's rules (HTTP), the names' key."""
+    """Build the bidding context: its batcher and its load shedding, the rules port, the key."""
     assert runtime.cache is not None
+    settings = runtime.settings
+    shed = runtime.metrics.counter(
+        "bidding_bids_shed",
+        "Bids (and the other commands on a book) refused with 503 overloaded before they"
+        " were applied, by reason (queue_full, wait_budget)",
+        ("reason",),
+    )
     return Bidding(
         uow=runtime.require_uow(),
         cache=runtime.cache,
@@ -31,9 +38,12 @@ def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
             lambda: runtime.clients["auction"], auth_headers=runtime.auth_headers
         ),
         render=api.render,
-        pseudonyms=Pseudonyms(runtime.settings.derived_key(PSEUDONYM_KEY_PURPOSE)),
-        max_batch=runtime.settings.bid_batch_max,
-        shards=runtime.settings.bid_batch_shards,
+        pseudonyms=Pseudonyms(settings.derived_key(PSEUDONYM_KEY_PURPOSE)),
+        max_batch=settings.bid_batch_max,
+        shards=settings.bid_batch_shards,
+        max_queue=settings.bid_queue_max,
+        wait_budget=settings.bid_wait_budget_seconds,
+        on_shed=lambda reason: shed.labels(runtime.name, reason).inc(),
     )
 
 
