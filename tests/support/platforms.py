@@ -65,12 +65,18 @@ async def running(
         yield platform
     finally:
         await platform.stop()
-        if settings.rabbitmq_url.startswith("amqp"):
-            await RabbitBroker(
-                settings.rabbitmq_url,
-                exchange=settings.rabbitmq_exchange,
-                queue_prefix=settings.rabbitmq_queue_prefix,
-            ).delete_topology(queue_names(platform))
+        await delete_topology(platform)
+
+
+async def delete_topology(platform: Platform) -> None:
+    """Delete the queues and exchanges of a stopped platform's consumers (on RabbitMQ)."""
+    settings = platform.settings
+    if settings.rabbitmq_url.startswith("amqp"):
+        await RabbitBroker(
+            settings.rabbitmq_url,
+            exchange=settings.rabbitmq_exchange,
+            queue_prefix=settings.rabbitmq_queue_prefix,
+        ).delete_topology(queue_names(platform))
 
 
 def client(app: FastAPI) -> httpx.AsyncClient:
