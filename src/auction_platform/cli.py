@@ -65,9 +65,7 @@ cli = typer.Typer(
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _serve(
-    app: object, *, host: str, port: int, graceful_seconds: int, forwarded_allow_ips: str
-) -> None:
+def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -93,8 +91,9 @@ def _serve(
         access_log=False,
         timeout_graceful_shutdown=graceful_seconds,
         server_header=False,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # The apps resolve the client themselves, from TRUSTED_PROXIES (core/net.py);
+        # uvicorn's own resolution would trust FORWARDED_ALLOW_IPS (127.0.0.1) first.
+        proxy_headers=False,
     )
     server = Server(config)
     server.run()
@@ -156,13 +155,7 @@ def _serve_embedded(
     app.router.lifespan_context = lifespan
     try:
         with running_in(settings.data_dir):
-            _serve(
-                app,
-                host=host,
-                port=port,
-                graceful_seconds=10,
-                forwarded_allow_ips=settings.forwarded_allow_ips,
-            )
+            _serve(app, host=host, port=port, graceful_seconds=10)
     except DataDirBusy:
         fail(f"a restore into {settings.data_dir} is under way: start again once it is done")
 
@@ -264,13 +257,7 @@ def serve(
     settings = load_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     platform = Platform(settings, [service], embedded=False)
-    _serve(
-        platform.asgi_app(),
-        host=host,
-        port=port,
-        graceful_seconds=25,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    _serve(platform.asgi_app(), host=host, port=port, graceful_seconds=25)
 
 
 @cli.command("migrate")

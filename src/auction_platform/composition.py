@@ -26,6 +26,7 @@ from auction_platform.core.db import Database
 from auction_platform.core.http import ServiceClient, service_client
 from auction_platform.core.metrics import Metrics
 from auction_platform.core.migrate import migrate
+from auction_platform.core.net import EVERYONE
 from auction_platform.core.revocations import Revocations
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.analytics.service import DEFINITION as ANALYTICS
@@ -127,7 +128,9 @@ class Platform:
                 self._trust_identity(runtime)
             runtime.build_context()
             self.runtimes[definition.name] = runtime
-            self.apps[definition.name] = create_app(runtime)
+            self.apps[definition.name] = create_app(
+                runtime, trusted_proxies=self._trusted_proxies(definition.name)
+            )
         # Calls to a service built later (auction -> bidding): now that every app
         # exists, the embedded mode can reach them in-process too.
         for runtime in self.runtimes.values():
@@ -158,6 +161,17 @@ class Platform:
 
         runtime.verifier = TokenVerifier(jwks, revocations=runtime.revocations)
         runtime.service_tokens = ServiceTokens(fetch_token)
+
+    def _trusted_proxies(self, service: str) -> Sequence[str]:
+        """Whose ``X-Forwarded-For`` a service believes.
+
+        The served app (the gateway when embedded) believes ``TRUSTED_PROXIES`` only.
+        An embedded service behind it has no socket of its own: its only callers are
+        the gateway and the site in this process, which name the client they resolved.
+        """
+        if self.embedded and service != "gateway":
+            return EVERYONE
+        return self.settings.trusted_proxies
 
     def _database(self, service: str) -> Database:
         s = self.settings

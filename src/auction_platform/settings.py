@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from enum import StrEnum
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SERVICES = (
     "gateway",
@@ -43,6 +45,11 @@ class Environment(StrEnum):
 
 def _scheme(url: str) -> str:
     return url.split("://", 1)[0] if "://" in url else ""
+
+
+# Addresses and networks (``10.0.0.0/8``, ``192.0.2.7``, IPv6 alike), written as a
+# comma-separated list in the environment (a JSON list is read too).
+Networks = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -90,8 +97,15 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     auth_rate_limit_per_address: int = Field(default=30, ge=1)
     cors_origins: list[str] = []
-    # Peers whose X-Forwarded-For is believed (the ingress in front of the gateway).
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Proxies whose X-Forwarded-For is believed: the ingress in front of the gateway,
+    # the gateway and the site in front of the services. Empty: nobody's; the client
+    # is the peer of the connection. With proxies, the client is the right-most
+    # address of the header that is not one of them.
+    trusted_proxies: Networks = []
+    # Who besides loopback may read /metrics and /health/detail (Prometheus, the
+    # operators' tools); the client address is the one resolved as above.
+    internal_networks: Networks = []
+
 
     # Auctions: limits on what a seller may list, and the scheduler.
     auction_min_duration_seconds: int = Field(default=60, ge=1)
@@ -204,6 +218,28 @@ class Settings(BaseSettings):
                 "RABBITMQ_URL must be memory:// or amqp://user:password@host:port/vhost"
             )
         return url
+
+    @field_validator("trusted_proxies", "internal_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies", "internal_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not an IP address or network (such as 10.0.0.0/8)"
+                ) from None
+        return values
 
     @model_validator(mode="after")
     def _no_development_secrets_outside_development(self) -> Self:

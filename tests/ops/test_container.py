@@ -240,6 +240,27 @@ def test_compose_runs_every_service_configured_for_the_real_servers() -> None:
             assert dependency in services, (name, dependency)
 
 
+def test_compose_believes_forwarded_addresses_only_from_the_gateway_and_the_site() -> None:
+    services = _compose()["services"]
+
+    def settings_of(name: str) -> Settings:
+        environment = services[name]["environment"]
+        values = {k.lower(): v for k, v in environment.items() if k != "SERVICE"}
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    def address(name: str) -> str:
+        return str(services[name]["networks"]["default"]["ipv4_address"])
+
+    # The gateway is the edge: the port is published straight to it.
+    assert settings_of("gateway-api").trusted_proxies == []
+    for service in SERVICES:
+        if service != "gateway":
+            proxies = settings_of(f"{service}-api").trusted_proxies
+            assert sorted(proxies) == sorted([address("gateway-api"), address("web-api")])
+    for service in SERVICES:
+        assert settings_of(f"{service}-api").internal_networks == [address("prometheus")]
+
+
 def test_compose_mounts_files_that_exist() -> None:
     services = _compose()["services"]
     plugins = (DEPLOY / "rabbitmq" / "enabled_plugins").read_text()

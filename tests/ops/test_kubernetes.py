@@ -173,7 +173,8 @@ def test_the_configuration_is_valid_settings(target: str) -> None:
     )
     assert settings.database_url == "postgresql+asyncpg://auction@postgres:5432/auction"
     assert settings.redis_url == "redis://redis:6379/0"
-    assert settings.forwarded_allow_ips
+    assert settings.trusted_proxies
+    assert settings.internal_networks
 
 
 def test_production_reads_a_secret_it_does_not_contain() -> None:

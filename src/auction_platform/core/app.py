@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from auction_platform.core.auth import CurrentUser, Principal
 from auction_platform.core.errors import install_error_handlers
 from auction_platform.core.health import health_router
 from auction_platform.core.lean import LeanRoute, LeanRoutes
 from auction_platform.core.middleware import RequestMiddleware
+from auction_platform.core.net import InternalNetworks, internal_only
 from auction_platform.core.openapi import API_DOCS, install_openapi
 from auction_platform.core.service import ServiceRuntime, dependency_checks
 
@@ -29,8 +31,14 @@ def create_app(
     *,
     lifespan: Lifespan | None = None,
     metrics_route: bool = True,
+    trusted_proxies: Sequence[str] | None = None,
 ) -> FastAPI:
-    """A service's app: its routes, health, metrics, error shape and middleware."""
+    """A service's app: its routes, health, metrics, error shape and middleware.
+
+    ``trusted_proxies`` (by default ``TRUSTED_PROXIES``) are the peers whose
+    ``X-Forwarded-For`` names the client (``core.net``). ``/metrics`` and
+    ``/health/detail`` answer only loopback and ``INTERNAL_NETWORKS``.
+    """
     app = FastAPI(
         **_without_telemetry(),
         title=f"Auction platform: {runtime.name}",
@@ -50,16 +58,18 @@ def create_app(
         return RedirectResponse(API_DOCS, status_code=307)
 
     install_error_handlers(app, runtime.definition.errors)
+    internal = Depends(internal_only(InternalNetworks(runtime.settings.internal_networks)))
     app.include_router(
         health_router(
             lambda: dependency_checks(runtime),
             timeout=runtime.settings.dependency_timeout,
             draining=lambda: runtime.draining,
+            detail_dependencies=[internal],
         )
     )
     if metrics_route:
 
-        @app.get("/metrics", include_in_schema=False)
+        @app.get("/metrics", include_in_schema=False, dependencies=[internal])
         async def metrics() -> Response:
             return Response(
                 runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
@@ -90,6 +100,11 @@ def create_app(
         metrics=runtime.metrics,
         max_body_bytes=runtime.settings.max_body_bytes,
     )
+    if trusted_proxies is None:
+        trusted_proxies = runtime.settings.trusted_proxies
+    if trusted_proxies:
+        # Outermost: every layer, the gateway's limits included, sees the resolved client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     return app
 
 

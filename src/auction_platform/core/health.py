@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,9 +80,13 @@ async def health_report(checks: list[Check], *, timeout: float) -> dict[str, Any
 
 
 def health_router(
-    checks: Callable[[], list[Check]], *, timeout: float, draining: Callable[[], bool]
+    checks: Callable[[], list[Check]],
+    *,
+    timeout: float,
+    draining: Callable[[], bool],
+    detail_dependencies: Sequence[Any] = (),
 ) -> APIRouter:
-    """The four health endpoints of one service."""
+    """The four health endpoints of one service (``/health/detail`` behind its dependencies)."""
     router = APIRouter(tags=["health"])
 
     async def _summary() -> JSONResponse:
@@ -104,7 +108,7 @@ def health_router(
     async def live() -> JSONResponse:
         return JSONResponse({"status": HEALTHY})
 
-    @router.get("/health/detail", include_in_schema=False)
+    @router.get("/health/detail", include_in_schema=False, dependencies=detail_dependencies)
     async def detail() -> JSONResponse:
         report = await health_report(checks(), timeout=timeout)
         return JSONResponse(report, 503 if report["status"] == UNHEALTHY else 200)
