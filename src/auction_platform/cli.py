@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from auction_platform.ops import backup_commands
+from auction_platform.ops import backup_commands, dead_letter_commands
 from auction_platform.ops.console import (
     console,
     database_target,
@@ -465,6 +465,7 @@ def rotate_signing_key() -> None:
 # Backup and restore live beside the code they drive; registered here, in help order.
 cli.command()(backup_commands.backup)
 cli.command()(backup_commands.restore)
+cli.add_typer(dead_letter_commands.app, name="dead-letters")
 
 
 def main() -> None:
