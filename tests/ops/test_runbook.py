@@ -179,7 +179,8 @@ def _check_exec(where: str, workload: dict[str, Any], inside: list[str]) -> None
             ports = [p["containerPort"] for p in container.get("ports", [])]
             assert int(match[1]) in ports, f"{where}: the container does not listen on {match[1]}"
             probes = [container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")]
-            assert match[2].startswith("/health"), where
+            # The app on that port serves its health endpoints and its metrics.
+            assert match[2].startswith(("/health", "/metrics")), where
             assert probes == ["/health/live", "/health/ready"], where
 
 
