@@ -1,12 +1,13 @@
 # Two commands for a newcomer: `make up` serves the platform, `make test` runs every test.
-# Each sets up the virtual environment on first use.
+# Each sets up the virtual environment on first use. `make faults` runs the fault suite
+# (PostgreSQL, Redis and RabbitMQ at 127.0.0.1) and prints its table.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: up demo test check install clean
+.PHONY: up demo test faults check install clean
 
 up: $(INSTALLED)
 	$(BIN)/auction-platform up
@@ -16,6 +17,9 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2
+
+faults: $(INSTALLED)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m faults tests/faults
 
 check: $(INSTALLED)
 	$(BIN)/ruff check src tests

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from faults.report import COLLECTED, table
+from faults.report import COLLECTED, summary
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -25,4 +25,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The table of every history run in this session."""
     if COLLECTED:
         terminalreporter.section("faults injected")
-        terminalreporter.write_line(table(COLLECTED))
+        terminalreporter.write_line(summary(COLLECTED))

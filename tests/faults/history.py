@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 
 import httpx
 
@@ -73,6 +74,10 @@ async def run_history(stage: Stage, *, seed: int, mix: Mix | None = None) -> Run
             " broker is not durable (docs/architecture.md, Events); not counted."
         )
     run.notes += stage.restarts
+    refusals = Counter(op.code for op in workload.operations if op.refused)
+    run.notes.append(
+        "refused: " + ", ".join(f"{code} {count}" for code, count in refusals.most_common())
+    )
     if workload.failed_polls:
         run.notes.append(f"{workload.failed_polls} poll(s) of a book got no 200 (during faults).")
     return run

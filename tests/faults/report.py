@@ -119,5 +119,12 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join([line(cells[0]), rule, *(line(values) for values in cells[1:])])
 
 
-# Rows of every run in this session, printed by ``conftest.py`` at the end.
-COLLECTED: list[Row] = []
+def summary(runs: Sequence[Run]) -> str:
+    """The table of several runs, then each run's notes."""
+    lines = [table([row for run in runs for row in run.rows()])]
+    lines += [f"{run.mode}: {note}" for run in runs for note in run.notes]
+    return "\n".join(lines)
+
+
+# Every run of this session, summed up by ``conftest.py`` at the end.
+COLLECTED: list[Run] = []

@@ -12,7 +12,6 @@ the same services on the same databases, never started, that reaches them direct
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -66,33 +65,29 @@ class Stage:
     kills: list[float] = field(default_factory=list)
     # How long each killed process took to answer again once started (notes for the table).
     restarts: list[str] = field(default_factory=list)
-    _waiting: set[asyncio.Task[None]] = field(default_factory=set)
 
     def excused(self, event: Event) -> bool:
         """A loss the mode documents: the in-process broker loses what it holds at a kill."""
         return self.mode == "embedded" and any(event.created_at <= kill for kill in self.kills)
 
     def killing(self, child: Child, name: str) -> Fault:
-        """``kill -9`` of a served process, started again on its port after ``DOWN`` s."""
+        """``kill -9`` of a served process, started again on its port after ``DOWN`` s.
+
+        The fault ends when the new process answers: how soon a process starts is the
+        start-up benchmark's measure (``benchmarks/startup.py``), and depends on the
+        machine; what this fault measures is how soon bids flow once it is back.
+        """
 
         async def kill() -> None:
             self.kills.append(time.time())
             await child.kill()
 
-        async def ready(since: float) -> None:
-            try:
-                await child.until_ready()
-            except AssertionError as exc:
-                self.restarts.append(f"{name} did not answer after its start: {exc}")
-            else:
-                took = time.monotonic() - since
-                self.restarts.append(f"{name} answered {took:.1f} s after it was started again")
-
         async def start_again() -> None:
+            began = time.monotonic()
             await child.spawn()
-            task = asyncio.create_task(ready(time.monotonic()))
-            self._waiting.add(task)
-            task.add_done_callback(self._waiting.discard)
+            await child.until_ready()
+            took = time.monotonic() - began
+            self.restarts.append(f"{name} answered {took:.1f} s after it was started again")
 
         return Fault(f"kill -9 of {name}, started again", inject=kill, lift=start_again, lasts=DOWN)
 

@@ -29,12 +29,12 @@ async def test_one_process_per_service_holds_through_cuts_of_each_server_and_a_k
     require_server("PostgreSQL", "127.0.0.1", 5432)
     async with distributed(tmp_path) as stage:
         run = await run_history(stage, seed=SEED)
-    COLLECTED.extend(run.rows())
+    COLLECTED.append(run)
     assert not run.findings, run.failure()
 
 
 async def test_the_embedded_platform_holds_through_a_kill_and_a_restart(tmp_path: Path) -> None:
     async with embedded(tmp_path) as stage:
         run = await run_history(stage, seed=SEED)
-    COLLECTED.extend(run.rows())
+    COLLECTED.append(run)
     assert not run.findings, run.failure()

@@ -132,7 +132,7 @@ class Mix:
     refused_share: float = 0.05  # below the start price: always refused
     resent_share: float = 0.10  # sent again with the same key after the answer
     twin_share: float = 0.03  # sent twice at once with the same key
-    raise_up_to_cents: int = 3_000  # above the minimum next bid the client saw
+    raise_up_to_cents: int = 10_000  # above the minimum next bid the client saw
 
 
 class Workload:
