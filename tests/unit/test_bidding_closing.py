@@ -7,13 +7,14 @@ a clock the test moves by hand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 import test_bidding_handlers as handler_tests
 from test_bidding_handlers import ANN, BOB, START, Clock, events, opened, rules
 
-from auction_platform.services.bidding import handlers
+from auction_platform.services.bidding import closer, handlers
 from auction_platform.services.bidding.domain import (
     BookCancelled,
     BuyNow,
@@ -23,6 +24,7 @@ from auction_platform.services.bidding.domain import (
     Retract,
 )
 from auction_platform.services.bidding.handlers import Bidding
+from support.waiting import eventually
 
 CLEO = "cleo"
 # The fixtures of the handlers' tests, shared (assigned, so each test's argument names them).
@@ -90,3 +92,82 @@ async def test_a_cancel_in_the_batch_of_a_bid_names_that_bidder(bidding: Bidding
     )
     assert bidding.batcher.batches == 1
     assert cancelled == BookCancelled((ANN,), bids_voided=True)
+
+
+# --- when the closer looks again ----------------------------------------------------------------
+
+INTERVAL = 0.25
+DEADLINE = 10.0  # for a loaded machine: how long to wait for a close that should come
+
+
+class Overdue:
+    """The overdue gauge: what each pass reported."""
+
+    def __init__(self) -> None:
+        self.reported: list[int] = []
+
+    def __call__(self, count: int) -> None:
+        self.reported.append(count)
+
+
+async def next_pass(bidding: Bidding, overdue: Overdue, **options: Any) -> float | None:
+    return await closer.run_once(bidding, interval=INTERVAL, report_overdue=overdue, **options)
+
+
+async def test_the_closer_sleeps_until_the_next_end_and_looks_again_after_closing(
+    bidding: Bidding, clock: Clock
+) -> None:
+    overdue = Overdue()
+    assert await next_pass(bidding, overdue) is None  # no open book: nothing is due
+    await opened(bidding, rules("soon", lasts=timedelta(hours=1)))
+    await opened(bidding, rules("later", lasts=timedelta(hours=3)))
+    writes = Overdue()
+    stop = bidding.uow.db.on_write(lambda: writes(1))
+    assert await next_pass(bidding, overdue) == 3_600.0
+    clock.now = START + timedelta(minutes=59, seconds=59)
+    assert await next_pass(bidding, overdue) == 1.0
+    assert writes.reported == []  # a pass with nothing due writes nothing
+    stop()
+    clock.now = START + timedelta(hours=1)
+    assert await next_pass(bidding, overdue) == INTERVAL  # closed "soon"; look again
+    assert [c["auction_id"] for c in await closed_events(bidding)] == ["soon"]
+    assert await next_pass(bidding, overdue) == 7_200.0
+    assert overdue.reported == [0, 0, 0, 0, 0]
+
+
+async def test_a_full_batch_closes_on_at_once_and_overdue_books_are_reported(
+    bidding: Bidding, clock: Clock
+) -> None:
+    for lot in ("a", "b", "c"):
+        await opened(bidding, rules(lot, lasts=timedelta(hours=1)))
+    clock.now = START + timedelta(hours=1, seconds=6)
+    overdue = Overdue()
+    assert await next_pass(bidding, overdue, batch=2) == 0.0
+    assert await next_pass(bidding, overdue, batch=2) == INTERVAL
+    assert await next_pass(bidding, overdue, batch=2) is None
+    assert overdue.reported == [3, 1, 0]
+    assert len(await closed_events(bidding)) == 3
+
+
+async def test_a_sleeping_closer_is_woken_by_a_book_of_this_process(
+    bidding: Bidding, clock: Clock
+) -> None:
+    overdue = Overdue()
+
+    async def reported() -> bool:
+        return bool(overdue.reported)  # the first pass: no book, nothing scheduled
+
+    # Asleep for an hour unless woken: only the write can bring the close in time.
+    task = asyncio.create_task(
+        closer.run(bidding, interval=INTERVAL, report_overdue=overdue, longest=3_600.0)
+    )
+    try:
+        await eventually(reported, timeout=DEADLINE)
+        clock.now = START + timedelta(hours=2)
+        lot = await opened(bidding, rules(lasts=timedelta(hours=1)))  # ended an hour ago
+        [closed] = await eventually(lambda: closed_events(bidding), timeout=DEADLINE)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert closed["auction_id"] == lot

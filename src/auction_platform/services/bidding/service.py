@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from auction_platform.core.lean import LeanRoutes
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.bidding import api, consumers, handlers, queries, store
+from auction_platform.services.bidding import api, closer, consumers, handlers, queries, store
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.ports import HttpAuctionRules
 from auction_platform.services.bidding.state import Pseudonyms
@@ -48,27 +48,15 @@ def build_context(runtime: ServiceRuntime[Bidding]) -> Bidding:
 
 
 def _closer(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:
-    bidding = runtime.context
-    interval = runtime.settings.closer_interval_seconds
-
     overdue = runtime.metrics.gauge(
         "bidding_overdue_books", "Open auctions more than 5 s past their end (the closer lags)"
     ).labels(runtime.name)
-    loop = asyncio.get_running_loop
-
-    async def close_books() -> None:
-        next_count = 0.0
-        while True:
-            closed = await handlers.close_due_books(bidding)
-            if loop().time() >= next_count:
-                async with bidding.uow.db.read() as conn:
-                    late = bidding.clock() - timedelta(seconds=5)
-                    overdue.set(await store.count_overdue(conn, before=late))
-                next_count = loop().time() + 5.0
-            if closed == 0:
-                await asyncio.sleep(interval)
-
-    return close_books
+    return partial(
+        closer.run,
+        runtime.context,
+        interval=runtime.settings.closer_interval_seconds,
+        report_overdue=overdue.set,
+    )
 
 
 def _janitor(runtime: ServiceRuntime[Bidding]) -> Callable[[], Awaitable[None]]:

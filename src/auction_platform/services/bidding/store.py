@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
-from auction_platform.core.sql import insert_ignoring_duplicates
+from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc
 
 TABLES = service_tables("bidding")
 
@@ -217,6 +217,12 @@ async def due_books(conn: AsyncConnection, *, now: datetime, limit: int) -> list
         .with_for_update(skip_locked=True)
     )
     return list((await conn.execute(query)).all())
+
+
+async def next_end(conn: AsyncConnection) -> datetime | None:
+    """The earliest effective end of an open book (the closer's next due moment)."""
+    query = select(func.min(books.c.ends_at)).where(books.c.status == "open")
+    return maybe_utc(await conn.scalar(query))
 
 
 async def count_overdue(conn: AsyncConnection, *, before: datetime) -> int:
