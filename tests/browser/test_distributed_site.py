@@ -9,13 +9,11 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, expect
 
-from auction_platform.composition import Platform
-from auction_platform.core.broker.rabbitmq import RabbitBroker
-from auction_platform.settings import SERVICES, Settings
+from auction_platform.settings import SERVICES
+from support import queue_sets
 from support.auctions import open_lot, seller
 from support.browser import DESKTOP, PHONE
 from support.http_server import free_port
-from support.platforms import queue_names
 from support.processes import child_env, run_command, started
 from support.servers import unique_name
 from support.web_site import LIVE_DEADLINE_MS, Site, bid, bidder, sign_in
@@ -34,8 +32,7 @@ async def distributed_site(
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,
         "RABBITMQ_URL": rabbitmq_url,
-        "RABBITMQ_EXCHANGE": unique_name("ex"),
-        "RABBITMQ_QUEUE_PREFIX": unique_name("q") + ".",
+        **queue_sets.child_environ(),
         "CACHE_PREFIX": unique_name("c") + ":",
         # Seven processes share the test server: small pools keep it well under
         # its connection limit.
@@ -45,34 +42,17 @@ async def distributed_site(
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = child_env(**settings, **urls)
     await run_command("migrate", env=env)
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            for name in SERVICES:
-                if name != "gateway":
-                    await stack.enter_async_context(
-                        started("serve", name, port=ports[name], env=env, timeout=60)
-                    )
-            gateway = await stack.enter_async_context(
-                started("serve", "gateway", port=ports["gateway"], env=env, timeout=60)
-            )
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=gateway.url, timeout=30)
-            )
-            yield Site(gateway.url, http)
-    finally:
-        names = queue_names(
-            Platform(
-                Settings(_env_file=None, **{k.lower(): v for k, v in settings.items()}),
-                SERVICES,
-                embedded=False,
-                environ={},
-            )
+    async with contextlib.AsyncExitStack() as stack:
+        for name in SERVICES:
+            if name != "gateway":
+                await stack.enter_async_context(
+                    started("serve", name, port=ports[name], env=env, timeout=60)
+                )
+        gateway = await stack.enter_async_context(
+            started("serve", "gateway", port=ports["gateway"], env=env, timeout=60)
         )
-        await RabbitBroker(
-            rabbitmq_url,
-            exchange=settings["RABBITMQ_EXCHANGE"],
-            queue_prefix=settings["RABBITMQ_QUEUE_PREFIX"],
-        ).delete_topology(names)
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=gateway.url, timeout=30))
+        yield Site(gateway.url, http)
 
 
 async def test_bidders_see_each_others_bids_live_in_the_distributed_mode(

@@ -9,6 +9,7 @@ import subprocess
 
 import httpx
 
+from support import queue_sets
 from support.http_server import free_port
 from support.processes import COMMAND, child_env, run_command, started
 from support.servers import unique_name
@@ -21,9 +22,8 @@ def distributed_env(
         DATABASE_URL=postgres_url,
         REDIS_URL=redis_url,
         RABBITMQ_URL=rabbitmq_url,
-        RABBITMQ_EXCHANGE=unique_name("ex"),
-        RABBITMQ_QUEUE_PREFIX=unique_name("q") + ".",
         CACHE_PREFIX=unique_name("c") + ":",
+        **queue_sets.child_environ(),
         **extra,
     )
 

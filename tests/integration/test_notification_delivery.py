@@ -16,8 +16,6 @@ import pytest
 from auction_platform.composition import Platform
 from auction_platform.contracts import auctions
 from auction_platform.contracts.events import Envelope
-from auction_platform.core.broker.rabbitmq import RabbitBroker
-from auction_platform.services.notification.consumers import SUBSCRIPTIONS, queue_name
 from auction_platform.settings import Settings
 from support.accounts import Account, sign_up
 from support.http_server import serving
@@ -41,7 +39,7 @@ def smtp() -> Iterator[SmtpServer]:
 def make_settings(
     postgres_url: str, redis_url: str, rabbitmq_url: str, smtp: SmtpServer
 ) -> MakeSettings:
-    """Real servers, unique exchange and queues, email to the test's SMTP server."""
+    """Real servers, this process's exchange and queues, email to the test's SMTP server."""
 
     def make(**overrides: Any) -> Settings:
         return distributed_settings(
@@ -58,17 +56,9 @@ def make_settings(
 async def notification_platform(
     settings: Settings, services: tuple[str, ...] = ("identity", "notification")
 ) -> AsyncIterator[Platform]:
-    """A started platform; the notification queues are deleted afterwards."""
-    try:
-        async with running(settings, services, embedded=True) as platform:
-            yield platform
-    finally:
-        # The core's topology clean-up knows only database consumers' queues.
-        await RabbitBroker(
-            settings.rabbitmq_url,
-            exchange=settings.rabbitmq_exchange,
-            queue_prefix=settings.rabbitmq_queue_prefix,
-        ).delete_topology([queue_name(s) for s in SUBSCRIPTIONS])
+    """A started platform on this process's queues (emptied before the next test)."""
+    async with running(settings, services, embedded=True) as platform:
+        yield platform
 
 
 async def people(platform: Platform, smtp: SmtpServer, *names: str) -> list[Account]:

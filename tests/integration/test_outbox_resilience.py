@@ -11,6 +11,7 @@ from auction_platform.composition import Platform
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.broker.rabbitmq import RabbitBroker
 from auction_platform.core.outbox import OutboxRelay
+from support import queue_sets
 from support.platforms import distributed_settings, running
 from support.tcp_proxy import TcpProxy
 from support.waiting import eventually
@@ -68,6 +69,7 @@ async def test_two_relays_on_one_outbox_publish_each_event_exactly_once(
             queue_prefix=settings.rabbitmq_queue_prefix,
         )
         await listener.start()
+        queue_sets.also_queue("listener")
         try:
             await listener.subscribe("listener", ["auction.#"], count)
             uow = runtime.require_uow()
@@ -96,7 +98,6 @@ async def test_two_relays_on_one_outbox_publish_each_event_exactly_once(
             assert set(seen.values()) == {1}
         finally:
             await listener.close()
-            await listener.delete_topology(["listener"])
 
 
 async def _count_is(seen: Counter[str], expected: int) -> bool:

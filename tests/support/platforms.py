@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from auction_platform.composition import Platform
 from auction_platform.core.broker.rabbitmq import RabbitBroker
 from auction_platform.settings import Settings
+from support import queue_sets
+from support.queue_sets import queue_names
 from support.servers import TEST_POOL_SIZE, TEST_POOL_TIMEOUT, unique_name
 
 
@@ -24,17 +26,21 @@ def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
 def distributed_settings(
     *, postgres_url: str, redis_url: str, rabbitmq_url: str, **overrides: Any
 ) -> Settings:
-    """Settings of the distributed mode on the real servers, isolated by unique names.
+    """Settings of the distributed mode on the real servers.
 
-    Pools are small (``TEST_POOL_SIZE``, waited on up to ``TEST_POOL_TIMEOUT``), and a
-    test that measures pool behaviour passes its own.
+    The database is the test's own and the cache prefix unique; the exchange and queues
+    are this process's set (``support.queue_sets``), emptied between tests. Pools are
+    small (``TEST_POOL_SIZE``, waited on up to ``TEST_POOL_TIMEOUT``), and a test that
+    measures pool behaviour passes its own.
     """
     base: dict[str, Any] = {
         "database_url": postgres_url,
         "redis_url": redis_url,
         "rabbitmq_url": rabbitmq_url,
-        "rabbitmq_exchange": unique_name("ex"),
-        "rabbitmq_queue_prefix": unique_name("q") + ".",
+        "rabbitmq_exchange": queue_sets.EXCHANGE,
+        "rabbitmq_queue_prefix": queue_sets.queue_prefix(
+            overrides.get("broker_max_retries", queue_sets.DEFAULT_MAX_RETRIES)
+        ),
         "cache_prefix": unique_name("c") + ":",
         "broker_retry_delay": 0.05,
         "outbox_poll_interval": 0.1,
@@ -43,15 +49,6 @@ def distributed_settings(
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
-
-
-def queue_names(platform: Platform) -> list[str]:
-    """Every queue the platform's consumers declare (without the prefix)."""
-    return [
-        f"{runtime.name}.{consumer.name}"
-        for runtime in platform.runtimes.values()
-        for consumer in runtime.definition.consumers(runtime)
-    ]
 
 
 @contextlib.asynccontextmanager
@@ -69,9 +66,14 @@ async def running(
 
 
 async def delete_topology(platform: Platform) -> None:
-    """Delete the queues and exchanges of a stopped platform's consumers (on RabbitMQ)."""
+    """Delete the queues and exchanges of a stopped platform's consumers (on RabbitMQ).
+
+    This process's shared set stays: the ``rabbitmq_url`` fixture empties it between
+    tests, and the session's end deletes it.
+    """
     settings = platform.settings
-    if settings.rabbitmq_url.startswith("amqp"):
+    shared = queue_sets.is_shared(settings.rabbitmq_queue_prefix)
+    if settings.rabbitmq_url.startswith("amqp") and not shared:
         await RabbitBroker(
             settings.rabbitmq_url,
             exchange=settings.rabbitmq_exchange,
