@@ -374,6 +374,7 @@ async def _identity(settings: Settings) -> AsyncIterator[Identity]:
     from auction_platform.core.db import Database
     from auction_platform.core.metrics import Metrics
     from auction_platform.core.migrate import migrate
+    from auction_platform.core.revocations import Revocations
     from auction_platform.core.service import ServiceRuntime
     from auction_platform.ops.errors import Target
     from auction_platform.services.identity.service import DEFINITION
@@ -386,8 +387,15 @@ async def _identity(settings: Settings) -> AsyncIterator[Identity]:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     cache = build_cache(settings.redis_url, prefix=settings.cache_prefix)
+    # The token marks it writes (an account promoted) reach the running services
+    # through the cache; a command need not follow them.
     runtime = ServiceRuntime(
-        definition=DEFINITION, settings=settings, metrics=Metrics(), db=db, cache=cache
+        definition=DEFINITION,
+        settings=settings,
+        metrics=Metrics(),
+        db=db,
+        cache=cache,
+        revocations=Revocations(cache),
     )
     try:
         await reaching(database, migrate(db, "identity"))
