@@ -147,3 +147,28 @@ async def test_published_messages_carry_persistent_event_metadata(rabbit: Setup)
 async def test_take_dead_letters_of_a_queue_never_subscribed_is_empty(rabbit: Setup) -> None:
     assert await rabbit.broker.take_dead_letters("never-subscribed") == []
     await rabbit.broker.ping()
+
+
+async def test_a_dead_letter_that_is_not_an_envelope_is_listed_and_never_replayed(
+    rabbit: Setup,
+) -> None:
+    async def handler(envelope: Envelope) -> None:
+        pass
+
+    await rabbit.broker.subscribe("orders", ["bidding.*"], handler)
+    channel = await rabbit.admin.channel()
+    exchange = await channel.get_exchange(rabbit.exchange)
+    junk = aio_pika.Message(b"{not json", message_id="m-1", type="Junk")
+    await exchange.publish(junk, routing_key="bidding.BidPlaced")
+    await channel.close()
+    deadline = time.monotonic() + PATIENCE
+    while (listed := await rabbit.broker.list_dead_letters("orders")).count < 1:
+        assert time.monotonic() < deadline, "the junk was not dead-lettered"
+        await asyncio.sleep(0.02)
+
+    [letter] = listed.letters
+    assert (letter.event_type, letter.event_id, letter.envelope) == ("Junk", "m-1", None)
+    assert letter.reason == "not an event envelope"
+    assert letter.first_dead_lettered_at is not None, "from RabbitMQ's x-death"
+    assert await rabbit.broker.replay_dead_letters("orders") == 0
+    assert (await rabbit.broker.list_dead_letters("orders")).count == 1, "left where it was"
