@@ -30,9 +30,10 @@ from auction_platform.services.bidding import store
 from auction_platform.settings import Settings
 from faults.checks import Event, Subscriber
 from faults.scenario import Fault
+from support import queue_sets
 from support.http_server import free_port
-from support.platforms import delete_topology, embedded_settings, queue_names
-from support.processes import Child, child_env, started
+from support.platforms import embedded_settings, queue_names
+from support.processes import Child, all_started, child_env, started
 from support.servers import RABBITMQ_URL, REDIS_URL, postgres_database, unique_name
 from support.tcp_proxy import TcpProxy
 
@@ -150,7 +151,7 @@ def _cutting(name: str, proxy: TcpProxy) -> Fault:
 
 @contextlib.asynccontextmanager
 async def distributed(workdir: Path, services: Sequence[str] = SERVED) -> AsyncIterator[Stage]:
-    """One process per service behind fault proxies; its queues deleted afterwards."""
+    """One process per service behind fault proxies, on this test process's queue set."""
     async with contextlib.AsyncExitStack() as stack:
         database = await stack.enter_async_context(postgres_database("faults"))
         proxies: dict[str, TcpProxy] = {}
@@ -165,11 +166,9 @@ async def distributed(workdir: Path, services: Sequence[str] = SERVED) -> AsyncI
             await proxy.start()
             stack.push_async_callback(proxy.cut)
             reached[server] = _via(url, proxy)
-        names = {
-            "RABBITMQ_EXCHANGE": unique_name("ex"),
-            "RABBITMQ_QUEUE_PREFIX": unique_name("q") + ".",
-            "CACHE_PREFIX": unique_name("c") + ":",
-        }
+        # This test process's queue set (emptied by the ``rabbitmq_url`` fixture), a cache
+        # prefix of its own.
+        names = {**queue_sets.child_environ(), "CACHE_PREFIX": unique_name("c") + ":"}
         settings = {key.lower(): value for key, value in names.items()}
         inspector = Platform(
             Settings(  # type: ignore[call-arg]
@@ -185,7 +184,6 @@ async def distributed(workdir: Path, services: Sequence[str] = SERVED) -> AsyncI
         )
         assert inspector.broker is not None
         await inspector.broker.start()
-        stack.push_async_callback(delete_topology, inspector)
         stack.push_async_callback(inspector.stop)
         await inspector.migrate()
         await inspector.declare_topology()
@@ -198,18 +196,19 @@ async def distributed(workdir: Path, services: Sequence[str] = SERVED) -> AsyncI
             **{f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
             **UNLIMITED,
         )
-        children = {}
-        for name in services:  # the gateway last: ready once the services it needs are
-            children[name] = await stack.enter_async_context(
-                started(
-                    "serve",
-                    name,
-                    port=ports[name],
-                    env=env,
-                    ready_path="/health/ready" if name == "gateway" else "/health/live",
-                    log=workdir / f"{name}.log",
-                )
+        children = {
+            name: Child(("serve", name), port=port, env=env, log=workdir / f"{name}.log")
+            for name, port in ports.items()
+        }
+        # Started together; the gateway is ready once the services it needs are.
+        await stack.enter_async_context(
+            all_started(
+                {
+                    child: "/health/ready" if name == "gateway" else "/health/live"
+                    for name, child in children.items()
+                }
             )
+        )
         broker = inspector.broker
 
         async def take_dead_letters() -> list[str]:

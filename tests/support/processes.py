@@ -75,6 +75,11 @@ class Child:
         self._process: asyncio.subprocess.Process | None = None
 
     @property
+    def spawned(self) -> bool:
+        """Whether a process was ever started."""
+        return self._process is not None
+
+    @property
     def process(self) -> asyncio.subprocess.Process:
         """The process now serving (a new one after another ``spawn``)."""
         assert self._process is not None, "not spawned"
@@ -155,10 +160,26 @@ async def started(
     Whatever the process is at the end (a respawned one too), it is killed if it still runs.
     """
     child = Child(args, port=port, env=env, cwd=cwd, log=log)
-    await child.spawn()
-    try:
-        await child.until_ready(ready_path, timeout)
+    async with all_started({child: ready_path}, timeout=timeout):
         yield child
+
+
+@contextlib.asynccontextmanager
+async def all_started(
+    ready_paths: Mapping[Child, str], timeout: float = 120
+) -> AsyncIterator[None]:
+    """Start several server processes at once, then wait until each answers its ready path.
+
+    Those still running at the end are killed.
+    """
+    try:
+        for child in ready_paths:
+            await child.spawn()
+        await asyncio.gather(
+            *(child.until_ready(path, timeout) for child, path in ready_paths.items())
+        )
+        yield
     finally:
-        if child.process.returncode is None:
-            await child.kill()
+        for child in ready_paths:
+            if child.spawned and child.process.returncode is None:
+                await child.kill()
