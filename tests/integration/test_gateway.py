@@ -39,6 +39,10 @@ def echo_app() -> FastAPI:
             "body": (await request.body()).decode(),
         }
 
+    @app.get("/api/v1/analytics/echo/{rest:path}")
+    async def echo_path(request: Request, rest: str) -> dict[str, object]:
+        return {"rest": rest, "raw_path": request.scope["raw_path"].decode()}
+
     @app.get("/api/v1/watchlist/slow")
     async def slow(request: Request) -> dict[str, str]:
         # A minute late, unless the caller gives up first (then the server stops at once).
@@ -100,6 +104,33 @@ async def test_the_gateway_passes_request_id_query_and_body_and_strips_hop_by_ho
     assert echoed["query"] == "x=1&y=2"
     assert echoed["body"] == "hello"
     assert response.headers["x-request-id"] == "trace-me"
+
+
+async def test_the_gateway_forwards_the_path_as_the_client_encoded_it(
+    tmp_path: Path, echo_url: str
+) -> None:
+    """A control character, a space or an encoded slash in a path reaches the service as sent."""
+    settings = embedded_settings(tmp_path, analytics_url=echo_url)
+    async with running(settings, ["gateway"]) as platform, client(platform.apps["gateway"]) as http:
+        response = await http.get("/api/v1/analytics/echo/a%07b%20c%2Fd%C3%A9?x=1")
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "rest": "a\x07b c/d\u00e9",
+        "raw_path": "/api/v1/analytics/echo/a%07b%20c%2Fd%C3%A9",
+    }
+
+
+async def test_a_control_character_in_a_path_is_a_refusal_not_a_server_error(
+    tmp_path: Path,
+) -> None:
+    settings = embedded_settings(tmp_path)
+    async with (
+        running(settings, ["gateway", "identity"], embedded=True) as platform,
+        client(platform.apps["gateway"]) as http,
+    ):
+        response = await http.get("/api/v1/users/%07%C3%86/profile")
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]["code"] in ("not_found", "validation_error")
 
 
 async def test_a_request_without_an_id_gets_one_the_service_sees_too(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -138,7 +139,7 @@ class GatewayProxy:
         body = await read_body(receive)  # within the limit, checked by the middleware
         if body is None:
             raise ApiError(400, "bad_request", "the client went away before sending the body")
-        target = scope["path"]
+        target = _sent_path(scope)
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
         return await _send(
@@ -150,6 +151,19 @@ class GatewayProxy:
             route,
             budget=self.budget,
         )
+
+
+def _sent_path(scope: Scope) -> str:
+    """The path as the client sent it, still percent-encoded.
+
+    Decoded, a ``%2F`` would become a separator and a ``%07`` a character no URL may
+    hold (the request could not be sent on). Some clients' ``raw_path`` carries the
+    query too; it is sent from ``query_string``.
+    """
+    raw: bytes | None = scope.get("raw_path")
+    if raw:
+        return raw.split(b"?", 1)[0].decode("latin-1")
+    return quote(scope["path"])
 
 
 async def _admit(
