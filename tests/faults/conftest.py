@@ -9,16 +9,12 @@ from __future__ import annotations
 import pytest
 
 from faults.report import COLLECTED, summary
+from support.markers import only_when_asked
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave the fault histories out of a run that does not name them in its ``-m``."""
-    if "faults" in (config.option.markexpr or ""):
-        return
-    left_out = [item for item in items if item.get_closest_marker("faults") is not None]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if item.get_closest_marker("faults") is None]
+    only_when_asked("faults", config, items)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

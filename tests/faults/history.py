@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from typing import Any
 
 import httpx
 
@@ -13,7 +14,7 @@ from faults.checks import Finding, Kind
 from faults.report import Run
 from faults.scenario import Phase, inject_one_at_a_time, phase_of
 from faults.stages import Stage
-from faults.workload import Mix, Workload
+from faults.workload import Mix, Operation, Workload
 from support.accounts import sign_up
 from support.auctions import open_lot, seller
 
@@ -74,10 +75,7 @@ async def run_history(stage: Stage, *, seed: int, mix: Mix | None = None) -> Run
             " broker is not durable (docs/architecture.md, Events); not counted."
         )
     run.notes += stage.restarts
-    refusals = Counter(op.code for op in workload.operations if op.refused)
-    run.notes.append(
-        "refused: " + ", ".join(f"{code} {count}" for code, count in refusals.most_common())
-    )
+    run.notes += _retries(workload.operations)
     if workload.failed_polls:
         run.notes.append(f"{workload.failed_polls} poll(s) of a book got no 200 (during faults).")
     return run
@@ -103,3 +101,24 @@ async def _delivered(stage: Stage, phases: list[Phase], run: Run) -> int:
             run.findings += missing
             return excused
         await asyncio.sleep(1.0)
+
+
+def _retries(operations: list[Operation]) -> list[str]:
+    """What the clients went through: refusals by reason, answers that were not true."""
+    refusals = Counter(op.code for op in operations if op.refused)
+    pending = Counter(
+        f"{a.status} {a.code}" if a.status == 409 else str(a.status or a.code)
+        for op in operations
+        for a in op.attempts
+        if not a.true
+    )
+    return [
+        "refused: " + _counts(refusals),
+        f"sent again with the same key, for answers that were not true: {_counts(pending)}",
+        f"sent twice at once: {sum(op.twin for op in operations)} bids;"
+        f" sent again after their true answer: {sum(op.resent for op in operations)} bids",
+    ]
+
+
+def _counts(counter: Counter[Any]) -> str:
+    return ", ".join(f"{key} x{count}" for key, count in counter.most_common()) or "none"

@@ -40,6 +40,7 @@ from support.tcp_proxy import TcpProxy
 SERVED = ("identity", "auction", "bidding", "gateway")
 OUTAGE = 10.0  # seconds a server stays cut
 DOWN = 2.0  # seconds a killed process stays down before it is started again
+STARTS = 3  # times a killed process is started before the history gives up on it
 # Thousands of bids from a few accounts on one address: no rate limit may refuse them.
 UNLIMITED = {
     "RATE_LIMIT_PER_USER": "1000000",
@@ -76,7 +77,9 @@ class Stage:
 
         The fault ends when the new process answers: how soon a process starts is the
         start-up benchmark's measure (``benchmarks/startup.py``), and depends on the
-        machine; what this fault measures is how soon bids flow once it is back.
+        machine; what this fault measures is how soon bids flow once it is back. A
+        process that exits while starting is started again, as its orchestrator would
+        (up to ``STARTS`` times), and the notes say why it exited.
         """
 
         async def kill() -> None:
@@ -85,10 +88,19 @@ class Stage:
 
         async def start_again() -> None:
             began = time.monotonic()
-            await child.spawn()
-            await child.until_ready()
-            took = time.monotonic() - began
-            self.restarts.append(f"{name} answered {took:.1f} s after it was started again")
+            for _ in range(STARTS):
+                await child.spawn()
+                try:
+                    await child.until_ready()
+                except AssertionError:
+                    if child.process.returncode is None:
+                        raise  # running, and never answering
+                    self.restarts.append(f"{name} exited while starting: {_last_error(child)}")
+                    continue
+                took = time.monotonic() - began
+                self.restarts.append(f"{name} answered {took:.1f} s after it was started again")
+                return
+            raise AssertionError(f"{name} exited each of the {STARTS} times it was started")
 
         return Fault(f"kill -9 of {name}, started again", inject=kill, lift=start_again, lasts=DOWN)
 
@@ -261,6 +273,26 @@ async def embedded(workdir: Path) -> AsyncIterator[Stage]:
             yield stage
         finally:
             await inspector.stop()
+
+
+def _last_error(child: Child) -> str:
+    """The last line of the last traceback a child logged (else its last error message)."""
+    if child.log is None:
+        return "no log"
+    message, traceback = "no error logged", ""
+    for line in child.log.read_text(errors="replace").splitlines()[-200:]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("level") not in ("error", "critical"):
+            continue
+        text = str(record.get("exception") or record.get("message") or "").strip()
+        if "\n" in text:
+            traceback = text.splitlines()[-1]
+        elif text:
+            message = text
+    return traceback or message
 
 
 def _dead_letters_logged(text: str) -> list[str]:

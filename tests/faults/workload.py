@@ -80,6 +80,8 @@ class Operation:
     code: str | None = None
     answered_at: float | None = None
     problems: list[str] = field(default_factory=list)
+    twin: bool = False  # sent twice at once
+    resent: bool = False  # sent again after its true answer
 
     @property
     def resolved(self) -> bool:
@@ -194,11 +196,12 @@ class Workload:
         while not self._stopping.is_set():
             began = time.monotonic()
             op = self._next(bidder, rng)
-            sends = 2 if rng.random() < self.mix.twin_share else 1
+            op.twin = rng.random() < self.mix.twin_share
             await asyncio.gather(
-                *(self._send_until_true(op, give_up=GIVE_UP_AFTER) for _ in range(sends))
+                *(self._send_until_true(op, give_up=GIVE_UP_AFTER) for _ in range(1 + op.twin))
             )
             if op.resolved and rng.random() < self.mix.resent_share:
+                op.resent = True
                 await self._send_until_true(op, give_up=GIVE_UP_AFTER, again=True)
             with contextlib.suppress(TimeoutError):
                 pause = interval - (time.monotonic() - began)
