@@ -18,6 +18,8 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from auction_platform.contracts.money import MAX_AMOUNT_CENTS
+
 SERVICES = (
     "gateway",
     "identity",
@@ -106,11 +108,10 @@ class Settings(BaseSettings):
     # operators' tools); the client address is the one resolved as above.
     internal_networks: Networks = []
 
-
     # Auctions: limits on what a seller may list, and the scheduler.
     auction_min_duration_seconds: int = Field(default=60, ge=1)
     auction_max_duration_days: int = Field(default=30, ge=1, le=365)
-    auction_max_amount_cents: int = Field(default=100_000_000_00, ge=100)
+    auction_max_amount_cents: int = Field(default=MAX_AMOUNT_CENTS, ge=100, le=MAX_AMOUNT_CENTS)
     auction_max_images: int = Field(default=10, ge=0, le=50)
     ending_soon_minutes: list[int] = [60, 15, 5]
     scheduler_interval_seconds: float = Field(default=0.25, gt=0, le=60)

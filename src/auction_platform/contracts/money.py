@@ -13,6 +13,11 @@ CURRENCIES: dict[str, int] = {
     "KES": 2, "MAD": 2,
 }  # fmt: skip
 
+# The largest amount anything on the platform names, in minor units (10^10: a hundred
+# million in a two-decimal currency): a listing's prices and increments, a bid's
+# maximum, a price filter. AUCTION_MAX_AMOUNT_CENTS may set the listings' lower.
+MAX_AMOUNT_CENTS = 10**10
+
 # Symbols people read without a second look; other currencies show their code.
 SYMBOLS: dict[str, str] = {
     "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩",

@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from auction_platform.core.auth import CurrentUser, Principal
 from auction_platform.core.errors import install_error_handlers
 from auction_platform.core.health import health_router
+from auction_platform.core.inputs import RefuseNul
 from auction_platform.core.lean import LeanRoute, LeanRoutes
 from auction_platform.core.middleware import RequestMiddleware
 from auction_platform.core.net import InternalNetworks, internal_only
@@ -49,6 +50,10 @@ def create_app(
         # vendored, for the whole API at /api/docs (see services/gateway/docs.py).
         docs_url=None,
         redoc_url=None,
+        # No redirect to the path with or without its trailing slash: built from the
+        # Host this service saw, it named the service's internal address to a client
+        # behind the gateway. Such a path is a 404 like any other unknown path.
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     install_openapi(app)
@@ -94,6 +99,7 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(RefuseNul)
     app.add_middleware(
         RequestMiddleware,
         service=runtime.name,

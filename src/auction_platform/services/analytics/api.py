@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from auction_platform.core.auth import Admin
 from auction_platform.core.errors import ErrorTable
+from auction_platform.core.inputs import ResourceId
 from auction_platform.services.analytics import handlers
 from auction_platform.services.analytics.commands import (
     AuctionReport,
@@ -76,9 +77,7 @@ def build_router(ctx: Analytics) -> APIRouter:
         return stamped(await handlers.bids_per_minute(BidsPerMinute(minutes), ctx=ctx))
 
     @router.get("/auctions/{auction_id}")
-    async def auction(
-        admin: Admin, auction_id: Annotated[str, Path(min_length=1, max_length=64)]
-    ) -> dict[str, Any]:
+    async def auction(admin: Admin, auction_id: ResourceId) -> dict[str, Any]:
         """One auction: bids per minute, time to first bid, result and refunds."""
         return stamped(await handlers.auction_report(AuctionReport(auction_id), ctx=ctx))
 

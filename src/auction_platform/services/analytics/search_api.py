@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from auction_platform.core.inputs import PriceFilter
 from auction_platform.services.analytics import handlers
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search import (
@@ -30,8 +31,8 @@ def build_router(ctx: Analytics) -> APIRouter:
         q: Annotated[str, Query(max_length=200)] = "",
         category: Annotated[str | None, Query(max_length=40)] = None,
         status: SearchStatus | None = None,
-        min_price: Annotated[int | None, Query(ge=0)] = None,
-        max_price: Annotated[int | None, Query(ge=0)] = None,
+        min_price: PriceFilter = None,
+        max_price: PriceFilter = None,
         sort: SearchSort = "relevance",
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0)] = 0,

@@ -22,6 +22,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from auction_platform.contracts.auctions import feed_channel
 from auction_platform.core.cache.base import Cache, CacheUnavailable
+from auction_platform.core.inputs import ResourceId
 
 log = logging.getLogger("auction_platform.gateway")
 
@@ -43,7 +44,7 @@ def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) ->
     router = APIRouter()
 
     @router.websocket("/ws/auctions/{auction_id}")
-    async def feed(websocket: WebSocket, auction_id: str) -> None:
+    async def feed(websocket: WebSocket, auction_id: ResourceId) -> None:
         await websocket.accept()
         try:
             async with cache.subscribe(feed_channel(auction_id)) as updates:

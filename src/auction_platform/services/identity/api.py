@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from auction_platform.core.auth import Admin, CurrentService, CurrentUser, Principal
 from auction_platform.core.errors import ErrorTable
+from auction_platform.core.inputs import ResourceId
 from auction_platform.core.net import client_address
 from auction_platform.services.identity import handlers, store
 from auction_platform.services.identity.domain import (
@@ -198,7 +199,7 @@ def build_router(ctx: Identity) -> APIRouter:
         return {"user": granted.user.public(), **granted.tokens.public(ctx.clock())}
 
     @users.get("/{user_id}/profile")
-    async def profile(user_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+    async def profile(user_id: ResourceId) -> dict[str, Any]:
         """What anyone may see of an account: its display name and since when it exists."""
         user = await handlers.user(user_id, ctx=ctx)
         return {
@@ -210,14 +211,14 @@ def build_router(ctx: Identity) -> APIRouter:
         }
 
     @users.get("/{user_id}")
-    async def get_user(user_id: str, principal: CurrentUser) -> dict[str, Any]:
+    async def get_user(user_id: ResourceId, principal: CurrentUser) -> dict[str, Any]:
         """An account: your own, or any for an admin."""
         handlers.may_see(_actor(principal), user_id)
         return {"user": (await handlers.user(user_id, ctx=ctx)).public()}
 
     @users.patch("/{user_id}")
     async def change_user(
-        user_id: str, body: ProfileChange, principal: CurrentUser
+        user_id: ResourceId, body: ProfileChange, principal: CurrentUser
     ) -> dict[str, Any]:
         """Change an account: your own, or any for an admin."""
         handlers.may_see(_actor(principal), user_id)
@@ -225,7 +226,7 @@ def build_router(ctx: Identity) -> APIRouter:
         return {"user": (await handlers.change_profile(command, ctx=ctx)).public()}
 
     @users.put("/{user_id}/roles")
-    async def change_roles(user_id: str, body: RolesChange, admin: Admin) -> dict[str, Any]:
+    async def change_roles(user_id: ResourceId, body: RolesChange, admin: Admin) -> dict[str, Any]:
         """Grant or withdraw roles (admins only). The account's access tokens issued
         before the change are refused from then on (401 ``token_stale``): its client
         refreshes and gets a token with the new roles."""
@@ -233,7 +234,7 @@ def build_router(ctx: Identity) -> APIRouter:
         return {"user": user.public()}
 
     @users.get("/{user_id}/contact")
-    async def contact(user_id: str, service: CurrentService) -> dict[str, Any]:
+    async def contact(user_id: ResourceId, service: CurrentService) -> dict[str, Any]:
         """Where and how to reach a user (the platform's services only)."""
         user = await handlers.user(user_id, ctx=ctx)
         return {

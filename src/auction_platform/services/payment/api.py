@@ -7,13 +7,14 @@ import hmac
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.core.auth import Admin, CurrentUser, Principal
 from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
 from auction_platform.core.failures import DomainError
+from auction_platform.core.inputs import ResourceId
 from auction_platform.services.payment import handlers, views, webhooks
 from auction_platform.services.payment.commands import (
     AcceptOffer,
@@ -84,7 +85,7 @@ def _idempotency(
     return Idempotency(key, hmac.new(secret, request.encode(), hashlib.sha256).hexdigest())
 
 
-ItemId = Annotated[str, Path(min_length=1, max_length=64)]
+ItemId = ResourceId
 
 
 def _caller(principal: Principal) -> Caller:
