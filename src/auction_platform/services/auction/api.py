@@ -30,7 +30,7 @@ from auction_platform.core.auth import (
 from auction_platform.core.errors import ErrorTable
 from auction_platform.core.failures import Invalid
 from auction_platform.core.inputs import PriceFilter, ResourceId
-from auction_platform.services.auction import answers, handlers, views
+from auction_platform.services.auction import handlers, views
 from auction_platform.services.auction.commands import (
     BrowseLots,
     CancelLot,
@@ -49,15 +49,8 @@ from auction_platform.services.auction.commands import (
 from auction_platform.services.auction.domain import Caller, Lot, Sort, Status
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.listing import (
-    CATEGORY_PATTERN,
     DEFAULT_INCREMENTS,
     DEFAULT_SOFT_CLOSE,
-    DESCRIPTION_MAX,
-    MAX_INCREMENT_ROWS,
-    SOFT_CLOSE_MAX_EXTENSIONS,
-    SOFT_CLOSE_MAX_SECONDS,
-    TITLE_LENGTH,
-    URL_MAX,
     SoftClose,
     Terms,
 )
@@ -72,68 +65,11 @@ ERRORS = ErrorTable(
 )
 
 LotId = ResourceId
-# The terms' limits as the listing rules check them (``listing``): the schema states
-# them, and a value outside them is refused by the rule with its own code (422
-# ``invalid_title``, ``invalid_category``...), not as a ``validation_error``.
-Title = Annotated[
-    str,
-    Field(
-        max_length=TITLE_LENGTH[1] + 80,  # beyond, not worth reading
-        json_schema_extra={"minLength": TITLE_LENGTH[0], "maxLength": TITLE_LENGTH[1]},
-        description="One line.",
-    ),
-]
-Description = Annotated[
-    str,
-    Field(max_length=DESCRIPTION_MAX + 500, json_schema_extra={"maxLength": DESCRIPTION_MAX}),
-]
-Category = Annotated[
-    str,
-    Field(
-        max_length=40,
-        json_schema_extra={"pattern": CATEGORY_PATTERN},
-        description="A slug of lower-case letters, digits and `-`.",
-        examples=["cameras"],
-    ),
-]
-Currency = Annotated[
-    str, Field(min_length=3, max_length=3, description="ISO 4217.", examples=["EUR"])
-]
-Increment = Annotated[
-    list[StrictInt],
-    Field(min_length=2, max_length=2, description="`[from_cents, increment_cents]`"),
-]
-Increments = Annotated[
-    list[Increment],
-    Field(
-        max_length=MAX_INCREMENT_ROWS,
-        json_schema_extra={"minItems": 1},
-        description="Bands ascending from 0 (eBay's increments when left out).",
-    ),
-]
-ImageUrl = Annotated[
-    str,
-    Field(max_length=URL_MAX, description="A public `https` URL, or a path under `/static/`."),
-]
-Images = Annotated[
-    list[ImageUrl],
-    Field(max_length=50, description="At most `AUCTION_MAX_IMAGES` (10 by default)."),
-]
+Increment = Annotated[list[StrictInt], Field(min_length=2, max_length=2)]
+Increments = Annotated[list[Increment], Field(max_length=50)]
+ImageUrl = Annotated[str, Field(max_length=2_048)]
 # How long a lot runs, in seconds: the settings' limits (a year at most) decide the rest.
-Duration = Annotated[
-    StrictInt,
-    Field(
-        ge=1,
-        le=365 * 86_400,
-        description=(
-            "From `AUCTION_MIN_DURATION_SECONDS` (60 by default) to "
-            "`AUCTION_MAX_DURATION_DAYS` (30 by default)."
-        ),
-    ),
-]
-SoftCloseSeconds = Annotated[
-    StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_SECONDS})
-]
+Duration = Annotated[StrictInt, Field(ge=1, le=365 * 86_400)]
 # Optional terms that may be cleared with an explicit null (a null start: when published).
 NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close", "starts_at"})
 
@@ -143,21 +79,17 @@ class _Strict(BaseModel):
 
 
 class SoftCloseBody(_Strict):
-    """A bid within `window_seconds` of the end moves the end `extend_seconds` later."""
-
-    window_seconds: SoftCloseSeconds
-    extend_seconds: SoftCloseSeconds
-    max_extensions: Annotated[
-        StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_EXTENSIONS})
-    ]
+    window_seconds: StrictInt
+    extend_seconds: StrictInt
+    max_extensions: StrictInt
 
 
 class NewLot(_Strict):
-    title: Title
-    description: Description = ""
-    category: Category
-    images: Images = []
-    currency: Currency
+    title: Annotated[str, Field(max_length=200)]
+    description: Annotated[str, Field(max_length=10_500)] = ""
+    category: Annotated[str, Field(max_length=40)]
+    images: Annotated[list[ImageUrl], Field(max_length=50)] = []
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
     start_cents: StrictInt
     reserve_cents: StrictInt | None = None
     buy_now_cents: StrictInt | None = None
@@ -183,11 +115,11 @@ class Cancellation(_Strict):
 
 
 class LotChange(_Strict):
-    title: Title | None = None
-    description: Description | None = None
-    category: Category | None = None
-    images: Images | None = None
-    currency: Currency | None = None
+    title: Annotated[str, Field(max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=10_500)] | None = None
+    category: Annotated[str, Field(max_length=40)] | None = None
+    images: Annotated[list[ImageUrl], Field(max_length=50)] | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
     start_cents: StrictInt | None = None
     reserve_cents: StrictInt | None = None
     buy_now_cents: StrictInt | None = None
