@@ -54,6 +54,16 @@ def test_a_signature_older_than_the_tolerance_is_refused() -> None:
     assert verify(raw, fresh, [SECRET])
 
 
+def test_a_signature_dated_beyond_the_tolerance_ahead_is_refused() -> None:
+    raw = body()
+    for ahead in (TOLERANCE_SECONDS + 5, 10 * 86_400):
+        future = signature(raw, SECRET, at=time.time() + ahead)
+        assert refused(raw, future, [SECRET]).code == "invalid_signature"
+    # A sender's clock a little ahead of ours is within the tolerance.
+    slightly = signature(raw, SECRET, at=time.time() + TOLERANCE_SECONDS - 30)
+    assert verify(raw, slightly, [SECRET])
+
+
 def test_one_changed_byte_is_refused() -> None:
     raw = body()
     header = signature(raw, SECRET)

@@ -5,9 +5,10 @@ and the sandbox's both come through here, signed the same way.
 
 - The signature is checked with the SDK's ``WebhookSignature.verify_header``
   against each configured secret in turn (two are configured while one is
-  rotated), with Stripe's tolerance of 300 seconds, over the raw body. A bad,
-  missing or stale signature is refused as ``invalid_signature`` (400) and changes
-  nothing.
+  rotated), with Stripe's tolerance of 300 seconds, over the raw body. The SDK
+  refuses a signature older than that; one dated further ahead is refused here (no
+  clock is that far off: it was made to be replayed later). A bad, missing, stale or
+  future signature is refused as ``invalid_signature`` (400) and changes nothing.
 - The event id is recorded in ``payment_webhook_events`` in the same transaction
   as the order's change and its outbox event, so a redelivered event (or two
   deliveries racing) has its effect once.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -57,8 +59,20 @@ def invalid_signature() -> Invalid:
     return Invalid("invalid_signature", "the Stripe-Signature header does not verify this body")
 
 
+def _signed_at(header: str) -> int | None:
+    """The ``t=`` timestamp of a ``Stripe-Signature`` header (the SDK reads it alike)."""
+    for item in header.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def verify(payload: bytes, header: str | None, secrets: Sequence[str]) -> dict[str, Any]:
-    """The event in a body signed with one of ``secrets`` within the tolerance.
+    """The event in a body signed with one of ``secrets`` within the tolerance, either way.
 
     Refused as ``invalid_signature`` or ``malformed_event`` (both answered 400).
     """
@@ -73,6 +87,9 @@ def verify(payload: bytes, header: str | None, secrets: Sequence[str]) -> dict[s
         except (stripe.SignatureVerificationError, UnicodeDecodeError):
             continue
     else:
+        raise invalid_signature()
+    signed_at = _signed_at(header)
+    if signed_at is None or signed_at > time.time() + TOLERANCE_SECONDS:
         raise invalid_signature()
     try:
         event = json.loads(payload)
