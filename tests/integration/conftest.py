@@ -12,6 +12,7 @@ import pytest
 from auction_platform.composition import Platform
 from auction_platform.settings import Settings
 from support.platforms import client, distributed_settings, embedded_settings, running
+from support.tcp_proxy import TcpProxy
 
 ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
 MakeSettings = Callable[..., Settings]
@@ -50,3 +51,14 @@ async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the gateway."""
     async with client(platform.apps["gateway"]) as gateway:
         yield gateway
+
+
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[TcpProxy]:
+    """The test Redis reached through a proxy the test can cut (``redis://127.0.0.1:<port>``)."""
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.cut()

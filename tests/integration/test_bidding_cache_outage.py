@@ -8,11 +8,9 @@ the database: it must not be served, and it is repaired from the database.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from redis.asyncio import Redis
 
 from auction_platform.composition import Platform
@@ -23,17 +21,6 @@ from support.books import auction_rules, open_book
 from support.platforms import client, distributed_settings, running
 from support.tcp_proxy import TcpProxy
 from support.waiting import eventually
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[TcpProxy]:
-    """The test Redis reached through a proxy the test can cut."""
-    proxy = TcpProxy("127.0.0.1", 6379)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.cut()
 
 
 class Reader:

@@ -9,10 +9,7 @@ reaches it, as a replica on another node would.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from auction_platform.composition import Platform
 from auction_platform.settings import Settings
@@ -22,17 +19,6 @@ from support.tcp_proxy import TcpProxy
 from support.waiting import eventually
 
 ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[TcpProxy]:
-    """The test Redis reached through a proxy the test can cut."""
-    proxy = TcpProxy("127.0.0.1", 6379)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.cut()
 
 
 def settings_through(proxy: TcpProxy, postgres_url: str, **overrides: int) -> Settings:
