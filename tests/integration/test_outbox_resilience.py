@@ -69,7 +69,7 @@ async def test_two_relays_on_one_outbox_publish_each_event_exactly_once(
             queue_prefix=settings.rabbitmq_queue_prefix,
         )
         await listener.start()
-        queue_sets.also_queue("listener")
+        queue_sets.remember(settings.rabbitmq_queue_prefix, ["listener"])
         try:
             await listener.subscribe("listener", ["auction.#"], count)
             uow = runtime.require_uow()

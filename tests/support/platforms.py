@@ -57,6 +57,9 @@ async def running(
 ) -> AsyncIterator[Platform]:
     """A started platform (migrated), stopped and cleaned up afterwards."""
     platform = Platform(settings, services, embedded=embedded, environ={})
+    prefix = settings.rabbitmq_queue_prefix
+    if settings.rabbitmq_url.startswith("amqp") and queue_sets.is_shared(prefix):
+        queue_sets.remember(prefix, queue_names(platform))
     try:
         await platform.start(run_migrations=True)
         yield platform

@@ -38,8 +38,8 @@ DEFAULT_MAX_RETRIES: int = Settings.model_fields["broker_max_retries"].default
 # A deadline for a loaded machine, not a measure.
 _TIMEOUT = 60.0
 
-_prefixes: set[str] = set()
-_extra_queues: set[str] = set()
+# The queues (without their prefix) declared under each prefix of this process so far.
+_declared: dict[str, set[str]] = {}
 
 
 def queue_prefix(max_retries: int = DEFAULT_MAX_RETRIES) -> str:
@@ -48,24 +48,27 @@ def queue_prefix(max_retries: int = DEFAULT_MAX_RETRIES) -> str:
     A quorum queue's delivery limit is fixed when the queue is created, so each limit
     tests ask for has a set of its own (still one per process).
     """
-    prefix = f"q_{_TAG}.r{max_retries}."
-    _prefixes.add(prefix)
-    return prefix
-
-
-def child_environ() -> dict[str, str]:
-    """The exchange and queue prefix of this process's set, as a served child reads them."""
-    return {"RABBITMQ_EXCHANGE": EXCHANGE, "RABBITMQ_QUEUE_PREFIX": queue_prefix()}
+    return f"q_{_TAG}.r{max_retries}."
 
 
 def is_shared(prefix: str) -> bool:
     """Whether queues under ``prefix`` belong to this process's sets (emptied, not deleted)."""
-    return prefix in _prefixes
+    return prefix.startswith(f"q_{_TAG}.")
 
 
-def also_queue(*names: str) -> None:
-    """Queues a test declares itself under a shared prefix: emptied and deleted with the rest."""
-    _extra_queues.update(names)
+def remember(prefix: str, queues: Iterable[str]) -> None:
+    """Count ``queues`` (without ``prefix``) among this process's: emptied and deleted with them.
+
+    Called before they are declared, so a test that fails half-way leaves none unknown.
+    """
+    _declared.setdefault(prefix, set()).update(queues)
+
+
+def child_environ() -> dict[str, str]:
+    """The exchange and queue prefix of this process's set, as a served child reads them."""
+    prefix = queue_prefix()
+    remember(prefix, every_queue())  # the child's ``migrate`` declares them all
+    return {"RABBITMQ_EXCHANGE": EXCHANGE, "RABBITMQ_QUEUE_PREFIX": prefix}
 
 
 def queue_names(platform: Platform) -> list[str]:
@@ -85,27 +88,22 @@ def every_queue() -> tuple[str, ...]:
         return tuple(queue_names(Platform(settings, SERVICES, embedded=False, environ={})))
 
 
-def _queues() -> list[str]:
-    """Each queue of this process's sets (with its prefix), dead-letter queues included."""
-    names = (*every_queue(), *sorted(_extra_queues))
-    return [
+def empty(url: str) -> None:
+    """Purge every queue of this process's sets on the broker at ``url``."""
+    queues = [
         f"{prefix}{name}{suffix}"
-        for prefix in sorted(_prefixes)
-        for name in names
+        for prefix, names in sorted(_declared.items())
+        for name in sorted(names)
         for suffix in ("", ".dlq")
     ]
-
-
-def empty(url: str) -> None:
-    """Purge every queue of this process's sets (those that exist) on the broker at ``url``."""
-    if _prefixes:
-        _blocking(_purge(url, _queues()))
+    if queues:
+        _blocking(_purge(url, queues))
 
 
 def delete(url: str) -> None:
-    """Delete this process's queues and exchanges (at the end of the session)."""
-    if _prefixes:
-        _blocking(_delete(url, (*every_queue(), *sorted(_extra_queues))))
+    """Delete this process's queues and exchange (at the end of the session)."""
+    if _declared:
+        _blocking(_delete(url))
 
 
 async def _purge(url: str, queues: Iterable[str]) -> None:
@@ -117,7 +115,7 @@ async def _purge(url: str, queues: Iterable[str]) -> None:
                 try:
                     queue = await channel.declare_queue(name, passive=True)
                 except ChannelNotFoundEntity:
-                    # Not declared in this process yet; the error closed the channel.
+                    # Not declared yet (a test failed first); the error closed the channel.
                     channel = await connection.channel()
                     continue
                 # Only a queue holding messages is purged: a purge is a write to its log.
@@ -125,10 +123,10 @@ async def _purge(url: str, queues: Iterable[str]) -> None:
                     await queue.purge()
 
 
-async def _delete(url: str, names: tuple[str, ...]) -> None:
-    for prefix in sorted(_prefixes):
+async def _delete(url: str) -> None:
+    for prefix, names in sorted(_declared.items()):
         broker = RabbitBroker(url, exchange=EXCHANGE, queue_prefix=prefix, timeout=_TIMEOUT)
-        await broker.delete_topology(names)
+        await broker.delete_topology(sorted(names))
 
 
 def _blocking(work: Coroutine[Any, Any, T]) -> T:
