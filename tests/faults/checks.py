@@ -125,31 +125,31 @@ def bids(
                 )
             )
         accounted.add(where)
-    sent = {(op.auction_id, op.bidder.id, op.amount_cents): op for op in operations}
+    sent = {(o.auction_id, o.bidder.id, o.amount_cents): o for o in operations}
     for row in ledger:
         if (row.auction_id, row.seq) in accounted:
             continue
-        op = sent.get((row.auction_id, row.bidder_id, row.max_cents))
+        recorded = sent.get((row.auction_id, row.bidder_id, row.max_cents))
         phase = phase_at(utc(row.placed_at).timestamp())
-        where = f"seq {row.seq} of {row.auction_id}"
-        if op is None:
-            findings.append(Finding(Kind.WRONG, phase, f"{where} is a bid no client sent"))
-        elif op.refused:
+        seq = f"seq {row.seq} of {row.auction_id}"
+        if recorded is None:
+            findings.append(Finding(Kind.WRONG, phase, f"{seq} is a bid no client sent"))
+        elif recorded.refused:
             findings.append(
                 Finding(
                     Kind.WRONG,
                     phase,
-                    f"bid {op.number} was refused"
-                    f" ({op.status} {op.code}) and is in the ledger as {where}",
+                    f"bid {recorded.number} was refused"
+                    f" ({recorded.status} {recorded.code}) and is in the ledger as {seq}",
                 )
             )
-        elif op.acknowledged:
+        elif recorded.acknowledged:
             findings.append(
                 Finding(
                     Kind.WRONG,
                     phase,
-                    f"bid {op.number} (seq {op.seq}) is in the"
-                    f" ledger again as {where}: a retry counted twice",
+                    f"bid {recorded.number} (seq {recorded.seq}) is in the"
+                    f" ledger again as {seq}: a retry counted twice",
                 )
             )
         # A bid that never got a true answer may be there once: reported above.

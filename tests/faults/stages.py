@@ -32,8 +32,9 @@ from faults.checks import Event, Subscriber
 from faults.scenario import Fault
 from support import queue_sets
 from support.http_server import free_port
-from support.platforms import embedded_settings, queue_names
+from support.platforms import embedded_settings
 from support.processes import Child, all_started, child_env, started
+from support.queue_sets import queue_names
 from support.servers import RABBITMQ_URL, REDIS_URL, postgres_database, unique_name
 from support.tcp_proxy import TcpProxy
 
@@ -181,7 +182,7 @@ async def distributed(workdir: Path, services: Sequence[str] = SERVED) -> AsyncI
         # This test process's queue set (emptied by the ``rabbitmq_url`` fixture), a cache
         # prefix of its own.
         names = {**queue_sets.child_environ(), "CACHE_PREFIX": unique_name("c") + ":"}
-        settings = {key.lower(): value for key, value in names.items()}
+        settings: dict[str, Any] = {key.lower(): value for key, value in names.items()}
         inspector = Platform(
             Settings(  # type: ignore[call-arg]
                 _env_file=None,
