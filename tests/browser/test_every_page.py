@@ -17,7 +17,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from auction_platform.services.identity import handlers as identity
 from auction_platform.services.identity.domain import CreateAdmin
 from support.accounts import PASSWORD, Account
-from support.auctions import create, open_lot, seller
+from support.auctions import create, open_lot, seller, unsold_lot
 from support.browser import DESKTOP, screenshots_at_both_widths, serious_accessibility_violations
 from support.waiting import eventually
 from support.web_site import Site, bid, bidder, embedded_site, sign_in
@@ -72,6 +72,8 @@ async def test_every_page_type_is_accessible_at_both_widths(
         owner = await seller(site.http, "Marta")
         lot = await open_lot(site.http, owner, title="Art deco table lamp", currency="USD")
         await create(site.http, owner, title="A box of first editions", publish=True)
+        unsold = await unsold_lot(site.http, owner, title="Pewter jug")
+        quiet = await open_lot(site.http, owner, title="Tin robot")  # open, no bid yet
         visitor = await (await new_context(DESKTOP)).new_page()
         for path, name in (
             ("/", "home"),
@@ -129,6 +131,18 @@ async def test_every_page_type_is_accessible_at_both_widths(
         ):
             await page.goto(site.url + path)
             await _check(page, name, problems)
+
+        # The first seller's own lots: open without a bid, with bids, ended unsold.
+        marta = await sign_in(await new_context(DESKTOP), site, owner)
+        for path, name in (
+            (f"/auctions/{quiet['id']}", "lot-seller"),
+            (f"/auctions/{quiet['id']}/edit", "sell-edit-open"),
+            (f"/auctions/{lot['id']}/edit", "sell-edit-locked"),
+            (f"/auctions/{unsold['id']}", "lot-seller-unsold"),
+            (f"/auctions/{unsold['id']}/relist", "sell-relist"),
+        ):
+            await marta.goto(site.url + path)
+            await _check(marta, name, problems)
 
         # An operator's console.
         operator, _ = await identity.create_admin(

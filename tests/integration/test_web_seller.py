@@ -14,6 +14,7 @@ import pytest
 
 from support.accounts import PASSWORD, log_in
 from support.accounts import sign_up as sign_up_by_api
+from support.auctions import place_bid
 from support.platforms import embedded_settings, running
 from support.waiting import eventually
 
@@ -351,17 +352,7 @@ async def test_sales_show_each_order_with_its_buyer_and_status(seller: Seller) -
 
 async def bid_on(seller: Seller, lot_id: str, cents: int) -> None:
     """A bidder's bid, through the API, once the lot's bid book takes bids."""
-    bidder = await sign_up_by_api(seller.http, name="Bea")
-
-    async def placed() -> bool:
-        answer = await seller.http.post(
-            f"/api/v1/auctions/{lot_id}/bids",
-            json={"max_amount_cents": cents},
-            headers=bidder.headers,
-        )
-        return answer.status_code in (200, 201)
-
-    await eventually(placed, timeout=30, interval=0.25)
+    await place_bid(seller.http, lot_id, await sign_up_by_api(seller.http, name="Bea"), cents)
 
 
 async def test_an_open_lot_is_edited_until_its_first_bid_keeping_its_start_and_currency(

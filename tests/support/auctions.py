@@ -85,6 +85,42 @@ async def open_lot(http: httpx.AsyncClient, owner: Account, **overrides: Any) ->
     return await eventually(opened)
 
 
+async def unsold_lot(http: httpx.AsyncClient, owner: Account, **overrides: Any) -> dict[str, Any]:
+    """A lot listed to start now and run two seconds, returned once it ended without a bid.
+
+    The platform must allow lots that short (``auction_min_duration_seconds``).
+    """
+    body = lot_body(publish=True, duration_seconds=2, **overrides)
+    del body["starts_at"], body["ends_at"]
+    response = await http.post("/api/v1/auctions", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    path = f"/api/v1/auctions/{response.json()['auction']['id']}"
+
+    async def ended() -> dict[str, Any]:
+        lot: dict[str, Any] = (await http.get(path, headers=owner.headers)).json()["auction"]
+        return lot if lot["status"] == "closed" else {}
+
+    lot = await eventually(ended)
+    assert lot["outcome"] == "unsold", lot
+    return lot
+
+
+async def place_bid(
+    http: httpx.AsyncClient, lot_id: str, bidder: Account, cents: int
+) -> dict[str, Any]:
+    """A maximum bid through the API, once the lot's bid book takes bids; the answer."""
+    path = f"/api/v1/auctions/{lot_id}/bids"
+
+    async def placed() -> dict[str, Any]:
+        answer = await http.post(path, json={"max_amount_cents": cents}, headers=bidder.headers)
+        if answer.status_code in (200, 201):
+            found: dict[str, Any] = answer.json()
+            return found
+        return {}
+
+    return await eventually(placed, interval=0.25)
+
+
 async def admin_token(http: httpx.AsyncClient, platform: Platform) -> dict[str, str]:
     """The Authorization header of a new admin."""
     admin, _ = await identity_handlers.create_admin(
