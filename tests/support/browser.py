@@ -6,6 +6,7 @@ are the plain helpers, all on Playwright's async API (the conftest says why).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import shutil
 from pathlib import Path
@@ -78,7 +79,14 @@ async def serious_accessibility_violations(page: Page) -> list[dict[str, Any]]:
 
     Use as ``assert not violations, violations``.
     """
-    if not await page.evaluate("typeof window.axe === 'object'"):
+    try:
+        # A context with JavaScript off never answers an evaluate(): fail, not hang.
+        loaded = await asyncio.wait_for(page.evaluate("typeof window.axe === 'object'"), 60)
+    except TimeoutError:
+        raise AssertionError(
+            "axe-core runs in the page: check it in a context with JavaScript on"
+        ) from None
+    if not loaded:
         # Not add_script_tag: it adds an inline <script>, which the site's
         # Content-Security-Policy (default-src 'self') blocks. evaluate() goes
         # through the DevTools protocol, which the page's CSP does not govern,
