@@ -16,7 +16,12 @@ service serves at ``/api/v1/<service>/openapi.json``, from the routes themselves
   ``Error`` (``{"error": {"code", "message", "request_id", "details"?}}``): a 422 is a
   ``ValidationFailure`` (an ``Error`` whose ``details`` list the problems), an operation
   that needs a token documents 401 and 403, and every operation has a ``default``
-  error response.
+  error response;
+- an operation with a JSON body documents 400 (``malformed_json``), one with a path
+  parameter 404 (``not_found``);
+- a route's documented model of a 2xx answer (``responses={200: {"model": ...}}``,
+  documentation only: the route's answer is not checked against it at run time, as
+  FastAPI would a ``response_model``) replaces the schema its annotation gave.
 """
 
 from __future__ import annotations
@@ -111,19 +116,34 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
     },
     VALIDATION_FAILURE: {
         "title": "ValidationFailure",
-        "description": "A request that is not valid: `code` is `validation_error`.",
+        "description": (
+            "A request that is not valid. Its shape (a field missing, of the wrong type, "
+            "out of its bounds) is `validation_error`, with `details` listing each "
+            "problem; a value the rules refuse has the rule's own code (`invalid_title`, "
+            "`password_too_short`...)."
+        ),
         "allOf": [
             _ref(ERROR),
             {
-                "type": "object",
-                "properties": {
-                    "error": {
-                        "type": "object",
-                        "properties": {
-                            "code": {"const": "validation_error"},
-                            "details": {"type": "array", "items": _ref(VALIDATION_ISSUE)},
-                        },
-                    }
+                "if": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"code": {"const": "validation_error"}},
+                        }
+                    },
+                },
+                "then": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "details": {"type": "array", "items": _ref(VALIDATION_ISSUE)}
+                            },
+                        }
+                    },
                 },
             },
         ],
@@ -198,8 +218,11 @@ def _describe(operation: dict[str, Any], access: str, roles: frozenset[str]) -> 
         needs = ", ".join(f"`{role}`" for role in sorted(roles))
         note = f"Needs the {needs} role."
         operation["description"] = (operation.get("description", "") + "\n\n" + note).strip()
+    _describe_refusals(operation)
     for status, response in responses.items():
-        if status == "422":
+        if status[:1] == "2":
+            _documented_model_wins(response)
+        elif status == "422":
             responses[status] = _error_response(
                 "The request is not valid (`validation_error`): `details` lists each problem.",
                 VALIDATION_FAILURE,
@@ -213,6 +236,28 @@ def _describe(operation: dict[str, Any], access: str, roles: frozenset[str]) -> 
             "409 `conflict`, 429 `rate_limited`, 503 `service_unavailable`)."
         ),
     )
+
+
+def _describe_refusals(operation: dict[str, Any]) -> None:
+    """The refusals any operation of its kind may answer: a body that is not JSON, an unknown id."""
+    responses: dict[str, Any] = operation["responses"]
+    body = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in body:
+        responses.setdefault("400", _error_response("The body is not JSON (`malformed_json`)."))
+    if any(parameter.get("in") == "path" for parameter in operation.get("parameters", ())):
+        responses.setdefault(
+            "404", _error_response("Nothing has the id in the path (`not_found`).")
+        )
+
+
+def _documented_model_wins(response: dict[str, Any]) -> None:
+    """A route's documented model (``responses={200: {"model": ...}}``) replaces the schema
+    FastAPI inferred from its ``dict[str, Any]`` annotation (an object of anything); the
+    two were merged into one schema."""
+    for content in response.get("content", {}).values():
+        schema = content.get("schema")
+        if isinstance(schema, dict) and "$ref" in schema:
+            content["schema"] = {"$ref": schema["$ref"]}
 
 
 def refine(document: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str, Any]:

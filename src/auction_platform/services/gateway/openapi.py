@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from auction_platform.contracts.books import PublicBook
 from auction_platform.contracts.routes import API_SERVICES, owner_of
 from auction_platform.core.openapi import BEARER, BEARER_SCHEME, ERROR, INTERNAL
 
@@ -149,93 +150,8 @@ def _feed_path() -> dict[str, Any]:
     }
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "type": [schema["type"], "null"]}
-
-
-def _cents(description: str) -> dict[str, Any]:
-    return {"type": "integer", "minimum": 0, "description": description}
-
-
-BOOK: dict[str, Any] = {
-    "title": "PublicBook",
-    "description": (
-        "An auction's book as anyone may see it: never a maximum bid, never a bidder's "
-        "identity. Each live feed message is one of these."
-    ),
-    "type": "object",
-    "required": [
-        "auction_id",
-        "status",
-        "currency",
-        "price_cents",
-        "leader",
-        "bid_count",
-        "min_next_bid_cents",
-        "buy_now_cents",
-        "reserve_met",
-        "ends_at",
-        "seq",
-        "version",
-        "server_time",
-    ],
-    "properties": {
-        "auction_id": {"type": "string"},
-        "status": {
-            "type": "string",
-            "enum": ["open", "closed", "cancelled"],
-            "description": "Where the auction is; `closed` and `cancelled` are final.",
-        },
-        "currency": {"type": "string", "examples": ["EUR"], "description": "ISO 4217."},
-        "price_cents": _cents("The current price."),
-        "leader": _nullable(
-            {
-                "type": "string",
-                "description": (
-                    "The leading bidder's pseudonym in this auction (`bidder-` and six hex "
-                    "digits), or null before the first bid."
-                ),
-                "examples": ["bidder-3fa9c2"],
-            }
-        ),
-        "bid_count": {"type": "integer", "minimum": 0},
-        "min_next_bid_cents": _nullable(_cents("The least the next bid may be.")),
-        "buy_now_cents": _nullable(
-            _cents("The Buy It Now price while it is offered (open, no bid yet), else null.")
-        ),
-        "reserve_met": {
-            "type": ["boolean", "null"],
-            "description": "Whether the price reached the reserve; null without a reserve.",
-        },
-        "ends_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "When bidding ends (it moves with an anti-sniping extension).",
-        },
-        "seq": {
-            "type": "integer",
-            "minimum": 0,
-            "description": (
-                "The number of the last bid accepted (the bid history's `seq`); a "
-                "retraction, a cancel or a close leaves it as it is."
-            ),
-        },
-        "version": {
-            "type": "integer",
-            "minimum": 0,
-            "description": (
-                "The book's version: it grows with every change (bid, Buy It Now, "
-                "retraction, extension, cancel, close). Of two books, show the one with "
-                "the higher version."
-            ),
-        },
-        "server_time": {
-            "type": "string",
-            "format": "date-time",
-            "description": "The server's clock when the book was sent (to show a countdown).",
-        },
-    },
-}
+# The feed's message, as the bidding service documents its books.
+BOOK: dict[str, Any] = PublicBook.model_json_schema()
 
 
 # -- merging --------------------------------------------------------------------------
