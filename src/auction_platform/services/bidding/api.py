@@ -15,13 +15,14 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from auction_platform.contracts.books import PublicBook
 from auction_platform.contracts.money import MAX_AMOUNT_CENTS
 from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
 from auction_platform.core.errors import ErrorTable, response_for
 from auction_platform.core.failures import DomainError, Invalid
 from auction_platform.core.inputs import Cents, ResourceId
 from auction_platform.core.lean import LeanRoute
-from auction_platform.services.bidding import queries
+from auction_platform.services.bidding import answers, queries
 from auction_platform.services.bidding.domain import (
     BidAccepted,
     BidRetracted,
@@ -68,6 +69,13 @@ DEPRECATED_NAME_HEADERS = (
 
 class BidRequest(_Strict):
     """A bid: the most the bidder will pay, in cents (``max_amount``: its deprecated name)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": ["max_amount_cents"]}, {"required": ["max_amount"]}],
+            "examples": [{"max_amount_cents": 25_000}],
+        }
+    )
 
     max_amount_cents: Cents | None = Field(
         default=None, description="The most you will pay, in cents; kept secret."
@@ -246,7 +254,11 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
         status, body = _answer(await ctx.submit(auction_id, command))
         return JSONResponse(body, status)
 
-    @router.post("/bids", status_code=201)
+    @router.post(
+        "/bids",
+        status_code=201,
+        responses={201: {"model": answers.AcceptedBid}, **answers.REFUSED_BID},
+    )
     async def place_bid(
         auction_id: AuctionId, body: BidRequest, user: CurrentUser, key: IdempotencyKey = None
     ) -> JSONResponse:
@@ -269,7 +281,11 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
         response.headers.update({k.decode(): v.decode() for k, v in extra})
         return response
 
-    @router.post("/buy-now", status_code=201)
+    @router.post(
+        "/buy-now",
+        status_code=201,
+        responses={201: {"model": answers.BoughtNow}, **answers.REFUSED_BID},
+    )
     async def buy_now(
         auction_id: AuctionId, user: CurrentUser, key: IdempotencyKey = None
     ) -> JSONResponse:
@@ -277,21 +293,43 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
         idempotency = _idempotency("buy_now", auction_id, {}, key)
         return await run(auction_id, BuyNow(user.subject, idempotency))
 
-    @router.post("/retractions")
+    @router.post(
+        "/retractions",
+        responses={
+            200: {"model": PublicBook},
+            403: {"description": "Not your bid (`not_your_bid`)."},
+            409: {
+                "description": "eBay's policy refuses it now (`retraction_window_closed`), "
+                "or the auction is over."
+            },
+        },
+    )
     async def retract(
         auction_id: AuctionId, body: RetractionRequest, user: CurrentUser
     ) -> JSONResponse:
         """Retract one of your bids, under eBay's retraction policy."""
         return await run(auction_id, Retract(user.subject, body.seq))
 
-    @router.post("/book/cancel")
+    @router.post(
+        "/book/cancel",
+        responses={
+            200: {"model": answers.BookCancelled},
+            409: {"description": "Bids were accepted and the seller cancels (`has_bids`)."},
+        },
+    )
     async def cancel(
         auction_id: AuctionId, body: CancelRequest, service: CurrentService
     ) -> JSONResponse:
         """Close the book to bids (the auction service, when a lot is cancelled)."""
         return await run(auction_id, CancelBook(CancelledBy(body.by)))
 
-    @router.put("/book/rules")
+    @router.put(
+        "/book/rules",
+        responses={
+            200: {"model": PublicBook},
+            409: {"description": "`has_bids`, `auction_ended` or `auction_cancelled`."},
+        },
+    )
     async def edit_rules(
         auction_id: AuctionId, body: RulesRequest, service: CurrentService
     ) -> JSONResponse:
@@ -305,18 +343,18 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
             raise Invalid("validation_error", "the rules are of another auction")
         return await run(auction_id, EditRules(body.model_dump(mode="json")))
 
-    @router.get("/book")
+    @router.get("/book", responses={200: {"model": answers.Book}})
     async def book(auction_id: AuctionId, principal: OptionalPrincipal) -> dict[str, Any]:
         """Price, leader (pseudonymous), bid count and end; your standing when signed in."""
         viewer_id = None if principal is None or principal.is_service else principal.subject
         return await queries.book(ctx, auction_id, viewer_id=viewer_id)
 
-    @router.get("/bids")
+    @router.get("/bids", responses={200: {"model": answers.BidHistory}})
     async def history(auction_id: AuctionId) -> dict[str, Any]:
         """The public bid history: price steps and pseudonymous bidders, never maximums."""
         return await queries.history(ctx, auction_id)
 
-    @mine.get("")
+    @mine.get("", responses={200: {"model": answers.MyLots}})
     async def my_bids(
         user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
     ) -> dict[str, Any]:
