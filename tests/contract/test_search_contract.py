@@ -347,13 +347,16 @@ async def test_an_edit_of_an_open_lot_without_bids_replaces_the_indexed_text(
     assert await index.ids("nikon") == [lot]
 
 
-async def test_an_edit_after_the_first_bid_changes_nothing(index: Index) -> None:
-    lot = await index.list("Leica M3")
+async def test_an_edit_delivered_after_the_first_bid_keeps_the_bids_price(index: Index) -> None:
+    # The book takes edits only before the first bid: an edit delivered after a bid
+    # was made before it, on another queue. Its words apply; the bid's price stays.
+    lot = await index.list("Leica M3", start_cents=10_000)
     await index.open(lot)
     await index.bid(lot, seq=1, price_cents=15_000)
-    await index.list("Nikon F", auction_id=lot, event_type="AuctionEdited")
-    assert await index.ids("leica") == [lot]
-    assert await index.ids("nikon") == []
+    await index.list("Nikon F", auction_id=lot, event_type="AuctionEdited", start_cents=5_000)
+    assert await index.ids("leica") == []
+    [item] = (await index.search("nikon")).items
+    assert (item["id"], item["current_price_cents"]) == (lot, 15_000)
 
 
 async def test_a_listing_delivered_twice_is_one_document(index: Index) -> None:

@@ -266,6 +266,10 @@ async def test_an_open_lot_edited_before_its_first_bid_is_indexed_anew(
     assert (item["status"], item["current_price_cents"]) == ("open", 700)
     assert item["ends_at"] == sooner.isoformat()
     await platform.bid(auction_id, 1, NOW, 700)
-    await edited("Nikon F, late", 500, sooner)  # after the first bid: never applied
+    [bid_on] = (await handlers.search(SearchQuery(text="nikon"), ctx=platform.ctx)).items
+    # An edit delivered after the first bid was made before it (the book takes none
+    # after): its words apply, its price and end do not.
+    await edited("Nikon F, late", 500, NOW + timedelta(minutes=5))
     [item] = (await handlers.search(SearchQuery(text="nikon"), ctx=platform.ctx)).items
-    assert (item["title"], item["current_price_cents"]) == ("Nikon F Photomic", 700)
+    assert (item["title"], item["current_price_cents"]) == ("Nikon F, late", 700)
+    assert item["ends_at"] == bid_on["ends_at"]

@@ -5,7 +5,8 @@ lot can arrive late or out of order, so every change is one that order cannot
 spoil: a status only moves forward (a closed lot never reopens), a bid applies
 only when its ledger sequence is newer than the last one applied, an end only
 moves later (but for an edit before the first bid, and a lot bought at once, which
-ends then), and a listing's terms apply only until the lot's first bid.
+ends then), and a listing's price and end apply only until the lot's first bid
+(its words whenever the edit arrives).
 Cancelled lots keep their row (so nothing can bring them back) but no backend
 ever returns them.
 """
@@ -62,16 +63,23 @@ async def listed(tx: Transaction, event: Envelope) -> None:
             return
         doc = await ss.document_for_update(tx.conn, auction_id)  # another replica won
         assert doc is not None
-    editable = doc["status"] == LotStatus.SCHEDULED or (
-        doc["status"] == LotStatus.OPEN and doc["last_seq"] == 0
-    )
-    if not editable:
-        return  # terms cannot change after the first bid (nor once the lot has ended)
-    changes = {name: listing[name] for name in ss.LISTING_FIELDS if doc[name] != listing[name]}
-    if doc["last_seq"] == 0 and doc["price_cents"] != listing["start_cents"]:
+    if doc["status"] == LotStatus.CANCELLED:
+        return
+    # A lot is edited only before its first bid, so an edit always describes the lot;
+    # but it may arrive after that bid (they travel on different queues). Its words
+    # apply then too; its price and end do only while no bid has been applied, as a
+    # bid carries the book's own (which followed the edit).
+    fields = ss.LISTING_FIELDS if _unbid(doc) else ss.DESCRIPTION_FIELDS
+    changes = {name: listing[name] for name in fields if doc[name] != listing[name]}
+    if _unbid(doc) and doc["price_cents"] != listing["start_cents"]:
         changes["price_cents"] = listing["start_cents"]
     if changes:
         await ss.change(tx.conn, doc, **changes)
+
+
+def _unbid(doc: dict[str, Any]) -> bool:
+    """Whether the document still shows a lot's terms: before the end, no bid applied."""
+    return doc["status"] in _BEFORE_THE_END and doc["last_seq"] == 0
 
 
 def _moved_on(doc: dict[str, Any], status: LotStatus) -> dict[str, Any]:

@@ -28,6 +28,8 @@ LISTING_FIELDS = (
     "starts_at",
     "ends_at",
 )
+# What an edit that arrives after a bid still sets: the words people search by.
+DESCRIPTION_FIELDS = ("title", "description", "category")
 _TIMES = ("starts_at", "ends_at", "listed_at")
 
 
