@@ -1,0 +1,275 @@
+"""Object-level access: another ordinary user gets nothing of the owner's, on any route.
+
+Every operation of the public API with an id in its path and a bearer token among its
+security requirements is probed. The table below says, per operation, which of the
+owner's things to make and how to tell it did not change; the intruder (an ordinary
+account, a seller and bidder too) then asks for it. The answer must be a refusal (403
+or 404 unless the table says otherwise) in the error shape, carry nothing of the
+owner's, and leave the owner's thing as it was. A new route with an id fails
+``test_every_route_with_an_id_is_probed`` until the table says how to probe it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from security.operations import Operation, internal_operations, not_in_table, public_operations
+from security.world import PAYING_CARD, Json, World, refused
+
+REFUSED = frozenset({403, 404})
+Check = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the intruder aims at, and how to tell the owner's thing is as it was."""
+
+    ids: dict[str, str]
+    body: Json | None = None
+    unchanged: Check = _nothing
+    # What the answer must not show: text only the owner's thing holds.
+    secrets: tuple[str, ...] = ()
+    statuses: frozenset[int] = REFUSED
+
+
+Make = Callable[[World], Awaitable[Target]]
+
+
+def same_lot(world: World, lot: Json) -> Check:
+    async def check() -> None:
+        assert await world.lot(lot["id"]) == lot
+
+    return check
+
+
+async def _draft(world: World, name: str, body: Json | None = None) -> Target:
+    """The owner's draft, which nobody else may see, let alone bid on, watch or publish."""
+    draft = await world.draft()
+    return Target(
+        {name: draft["id"]},
+        body,
+        same_lot(world, draft),
+        secrets=(draft["title"], world.owner.email),
+    )
+
+
+async def draft_lot(world: World) -> Target:
+    return await _draft(world, "lot_id")
+
+
+async def draft_book(world: World) -> Target:
+    return await _draft(world, "auction_id")
+
+
+async def bid_on_draft(world: World) -> Target:
+    return await _draft(world, "auction_id", {"max_amount_cents": 20_000})
+
+
+async def change_open_lot(world: World) -> Target:
+    lot = await world.lot((await world.open_lot())["id"])
+    return Target({"lot_id": lot["id"]}, {"title": "Taken over"}, same_lot(world, lot))
+
+
+async def cancel_open_lot(world: World) -> Target:
+    target = await change_open_lot(world)
+    return Target(target.ids, {"reason": "mine now"}, target.unchanged)
+
+
+async def relist_unsold_lot(world: World) -> Target:
+    lot = await world.unsold_lot()
+    return Target({"lot_id": lot["id"]}, {"publish": True}, same_lot(world, lot))
+
+
+async def lot_report(world: World) -> Target:
+    lot = await world.open_lot()
+    return Target({"auction_id": lot["id"]})
+
+
+async def retract_owners_bid(world: World) -> Target:
+    lot_id, seq = await world.owners_bid()
+    before = await world.book(lot_id)
+
+    async def check() -> None:
+        after = await world.book(lot_id)
+        for name in ("bid_count", "price_cents", "leader", "version"):
+            assert after.get(name) == before.get(name), (name, before, after)
+
+    return Target({"auction_id": lot_id}, {"seq": seq}, check)
+
+
+async def _order(world: World, order: Json, body: Json | None = None) -> Target:
+    async def check() -> None:
+        after = await world.order_as_owner(order["id"])
+        assert (after["status"], after["payment_attempts"]) == (
+            order["status"],
+            order["payment_attempts"],
+        )
+
+    return Target({"order_id": order["id"]}, body, check)
+
+
+async def see_order(world: World) -> Target:
+    return await _order(world, await world.order())
+
+
+async def pay_order(world: World) -> Target:
+    return await _order(world, await world.order(), {"card": PAYING_CARD})
+
+
+async def refund_order(world: World) -> Target:
+    return await _order(world, await world.paid_order())
+
+
+async def accept_offer(world: World) -> Target:
+    offer = await world.offer()
+
+    async def check() -> None:
+        assert await world.offer_as_owner(offer["auction_id"]) == offer
+
+    return Target({"offer_id": offer["id"]}, unchanged=check)
+
+
+async def _account(world: World, body: Json | None = None) -> Target:
+    before = await world.get("/api/v1/users/me")
+
+    async def check() -> None:
+        assert await world.get("/api/v1/users/me") == before
+
+    return Target({"user_id": world.owner.id}, body, check, secrets=(world.owner.email,))
+
+
+async def see_account(world: World) -> Target:
+    return await _account(world)
+
+
+async def change_account(world: World) -> Target:
+    return await _account(world, {"display_name": "Ivan was here"})
+
+
+async def change_roles(world: World) -> Target:
+    return await _account(world, {"roles": ["bidder"]})
+
+
+async def watch_draft(world: World) -> Target:
+    target = await _draft(world, "lot_id")
+    lot_id = target.ids["lot_id"]
+
+    async def check() -> None:
+        await target.unchanged()
+        assert lot_id not in await world.watchlist(world.intruder)
+
+    return Target(target.ids, unchanged=check, secrets=target.secrets)
+
+
+async def unwatch_owners_lot(world: World) -> Target:
+    lot_id = await world.watched_lot()
+
+    async def check() -> None:
+        assert lot_id in await world.watchlist()
+
+    # The path names a lot, which anyone may watch, and the route acts on the caller's
+    # own list: taking off a lot that is not on it is the caller's own no-op (204).
+    return Target({"lot_id": lot_id}, unchanged=check, statuses=REFUSED | {204})
+
+
+# How to probe each operation with an id: which of the owner's things to make.
+PROBES: dict[str, Make] = {
+    "GET /api/v1/analytics/auctions/{auction_id}": lot_report,
+    "POST /api/v1/auctions/{auction_id}/bids": bid_on_draft,
+    "GET /api/v1/auctions/{auction_id}/book": draft_book,
+    "POST /api/v1/auctions/{auction_id}/buy-now": draft_book,
+    "POST /api/v1/auctions/{auction_id}/retractions": retract_owners_bid,
+    "GET /api/v1/auctions/{lot_id}": draft_lot,
+    "PATCH /api/v1/auctions/{lot_id}": change_open_lot,
+    "POST /api/v1/auctions/{lot_id}/cancel": cancel_open_lot,
+    "POST /api/v1/auctions/{lot_id}/publish": draft_lot,
+    "POST /api/v1/auctions/{lot_id}/relist": relist_unsold_lot,
+    "POST /api/v1/offers/{offer_id}/accept": accept_offer,
+    "GET /api/v1/orders/{order_id}": see_order,
+    "POST /api/v1/orders/{order_id}/pay": pay_order,
+    "POST /api/v1/orders/{order_id}/refund": refund_order,
+    "GET /api/v1/users/{user_id}": see_account,
+    "PATCH /api/v1/users/{user_id}": change_account,
+    "PUT /api/v1/users/{user_id}/roles": change_roles,
+    "PUT /api/v1/watchlist/{lot_id}": watch_draft,
+    "DELETE /api/v1/watchlist/{lot_id}": unwatch_owners_lot,
+}
+
+
+def with_ids(operations: list[Operation]) -> list[Operation]:
+    """The operations that name a thing in their path and know who is calling."""
+    return [op for op in operations if op.path_params and op.signed_in]
+
+
+async def test_every_route_with_an_id_is_probed(http: httpx.AsyncClient) -> None:
+    operations = with_ids(await public_operations(http))
+    assert operations, "the combined OpenAPI document lists no operation with an id"
+    advice = (
+        "Add each to PROBES in tests/security/test_object_access.py: which of the owner's "
+        "things to make for it, and how to tell it did not change."
+    )
+    assert not (message := not_in_table(operations, PROBES, advice)), message
+    gone = sorted(set(PROBES) - {op.key for op in operations})
+    assert not gone, f"PROBES names operations the API no longer has: {gone}"
+
+
+@dataclass
+class Findings:
+    """What went wrong, per operation, so one run reports every hole at once."""
+
+    failures: list[str] = field(default_factory=list)
+
+    async def probe(self, world: World, operation: Operation) -> None:
+        try:
+            await self._probe(world, operation)
+        except AssertionError as failure:
+            self.failures.append(f"{operation.key}: {failure}")
+
+    async def _probe(self, world: World, operation: Operation) -> None:
+        target = await PROBES[operation.key](world)
+        response = await world.http.request(
+            operation.method,
+            operation.target(**target.ids),
+            json=target.body,
+            headers=world.intruder.headers,
+        )
+        if not (response.status_code == 204 and 204 in target.statuses):
+            refused(response, target.statuses)
+        for secret in target.secrets:
+            assert secret not in response.text, f"the answer shows {secret!r}"
+        await target.unchanged()
+
+
+async def test_another_user_is_refused_on_every_route_with_an_id(world: World) -> None:
+    operations = [op for op in with_ids(await public_operations(world.http)) if op.key in PROBES]
+    findings = Findings()
+    for operation in operations:
+        await findings.probe(world, operation)
+    assert not findings.failures, "\n".join(findings.failures)
+
+
+async def test_the_services_own_routes_refuse_an_ordinary_user(world: World) -> None:
+    lot = await world.lot((await world.open_lot())["id"])
+    ids = {"user_id": world.owner.id, "lot_id": lot["id"], "auction_id": lot["id"]}
+    internal = await internal_operations(world.http)
+    assert internal, "no service document marks an operation x-internal"
+    for operation in internal:
+        # A body the service would take from another service: only the caller is wrong.
+        body = {"by": "admin"} if operation.path.endswith("/book/cancel") else {}
+        response = await world.http.request(
+            operation.method,
+            operation.target(**ids),
+            json=body if operation.body is not None else None,
+            headers=world.intruder.headers,
+        )
+        refused(response, {403}, code="forbidden")
+        assert world.owner.email not in response.text
+    assert await world.lot(lot["id"]) == lot
+    assert (await world.book(lot["id"]))["status"] == "open"

@@ -1,0 +1,251 @@
+"""The people and the things of theirs the probes aim at, made as a client makes them.
+
+The owner's things are made through the public API (a draft, an open lot, a lot that
+ended unsold, a bid, a watched lot); an order and a second-chance offer come from the
+event the bid book publishes when the hammer falls (``AuctionClosed``), and an offer
+from the payment scheduler's expiry run at a later clock, as the deadlines job would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from auction_platform.composition import Platform
+from auction_platform.contracts.auctions import AUCTION_CLOSED, AuctionClosedData
+from auction_platform.contracts.events import Envelope
+from auction_platform.services.payment import scheduler
+from auction_platform.services.payment.handlers import Payments
+from auction_platform.settings import Settings
+from support.accounts import Account, sign_up
+from support.auctions import admin_token, create, lot_body, open_lot, seller
+from support.platforms import embedded_settings
+from support.waiting import eventually
+
+SERVICES = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
+HAMMER_CENTS = 12_000
+RUNNER_UP_CENTS = 11_000
+# Stripe's test card that pays (the sandbox follows Stripe's test cards).
+PAYING_CARD = "4242424242424242"
+Json = dict[str, Any]
+
+
+def probe_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """The embedded mode, with lots as short as a second and limits no probe run reaches.
+
+    Every probe comes from one address; the rate limits and the sign-in throttle are
+    probed on their own (``test_forwarded_headers``).
+    """
+    values: dict[str, Any] = {
+        "auction_min_duration_seconds": 1,
+        "rate_limit_per_address": 100_000,
+        "rate_limit_per_user": 100_000,
+        "auth_rate_limit_per_address": 100_000,
+        "login_failures_per_address": 100_000,
+        **overrides,
+    }
+    return embedded_settings(data_dir, **values)
+
+
+def refused(
+    response: httpx.Response, statuses: Collection[int], *, code: str | None = None
+) -> Json:
+    """Assert ``response`` is a refusal in the error shape, no trace in it; its ``error``."""
+    what = f"{response.request.method} {response.request.url.path}"
+    assert response.status_code in statuses, (what, response.status_code, response.text[:500])
+    assert "Traceback" not in response.text, (what, response.text[:2000])
+    error = response.json().get("error")
+    assert isinstance(error, dict), (what, response.text[:500])
+    assert isinstance(error.get("code"), str) and error["code"], (what, error)
+    assert isinstance(error.get("message"), str), (what, error)
+    if code is not None:
+        assert error["code"] == code, (what, error)
+    return error
+
+
+@dataclass
+class World:
+    """An owner whose things are probed, an intruder, and a third party.
+
+    All three are ordinary accounts holding the bidder and seller roles, so a refusal
+    of the intruder is about whose thing it is, never about a role it lacks.
+    """
+
+    platform: Platform
+    http: httpx.AsyncClient
+    owner: Account
+    intruder: Account
+    third: Account
+    _admin: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def make(cls, platform: Platform, http: httpx.AsyncClient) -> World:
+        """Three new sellers."""
+        owner = await seller(http, "Olive")
+        intruder = await seller(http, "Ivan")
+        third = await seller(http, "Theo")
+        return cls(platform, http, owner, intruder, third)
+
+    async def admin(self) -> dict[str, str]:
+        """The Authorization header of an admin (made on first use)."""
+        if not self._admin:
+            self._admin.update(await admin_token(self.http, self.platform))
+        return self._admin
+
+    async def get(self, path: str, who: Account | None = None) -> Json:
+        """A 200 answer's body, asked as ``who`` (the owner by default)."""
+        response = await self.http.get(path, headers=(who or self.owner).headers)
+        assert response.status_code == 200, (path, response.text)
+        body: Json = response.json()
+        return body
+
+    # --- lots ---------------------------------------------------------------------
+
+    async def draft(self) -> Json:
+        """A draft of the owner's: seen by nobody else."""
+        return await create(self.http, self.owner, title=f"Draft {uuid.uuid4().hex[:8]}")
+
+    async def open_lot(self, who: Account | None = None) -> Json:
+        """An open lot of the owner's (or of ``who``), its bid book made."""
+        return await open_lot(self.http, who or self.owner)
+
+    async def unsold_lot(self) -> Json:
+        """A lot of the owner's that ran two seconds and ended without a bid."""
+        body = lot_body(publish=True, duration_seconds=2)
+        del body["starts_at"], body["ends_at"]
+        made = await self.http.post("/api/v1/auctions", json=body, headers=self.owner.headers)
+        assert made.status_code == 201, made.text
+        lot_id = made.json()["auction"]["id"]
+
+        async def ended() -> Json:
+            lot = await self.lot(lot_id)
+            return lot if lot["status"] == "closed" else {}
+
+        return await eventually(ended)
+
+    async def lot(self, lot_id: str) -> Json:
+        """A lot as its owner sees it."""
+        lot: Json = (await self.get(f"/api/v1/auctions/{lot_id}"))["auction"]
+        return lot
+
+    async def book(self, lot_id: str) -> Json:
+        """A lot's bid book as the owner sees it."""
+        return await self.get(f"/api/v1/auctions/{lot_id}/book")
+
+    async def bid(self, lot_id: str, cents: int, who: Account | None = None) -> Json:
+        """An accepted bid's answer, once the lot's book takes bids."""
+        path = f"/api/v1/auctions/{lot_id}/bids"
+        headers = (who or self.owner).headers
+
+        async def placed() -> Json:
+            answer = await self.http.post(path, json={"max_amount_cents": cents}, headers=headers)
+            return answer.json() if answer.status_code == 201 else {}
+
+        return await eventually(placed, interval=0.25)
+
+    async def owners_bid(self) -> tuple[str, int]:
+        """A lot of the third party's and the owner's bid on it: the lot's id, the bid's seq."""
+        lot = await self.open_lot(self.third)
+        placed = await self.bid(lot["id"], 20_000)
+        return lot["id"], int(placed["seq"])
+
+    async def watched_lot(self) -> str:
+        """A lot of the third party's on the owner's watchlist; its id."""
+        lot = await self.open_lot(self.third)
+        watched = await self.http.put(f"/api/v1/watchlist/{lot['id']}", headers=self.owner.headers)
+        assert watched.status_code == 201, watched.text
+        return str(lot["id"])
+
+    async def watchlist(self, who: Account | None = None) -> list[str]:
+        """The ids of the lots on a watchlist (the owner's by default)."""
+        page = await self.get("/api/v1/watchlist?limit=100", who)
+        return [item["auction"]["id"] for item in page["items"]]
+
+    # --- orders and offers ----------------------------------------------------------
+
+    async def order(self) -> Json:
+        """An order of the owner's, awaiting payment: the owner won the third party's lot."""
+        auction_id = await self._hammer(winner=self.owner.id)
+        return await self._order_of(auction_id, self.owner)
+
+    async def paid_order(self) -> Json:
+        """An order of the owner's, paid with Stripe's test card through the sandbox."""
+        order = await self.order()
+        paid = await self.http.post(
+            f"/api/v1/orders/{order['id']}/pay",
+            json={"card": PAYING_CARD},
+            headers=self.owner.headers,
+        )
+        assert paid.status_code == 200, paid.text
+
+        async def settled() -> Json:
+            found = await self.order_as_owner(order["id"])
+            return found if found["status"] == "paid" else {}
+
+        return await eventually(settled)
+
+    async def order_as_owner(self, order_id: str) -> Json:
+        """An order as its buyer, the owner, sees it."""
+        found: Json = (await self.get(f"/api/v1/orders/{order_id}"))["order"]
+        return found
+
+    async def offer(self) -> Json:
+        """A second-chance offer to the owner: the winner did not pay, the owner came second."""
+        winner = await sign_up(self.http, name="Wendy")
+        auction_id = await self._hammer(winner=winner.id, runner_up=self.owner.id)
+        unpaid = await self._order_of(auction_id, winner)
+        payments: Payments = self.platform.runtimes["payment"].context
+        later = datetime.fromisoformat(unpaid["due_at"]) + timedelta(minutes=1)
+        await scheduler.expire_due_orders(payments, now=later)
+        return await self.offer_as_owner(auction_id)
+
+    async def offer_as_owner(self, auction_id: str) -> Json:
+        """The owner's offer for an auction, once it is there."""
+
+        async def offered() -> Json:
+            for offer in (await self.get("/api/v1/offers"))["items"]:
+                if offer["auction_id"] == auction_id:
+                    return offer  # type: ignore[no-any-return]
+            return {}
+
+        return await eventually(offered)
+
+    async def _hammer(self, *, winner: str, runner_up: str | None = None) -> str:
+        """Publish the close of a sold lot of the third party's; the auction's id."""
+        auction_id = uuid.uuid4().hex
+        closed: AuctionClosedData = {
+            "auction_id": auction_id,
+            "seller_id": self.third.id,
+            "title": "A Rolleiflex 2.8F",
+            "winner_id": winner,
+            "leader_id": winner,
+            "price_cents": HAMMER_CENTS,
+            "currency": "EUR",
+            "sold": True,
+            "reserve_met": True,
+            "runner_up_id": runner_up,
+            "runner_up_max_cents": RUNNER_UP_CENTS if runner_up else None,
+            "bid_count": 2 if runner_up else 1,
+            "bidder_ids": [winner, runner_up] if runner_up else [winner],
+            "by_buy_now": False,
+            "closed_at": datetime.now(UTC).isoformat(),
+        }
+        broker = self.platform.broker
+        assert broker is not None
+        await broker.publish([Envelope(type=AUCTION_CLOSED, producer="bidding", data=dict(closed))])
+        return auction_id
+
+    async def _order_of(self, auction_id: str, buyer: Account) -> Json:
+        async def made() -> Json:
+            for order in (await self.get("/api/v1/orders", buyer))["items"]:
+                if order["auction_id"] == auction_id:
+                    return order  # type: ignore[no-any-return]
+            return {}
+
+        return await eventually(made)
