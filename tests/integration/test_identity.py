@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auction_platform.composition import Platform
 from auction_platform.services.identity import store
@@ -63,10 +59,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _b64(data: dict[str, object]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
 async def test_register_log_in_see_me_refresh_and_log_out(http: httpx.AsyncClient) -> None:
     ann = await sign_up(http, name="Ann")
     me = await http.get("/api/v1/users/me", headers=ann.headers)
@@ -104,72 +96,6 @@ async def test_the_jwks_is_published_through_the_gateway(http: httpx.AsyncClient
     assert keys
     assert {k["kty"] for k in keys} == {"OKP"}
     assert all("d" not in k for k in keys)  # public halves only
-
-
-async def test_a_token_with_alg_none_is_refused(
-    http: httpx.AsyncClient, platform: Platform
-) -> None:
-    ann = await sign_up(http)
-    header = jwt.get_unverified_header(ann.access_token)
-    claims = jwt.decode(ann.access_token, options={"verify_signature": False})
-    forged = f"{_b64({'alg': 'none', 'kid': header['kid']})}.{_b64(claims)}."
-    for app in ("gateway", "identity"):
-        async with client(platform.apps[app]) as direct:
-            response = await direct.get("/api/v1/users/me", headers=bearer(forged))
-        assert response.status_code == 401, app
-        assert response.json()["error"]["code"] == "invalid_token"
-
-
-async def test_a_token_signed_by_another_key_is_refused(
-    http: httpx.AsyncClient, platform: Platform
-) -> None:
-    ann = await sign_up(http)
-    kid = jwt.get_unverified_header(ann.access_token)["kid"]
-    claims = jwt.decode(ann.access_token, options={"verify_signature": False})
-    forged = jwt.encode(
-        claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid}
-    )
-    for app in ("gateway", "identity"):
-        async with client(platform.apps[app]) as direct:
-            response = await direct.get("/api/v1/users/me", headers=bearer(forged))
-        assert response.status_code == 401, app
-
-
-async def test_a_tampered_payload_is_refused(http: httpx.AsyncClient) -> None:
-    ann = await sign_up(http)
-    header, payload, signature = ann.access_token.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["roles"] = ["bidder", "admin"]
-    tampered = f"{header}.{_b64(claims)}.{signature}"
-    response = await http.put(
-        f"/api/v1/users/{ann.id}/roles", json={"roles": ["admin"]}, headers=bearer(tampered)
-    )
-    assert response.status_code == 401
-
-
-async def test_an_expired_token_is_refused(http: httpx.AsyncClient, platform: Platform) -> None:
-    ann = await sign_up(http)
-    expired, _ = await identity_of(platform).keys.sign(
-        subject=ann.id, kind="access", roles=("bidder",), lifetime=timedelta(minutes=-5)
-    )
-    response = await http.get("/api/v1/users/me", headers=bearer(expired))
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token_expired"
-    assert response.headers["www-authenticate"].startswith("Bearer")
-
-
-async def test_a_token_not_valid_yet_is_refused(
-    http: httpx.AsyncClient, platform: Platform
-) -> None:
-    ann = await sign_up(http)
-    keys = identity_of(platform).keys
-    real_clock = keys.clock
-    keys.clock = lambda: real_clock() + timedelta(hours=1)
-    try:
-        future, _ = await keys.sign(subject=ann.id, kind="access", roles=("bidder",))
-    finally:
-        keys.clock = real_clock
-    assert (await http.get("/api/v1/users/me", headers=bearer(future))).status_code == 401
 
 
 async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
