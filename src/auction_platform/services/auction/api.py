@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from auction_platform.contracts.money import MAX_AMOUNT_CENTS
 from auction_platform.core.auth import (
     CurrentService,
     CurrentUser,
@@ -30,7 +31,7 @@ from auction_platform.core.auth import (
 from auction_platform.core.errors import ErrorTable
 from auction_platform.core.failures import Invalid
 from auction_platform.core.inputs import PriceFilter, ResourceId
-from auction_platform.services.auction import handlers, views
+from auction_platform.services.auction import answers, handlers, views
 from auction_platform.services.auction.commands import (
     BrowseLots,
     CancelLot,
@@ -49,8 +50,15 @@ from auction_platform.services.auction.commands import (
 from auction_platform.services.auction.domain import Caller, Lot, Sort, Status
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.listing import (
+    CATEGORY_PATTERN,
     DEFAULT_INCREMENTS,
     DEFAULT_SOFT_CLOSE,
+    DESCRIPTION_MAX,
+    MAX_INCREMENT_ROWS,
+    SOFT_CLOSE_MAX_EXTENSIONS,
+    SOFT_CLOSE_MAX_SECONDS,
+    TITLE_LENGTH,
+    URL_MAX,
     SoftClose,
     Terms,
 )
@@ -65,11 +73,68 @@ ERRORS = ErrorTable(
 )
 
 LotId = ResourceId
-Increment = Annotated[list[StrictInt], Field(min_length=2, max_length=2)]
-Increments = Annotated[list[Increment], Field(max_length=50)]
-ImageUrl = Annotated[str, Field(max_length=2_048)]
+# The terms' limits as the listing rules check them (``listing``): the schema states
+# them, and a value outside them is refused by the rule with its own code (422
+# ``invalid_title``, ``invalid_category``...), not as a ``validation_error``.
+Title = Annotated[
+    str,
+    Field(
+        json_schema_extra={"minLength": TITLE_LENGTH[0], "maxLength": TITLE_LENGTH[1]},
+        description="One line.",
+    ),
+]
+Description = Annotated[str, Field(json_schema_extra={"maxLength": DESCRIPTION_MAX})]
+Category = Annotated[
+    str,
+    Field(
+        json_schema_extra={"pattern": CATEGORY_PATTERN},
+        description="A slug of lower-case letters, digits and `-`.",
+        examples=["cameras"],
+    ),
+]
+Currency = Annotated[
+    str, Field(min_length=3, max_length=3, description="ISO 4217.", examples=["EUR"])
+]
+Increment = Annotated[
+    list[StrictInt],
+    Field(min_length=2, max_length=2, description="`[from_cents, increment_cents]`"),
+]
+Increments = Annotated[
+    list[Increment],
+    Field(
+        max_length=MAX_INCREMENT_ROWS,
+        json_schema_extra={"minItems": 1},
+        description="Bands ascending from 0 (eBay's increments when left out).",
+    ),
+]
+ImageUrl = Annotated[
+    str,
+    Field(max_length=URL_MAX, description="A public `https` URL, or a path under `/static/`."),
+]
+Images = Annotated[
+    list[ImageUrl],
+    Field(max_length=50, description="At most `AUCTION_MAX_IMAGES` (10 by default)."),
+]
 # How long a lot runs, in seconds: the settings' limits (a year at most) decide the rest.
-Duration = Annotated[StrictInt, Field(ge=1, le=365 * 86_400)]
+Duration = Annotated[
+    StrictInt,
+    Field(
+        ge=1,
+        le=365 * 86_400,
+        description=(
+            "From `AUCTION_MIN_DURATION_SECONDS` (60 by default) to "
+            "`AUCTION_MAX_DURATION_DAYS` (30 by default)."
+        ),
+    ),
+]
+# A price of the lot: from 1 to the platform's limit (the rules check it, 422
+# ``invalid_start_price``...; AUCTION_MAX_AMOUNT_CENTS may set it lower).
+ListedCents = Annotated[
+    StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": MAX_AMOUNT_CENTS})
+]
+SoftCloseSeconds = Annotated[
+    StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_SECONDS})
+]
 # Optional terms that may be cleared with an explicit null (a null start: when published).
 NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close", "starts_at"})
 
@@ -79,20 +144,44 @@ class _Strict(BaseModel):
 
 
 class SoftCloseBody(_Strict):
-    window_seconds: StrictInt
-    extend_seconds: StrictInt
-    max_extensions: StrictInt
+    """A bid within `window_seconds` of the end moves the end `extend_seconds` later."""
+
+    window_seconds: SoftCloseSeconds
+    extend_seconds: SoftCloseSeconds
+    max_extensions: Annotated[
+        StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_EXTENSIONS})
+    ]
 
 
 class NewLot(_Strict):
-    title: Annotated[str, Field(max_length=200)]
-    description: Annotated[str, Field(max_length=10_500)] = ""
-    category: Annotated[str, Field(max_length=40)]
-    images: Annotated[list[ImageUrl], Field(max_length=50)] = []
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-    start_cents: StrictInt
-    reserve_cents: StrictInt | None = None
-    buy_now_cents: StrictInt | None = None
+    """A lot to list. The reserve is at least the start price; Buy It Now is above both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "A 1960s Leica M3",
+                    "description": "Works; light meter included.",
+                    "category": "cameras",
+                    "currency": "EUR",
+                    "start_cents": 10_000,
+                    "reserve_cents": 50_000,
+                    "buy_now_cents": 90_000,
+                    "duration_seconds": 7 * 86_400,
+                    "publish": True,
+                }
+            ]
+        }
+    )
+
+    title: Title
+    description: Description = ""
+    category: Category
+    images: Images = []
+    currency: Currency
+    start_cents: ListedCents
+    reserve_cents: ListedCents | None = None
+    buy_now_cents: ListedCents | None = None
     increments: Increments | None = None
     # Left out: the lot starts when it is published.
     starts_at: AwareDatetime | None = None
@@ -115,14 +204,14 @@ class Cancellation(_Strict):
 
 
 class LotChange(_Strict):
-    title: Annotated[str, Field(max_length=200)] | None = None
-    description: Annotated[str, Field(max_length=10_500)] | None = None
-    category: Annotated[str, Field(max_length=40)] | None = None
-    images: Annotated[list[ImageUrl], Field(max_length=50)] | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    start_cents: StrictInt | None = None
-    reserve_cents: StrictInt | None = None
-    buy_now_cents: StrictInt | None = None
+    title: Title | None = None
+    description: Description | None = None
+    category: Category | None = None
+    images: Images | None = None
+    currency: Currency | None = None
+    start_cents: ListedCents | None = None
+    reserve_cents: ListedCents | None = None
+    buy_now_cents: ListedCents | None = None
     increments: Increments | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
@@ -225,7 +314,11 @@ def build_router(ctx: Auctions) -> APIRouter:
         items = [views.for_viewer(views.document(lot), who, summary=True) for lot in found.items]
         return {"items": items, "next_cursor": found.next_cursor, "server_time": now()}
 
-    @auctions.post("", status_code=201)
+    @auctions.post(
+        "",
+        status_code=201,
+        responses={201: {"model": answers.LotAnswer}},
+    )
     async def create(body: NewLot, seller: Seller) -> dict[str, Any]:
         """List a lot: a draft, or published at once with ``"publish": true``.
 
@@ -243,7 +336,7 @@ def build_router(ctx: Auctions) -> APIRouter:
         command = CreateLot(seller_id=seller.subject, terms=terms, publish=body.publish)
         return one(await handlers.create_lot(command, ctx=ctx), seller)
 
-    @auctions.get("")
+    @auctions.get("", responses={200: {"model": answers.LotPage}, **answers.BAD_CURSOR})
     async def browse(
         viewer: OptionalPrincipal,
         status: Status | None = None,
@@ -270,7 +363,7 @@ def build_router(ctx: Auctions) -> APIRouter:
         )
         return page(await handlers.browse_lots(query, ctx=ctx), viewer)
 
-    @auctions.get("/mine")
+    @auctions.get("/mine", responses={200: {"model": answers.LotPage}, **answers.BAD_CURSOR})
     async def mine(
         seller: Seller,
         status: Status | None = None,
@@ -284,14 +377,27 @@ def build_router(ctx: Auctions) -> APIRouter:
         )
         return page(await handlers.my_lots(query, ctx=ctx), seller)
 
-    @auctions.get("/{lot_id}")
+    @auctions.get("/{lot_id}", responses={200: {"model": answers.LotAnswer}})
     async def detail(lot_id: LotId, viewer: OptionalPrincipal) -> dict[str, Any]:
         """One lot; the reserve only for its seller (others see ``reserve_met``)."""
         who = _viewer(viewer)
         document = await handlers.show_lot(ShowLot(lot_id, viewer=who), ctx=ctx)
         return {"auction": views.for_viewer(document, who), "server_time": now()}
 
-    @auctions.patch("/{lot_id}")
+    @auctions.patch(
+        "/{lot_id}",
+        responses={
+            200: {"model": answers.LotAnswer},
+            **answers.NOT_YOURS,
+            409: {
+                "description": (
+                    "The lot cannot change so: `has_bids`, `start_fixed`, `currency_fixed`, "
+                    "`not_editable`."
+                )
+            },
+            **answers.BOOK_AWAY,
+        },
+    )
     async def change(lot_id: LotId, body: LotChange, user: CurrentUser) -> dict[str, Any]:
         """Change the terms of your lot until its first bid (eBay's rule).
 
@@ -308,12 +414,32 @@ def build_router(ctx: Auctions) -> APIRouter:
         command = EditLot(lot_id, changes=_changes(body), by=caller(user))
         return one(await handlers.edit_lot(command, ctx=ctx), user)
 
-    @auctions.post("/{lot_id}/publish")
+    @auctions.post(
+        "/{lot_id}/publish",
+        responses={
+            200: {"model": answers.LotAnswer},
+            **answers.NOT_YOURS,
+            409: {"description": "Only a draft is published (`not_draft`)."},
+        },
+    )
     async def publish(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:
         """Put your draft on the calendar."""
         return one(await handlers.publish_lot(PublishLot(lot_id, by=caller(user)), ctx=ctx), user)
 
-    @auctions.post("/{lot_id}/relist", status_code=201)
+    @auctions.post(
+        "/{lot_id}/relist",
+        status_code=201,
+        responses={
+            201: {"model": answers.LotAnswer},
+            **answers.NOT_YOURS,
+            409: {
+                "description": (
+                    "Only a lot that ended unsold (`not_relistable`), once "
+                    "(`already_relisted`: `details.auction_id` is the new lot)."
+                )
+            },
+        },
+    )
     async def relist(
         lot_id: LotId, seller: Seller, body: Relisting | None = None
     ) -> dict[str, Any]:
@@ -331,7 +457,20 @@ def build_router(ctx: Auctions) -> APIRouter:
         command = RelistLot(lot_id, by=caller(seller), changes=_changes(body), publish=body.publish)
         return one(await handlers.relist_lot(command, ctx=ctx), seller)
 
-    @auctions.post("/{lot_id}/cancel")
+    @auctions.post(
+        "/{lot_id}/cancel",
+        responses={
+            200: {"model": answers.LotAnswer},
+            **answers.NOT_YOURS,
+            409: {
+                "description": (
+                    "`has_bids` (only an admin cancels a lot with bids), `not_cancellable` "
+                    "(closed or cancelled already)."
+                )
+            },
+            **answers.BOOK_AWAY,
+        },
+    )
     async def cancel(
         lot_id: LotId, user: CurrentUser, body: Cancellation | None = None
     ) -> dict[str, Any]:
@@ -341,13 +480,13 @@ def build_router(ctx: Auctions) -> APIRouter:
         command = CancelLot(lot_id, by=caller(user), reason=body.reason if body else None)
         return one(await handlers.cancel_lot(command, ctx=ctx), user)
 
-    @auctions.get("/{lot_id}/rules")
+    @auctions.get("/{lot_id}/rules", responses={200: {"model": answers.Rules}})
     async def rules(lot_id: LotId, service: CurrentService) -> dict[str, Any]:
         """The rules of an auction and its status (the platform's services only)."""
         lot = await handlers.show_rules(ShowRules(lot_id), ctx=ctx)
         return {**views.rules(lot), "status": lot.status.value, "server_time": now()}
 
-    @watchlist.get("")
+    @watchlist.get("", responses={200: {"model": answers.WatchlistPage}, **answers.BAD_CURSOR})
     async def watched(
         user: CurrentUser,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -366,7 +505,13 @@ def build_router(ctx: Auctions) -> APIRouter:
         ]
         return {"items": items, "next_cursor": found.next_cursor, "server_time": now()}
 
-    @watchlist.put("/{lot_id}")
+    @watchlist.put(
+        "/{lot_id}",
+        responses={
+            200: {"model": answers.Watching, "description": "Watched already."},
+            201: {"model": answers.Watching, "description": "Added to your watchlist."},
+        },
+    )
     async def watch(lot_id: LotId, user: CurrentUser, response: Response) -> dict[str, Any]:
         """Watch a lot (201 when newly added, 200 when already watched)."""
         added = await handlers.watch(Watch(lot_id, user.subject), ctx=ctx)

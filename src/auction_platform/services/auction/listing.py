@@ -39,7 +39,9 @@ URL_MAX = 2_048
 SOFT_CLOSE_MAX_SECONDS = 3_600
 SOFT_CLOSE_MAX_EXTENSIONS = 100
 
-_CATEGORY = re.compile(r"^[a-z0-9-]{2,40}$")
+CATEGORY_PATTERN = r"^[a-z0-9-]{2,40}$"
+
+_CATEGORY = re.compile(CATEGORY_PATTERN)
 # The platform's own static files (the demo's images): plain characters only.
 _STATIC_PATH = re.compile(r"/static/[A-Za-z0-9._/-]+")
 # Names that only mean something inside a network; an image there is never public.
