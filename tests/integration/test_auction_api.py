@@ -142,6 +142,12 @@ async def test_the_reserve_is_shown_to_the_seller_only(http: httpx.AsyncClient) 
         ({"reserve_cents": 5_000}, "invalid_reserve"),
         ({"currency": "XXX"}, "unknown_currency"),
         ({"category": "Not A Slug"}, "invalid_category"),
+        # Beyond the limits the document states, the rule refuses, however far beyond.
+        ({"title": "x" * 121}, "invalid_title"),
+        ({"title": "x" * 500}, "invalid_title"),
+        ({"description": "x" * 20_000}, "invalid_description"),
+        ({"category": "x" * 41}, "invalid_category"),
+        ({"increments": []}, "invalid_increments"),
         ({"increments": [[10, 5]]}, "invalid_increments"),
         (
             {"soft_close": {"window_seconds": 0, "extend_seconds": 1, "max_extensions": 1}},
