@@ -11,7 +11,7 @@ from auction_platform.core.auth import Admin, CurrentService, CurrentUser, Princ
 from auction_platform.core.errors import ErrorTable
 from auction_platform.core.inputs import ResourceId
 from auction_platform.core.net import client_address
-from auction_platform.services.identity import handlers, store
+from auction_platform.services.identity import answers, handlers, store
 from auction_platform.services.identity.domain import (
     Actor,
     BecomeSeller,
@@ -41,11 +41,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# The rules' limits the schema cannot hold (``domain``): the password's least length
+# is a setting, a phone number is read without its spaces and punctuation.
+SIGN_IN_RULES = (
+    "At least `PASSWORD_MIN_LENGTH` characters (10 by default), at most 256; not one of "
+    "the most common passwords, nor your name or email."
+)
+PHONE = (
+    "In international form (E.164), e.g. `+4915112345678`; spaces, `-`, `.` and "
+    "brackets are ignored."
+)
+
+
 class Registration(_Strict):
     email: EmailStr = Field(max_length=320)
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Annotated[str, Field(min_length=1, max_length=256, description=SIGN_IN_RULES)]
     display_name: Annotated[str, Field(min_length=1, max_length=100)]
-    phone: Annotated[str | None, Field(max_length=32)] = None
+    phone: Annotated[str | None, Field(max_length=32, description=PHONE)] = None
 
 
 class Credentials(_Strict):
@@ -68,11 +80,17 @@ class ServiceCredentials(_Strict):
 
 class ProfileChange(_Strict):
     display_name: Annotated[str | None, Field(min_length=1, max_length=100)] = None
-    phone: Annotated[str | None, Field(max_length=32)] = None
+    phone: Annotated[
+        str | None, Field(max_length=32, description=PHONE + " `null` removes it.")
+    ] = None
 
 
 class RolesChange(_Strict):
-    roles: Annotated[list[str], Field(max_length=3)]
+    # Known roles only (422 ``unknown_role`` otherwise); every account stays a bidder.
+    roles: Annotated[
+        list[str],
+        Field(max_length=3, json_schema_extra={"items": {"enum": [role.value for role in Role]}}),
+    ]
 
 
 def _actor(principal: Principal) -> Actor:
@@ -105,25 +123,55 @@ def build_router(ctx: Identity) -> APIRouter:
     auth = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     users = APIRouter(prefix="/api/v1/users", tags=["users"])
 
-    @router.get("/.well-known/jwks.json", tags=["auth"])
+    @router.get("/.well-known/jwks.json", tags=["auth"], responses={200: {"model": answers.Keys}})
     async def jwks(response: Response) -> dict[str, Any]:
         """The public keys that verify access tokens."""
         response.headers["Cache-Control"] = "public, max-age=60"
         return await ctx.keys.jwks()
 
-    @auth.post("/register", status_code=201)
+    @auth.post(
+        "/register",
+        status_code=201,
+        responses={
+            201: {"model": answers.UserAnswer},
+            409: {"description": "An account with this email exists (`email_taken`)."},
+        },
+    )
     async def register(body: Registration) -> dict[str, Any]:
         """Open an account (as a bidder)."""
         command = Register(body.email, body.password, body.display_name, body.phone)
         return {"user": (await handlers.register(command, ctx=ctx)).public()}
 
-    @auth.post("/login")
+    @auth.post(
+        "/login",
+        responses={
+            200: {"model": answers.Tokens},
+            401: {"description": "The email or password is not right (`invalid_credentials`)."},
+            429: {
+                "description": (
+                    "Too many failed sign-ins for this account or address "
+                    "(`too_many_attempts`); retry after `Retry-After` seconds."
+                )
+            },
+        },
+    )
     async def login(body: Credentials, request: Request) -> dict[str, Any]:
         """Sign in with email and password."""
         command = Login(body.email, body.password, address=client_address(request))
         return (await handlers.login(command, ctx=ctx)).public(ctx.clock())
 
-    @auth.post("/refresh")
+    @auth.post(
+        "/refresh",
+        responses={
+            200: {"model": answers.Tokens},
+            401: {
+                "description": (
+                    "Not a refresh token of ours, expired or revoked (`invalid_refresh_token`), "
+                    "or spent already (`refresh_token_reused`: its whole family is revoked)."
+                )
+            },
+        },
+    )
     async def refresh(body: RefreshRequest) -> dict[str, Any]:
         """Exchange a refresh token for a new pair (the old one is spent)."""
         pair = await handlers.refresh(Refresh(body.refresh_token), ctx=ctx)
@@ -141,7 +189,13 @@ def build_router(ctx: Identity) -> APIRouter:
         await handlers.logout(command, ctx=ctx)
         return Response(status_code=204)
 
-    @auth.post("/service-token")
+    @auth.post(
+        "/service-token",
+        responses={
+            200: {"model": answers.ServiceToken},
+            401: {"description": "Unknown service or wrong secret (`invalid_client`)."},
+        },
+    )
     async def service_token(body: ServiceCredentials) -> dict[str, Any]:
         """A token for one of the platform's services (client credentials)."""
         command = IssueServiceToken(body.client_id, body.client_secret)
@@ -152,24 +206,24 @@ def build_router(ctx: Identity) -> APIRouter:
             "expires_in": int((token.expires_at - ctx.clock()).total_seconds()),
         }
 
-    @users.get("/me")
+    @users.get("/me", responses={200: {"model": answers.UserAnswer}})
     async def me(principal: CurrentUser) -> dict[str, Any]:
         """Your profile."""
         return {"user": (await handlers.user(principal.subject, ctx=ctx)).public()}
 
-    @users.patch("/me")
+    @users.patch("/me", responses={200: {"model": answers.UserAnswer}})
     async def change_me(body: ProfileChange, principal: CurrentUser) -> dict[str, Any]:
         """Change your display name or phone (send ``"phone": null`` to remove it)."""
         command = _profile_change(principal.subject, body)
         return {"user": (await handlers.change_profile(command, ctx=ctx)).public()}
 
-    @users.get("/me/preferences")
+    @users.get("/me/preferences", responses={200: {"model": answers.PreferencesAnswer}})
     async def preferences(principal: CurrentUser) -> dict[str, Any]:
         """Which notices you get on which channel."""
         user = await handlers.user(principal.subject, ctx=ctx)
         return {"preferences": user.preferences}
 
-    @users.patch("/me/preferences")
+    @users.patch("/me/preferences", responses={200: {"model": answers.PreferencesAnswer}})
     async def change_preferences(
         body: dict[str, dict[str, bool]], principal: CurrentUser
     ) -> dict[str, Any]:
@@ -177,7 +231,7 @@ def build_router(ctx: Identity) -> APIRouter:
         command = SetPreferences(principal.subject, body)
         return {"preferences": await handlers.set_preferences(command, ctx=ctx)}
 
-    @users.get("")
+    @users.get("", responses={200: {"model": answers.UserPage}})
     async def list_users(
         admin: Admin,
         q: Annotated[str | None, Query(max_length=320)] = None,
@@ -191,14 +245,14 @@ def build_router(ctx: Identity) -> APIRouter:
         page = await handlers.list_users(ListUsers(q, role, cursor, limit), ctx=ctx)
         return {"items": [_listed(user) for user in page.items], "next_cursor": page.next_cursor}
 
-    @users.post("/me/seller")
+    @users.post("/me/seller", responses={200: {"model": answers.SellerAnswer}})
     async def become_seller(principal: CurrentUser) -> dict[str, Any]:
         """Ask to sell: the seller role is granted on request. The answer carries a new
         token pair (as a login's) whose access token has the role: use it at once."""
         granted = await handlers.become_seller(BecomeSeller(principal.subject), ctx=ctx)
         return {"user": granted.user.public(), **granted.tokens.public(ctx.clock())}
 
-    @users.get("/{user_id}/profile")
+    @users.get("/{user_id}/profile", responses={200: {"model": answers.ProfileAnswer}})
     async def profile(user_id: ResourceId) -> dict[str, Any]:
         """What anyone may see of an account: its display name and since when it exists."""
         user = await handlers.user(user_id, ctx=ctx)
@@ -210,13 +264,13 @@ def build_router(ctx: Identity) -> APIRouter:
             }
         }
 
-    @users.get("/{user_id}")
+    @users.get("/{user_id}", responses={200: {"model": answers.UserAnswer}, **answers.NOT_YOURS})
     async def get_user(user_id: ResourceId, principal: CurrentUser) -> dict[str, Any]:
         """An account: your own, or any for an admin."""
         handlers.may_see(_actor(principal), user_id)
         return {"user": (await handlers.user(user_id, ctx=ctx)).public()}
 
-    @users.patch("/{user_id}")
+    @users.patch("/{user_id}", responses={200: {"model": answers.UserAnswer}, **answers.NOT_YOURS})
     async def change_user(
         user_id: ResourceId, body: ProfileChange, principal: CurrentUser
     ) -> dict[str, Any]:
@@ -225,7 +279,7 @@ def build_router(ctx: Identity) -> APIRouter:
         command = _profile_change(user_id, body)
         return {"user": (await handlers.change_profile(command, ctx=ctx)).public()}
 
-    @users.put("/{user_id}/roles")
+    @users.put("/{user_id}/roles", responses={200: {"model": answers.UserAnswer}})
     async def change_roles(user_id: ResourceId, body: RolesChange, admin: Admin) -> dict[str, Any]:
         """Grant or withdraw roles (admins only). The account's access tokens issued
         before the change are refused from then on (401 ``token_stale``): its client
@@ -233,7 +287,7 @@ def build_router(ctx: Identity) -> APIRouter:
         user = await handlers.set_roles(SetRoles(user_id, tuple(body.roles)), ctx=ctx)
         return {"user": user.public()}
 
-    @users.get("/{user_id}/contact")
+    @users.get("/{user_id}/contact", responses={200: {"model": answers.Contact}})
     async def contact(user_id: ResourceId, service: CurrentService) -> dict[str, Any]:
         """Where and how to reach a user (the platform's services only)."""
         user = await handlers.user(user_id, ctx=ctx)
