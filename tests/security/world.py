@@ -111,9 +111,9 @@ class World:
         """A draft of the owner's: seen by nobody else."""
         return await create(self.http, self.owner, title=f"Draft {uuid.uuid4().hex[:8]}")
 
-    async def open_lot(self, who: Account | None = None) -> Json:
+    async def open_lot(self, who: Account | None = None, **overrides: Any) -> Json:
         """An open lot of the owner's (or of ``who``), its bid book made."""
-        return await open_lot(self.http, who or self.owner)
+        return await open_lot(self.http, who or self.owner, **overrides)
 
     async def unsold_lot(self) -> Json:
         """A lot of the owner's that ran two seconds and ended without a bid."""

@@ -1,0 +1,264 @@
+"""A valid request for every write of the public API, and how to read what it wrote.
+
+The mass-assignment probes add fields to these requests; the body probes put numbers
+beyond what a field may hold into them. Each request is made ready on a thing of its
+own (a fresh draft, order, offer...), so a write that succeeds uses up nothing another
+probe needs. A write that cannot be probed so says why (``Unprobed``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+
+from security.world import PAYING_CARD, Json, World
+from support.accounts import PASSWORD, log_in, sign_up
+from support.auctions import lot_body
+
+Read = Callable[[httpx.Response], Awaitable[Json]]
+
+
+async def _nothing(response: httpx.Response) -> Json:
+    return {}
+
+
+@dataclass(frozen=True)
+class Write:
+    """A valid request, ready to send, and how to read back what it wrote."""
+
+    ids: dict[str, str]
+    body: Json | None
+    headers: dict[str, str]
+    read: Read = _nothing
+    # Fields the write itself sets, whatever it is sent (Buy It Now closes the book).
+    sets: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Unprobed:
+    """A write these probes leave to others, and why."""
+
+    why: str
+
+
+Prepare = Callable[[World], Awaitable[Write]]
+
+
+def claims(token: str) -> Json:
+    found: Json = jwt.decode(token, options={"verify_signature": False})
+    return found
+
+
+def _lot_reader(world: World, key: str = "auction") -> Read:
+    async def read(response: httpx.Response) -> Json:
+        return await world.lot(response.json()[key]["id"])
+
+    return read
+
+
+def _me(world: World, token_of: Callable[[Json], str] | None = None) -> Read:
+    """The owner's account, and the claims of a token the answer carries."""
+
+    async def read(response: httpx.Response) -> Json:
+        found = (await world.get("/api/v1/users/me"))["user"]
+        if token_of is not None:
+            found["token"] = claims(token_of(response.json()))
+        return found  # type: ignore[no-any-return]
+
+    return read
+
+
+def _book(world: World, lot_id: str) -> Read:
+    async def read(response: httpx.Response) -> Json:
+        return await world.book(lot_id)
+
+    return read
+
+
+def _order(world: World) -> Read:
+    async def read(response: httpx.Response) -> Json:
+        return await world.order_as_owner(response.json()["order"]["id"])
+
+    return read
+
+
+async def register(world: World) -> Write:
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+
+    async def read(response: httpx.Response) -> Json:
+        tokens = await log_in(world.http, email)
+        me = await world.http.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+        return {**me.json()["user"], "token": claims(tokens["access_token"])}
+
+    body = {"email": email, "password": PASSWORD, "display_name": "Mo"}
+    return Write({}, body, {}, read)
+
+
+async def login(world: World) -> Write:
+    body = {"email": world.owner.email, "password": PASSWORD}
+    return Write({}, body, {}, _me(world, lambda answer: answer["access_token"]))
+
+
+async def refresh(world: World) -> Write:
+    tokens = await log_in(world.http, world.owner.email)
+    body = {"refresh_token": tokens["refresh_token"]}
+    return Write({}, body, {}, _me(world, lambda answer: answer["access_token"]))
+
+
+async def logout(world: World) -> Write:
+    tokens = await log_in(world.http, world.owner.email)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    return Write({}, {"refresh_token": tokens["refresh_token"]}, headers)
+
+
+async def list_lot(world: World) -> Write:
+    return Write({}, lot_body(), world.owner.headers, _lot_reader(world))
+
+
+async def change_lot(world: World) -> Write:
+    draft = await world.draft()
+    body = {"title": "A retitled Leica"}
+    return Write({"lot_id": draft["id"]}, body, world.owner.headers, _lot_reader(world))
+
+
+async def cancel_lot(world: World) -> Write:
+    draft = await world.draft()
+    body = {"reason": "changed my mind"}
+    return Write({"lot_id": draft["id"]}, body, world.owner.headers, _lot_reader(world))
+
+
+async def publish_lot(world: World) -> Write:
+    draft = await world.draft()
+    return Write({"lot_id": draft["id"]}, None, world.owner.headers, _lot_reader(world))
+
+
+async def relist_lot(world: World) -> Write:
+    lot = await world.unsold_lot()
+    body = {"title": "A Leica, again"}
+    return Write({"lot_id": lot["id"]}, body, world.owner.headers, _lot_reader(world))
+
+
+async def place_bid(world: World) -> Write:
+    lot = await world.open_lot(world.third)
+    body = {"max_amount_cents": 20_000}
+    return Write({"auction_id": lot["id"]}, body, world.owner.headers, _book(world, lot["id"]))
+
+
+async def buy_now(world: World) -> Write:
+    lot = await world.open_lot(world.third)
+    # The book answers ``status`` closed, with the buyer as its leader.
+    sets = frozenset({"status"})
+    return Write(
+        {"auction_id": lot["id"]}, None, world.owner.headers, _book(world, lot["id"]), sets
+    )
+
+
+async def retract_bid(world: World) -> Write:
+    # Two days to go: a bid may be retracted freely (eBay's policy).
+    ends = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    lot = await world.open_lot(world.third, ends_at=ends)
+    seq = (await world.bid(lot["id"], 20_000))["seq"]
+    return Write(
+        {"auction_id": lot["id"]}, {"seq": seq}, world.owner.headers, _book(world, lot["id"])
+    )
+
+
+async def accept_offer(world: World) -> Write:
+    offer = await world.offer()
+    return Write({"offer_id": offer["id"]}, None, world.owner.headers, _order(world))
+
+
+async def pay_order(world: World) -> Write:
+    order = await world.order()
+    body = {"card": PAYING_CARD}
+    return Write({"order_id": order["id"]}, body, world.owner.headers, _order(world))
+
+
+async def refund_order(world: World) -> Write:
+    order = await world.paid_order()
+
+    async def read(response: httpx.Response) -> Json:
+        return await world.order_as_owner(order["id"])
+
+    sets = frozenset({"status"})
+    return Write({"order_id": order["id"]}, None, await world.admin(), read, sets)
+
+
+async def change_me(world: World) -> Write:
+    return Write({}, {"display_name": "Olive Two"}, world.owner.headers, _me(world))
+
+
+async def change_preferences(world: World) -> Write:
+    async def read(response: httpx.Response) -> Json:
+        me = await _me(world)(response)
+        return {**me, **(await world.get("/api/v1/users/me/preferences"))}
+
+    return Write({}, {"email": {"outbid": False}}, world.owner.headers, read)
+
+
+async def become_seller(world: World) -> Write:
+    read = _me(world, lambda answer: answer["access_token"])
+    return Write({}, None, world.owner.headers, read)
+
+
+async def change_account(world: World) -> Write:
+    body = {"display_name": "Olive Three"}
+    return Write({"user_id": world.owner.id}, body, world.owner.headers, _me(world))
+
+
+async def change_roles(world: World) -> Write:
+    # Someone of their own: the change marks the account's tokens stale.
+    someone, admin = await sign_up(world.http, name="Rita"), await world.admin()
+
+    async def read(response: httpx.Response) -> Json:
+        found = await world.http.get(f"/api/v1/users/{someone.id}", headers=admin)
+        return found.json()["user"]  # type: ignore[no-any-return]
+
+    body = {"roles": ["bidder", "seller"]}
+    return Write({"user_id": someone.id}, body, admin, read)
+
+
+async def watch(world: World) -> Write:
+    lot = await world.open_lot(world.third)
+
+    async def read(response: httpx.Response) -> Json:
+        page = await world.get("/api/v1/watchlist?limit=100")
+        item = next(i for i in page["items"] if i["auction"]["id"] == lot["id"])
+        return {**item["auction"], "created_at": item["watched_since"]}
+
+    return Write({"lot_id": lot["id"]}, None, world.owner.headers, read)
+
+
+WRITES: dict[str, Prepare | Unprobed] = {
+    "POST /api/v1/auth/register": register,
+    "POST /api/v1/auth/login": login,
+    "POST /api/v1/auth/refresh": refresh,
+    "POST /api/v1/auth/logout": logout,
+    "POST /api/v1/auctions": list_lot,
+    "PATCH /api/v1/auctions/{lot_id}": change_lot,
+    "POST /api/v1/auctions/{lot_id}/cancel": cancel_lot,
+    "POST /api/v1/auctions/{lot_id}/publish": publish_lot,
+    "POST /api/v1/auctions/{lot_id}/relist": relist_lot,
+    "POST /api/v1/auctions/{auction_id}/bids": place_bid,
+    "POST /api/v1/auctions/{auction_id}/buy-now": buy_now,
+    "POST /api/v1/auctions/{auction_id}/retractions": retract_bid,
+    "POST /api/v1/offers/{offer_id}/accept": accept_offer,
+    "POST /api/v1/orders/{order_id}/pay": pay_order,
+    "POST /api/v1/orders/{order_id}/refund": refund_order,
+    "POST /api/v1/payments/webhooks/stripe": Unprobed(
+        "its body is the provider's signed event, not the caller's fields: test_webhooks"
+    ),
+    "PATCH /api/v1/users/me": change_me,
+    "PATCH /api/v1/users/me/preferences": change_preferences,
+    "POST /api/v1/users/me/seller": become_seller,
+    "PATCH /api/v1/users/{user_id}": change_account,
+    "PUT /api/v1/users/{user_id}/roles": change_roles,
+    "PUT /api/v1/watchlist/{lot_id}": watch,
+}
