@@ -15,7 +15,7 @@ from auction_platform.core.auth import Admin, CurrentUser, Principal
 from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
 from auction_platform.core.failures import DomainError
 from auction_platform.core.inputs import ResourceId
-from auction_platform.services.payment import handlers, views, webhooks
+from auction_platform.services.payment import answers, handlers, views, webhooks
 from auction_platform.services.payment.commands import (
     AcceptOffer,
     Idempotency,
@@ -121,7 +121,13 @@ def build_router(ctx: Payments) -> APIRouter:
     def one(order: Order, *, seller_view: bool) -> dict[str, Any]:
         return {"order": views.order_document(order, seller_view=seller_view), "server_time": now()}
 
-    @orders.get("")
+    @orders.get(
+        "",
+        responses={
+            200: {"model": answers.OrderPage},
+            403: {"description": "Only admins list every order (`role=any`)."},
+        },
+    )
     async def mine(
         user: CurrentUser,
         role: Literal["buyer", "seller", "any"] = "buyer",
@@ -136,7 +142,13 @@ def build_router(ctx: Payments) -> APIRouter:
         items = [views.order_document(o, seller_view=role != "buyer") for o in page.items]
         return {"items": items, "next_cursor": page.next_cursor, "server_time": now()}
 
-    @orders.get("/{order_id}")
+    @orders.get(
+        "/{order_id}",
+        responses={
+            200: {"model": answers.OrderAnswer},
+            403: {"description": "Only its buyer, its seller or an admin sees an order."},
+        },
+    )
     async def detail(order_id: ItemId, user: CurrentUser) -> dict[str, Any]:
         """One order, for its buyer, its seller or an admin."""
         caller = _caller(user)
@@ -157,8 +169,12 @@ def build_router(ctx: Payments) -> APIRouter:
         "/{order_id}/pay",
         description=PAY_DESCRIPTION,
         responses={
+            200: {"model": answers.PaymentAnswer},
             402: {"description": "The card was declined; `code` says why."},
+            403: {"description": "Only the buyer pays an order."},
             409: {"description": "The order is paid, refunded or expired, or in flight."},
+            502: {"description": "The payment provider refused what it should take."},
+            503: {"description": "The payment provider cannot be reached; retry later."},
         },
     )
     async def pay(
@@ -177,7 +193,19 @@ def build_router(ctx: Payments) -> APIRouter:
         status, answer = render(outcome)
         return JSONResponse(answer, status)
 
-    @orders.post("/{order_id}/refund")
+    @orders.post(
+        "/{order_id}/refund",
+        responses={
+            200: {"model": answers.OrderAnswer, "description": "Refunded."},
+            202: {
+                "model": answers.OrderAnswer,
+                "description": "The provider is still refunding: `refunded_at` is null until then.",
+            },
+            409: {"description": "Only a paid order (or one paid late) is refunded."},
+            502: {"description": "The payment provider refused what it should take."},
+            503: {"description": "The payment provider cannot be reached; retry later."},
+        },
+    )
     async def refund(order_id: ItemId, admin: Admin, response: Response) -> dict[str, Any]:
         """Give a paid order's money back (admins); 202 while the provider is still refunding."""
         order = await handlers.refund(RefundOrder(order_id), ctx=ctx)
@@ -185,7 +213,7 @@ def build_router(ctx: Payments) -> APIRouter:
             response.status_code = 202
         return one(order, seller_view=True)
 
-    @offers.get("")
+    @offers.get("", responses={200: {"model": answers.OfferList}})
     async def my_offers(
         user: CurrentUser, limit: Annotated[int, Query(ge=1, le=100)] = 20
     ) -> dict[str, Any]:
@@ -193,14 +221,32 @@ def build_router(ctx: Payments) -> APIRouter:
         found = await handlers.my_offers(user.subject, limit=limit, ctx=ctx)
         return {"items": [views.offer_document(o) for o in found], "server_time": now()}
 
-    @offers.post("/{offer_id}/accept")
+    @offers.post(
+        "/{offer_id}/accept",
+        responses={
+            200: {"model": answers.OrderAnswer, "description": "Taken before: its order."},
+            201: {"model": answers.OrderAnswer, "description": "Taken: the new order."},
+            409: {"description": "The offer has expired, or the lot has its order already."},
+        },
+    )
     async def accept(offer_id: ItemId, user: CurrentUser, response: Response) -> dict[str, Any]:
         """Take your second-chance offer: 201 with the new order (200 when taken before)."""
         accepted = await handlers.accept_offer(AcceptOffer(offer_id, user.subject), ctx=ctx)
         response.status_code = 201 if accepted.created else 200
         return one(accepted.order, seller_view=False)
 
-    @payments.post("/webhooks/stripe")
+    @payments.post(
+        "/webhooks/stripe",
+        responses={
+            200: {"model": answers.WebhookReceipt},
+            400: {
+                "description": (
+                    "The `Stripe-Signature` does not verify the body (`invalid_signature`), "
+                    "or the body is not an event (`malformed_event`)."
+                )
+            },
+        },
+    )
     async def stripe_webhook(request: Request) -> dict[str, Any]:
         """Stripe's events, verified over the raw body (no token: the signature is the proof)."""
         command = ReceiveWebhook(await request.body(), request.headers.get("stripe-signature"))
