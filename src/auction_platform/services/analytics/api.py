@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query
 from auction_platform.core.auth import Admin
 from auction_platform.core.errors import ErrorTable
 from auction_platform.core.inputs import ResourceId
-from auction_platform.services.analytics import handlers
+from auction_platform.services.analytics import answers, handlers
 from auction_platform.services.analytics.commands import (
     AuctionReport,
     BidsPerMinute,
@@ -45,7 +45,7 @@ def build_router(ctx: Analytics) -> APIRouter:
     def stamped(body: dict[str, Any]) -> dict[str, Any]:
         return {**body, "server_time": ctx.clock().isoformat()}
 
-    @router.get("/events")
+    @router.get("/events", responses={200: {"model": answers.EventList}})
     async def list_events(
         admin: Admin,
         event_type: Annotated[str | None, Query(alias="type", max_length=100)] = None,
@@ -54,12 +54,12 @@ def build_router(ctx: Analytics) -> APIRouter:
         """The newest events in the event store."""
         return {"items": await handlers.recent_events(RecentEvents(event_type, limit), ctx=ctx)}
 
-    @router.get("/summary")
+    @router.get("/summary", responses={200: {"model": answers.Summary}})
     async def summary(admin: Admin, start: From = None, end: To = None) -> dict[str, Any]:
         """Totals and rates over a range of days; GMV and fees gross and net of refunds."""
         return stamped(await handlers.summary(Summary(start, end), ctx=ctx))
 
-    @router.get("/daily")
+    @router.get("/daily", responses={200: {"model": answers.Daily}})
     async def daily(
         admin: Admin,
         start: From = None,
@@ -69,14 +69,14 @@ def build_router(ctx: Analytics) -> APIRouter:
         """Counters and rates per day, category and currency."""
         return stamped(await handlers.daily(Daily(start, end, category), ctx=ctx))
 
-    @router.get("/bids-per-minute")
+    @router.get("/bids-per-minute", responses={200: {"model": answers.BidsPerMinute}})
     async def bids_per_minute(
         admin: Admin, minutes: Annotated[int, Query(ge=1, le=MAX_MINUTES)] = 60
     ) -> dict[str, Any]:
         """Bids per minute over every auction: the last ``minutes`` minutes, this one included."""
         return stamped(await handlers.bids_per_minute(BidsPerMinute(minutes), ctx=ctx))
 
-    @router.get("/auctions/{auction_id}")
+    @router.get("/auctions/{auction_id}", responses={200: {"model": answers.AuctionReport}})
     async def auction(admin: Admin, auction_id: ResourceId) -> dict[str, Any]:
         """One auction: bids per minute, time to first bid, result and refunds."""
         return stamped(await handlers.auction_report(AuctionReport(auction_id), ctx=ctx))

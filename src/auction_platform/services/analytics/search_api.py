@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from auction_platform.core.inputs import PriceFilter
-from auction_platform.services.analytics import handlers
+from auction_platform.services.analytics import answers, handlers
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search import (
     MAX_WINDOW,
@@ -26,7 +26,7 @@ def build_router(ctx: Analytics) -> APIRouter:
     """Routes under ``/api/v1/search``."""
     router = APIRouter(prefix="/api/v1/search", tags=["search"])
 
-    @router.get("/auctions")
+    @router.get("/auctions", responses={200: {"model": answers.SearchResults}})
     async def search_auctions(
         q: Annotated[str, Query(max_length=200)] = "",
         category: Annotated[str | None, Query(max_length=40)] = None,
