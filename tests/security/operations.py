@@ -72,16 +72,28 @@ def _operations(
                 continue
             params = [*item.get("parameters", ()), *operation.get("parameters", ())]
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            schemas = document.get("components", {}).get("schemas", {})
             found.append(
                 Operation(
                     method=method.upper(),
                     path=path,
                     path_params=tuple(p["name"] for p in params if p.get("in") == "path"),
                     signed_in=any(operation.get("security") or ()),
-                    body=body.get("schema", {}) if body is not None else None,
+                    body=inlined(body.get("schema", {}), schemas) if body is not None else None,
                 )
             )
     return found
+
+
+def inlined(schema: Any, schemas: dict[str, Any]) -> Any:
+    """``schema`` with every ``$ref`` to a component replaced by the component."""
+    if isinstance(schema, list):
+        return [inlined(item, schemas) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if isinstance(ref := schema.get("$ref"), str):
+        return inlined(schemas[ref.rsplit("/", 1)[1]], schemas)
+    return {name: inlined(value, schemas) for name, value in schema.items()}
 
 
 def not_in_table(operations: list[Operation], table: dict[str, Any], what: str) -> str:

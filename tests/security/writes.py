@@ -122,21 +122,21 @@ async def list_lot(world: World) -> Write:
     return Write({}, lot_body(), world.owner.headers, _lot_reader(world))
 
 
-async def change_lot(world: World) -> Write:
+async def _on_draft(world: World, body: Json | None) -> Write:
     draft = await world.draft()
-    body = {"title": "A retitled Leica"}
     return Write({"lot_id": draft["id"]}, body, world.owner.headers, _lot_reader(world))
+
+
+async def change_lot(world: World) -> Write:
+    return await _on_draft(world, {"title": "A retitled Leica"})
 
 
 async def cancel_lot(world: World) -> Write:
-    draft = await world.draft()
-    body = {"reason": "changed my mind"}
-    return Write({"lot_id": draft["id"]}, body, world.owner.headers, _lot_reader(world))
+    return await _on_draft(world, {"reason": "changed my mind"})
 
 
 async def publish_lot(world: World) -> Write:
-    draft = await world.draft()
-    return Write({"lot_id": draft["id"]}, None, world.owner.headers, _lot_reader(world))
+    return await _on_draft(world, None)
 
 
 async def relist_lot(world: World) -> Write:

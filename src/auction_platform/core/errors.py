@@ -54,6 +54,12 @@ _STATUS_CODES = {
 }
 
 
+# FastAPI's answer when a JSON body cannot be read for another reason than its syntax:
+# nesting deeper than the parser goes, a number of more digits than Python converts,
+# bytes that are not UTF-8. To the client it is the same malformed JSON.
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 class ApiError(Exception):
     """An error answered to the client as it is: status, code, message, optional details."""
 
@@ -172,6 +178,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+        return _malformed_json()
     code = _STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
@@ -181,11 +189,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+def _malformed_json() -> JSONResponse:
+    return error_response(400, "malformed_json", "the request body is not valid JSON")
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = _validation_details(exc)
     if any(d["type"] == "json_invalid" for d in details):
-        return error_response(400, "malformed_json", "the request body is not valid JSON")
+        return _malformed_json()
     return error_response(422, "validation_error", "the request is not valid", details=details)
 
 
