@@ -25,6 +25,8 @@ class Operation:
     signed_in: bool
     # The JSON schema of the request body, if the operation takes one.
     body: dict[str, Any] | None
+    # The query parameters' schemas, by name.
+    query: dict[str, Any]
 
     @property
     def key(self) -> str:
@@ -80,6 +82,11 @@ def _operations(
                     path_params=tuple(p["name"] for p in params if p.get("in") == "path"),
                     signed_in=any(operation.get("security") or ()),
                     body=inlined(body.get("schema", {}), schemas) if body is not None else None,
+                    query={
+                        p["name"]: inlined(p.get("schema", {}), schemas)
+                        for p in params
+                        if p.get("in") == "query"
+                    },
                 )
             )
     return found

@@ -11,7 +11,7 @@ owner's, and leave the owner's thing as it was. A new route with an id fails
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -273,3 +273,37 @@ async def test_the_services_own_routes_refuse_an_ordinary_user(world: World) -> 
         assert world.owner.email not in response.text
     assert await world.lot(lot["id"]) == lot
     assert (await world.book(lot["id"]))["status"] == "open"
+
+
+def enums(schema: Json) -> list[str]:
+    """The values an enumerated parameter takes (through ``anyOf`` with null)."""
+    return [v for variant in schema.get("anyOf", [schema]) for v in variant.get("enum", ())]
+
+
+def queries(operation: Operation, finders: list[str]) -> Iterator[dict[str, str]]:
+    """No parameter, each value of each enumerated one, each finder in each text one."""
+    yield {}
+    for name, schema in operation.query.items():
+        kinds = {variant.get("type") for variant in schema.get("anyOf", [schema])}
+        values = enums(schema) or (finders if "string" in kinds else [])
+        for value in values:
+            yield {name: value}
+
+
+async def test_no_list_shows_another_user_the_owners_things(world: World) -> None:
+    draft, order, offer = await world.draft(), await world.order(), await world.offer()
+    secrets = (draft["title"], world.owner.email, order["id"], offer["id"])
+    finders = [world.owner.id, draft["title"], draft["id"], world.owner.email]
+    failures = []
+    for operation in await public_operations(world.http):
+        if operation.method != "GET" or operation.path_params:
+            continue
+        for params in queries(operation, finders):
+            response = await world.http.get(
+                operation.path, params=params, headers=world.intruder.headers
+            )
+            assert response.status_code < 500, (operation.path, params, response.text[:300])
+            shown = [secret for secret in secrets if secret in response.text]
+            if shown:
+                failures.append(f"GET {operation.path} {params} shows {shown}")
+    assert not failures, "\n".join(failures)
