@@ -1,13 +1,15 @@
 # Two commands for a newcomer: `make up` serves the platform, `make test` runs every test.
-# Each sets up the virtual environment on first use. `make faults` runs the fault suite
-# (PostgreSQL, Redis and RabbitMQ at 127.0.0.1) and prints its table.
+# Each sets up the virtual environment on first use. `make fuzz` sends generated
+# requests to every operation of the API document and prints what they were answered;
+# `make faults` runs the fault suite (PostgreSQL, Redis and RabbitMQ at 127.0.0.1) and
+# prints its table.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: up demo test faults check install clean
+.PHONY: up demo test fuzz faults check install clean
 
 up: $(INSTALLED)
 	$(BIN)/auction-platform up
@@ -17,6 +19,9 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2
+
+fuzz: $(INSTALLED)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m fuzz tests/fuzz
 
 faults: $(INSTALLED)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m faults tests/faults
