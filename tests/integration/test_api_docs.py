@@ -22,9 +22,10 @@ from auction_platform.services.gateway.docs import CSP
 from auction_platform.services.gateway.openapi import SERVICE_ONLY
 from auction_platform.settings import SERVICES
 from support.accounts import sign_up
-from support.auctions import open_lot, seller
+from support.auctions import admin_token, open_lot, seller
 from support.http_server import serving
 from support.platforms import client, embedded_settings, running
+from support.waiting import eventually
 
 METHODS = ("get", "put", "post", "delete", "patch")
 # One path of each area of the public API.
@@ -196,6 +197,94 @@ async def test_the_live_feed_is_described_with_the_books_fields(http: httpx.Asyn
     assert set(book_schema["properties"]) == set(book)
     assert set(book_schema["required"]) == set(book)
     validator(document, "PublicBook").validate(book)
+
+
+def answer_fits(document: dict[str, Any], method: str, path: str, answer: httpx.Response) -> None:
+    """``answer`` fits the schema the document gives its operation's status."""
+    responses = document["paths"][path][method]["responses"]
+    assert str(answer.status_code) in responses, (method, path, answer.status_code, answer.text)
+    content = responses[str(answer.status_code)]["content"]["application/json"]
+    schema = {**content["schema"], "components": document["components"]}
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(answer.json())]
+    assert errors == [], (method, path, errors)
+
+
+async def test_real_answers_fit_the_schemas_the_document_gives_them(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    """Each area's answers, to the public, a bidder, the seller and an admin, as documented."""
+    document = await combined(http)
+    owner = await seller(http)
+    bidder = await sign_up(http, name="Bea")
+    admin = await admin_token(http, platform)
+    lot = await open_lot(http, owner)
+    sold = await open_lot(http, owner, reserve_cents=None)
+    steps: list[tuple[str, str, dict[str, str], Any]] = [
+        (
+            "post",
+            "/api/v1/auctions/{auction_id}/bids",
+            bidder.headers,
+            {"max_amount_cents": 20_000},
+        ),
+        ("get", "/api/v1/auctions/{auction_id}/book", bidder.headers, None),
+        ("get", "/api/v1/auctions/{auction_id}/bids", {}, None),
+        ("get", "/api/v1/bids", bidder.headers, None),
+        ("get", "/api/v1/auctions/{lot_id}", owner.headers, None),
+        ("get", "/api/v1/auctions/{lot_id}", {}, None),
+        ("get", "/api/v1/auctions", bidder.headers, None),
+        ("get", "/api/v1/auctions/mine", owner.headers, None),
+        ("put", "/api/v1/watchlist/{lot_id}", bidder.headers, None),
+        ("get", "/api/v1/watchlist", bidder.headers, None),
+        ("get", "/api/v1/users/me", bidder.headers, None),
+        ("get", "/api/v1/users/me/preferences", bidder.headers, None),
+        ("get", "/api/v1/users", admin, None),
+        ("get", "/.well-known/jwks.json", {}, None),
+        ("get", "/api/v1/search/auctions", {}, None),
+        ("get", "/api/v1/analytics/summary", admin, None),
+        ("get", "/api/v1/analytics/daily", admin, None),
+        ("get", "/api/v1/analytics/events", admin, None),
+        ("get", "/api/v1/offers", bidder.headers, None),
+    ]
+    for method, path, headers, body in steps:
+        url = path.format(auction_id=lot["id"], lot_id=lot["id"])
+        answer = await http.request(method, url, headers=headers, json=body)
+        assert answer.status_code < 300, (method, url, answer.text)
+        answer_fits(document, method, path, answer)
+    bought = await http.post(f"/api/v1/auctions/{sold['id']}/buy-now", headers=bidder.headers)
+    answer_fits(document, "post", "/api/v1/auctions/{auction_id}/buy-now", bought)
+
+    async def ordered() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (
+            await http.get("/api/v1/orders", headers=bidder.headers)
+        ).json()["items"]
+        return items
+
+    [order] = await eventually(ordered)
+    paid = await http.post(
+        f"/api/v1/orders/{order['id']}/pay",
+        json={"card": "4242424242424242"},
+        headers=bidder.headers,
+    )
+    answer_fits(document, "post", "/api/v1/orders/{order_id}/pay", paid)
+    for who in (bidder.headers, owner.headers):
+        listed = await http.get("/api/v1/orders?role=buyer", headers=who)
+        answer_fits(document, "get", "/api/v1/orders", listed)
+        shown = await http.get(f"/api/v1/orders/{order['id']}", headers=who)
+        answer_fits(document, "get", "/api/v1/orders/{order_id}", shown)
+    refunded = await http.post(f"/api/v1/orders/{order['id']}/refund", headers=admin)
+    answer_fits(document, "post", "/api/v1/orders/{order_id}/refund", refunded)
+
+    async def reported() -> httpx.Response | None:
+        answer = await http.get(f"/api/v1/analytics/auctions/{sold['id']}", headers=admin)
+        return answer if answer.status_code == 200 else None
+
+    report = await eventually(reported)
+    answer_fits(document, "get", "/api/v1/analytics/auctions/{auction_id}", report)
+    low = {"max_amount_cents": 1}
+    refused = await http.post(
+        f"/api/v1/auctions/{lot['id']}/bids", json=low, headers=bidder.headers
+    )
+    answer_fits(document, "post", "/api/v1/auctions/{auction_id}/bids", refused)
 
 
 async def test_the_docs_page_loads_only_same_origin_files_under_a_strict_csp(
