@@ -474,6 +474,14 @@ async def test_rules_that_cannot_run_a_book_are_invalid(bidding: Bidding) -> Non
     await refused(Invalid, "invalid_rules", bidding.submit(lot, EditRules(backwards)))
 
 
+async def test_rules_that_cannot_run_a_book_open_no_missing_one(bidding: Bidding) -> None:
+    """Found by the API fuzz run: the edit of a book not made yet opened it unchecked (a 500)."""
+    backwards = {**rules("lot-8"), "ends_at": START.isoformat()}
+    await refused(Invalid, "invalid_rules", bidding.submit("lot-8", EditRules(backwards)))
+    async with bidding.uow.db.read() as conn:
+        assert await store.book_row(conn, "lot-8", lock=False) is None
+
+
 # --- closing, the consumer, the reads ---------------------------------------------------------
 
 

@@ -346,11 +346,7 @@ async def edit_rules(
     """
     if state.seq > 0:
         raise Conflict("has_bids", "the auction has bids; its rules can no longer change")
-    try:
-        rules = codec.rules_from(command.rules)
-    except (KeyError, TypeError, ValueError) as error:
-        raise Invalid("invalid_rules", f"the rules cannot run a book: {error}") from error
-    state.book = engine.Book.open(rules)
+    state.book = engine.Book.open(runnable(command.rules))
     state.title, state.currency = str(command.rules["title"]), str(command.rules["currency"])
     await store.replace_rules(
         tx.conn,
@@ -437,9 +433,17 @@ def stored_rules(rules: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rules.items() if k != "status"}
 
 
+def runnable(rules: dict[str, Any]) -> engine.Rules:
+    """The engine's rules of an auction's (``AuctionRulesData``), or 422 ``invalid_rules``."""
+    try:
+        return codec.rules_from(rules)
+    except (KeyError, TypeError, ValueError) as error:
+        raise Invalid("invalid_rules", f"the rules cannot run a book: {error}") from error
+
+
 async def open_book(tx: Transaction, rules: dict[str, Any], *, now: datetime) -> bool:
-    """Create an auction's book from its rules (idempotent)."""
-    book = engine.Book.open(codec.rules_from(rules))
+    """Create an auction's book from its rules (idempotent); ``invalid_rules`` if it cannot run."""
+    book = engine.Book.open(runnable(rules))
     return await store.add_book(
         tx.conn,
         {
