@@ -2,9 +2,10 @@
 
 It runs in a thread with its own event loop, because schemathesis calls the API
 synchronously (``requests``) from the test: the platform keeps answering while the
-test waits for an answer. Before the first case it holds a bidder, a seller and an
-admin, an open lot with a bid, a draft, and an order waiting for payment, so that
-generated requests can reach past "no such lot" (see ``test_api_fuzz``).
+test waits for an answer. Before the first case it holds a bidder, a seller, an
+admin and a service's token, an open lot with a bid, a draft, and an order waiting
+for payment, so that generated requests can reach past "no such lot" (see
+``test_api_fuzz``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from auction_platform.composition import Platform
+from auction_platform.core.auth import service_client_secret
 from auction_platform.settings import SERVICES
 from support.accounts import PASSWORD, Account, sign_up
 from support.auctions import admin_token, create, open_lot, place_bid, seller
@@ -53,6 +55,7 @@ class Deployment:
     bidder: Account
     seller: Account
     admin: dict[str, str]
+    service: dict[str, str]  # the auction service's token: what services call
     open_lot: str
     draft_lot: str
     order: str
@@ -81,6 +84,10 @@ async def _populate(url: str, platform: Platform, database: str) -> Deployment:
         bidder = await sign_up(http, name="Bea")
         owner = await seller(http, name="Sam")
         admin = await admin_token(http, platform)
+        secret = service_client_secret(platform.settings.secret_key.get_secret_value(), "auction")
+        credentials = {"client_id": "service:auction", "client_secret": secret}
+        issued = await http.post("/api/v1/auth/service-token", json=credentials)
+        assert issued.status_code == 200, issued.text
         listed = await open_lot(http, owner)
         await place_bid(http, listed["id"], bidder, 20_000)
         draft = await create(http, owner, title=f"Draft {uuid.uuid4().hex[:6]}")
@@ -94,6 +101,7 @@ async def _populate(url: str, platform: Platform, database: str) -> Deployment:
         bidder=bidder,
         seller=owner,
         admin=admin,
+        service={"Authorization": f"Bearer {issued.json()['access_token']}"},
         open_lot=listed["id"],
         draft_lot=draft["id"],
         order=order["id"],
