@@ -25,6 +25,7 @@ from auction_platform.services.auction.listing import (
     TITLE_LENGTH,
 )
 from auction_platform.services.gateway.openapi import FEED_PATH, merge
+from auction_platform.services.identity.domain import CHANNELS, NOTICES, Role
 from support.platforms import embedded_settings
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -114,6 +115,14 @@ def test_a_bid_and_a_price_filter_stop_at_the_platforms_largest_amount(
         query = {"properties": {p["name"]: p["schema"] for p in parameters}}
         for name in ("min_price", "max_price"):
             assert field(document, query, name)["maximum"] == MAX_AMOUNT_CENTS, (path, name)
+
+
+def test_preferences_name_the_channels_and_notices_there_are(document: dict[str, Any]) -> None:
+    preferences = body_schema(document, "patch", "/api/v1/users/me/preferences")
+    assert preferences["propertyNames"] == {"enum": [channel.value for channel in CHANNELS]}
+    assert preferences["additionalProperties"]["propertyNames"] == {"enum": list(NOTICES)}
+    roles = body_schema(document, "put", "/api/v1/users/{user_id}/roles")
+    assert field(document, roles, "roles")["items"] == {"enum": [role.value for role in Role]}
 
 
 def test_refusals_are_documented_in_the_error_shape(document: dict[str, Any]) -> None:

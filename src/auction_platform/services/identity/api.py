@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from auction_platform.core.auth import Admin, CurrentService, CurrentUser, Principal
@@ -13,6 +13,8 @@ from auction_platform.core.inputs import ResourceId
 from auction_platform.core.net import client_address
 from auction_platform.services.identity import answers, handlers, store
 from auction_platform.services.identity.domain import (
+    CHANNELS,
+    NOTICES,
     Actor,
     BecomeSeller,
     ChangeProfile,
@@ -91,6 +93,24 @@ class RolesChange(_Strict):
         list[str],
         Field(max_length=3, json_schema_extra={"items": {"enum": [role.value for role in Role]}}),
     ]
+
+
+# Channels and notices by name: an unknown one is refused by the rules (422
+# ``unknown_channel``, ``unknown_notice``), so the schema only names them.
+PreferencesChange = Annotated[
+    dict[str, dict[str, bool]],
+    Body(
+        json_schema_extra={
+            "propertyNames": {"enum": [channel.value for channel in CHANNELS]},
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"enum": list(NOTICES)},
+                "additionalProperties": {"type": "boolean"},
+            },
+            "examples": [{"sms": {"outbid": False}}],
+        }
+    ),
+]
 
 
 def _actor(principal: Principal) -> Actor:
@@ -224,9 +244,7 @@ def build_router(ctx: Identity) -> APIRouter:
         return {"preferences": user.preferences}
 
     @users.patch("/me/preferences", responses={200: {"model": answers.PreferencesAnswer}})
-    async def change_preferences(
-        body: dict[str, dict[str, bool]], principal: CurrentUser
-    ) -> dict[str, Any]:
+    async def change_preferences(body: PreferencesChange, principal: CurrentUser) -> dict[str, Any]:
         """Turn notices on or off, e.g. ``{"sms": {"outbid": false}}``."""
         command = SetPreferences(principal.subject, body)
         return {"preferences": await handlers.set_preferences(command, ctx=ctx)}
