@@ -618,7 +618,8 @@ async def test_an_open_lot_is_cancelled_through_the_bid_book(make_settings: Make
     ):
         root = await admin_token(http, platform)
         sam = await seller(http)
-        quiet, busy = await open_lot(http, sam), await open_lot(http, sam)
+        quiet = await open_lot(http, sam, with_book=False)
+        busy = await open_lot(http, sam, with_book=False)
         book.with_bids.add(busy["id"])
 
         refused = await http.post(f"/api/v1/auctions/{busy['id']}/cancel", headers=sam.headers)
@@ -656,7 +657,7 @@ async def test_cancelling_an_open_lot_without_the_bid_book_is_503(
         client(platform.apps["gateway"]) as http,
     ):
         sam = await seller(http)
-        lot = await open_lot(http, sam)
+        lot = await open_lot(http, sam, with_book=False)
         response = await http.post(f"/api/v1/auctions/{lot['id']}/cancel", headers=sam.headers)
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "dependency_unavailable"

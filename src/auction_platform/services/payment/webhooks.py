@@ -60,15 +60,22 @@ def invalid_signature() -> Invalid:
 
 
 def _signed_at(header: str) -> int | None:
-    """The ``t=`` timestamp of a ``Stripe-Signature`` header (the SDK reads it alike)."""
-    for item in header.split(","):
-        key, _, value = item.partition("=")
-        if key.strip() == "t":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    """The one ``t=`` timestamp of a ``Stripe-Signature`` header, or None.
+
+    A header naming more than one (however spaced) is refused: the SDK checks the
+    signature against one of them, and this check must read the same one.
+    """
+    stamps = [
+        value
+        for key, _, value in (i.partition("=") for i in header.split(","))
+        if key.strip() == "t"
+    ]
+    if len(stamps) != 1:
+        return None
+    try:
+        return int(stamps[0])
+    except ValueError:
+        return None
 
 
 def verify(payload: bytes, header: str | None, secrets: Sequence[str]) -> dict[str, Any]:
