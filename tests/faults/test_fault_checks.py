@@ -101,7 +101,13 @@ def test_a_bid_without_a_true_answer_and_a_changed_answer_are_wrong() -> None:
 
 def book_row(ledger: list[Any], *, price: int | None = None) -> Any:
     """A stored book made by the engine from ``ledger`` (``price`` overrides what it says)."""
-    rules_data = auction_rules("seller", start_cents=100)
+    # Open from just before NOW, when the ledger's bids were placed (this module may be
+    # imported minutes before the test runs).
+    rules_data = {
+        **auction_rules("seller", start_cents=100),
+        "starts_at": (NOW - timedelta(seconds=1)).isoformat(),
+        "ends_at": (NOW + timedelta(hours=1)).isoformat(),
+    }
     rules = codec.rules_from(rules_data)
     book = engine.replay(rules, [engine.Bid(b.bidder_id, b.max_cents, b.placed_at) for b in ledger])
     if price is not None:
