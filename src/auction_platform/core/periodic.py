@@ -80,3 +80,23 @@ async def _sleep(seconds: float, wake: asyncio.Event | None) -> bool:
             await wake.wait()
             return True
     return False
+
+
+async def run_passes_woken_by_writes(
+    on_write: Callable[[Callable[[], None]], Callable[[], None]],
+    run_once: Callable[[], Awaitable[float | None]],
+    *,
+    interval: float,
+    log: logging.Logger,
+    what: str,
+    longest: float = LONGEST_SLEEP,
+) -> None:
+    """``run_passes``, woken early by each write of this process (``Database.on_write``)."""
+    wake = asyncio.Event()
+    stop_waking = on_write(wake.set)
+    try:
+        await run_passes(
+            run_once, interval=interval, log=log, what=what, wake=wake, longest=longest
+        )
+    finally:
+        stop_waking()

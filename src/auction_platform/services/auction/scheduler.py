@@ -11,7 +11,6 @@ what another process schedules, and less when this process writes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.contracts.auctions import AUCTION_ENDING_SOON
-from auction_platform.core.periodic import run_passes, seconds_until
+from auction_platform.core.periodic import run_passes_woken_by_writes, seconds_until
 from auction_platform.core.sql import maybe_utc
 from auction_platform.services.auction import domain, store, views
 from auction_platform.services.auction.handlers import Auctions, announce_opened
@@ -91,15 +90,10 @@ async def run_once(ctx: Auctions) -> float | None:
 
 async def run(ctx: Auctions) -> None:
     """Pass when a lot starts or a notice is due; a write of this service wakes it sooner."""
-    wake = asyncio.Event()
-    stop_waking = ctx.uow.db.on_write(wake.set)
-    try:
-        await run_passes(
-            lambda: run_once(ctx),
-            interval=ctx.settings.scheduler_interval_seconds,
-            log=log,
-            what="scheduler",
-            wake=wake,
-        )
-    finally:
-        stop_waking()
+    await run_passes_woken_by_writes(
+        ctx.uow.db.on_write,
+        lambda: run_once(ctx),
+        interval=ctx.settings.scheduler_interval_seconds,
+        log=log,
+        what="scheduler",
+    )

@@ -12,12 +12,11 @@ finds nothing due and sleeps until the new one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from auction_platform.core.periodic import LONGEST_SLEEP, run_passes, seconds_until
+from auction_platform.core.periodic import LONGEST_SLEEP, run_passes_woken_by_writes, seconds_until
 from auction_platform.services.bidding import handlers, store
 from auction_platform.services.bidding.handlers import Bidding
 
@@ -65,16 +64,11 @@ async def run(
 
     Passes start at most once per ``interval`` however often it is woken.
     """
-    wake = asyncio.Event()
-    stop_waking = bidding.uow.db.on_write(wake.set)
-    try:
-        await run_passes(
-            lambda: run_once(bidding, interval=interval, report_overdue=report_overdue),
-            interval=interval,
-            log=log,
-            what="closer",
-            wake=wake,
-            longest=longest,
-        )
-    finally:
-        stop_waking()
+    await run_passes_woken_by_writes(
+        bidding.uow.db.on_write,
+        lambda: run_once(bidding, interval=interval, report_overdue=report_overdue),
+        interval=interval,
+        log=log,
+        what="closer",
+        longest=longest,
+    )

@@ -13,7 +13,6 @@ schedules, and less when this process writes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from auction_platform.contracts.payments import (
     PAYMENT_REMINDER,
     SECOND_CHANCE_OFFERED,
 )
-from auction_platform.core.periodic import run_passes, seconds_until
+from auction_platform.core.periodic import run_passes_woken_by_writes, seconds_until
 from auction_platform.core.sql import maybe_utc
 from auction_platform.services.payment import domain, store, views
 from auction_platform.services.payment.handlers import Payments
@@ -106,15 +105,10 @@ async def run_once(ctx: Payments, *, now: datetime | None = None) -> float | Non
 
 async def run(ctx: Payments) -> None:
     """Pass when a deadline falls due; a write of this service wakes it sooner."""
-    wake = asyncio.Event()
-    stop_waking = ctx.uow.db.on_write(wake.set)
-    try:
-        await run_passes(
-            lambda: run_once(ctx),
-            interval=ctx.settings.scheduler_interval_seconds,
-            log=log,
-            what="payment deadlines",
-            wake=wake,
-        )
-    finally:
-        stop_waking()
+    await run_passes_woken_by_writes(
+        ctx.uow.db.on_write,
+        lambda: run_once(ctx),
+        interval=ctx.settings.scheduler_interval_seconds,
+        log=log,
+        what="payment deadlines",
+    )
