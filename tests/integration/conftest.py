@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -60,5 +61,18 @@ async def redis_proxy() -> AsyncIterator[TcpProxy]:
     await proxy.start()
     try:
         yield proxy
+    finally:
+        await proxy.cut()
+
+
+@pytest.fixture
+async def proxied_postgres(postgres_url: str) -> AsyncIterator[tuple[str, TcpProxy]]:
+    """The test database reached through a proxy the test can cut."""
+    parts = urlsplit(postgres_url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    netloc = f"{parts.username}@127.0.0.1:{proxy.port}"
+    try:
+        yield urlunsplit(parts._replace(netloc=netloc)), proxy
     finally:
         await proxy.cut()

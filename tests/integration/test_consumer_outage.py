@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -25,19 +24,6 @@ from support.waiting import eventually
 
 OUTAGE_SECONDS = 10.0
 QUEUE = "analytics.event-store"
-
-
-@pytest.fixture
-async def proxied_postgres(postgres_url: str) -> AsyncIterator[tuple[str, TcpProxy]]:
-    """The test database reached through a proxy the test can cut."""
-    parts = urlsplit(postgres_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    await proxy.start()
-    netloc = f"{parts.username}@127.0.0.1:{proxy.port}"
-    try:
-        yield urlunsplit(parts._replace(netloc=netloc)), proxy
-    finally:
-        await proxy.cut()
 
 
 @pytest.fixture(params=["memory", "rabbitmq"])

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -15,19 +12,6 @@ from support.accounts import PASSWORD, sign_up
 from support.platforms import client, distributed_settings, running
 from support.tcp_proxy import TcpProxy
 from support.waiting import eventually
-
-
-@pytest.fixture
-async def proxied_postgres(postgres_url: str) -> AsyncIterator[tuple[str, TcpProxy]]:
-    """The test database reached through a proxy the test can cut."""
-    parts = urlsplit(postgres_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    await proxy.start()
-    netloc = f"{parts.username}@127.0.0.1:{proxy.port}"
-    try:
-        yield urlunsplit(parts._replace(netloc=netloc)), proxy
-    finally:
-        await proxy.cut()
 
 
 async def _assert_unavailable(response: httpx.Response) -> None:
