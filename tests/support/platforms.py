@@ -15,7 +15,7 @@ from auction_platform.core.broker.rabbitmq import RabbitBroker
 from auction_platform.settings import Settings
 from support import queue_sets
 from support.queue_sets import queue_names
-from support.servers import TEST_POOL_SIZE, TEST_POOL_TIMEOUT, unique_name
+from support.servers import TEST_DEPENDENCY_TIMEOUT, TEST_POOL_SIZE, TEST_POOL_TIMEOUT, unique_name
 
 
 def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -46,6 +46,7 @@ def distributed_settings(
         "outbox_poll_interval": 0.1,
         "db_pool_size": TEST_POOL_SIZE,
         "db_pool_timeout": TEST_POOL_TIMEOUT,
+        "dependency_timeout": TEST_DEPENDENCY_TIMEOUT,
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
