@@ -16,9 +16,11 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from auction_platform.core.outages import dependency_down
 from auction_platform.services.notification.channels import (
     DeliveryFailed,
     Outgoing,
+    ProviderDown,
     Recipient,
     Undeliverable,
 )
@@ -116,33 +118,37 @@ async def test_a_number_twilio_calls_invalid_is_undeliverable(
 
 
 @pytest.mark.parametrize(
-    "answer",
+    ("answer", "down"),
     [
-        (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
-        (429, {"code": 20429, "message": "Too Many Requests", "status": 429}),
-        (401, {"code": 20003, "message": "Authenticate", "status": 401}),
+        ((500, {"code": 20500, "message": "Internal Server Error", "status": 500}), True),
+        ((503, {"code": 20503, "message": "Service Unavailable", "status": 503}), True),
+        ((429, {"code": 20429, "message": "Too Many Requests", "status": 429}), True),
+        ((401, {"code": 20003, "message": "Authenticate", "status": 401}), False),
     ],
 )
-async def test_other_refusals_are_retried(
-    twilio: tuple[FakeTwilio, str], answer: tuple[int, dict[str, Any]]
+async def test_other_refusals_are_retried_and_an_outage_is_waited_out(
+    twilio: tuple[FakeTwilio, str], answer: tuple[int, dict[str, Any]], down: bool
 ) -> None:
     fake, url = twilio
     fake.answer = answer
     sms = adapter(url)
     try:
-        with pytest.raises(DeliveryFailed, match=str(answer[0])):
+        with pytest.raises(DeliveryFailed, match=str(answer[0])) as failure:
             await sms.send(Recipient("+4915112345678", "Ann"), "Hello", about=ABOUT)
     finally:
         await sms.close()
+    assert isinstance(failure.value, ProviderDown) is down
+    assert dependency_down(failure.value) is down
 
 
-async def test_twilio_out_of_reach_is_retried() -> None:
+async def test_twilio_out_of_reach_is_an_outage() -> None:
     sms = adapter(f"http://127.0.0.1:{free_port()}", timeout=2.0)
     try:
-        with pytest.raises(DeliveryFailed, match="unreachable"):
+        with pytest.raises(ProviderDown, match="unreachable") as failure:
             await sms.send(Recipient("+4915112345678", "Ann"), "Hello", about=ABOUT)
     finally:
         await sms.close()
+    assert dependency_down(failure.value)
 
 
 async def test_the_check_says_whether_twilio_is_configured() -> None:
@@ -151,7 +157,8 @@ async def test_the_check_says_whether_twilio_is_configured() -> None:
     unconfigured = adapter("http://127.0.0.1:9", auth_token="")
     with pytest.raises(RuntimeError, match="TWILIO_AUTH_TOKEN"):
         await unconfigured.check()
-    with pytest.raises(DeliveryFailed, match="not configured"):
+    with pytest.raises(DeliveryFailed, match="not configured") as failure:
         await unconfigured.send(Recipient("+4915112345678", "Ann"), "Hello", about=ABOUT)
+    assert not dependency_down(failure.value)  # a configuration error is not waited out
     await configured.close()
     await unconfigured.close()

@@ -17,9 +17,11 @@ import pytest
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.cache import build_cache
 from auction_platform.core.cache.base import Cache
+from auction_platform.core.outages import dependency_down
 from auction_platform.services.notification.channels import (
     DeliveryFailed,
     Outgoing,
+    ProviderDown,
     Recipient,
     Undeliverable,
 )
@@ -77,8 +79,9 @@ async def test_a_temporary_refusal_is_retried_and_a_permanent_one_is_not(
 ) -> None:
     email = channel(smtp)
     smtp.refuse(ANN.address, code=451)
-    with pytest.raises(DeliveryFailed, match="451"):
+    with pytest.raises(DeliveryFailed, match="451") as deferred:
         await email.send(ANN, EMAIL, about=ABOUT)
+    assert not dependency_down(deferred.value)  # this message's own failure: its budget
     smtp.refuse(ANN.address, code=550)
     with pytest.raises(Undeliverable, match="550"):
         await email.send(ANN, EMAIL, about=ABOUT)
@@ -86,7 +89,7 @@ async def test_a_temporary_refusal_is_retried_and_a_permanent_one_is_not(
     assert len(smtp.to(ANN.address)) == 1
 
 
-async def test_no_server_is_a_delivery_failure_and_an_unhealthy_check(smtp: SmtpServer) -> None:
+async def test_no_server_is_an_outage_and_an_unhealthy_check(smtp: SmtpServer) -> None:
     email = channel(smtp)
     assert await email.check() == {
         "channel": "smtp",
@@ -95,8 +98,9 @@ async def test_no_server_is_a_delivery_failure_and_an_unhealthy_check(smtp: Smtp
         "tls": "none",
     }
     smtp.stop()
-    with pytest.raises(DeliveryFailed, match=f"SMTP at 127.0.0.1:{smtp.port}"):
+    with pytest.raises(ProviderDown, match=f"SMTP at 127.0.0.1:{smtp.port}") as down:
         await email.send(ANN, EMAIL, about=ABOUT)
+    assert dependency_down(down.value)  # the queue pauses; the retry budget is kept
     with pytest.raises(aiosmtplib.SMTPConnectError):  # what the health check reports
         await email.check()
 

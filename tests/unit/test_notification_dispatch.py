@@ -11,14 +11,17 @@ from typing import Any
 import pytest
 
 from auction_platform.contracts.events import Envelope
+from auction_platform.core.outages import dependency_down
 from auction_platform.services.notification.channels import (
     DeliveryFailed,
     Outgoing,
+    ProviderDown,
     Recipient,
     Undeliverable,
 )
 from auction_platform.services.notification.dedupe import MemorySentLog
 from auction_platform.services.notification.dispatch import (
+    NotificationDeferred,
     NotificationFailed,
     Notifier,
     Outcome,
@@ -97,10 +100,14 @@ def outbid(*users: str) -> tuple[Envelope, list[Notice]]:
     return event, [Notice("outbid", "outbid", user, VALUES) for user in users]
 
 
+def recorder(notifier: Notifier, channel: str) -> Recorder:
+    kept = notifier.email if channel == "email" else notifier.sms
+    assert isinstance(kept, Recorder)
+    return kept
+
+
 def sent(notifier: Notifier, channel: str) -> list[tuple[str, str]]:
-    recorder = notifier.email if channel == "email" else notifier.sms
-    assert isinstance(recorder, Recorder)
-    return recorder.sent
+    return recorder(notifier, channel).sent
 
 
 async def test_each_allowed_channel_with_an_address_gets_the_notice(
@@ -143,12 +150,12 @@ async def test_a_failed_provider_fails_the_event_after_trying_everyone(
 ) -> None:
     identity.add("ann")
     identity.add("bob")
-    email = notifier.email
-    assert isinstance(email, Recorder)
-    email.failing["ann@example.com"] = DeliveryFailed("connection refused")
+    email = recorder(notifier, "email")
+    email.failing["ann@example.com"] = DeliveryFailed("451 try again later")
     event, found = outbid("ann", "bob")
-    with pytest.raises(NotificationFailed, match="1 of 2"):
+    with pytest.raises(NotificationFailed, match="1 of 2") as failure:
         await notifier.notify(event, found)
+    assert not dependency_down(failure.value)  # this event's own failure: its retry budget
     assert email.sent == [("bob@example.com", "outbid")]
     del email.failing["ann@example.com"]
     report = await notifier.notify(event, found)  # the redelivery
@@ -170,10 +177,28 @@ async def test_a_permanently_refused_address_is_not_retried(
     assert Outcome.DUPLICATE in again.outcomes and again.repeated
 
 
-async def test_identity_out_of_reach_fails_the_event(
+async def test_identity_out_of_reach_defers_the_event(
     notifier: Notifier, identity: Identity
 ) -> None:
     identity.add("ann")
     identity.broken = True
-    with pytest.raises(NotificationFailed):
+    with pytest.raises(NotificationDeferred, match="identity answered 503") as failure:
         await notifier.notify(*outbid("ann"))
+    assert dependency_down(failure.value)  # the queue pauses; the retry budget is kept
+
+
+async def test_a_provider_down_defers_the_event_even_beside_another_failure(
+    notifier: Notifier, identity: Identity
+) -> None:
+    identity.add("ann")
+    identity.add("bob")
+    email = recorder(notifier, "email")
+    email.failing["ann@example.com"] = DeliveryFailed("451 try again later")
+    email.failing["bob@example.com"] = ProviderDown("SMTP at mail:25: connection refused")
+    with pytest.raises(NotificationDeferred, match=r"2 of 2.*connection refused") as failure:
+        await notifier.notify(*outbid("ann", "bob"))
+    assert dependency_down(failure.value)
+    del email.failing["bob@example.com"]  # the server is back: Ann's own failure remains
+    with pytest.raises(NotificationFailed, match="1 of 2") as own:
+        await notifier.notify(*outbid("ann", "bob"))
+    assert not dependency_down(own.value)

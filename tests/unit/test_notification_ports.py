@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from auction_platform.core.outages import dependency_down
 from auction_platform.services.notification.ports import (
     Channel,
     Contact,
+    ContactLookupFailed,
     ContactUnavailable,
     HttpContacts,
 )
@@ -26,6 +28,7 @@ class Identity:
         self.people: dict[str, dict[str, Any]] = {}
         self.asked: list[str] = []
         self.broken = False
+        self.status = 503  # what a broken identity answers
 
     def add(self, user_id: str, *, phone: str | None = None, **preferences: Any) -> None:
         self.people[user_id] = {
@@ -41,7 +44,7 @@ class Identity:
         user_id = request.url.path.split("/")[-2]
         self.asked.append(user_id)
         if self.broken:
-            return httpx.Response(503, json={"error": {"code": "dependency_unavailable"}})
+            return httpx.Response(self.status, json={"error": {"code": "broken"}})
         person = self.people.get(user_id)
         return httpx.Response(200, json=person) if person else httpx.Response(404)
 
@@ -105,13 +108,20 @@ async def test_an_unknown_user_has_no_contact(contacts: HttpContacts) -> None:
     assert await contacts.get("ghost") is None
 
 
-async def test_identity_out_of_reach_is_contact_unavailable(
-    contacts: HttpContacts, identity: Identity
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(status, ContactUnavailable) for status in (429, 502, 503, 504)]
+    + [(status, ContactLookupFailed) for status in (400, 401, 500)],
+)
+async def test_identity_down_is_an_outage_and_another_error_a_failed_lookup(
+    contacts: HttpContacts, identity: Identity, status: int, error: type[Exception]
 ) -> None:
     identity.add("ann")
-    identity.broken = True
-    with pytest.raises(ContactUnavailable, match="503"):
+    identity.broken, identity.status = True, status
+    with pytest.raises(error, match=str(status)) as failure:
         await contacts.get("ann")
+    # An outage: the event waits, its retry budget kept; else the budget is spent.
+    assert dependency_down(failure.value) is (error is ContactUnavailable)
 
 
 async def test_a_transport_failure_is_contact_unavailable(clock: Clock) -> None:
@@ -125,8 +135,9 @@ async def test_a_transport_failure_is_contact_unavailable(clock: Clock) -> None:
         transport=httpx.MockTransport(refuse), base_url="http://identity"
     ) as http:
         contacts = HttpContacts(lambda: http, auth_headers=headers, clock=clock)
-        with pytest.raises(ContactUnavailable, match="unreachable"):
+        with pytest.raises(ContactUnavailable, match="unreachable") as failure:
             await contacts.get("ann")
+        assert dependency_down(failure.value)
 
 
 async def test_contacts_are_asked_for_once_within_their_ttl(

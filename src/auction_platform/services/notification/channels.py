@@ -2,9 +2,13 @@
 
 A channel's ``send`` returns only once the provider has accepted the message;
 anything else raises. ``DeliveryFailed`` (and any unexpected error) means "try
-again later": the event is redelivered. ``Undeliverable`` means the provider
-refused this recipient for good (no such mailbox, not a mobile number), where a
-retry can never help; the notice is dropped with a warning instead.
+again later": the event is redelivered, spending its retry budget. ``ProviderDown``
+is the provider out of reach as a whole (refused, timed out, answering "service not
+available"): every message would fail alike, so the event waits for the provider
+(``core.broker.pause``) instead of being dead-lettered by a long outage.
+``Undeliverable`` means the provider refused this recipient for good (no such
+mailbox, not a mobile number), where a retry can never help; the notice is dropped
+with a warning instead.
 
 The log channels are the embedded default: they log the rendered message at
 INFO with the words "notification sent (log channel)", so a person running
@@ -17,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from auction_platform.core.failures import Unavailable
 from auction_platform.services.notification.render import RenderedEmail
 
 log = logging.getLogger("auction_platform.notification")
@@ -26,6 +31,13 @@ LOG_PHRASE = "notification sent (log channel)"
 
 class DeliveryFailed(Exception):
     """The provider did not accept the message now; a later attempt may succeed."""
+
+
+class ProviderDown(DeliveryFailed, Unavailable):
+    """The provider cannot be reached at all now; the event waits for it to return."""
+
+    def __init__(self, message: str) -> None:
+        Unavailable.__init__(self, "provider_unavailable", message, retry_after=5)
 
 
 class Undeliverable(Exception):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from auction_platform.contracts import auctions, identity, payments
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.context import reset_request_id, set_request_id
+from auction_platform.core.outages import dependency_down
 from auction_platform.core.service import ServiceRuntime, StatelessConsumer
 from auction_platform.services.notification.dispatch import Notifier
 from auction_platform.services.notification.notices import (
@@ -90,7 +91,10 @@ def deliver_to(
             report = await sender.notify(envelope, subscription.notices(envelope))
             outcome = "duplicate" if report.repeated else "handled"
             counter.labels(runtime.name, subscription.name, outcome).inc()
-        except Exception:
+        except Exception as exc:
+            if dependency_down(exc):  # the broker pauses the queue and logs it
+                counter.labels(runtime.name, subscription.name, "unavailable").inc()
+                raise
             counter.labels(runtime.name, subscription.name, "failed").inc()
             log.exception(
                 "consumer %s failed on event %s (%s); it will be retried",

@@ -6,7 +6,10 @@ there. Each (event, notice, recipient, channel) is claimed in the sent log,
 rendered, handed to the provider, and recorded only once the provider accepted
 it. A provider failure releases the claim and, once every other recipient of
 the event has been tried, fails the event: the broker redelivers it (the ones
-already sent are skipped) and dead-letters it after its retry limit.
+already sent are skipped) and dead-letters it after its retry limit. When a
+provider or identity is down (``ProviderDown``, ``ContactUnavailable``) the event
+fails as ``NotificationDeferred``, an outage: the queue pauses and the event waits
+for the dependency without spending its retry limit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from enum import StrEnum
 from prometheus_client import Counter
 
 from auction_platform.contracts.events import Envelope
+from auction_platform.core.failures import Unavailable
+from auction_platform.core.outages import dependency_down
 from auction_platform.services.notification.channels import (
     EmailChannel,
     Outgoing,
@@ -52,6 +57,18 @@ class Outcome(StrEnum):
 
 class NotificationFailed(Exception):
     """Some notices of an event were not accepted by their provider; retry the event."""
+
+
+class NotificationDeferred(NotificationFailed, Unavailable):
+    """Some notices failed because a provider or identity is down: the event waits.
+
+    The broker keeps it without spending its retry budget (``core.broker.pause``);
+    once the dependency is back, a notice that still fails on its own account
+    spends the budget as usual.
+    """
+
+    def __init__(self, message: str) -> None:
+        Unavailable.__init__(self, "notification_deferred", message, retry_after=5)
 
 
 @dataclass
@@ -115,9 +132,11 @@ class Notifier:
             else:
                 report.outcomes.extend(result)
         if errors:
-            raise NotificationFailed(
-                f"{len(errors)} of {len(notices)} notice(s) of event {event.id} not delivered"
-            ) from errors[0]
+            down = [error for error in errors if dependency_down(error)]
+            summary = f"{len(errors)} of {len(notices)} notice(s) of event {event.id} not delivered"
+            if down:
+                raise NotificationDeferred(f"{summary}: {down[0]}") from down[0]
+            raise NotificationFailed(summary) from errors[0]
         return report
 
     async def _notice(self, event: Envelope, notice: Notice) -> list[Outcome]:

@@ -2,8 +2,9 @@
 
 ``SMTP_TLS`` is ``none`` (plain, for a local relay), ``starttls`` (upgrade on
 port 587) or ``tls`` (implicit TLS, port 465). A server's 5xx answer to the
-recipient is permanent (``Undeliverable``); everything else that is not an
-acceptance (no connection, a timeout, a 4xx) is ``DeliveryFailed`` and retried.
+recipient is permanent (``Undeliverable``); a server out of reach (no connection, a
+timeout, a dropped connection, a 421) is ``ProviderDown``, waited out; everything else
+that is not an acceptance (a 4xx deferral, say) is ``DeliveryFailed`` and retried.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import aiosmtplib
 from auction_platform.services.notification.channels import (
     DeliveryFailed,
     Outgoing,
+    ProviderDown,
     Recipient,
     Undeliverable,
 )
@@ -82,7 +84,10 @@ class SmtpEmail:
                 raise Undeliverable(f"the mail server refused {to.address}: {detail}") from refused
             raise DeliveryFailed(f"the mail server deferred {to.address}: {detail}") from refused
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise DeliveryFailed(f"SMTP at {self.host}:{self.port}: {_describe(exc)}") from exc
+            detail = f"SMTP at {self.host}:{self.port}: {_describe(exc)}"
+            if _server_down(exc):
+                raise ProviderDown(detail) from exc
+            raise DeliveryFailed(detail) from exc
 
     async def check(self) -> dict[str, Any]:
         """Connect, EHLO and QUIT within the check timeout."""
@@ -109,6 +114,26 @@ class SmtpEmail:
         if self._username:
             options.update(username=self._username, password=self._password)
         return options
+
+
+def _server_down(exc: BaseException) -> bool:
+    """True when the server is out of reach or closing (not refusing this message).
+
+    No connection, a timeout, a dropped connection, or a 421 ("service not
+    available, closing transmission channel", RFC 5321).
+    """
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code == 421
+    return isinstance(
+        exc,
+        (
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPTimeoutError,
+            OSError,
+            TimeoutError,
+        ),
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,8 +1,10 @@
 """What the notification service asks of others: where to reach a user, and what they want.
 
 ``Contacts`` is the notifier's view of the identity service: a user's ``Contact``
-(addresses, display name, preferences per channel), None for no such user, or
-``ContactUnavailable`` when identity cannot say now. ``HttpContacts`` asks
+(addresses, display name, preferences per channel), None for no such user,
+``ContactUnavailable`` when identity cannot say now (out of reach, or answering
+429, 502, 503 or 504: the event waits for it), or ``ContactLookupFailed`` for any
+other answer (the event is retried and, if it persists, dead-lettered). ``HttpContacts`` asks
 identity's ``GET /api/v1/users/{id}/contact`` (service token only; in the embedded
 mode the client goes in-process) and keeps the answers in-process for ``ttl``
 seconds (bounded, least recently used first out), so a fan-out to many recipients
@@ -22,6 +24,8 @@ from urllib.parse import quote
 
 import httpx
 
+from auction_platform.core.failures import Unavailable
+
 CONTACT_TTL_SECONDS = 60.0
 CONTACT_CACHE_SIZE = 10_000
 
@@ -38,8 +42,19 @@ class Channel(StrEnum):
 _UNLISTED: dict[str, bool] = {Channel.EMAIL: True, Channel.SMS: False}
 
 
-class ContactUnavailable(Exception):
-    """Identity could not say how to reach the user now; the event is retried."""
+class ContactUnavailable(Unavailable):
+    """Identity could not say how to reach the user now; the event waits for it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("identity_unavailable", message, retry_after=5)
+
+
+class ContactLookupFailed(Exception):
+    """Identity answered the contact lookup with an error that is not an outage."""
+
+
+# Answers of an identity service that is down, overloaded or restarting.
+_OUTAGE_STATUSES = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +156,8 @@ class HttpContacts:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise ContactUnavailable(
-                f"identity answered {response.status_code} for the contact of {user_id}"
-            )
+            problem = f"identity answered {response.status_code} for the contact of {user_id}"
+            if response.status_code in _OUTAGE_STATUSES:
+                raise ContactUnavailable(problem)
+            raise ContactLookupFailed(problem)
         return Contact.from_json(response.json())

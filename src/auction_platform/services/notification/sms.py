@@ -3,7 +3,8 @@
 ``TWILIO_FROM`` is a sender number in E.164 form, or a Messaging Service SID
 (``MG...``). Twilio's answers that name the recipient as the problem (not a
 valid or not a mobile number, unsubscribed with STOP, region not enabled) are
-permanent (``Undeliverable``); every other failure is ``DeliveryFailed`` and
+permanent (``Undeliverable``); Twilio out of reach or answering 5xx or 429 is
+``ProviderDown``, waited out; every other failure is ``DeliveryFailed`` and
 retried. ``api_base`` points the SDK at another host (a sandbox or a test
 fake) through its documented custom-HTTP-client hook.
 """
@@ -22,6 +23,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from auction_platform.services.notification.channels import (
     DeliveryFailed,
     Outgoing,
+    ProviderDown,
     Recipient,
     Undeliverable,
 )
@@ -89,9 +91,11 @@ class TwilioSms:
             detail = f"Twilio answered {exc.status} (error {exc.code}): {exc.msg}"
             if exc.code in RECIPIENT_ERRORS:
                 raise Undeliverable(f"cannot text {to.address}: {detail}") from exc
+            if exc.status == 429 or exc.status >= 500:
+                raise ProviderDown(detail) from exc
             raise DeliveryFailed(detail) from exc
         except Exception as exc:
-            raise DeliveryFailed(f"Twilio unreachable: {type(exc).__name__}: {exc}") from exc
+            raise ProviderDown(f"Twilio unreachable: {type(exc).__name__}: {exc}") from exc
 
     def _create(self, to: str, text: str) -> None:
         sender: dict[str, str] = (
