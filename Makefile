@@ -2,14 +2,14 @@
 # Each sets up the virtual environment on first use. `make fuzz` sends generated
 # requests to every operation of the API document and prints what they were answered;
 # `make faults` runs the fault suite (PostgreSQL, Redis and RabbitMQ at 127.0.0.1) and
-# prints its table.
+# prints its table. `make bench` runs every benchmark's quick form and prints one summary.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: up demo test fuzz faults check install clean
+.PHONY: up demo test fuzz faults bench check install clean
 
 up: $(INSTALLED)
 	$(BIN)/auction-platform up
@@ -25,6 +25,9 @@ fuzz: $(INSTALLED)
 
 faults: $(INSTALLED)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m faults tests/faults
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/all.py
 
 check: $(INSTALLED)
 	$(BIN)/ruff check src tests

@@ -16,7 +16,7 @@ targets on this machine; they are not the capacity of a deployment.
 
 Run from the project root (needs wrk: ``apt-get install wrk``)::
 
-    .venv/bin/python benchmarks/gateway.py [--duration 10] [--connections 32]
+    .venv/bin/python benchmarks/gateway.py [--duration 10] [--connections 32] [--quick]
 
 The figures also go to ``benchmarks/results/gateway.json`` and, as JSON, to the last line
 of stdout. Exit status 0 when both targets are met, 1 when one is missed or a run had
@@ -112,7 +112,13 @@ def _arguments() -> argparse.Namespace:
         action="store_true",
         help="then record identity (direct) and both processes (gateway) with py-spy",
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: one round, 3 s runs, 1 s warm-up"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup, args.rounds = 3.0, 1.0, 1
+    return args
 
 
 def measure(args: argparse.Namespace, workdir: Path, name: str) -> Figures:

@@ -17,7 +17,7 @@ no longer time start-up: a loaded machine would fail them for no fault of the co
 It makes and removes by itself a fresh database, a Redis key prefix and RabbitMQ
 exchange and queue names; everything listens on 127.0.0.1. Run from the project root::
 
-    .venv/bin/python benchmarks/startup.py [--runs 5] [--services identity,bidding]
+    .venv/bin/python benchmarks/startup.py [--runs 5] [--services identity,bidding] [--quick]
 
 The figures also go to ``benchmarks/results/startup.json`` and, as JSON, to the last line
 of stdout. Exit status 0 when the target is met, 1 when it is missed or a run failed.
@@ -87,7 +87,11 @@ def _arguments() -> argparse.Namespace:
         default="identity,bidding",
         help="comma-separated services timed with `serve` (empty: none)",
     )
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="smoke run: two runs per case")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs = 2
+    return args
 
 
 def time_to_ready(child: Child, began: float) -> float:
