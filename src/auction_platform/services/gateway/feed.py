@@ -2,17 +2,19 @@
 
 The bidding service publishes each committed book on the auction's channel (Redis
 publish/subscribe in the distributed mode, in-process in the embedded one). The
-gateway subscribes first, then sends the current book, then forwards updates,
-dropping any that is not newer than what the client already has (by the book's
-``version``, which every committed change bumps: a retraction or a close too, not
-only a bid), so the price a watcher sees never steps back because two replicas'
-messages crossed, and no change is lost for looking like the last one.
+gateway joins the auction's watchers first (``FeedHub``: one subscription per auction
+for the whole process), then sends the current book, then the newest update each time
+the client has taken the last one. Anything not newer than what the client already
+has is dropped, by the book's ``version`` (which every committed change bumps: a
+retraction or a close too, not only a bid), so the price a watcher sees never steps
+back because two replicas' messages crossed, and no change is lost for looking like
+the last one. A client slower than the bids skips books it had no time for, never the
+newest.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -20,65 +22,44 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from auction_platform.contracts.auctions import feed_channel
 from auction_platform.core.cache.base import Cache, CacheUnavailable
 from auction_platform.core.inputs import ResourceId
+from auction_platform.services.gateway.feed_hub import FeedHub, Watcher, book_order
 
 log = logging.getLogger("auction_platform.gateway")
 
-_FINAL = {"closed", "cancelled"}
 
-
-def _order(update: dict[str, Any]) -> int:
-    """Updates are ordered by the book's version."""
-    version = update.get("version")
-    if version is None:
-        # A bidding process from before versions (during a rolling upgrade): its order
-        # was the ledger sequence, closed after open, which is where versions started.
-        return int(update.get("seq", 0)) + int(update.get("status") in _FINAL)
-    return int(version)
+def _public(book: dict[str, Any]) -> dict[str, Any]:
+    book.pop("you", None)
+    return book
 
 
 def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) -> APIRouter:
-    """The WebSocket route of the live feed."""
+    """The WebSocket route of the live feed, and the process's hub behind it."""
     router = APIRouter()
+    bidding = clients["bidding"]
+
+    async def current_book(auction_id: str) -> dict[str, Any] | None:
+        answer = await bidding.get(f"/api/v1/auctions/{auction_id}/book")
+        return _public(answer.json()) if answer.status_code == 200 else None
+
+    hub = FeedHub(cache, fetch=current_book)
 
     @router.websocket("/ws/auctions/{auction_id}")
     async def feed(websocket: WebSocket, auction_id: ResourceId) -> None:
         await websocket.accept()
         try:
-            async with cache.subscribe(feed_channel(auction_id)) as updates:
-                last = -1
-                snapshot = await clients["bidding"].get(f"/api/v1/auctions/{auction_id}/book")
-                if snapshot.status_code == 200:
-                    current = snapshot.json()
-                    current.pop("you", None)
-                    last = _order(current)
-                    await websocket.send_json(current)
-                elif snapshot.status_code == 404:
+            async with hub.watch(auction_id) as watcher:
+                snapshot = await bidding.get(f"/api/v1/auctions/{auction_id}/book")
+                if snapshot.status_code == 404:
                     await websocket.close(code=4404, reason="no such auction")
                     return
-
-                async def forward() -> None:
-                    nonlocal last
-                    async for raw in updates:
-                        update = json.loads(raw)
-                        if _order(update) <= last:
-                            continue
-                        last = _order(update)
-                        await websocket.send_json(update)
-
-                async def until_disconnect() -> None:
-                    while True:
-                        message = await websocket.receive()
-                        if message["type"] == "websocket.disconnect":
-                            return
-
-                tasks = [asyncio.create_task(forward()), asyncio.create_task(until_disconnect())]
-                _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                if snapshot.status_code == 200:
+                    current = _public(snapshot.json())
+                    watcher.holds(book_order(current))
+                    await websocket.send_json(current)
+                if not await _forward(websocket, watcher):
+                    await websocket.close(code=1011, reason="live feed unavailable")
         except (CacheUnavailable, httpx.HTTPError) as exc:
             log.warning("live feed for %s unavailable: %s", auction_id, exc)
             await websocket.close(code=1011, reason="live feed unavailable")
@@ -86,3 +67,25 @@ def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) ->
             return
 
     return router
+
+
+async def _forward(websocket: WebSocket, watcher: Watcher) -> bool:
+    """Send the newest update each time the last is sent; False if the feed ended first."""
+    gone = asyncio.Event()
+
+    async def until_disconnect() -> None:
+        try:
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+        finally:
+            gone.set()
+            watcher.close()
+
+    listening = asyncio.create_task(until_disconnect())
+    try:
+        while (update := await watcher.take()) is not None:
+            await websocket.send_text(update.text)
+        return gone.is_set()
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)

@@ -1,0 +1,268 @@
+"""The live feed's fan-out: one subscription per auction, one mailbox of one slot per watcher.
+
+A crowd watching a hot auction must not cost a cache subscription each (on Redis a
+connection each: ten thousand watchers would be ten thousand connections, the server's
+default limit) nor a queue each that grows while a slow client reads. So a process
+holds one subscription per auction that has watchers, shared by all of them, parses
+each message's version once, and hands every watcher the newest book only:
+
+- a watcher's mailbox holds one update; a newer one replaces an update the watcher has
+  not taken yet (conflation, as market-data feeds do), an older or equal one is
+  dropped, so a watcher that falls behind gets the newest book, never an older one,
+  and its memory does not grow with the rate of bids;
+- each watcher takes from its own mailbox in its own task (the WebSocket's), so one
+  slow client delays nobody else;
+- the subscription ends when the last watcher leaves; a subscription that breaks
+  (Redis lost) is opened again, 0.5 s doubling to 5 s apart, and the auction's book is
+  then read again (``fetch``) and offered, so watchers learn what they missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+from auction_platform.contracts.auctions import feed_channel
+from auction_platform.core.cache.base import Cache, CacheUnavailable
+
+log = logging.getLogger("auction_platform.gateway")
+
+RETRY_FIRST_SECONDS: Final = 0.5
+RETRY_MAX_SECONDS: Final = 5.0
+_FINAL = {"closed", "cancelled"}
+
+# The current public book of an auction, or None when it cannot be read now.
+FetchBook = Callable[[str], Awaitable[Mapping[str, Any] | None]]
+
+
+def book_order(book: Mapping[str, Any]) -> int:
+    """Books are ordered by their version."""
+    version = book.get("version")
+    if version is None:
+        # A bidding process from before versions (during a rolling upgrade): its order
+        # was the ledger sequence, closed after open, which is where versions started.
+        return int(book.get("seq", 0)) + int(book.get("status") in _FINAL)
+    return int(version)
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A committed book as sent to watchers: its order and its JSON text."""
+
+    version: int
+    text: str
+
+    @classmethod
+    def from_message(cls, message: bytes) -> Update:
+        """The update a feed message carries (the bidding service's JSON book)."""
+        text = message.decode()
+        return cls(book_order(json.loads(text)), text)
+
+    @classmethod
+    def from_book(cls, book: Mapping[str, Any]) -> Update:
+        return cls(book_order(book), json.dumps(book))
+
+
+class Watcher:
+    """One watcher's mailbox: the newest update it has not taken, at most one."""
+
+    __slots__ = ("_closed", "_floor", "_pending", "_wake")
+
+    def __init__(self) -> None:
+        self._pending: Update | None = None
+        self._floor = -1  # the version the watcher holds; nothing at or below it is offered
+        self._closed = False
+        self._wake = asyncio.Event()
+
+    @property
+    def pending(self) -> Update | None:
+        """The update waiting to be taken, if any."""
+        return self._pending
+
+    def holds(self, version: int) -> None:
+        """The watcher holds this version (its snapshot): offer nothing older or equal."""
+        self._floor = max(self._floor, version)
+
+    def offer(self, update: Update) -> None:
+        """Put ``update`` in the mailbox unless the watcher has or awaits one as new."""
+        pending = self._pending
+        if update.version <= self._floor or (
+            pending is not None and update.version <= pending.version
+        ):
+            return
+        self._pending = update
+        self._wake.set()
+
+    def close(self) -> None:
+        """End the watch: ``take`` answers None from now on."""
+        self._closed = True
+        self._wake.set()
+
+    async def take(self) -> Update | None:
+        """The newest update not taken yet, once there is one; None once closed."""
+        while not self._closed:
+            update, self._pending = self._pending, None
+            if update is not None and update.version > self._floor:
+                self._floor = update.version
+                return update
+            self._wake.clear()
+            await self._wake.wait()
+        return None
+
+
+class _Channel:
+    """One auction's subscription and its watchers."""
+
+    def __init__(self, auction_id: str) -> None:
+        self.auction_id = auction_id
+        self.watchers: set[Watcher] = set()
+        self.newest = -1
+        self.live = asyncio.Event()  # set while the subscription is open
+        self.failure: CacheUnavailable | None = None  # why the first subscription failed
+        self.settled = asyncio.Event()  # the first subscription opened or failed
+        self.task: asyncio.Task[None] | None = None
+
+    def deliver(self, update: Update) -> None:
+        """Offer an update to every watcher unless a newer one came first."""
+        if update.version <= self.newest:
+            return  # two replicas' messages crossed, or a catch-up was late
+        self.newest = update.version
+        for watcher in self.watchers:
+            watcher.offer(update)
+
+    def end(self) -> None:
+        """The subscription will not open again (the cache closed): release every watcher."""
+        self.live.clear()
+        for watcher in self.watchers:
+            watcher.close()
+
+
+class FeedHub:
+    """The process's watchers by auction, fed from one cache subscription per auction."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        fetch: FetchBook,
+        retry_first: float = RETRY_FIRST_SECONDS,
+        retry_max: float = RETRY_MAX_SECONDS,
+    ) -> None:
+        self._cache = cache
+        self._fetch = fetch
+        self._retry_first = retry_first
+        self._retry_max = retry_max
+        self._channels: dict[str, _Channel] = {}
+
+    @property
+    def subscriptions(self) -> int:
+        """Auctions this process follows now (one cache subscription each)."""
+        return len(self._channels)
+
+    def watchers(self, auction_id: str) -> int:
+        """Watchers of an auction in this process."""
+        channel = self._channels.get(auction_id)
+        return 0 if channel is None else len(channel.watchers)
+
+    @asynccontextmanager
+    async def watch(self, auction_id: str) -> AsyncIterator[Watcher]:
+        """A watcher of the auction, receiving every update published from now on.
+
+        Raises ``CacheUnavailable`` when the auction's subscription is not open (the
+        cache cannot be reached): nothing published meanwhile would reach the watcher.
+        """
+        channel = self._channels.get(auction_id)
+        if channel is None:
+            channel = self._channels[auction_id] = _Channel(auction_id)
+            channel.task = asyncio.create_task(self._follow(channel), name=f"feed {auction_id}")
+            channel.task.add_done_callback(lambda task: _ended(channel, task))
+        watcher = Watcher()
+        channel.watchers.add(watcher)
+        try:
+            await channel.settled.wait()
+            if not channel.live.is_set():
+                raise channel.failure or CacheUnavailable("the live feed is reconnecting")
+            yield watcher
+        finally:
+            watcher.close()
+            await self._leave(channel, watcher)
+
+    async def _leave(self, channel: _Channel, watcher: Watcher) -> None:
+        channel.watchers.discard(watcher)
+        if channel.watchers or self._channels.get(channel.auction_id) is not channel:
+            return
+        del self._channels[channel.auction_id]
+        task = channel.task
+        if task is not None and not task.done():
+            task.cancel()
+            # Unsubscribed before the last watcher's handler ends; its own cancellation
+            # (a server shutting down) still goes through.
+            await asyncio.wait([task])
+
+    async def _follow(self, channel: _Channel) -> None:
+        """Hold the auction's subscription while it has watchers; open it again when it breaks."""
+        delay = self._retry_first
+        while True:
+            try:
+                async with self._cache.subscribe(feed_channel(channel.auction_id)) as messages:
+                    if channel.settled.is_set():
+                        await self._catch_up(channel)
+                    channel.live.set()
+                    channel.settled.set()
+                    delay = self._retry_first
+                    async for message in messages:
+                        self._deliver(channel, message)
+                channel.end()  # the cache closed: the process is stopping
+                return
+            except CacheUnavailable as exc:
+                channel.live.clear()
+                if not channel.settled.is_set():
+                    channel.failure = exc
+                    channel.settled.set()
+                    self._forget(channel)
+                    return
+                log.warning(
+                    "live feed of %s lost, again in %gs: %s", channel.auction_id, delay, exc
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max)
+
+    def _deliver(self, channel: _Channel, message: bytes) -> None:
+        try:
+            update = Update.from_message(message)
+        except (ValueError, TypeError) as exc:
+            log.warning(
+                "live feed of %s: skipped a message that is no book: %s", channel.auction_id, exc
+            )
+            return
+        channel.deliver(update)
+
+    async def _catch_up(self, channel: _Channel) -> None:
+        """After a lost subscription: offer the book as it stands, as updates may be missed."""
+        try:
+            book = await self._fetch(channel.auction_id)
+        except Exception as exc:  # the feed goes on; the next update brings the book
+            log.warning(
+                "live feed of %s: could not read the book again: %s", channel.auction_id, exc
+            )
+            return
+        if book is not None:
+            channel.deliver(Update.from_book(book))
+
+    def _forget(self, channel: _Channel) -> None:
+        if self._channels.get(channel.auction_id) is channel:
+            del self._channels[channel.auction_id]
+
+
+def _ended(channel: _Channel, task: asyncio.Task[None]) -> None:
+    """A subscription that ended on a fault of its own releases its watchers (1011)."""
+    if task.cancelled() or task.exception() is None:
+        return
+    log.error("live feed of %s failed", channel.auction_id, exc_info=task.exception())
+    channel.settled.set()
+    channel.end()

@@ -1,0 +1,178 @@
+"""The live feed's hub on both caches: one subscription per auction, the newest book per watcher."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from auction_platform.contracts.auctions import feed_channel
+from auction_platform.core.cache import Cache, MemoryCache, RedisCache
+from auction_platform.services.gateway.feed_hub import FeedHub, Watcher
+from support.servers import unique_name
+from support.waiting import eventually
+
+# Deadlines for a loaded machine: an update that is late, not missing, passes.
+PATIENCE = 30.0
+
+
+class CountingCache:
+    """A cache whose open subscriptions are counted, by channel."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.open: dict[str, int] = {}
+        self.opened = 0
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        return self._counted(channel)
+
+    @asynccontextmanager
+    async def _counted(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        async with self.cache.subscribe(channel) as messages:
+            self.opened += 1
+            self.open[channel] = self.open.get(channel, 0) + 1
+            try:
+                yield messages
+            finally:
+                self.open[channel] -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cache, name)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[CountingCache]:
+    backend: Cache
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        backend = RedisCache(url, prefix=unique_name("feed_hub") + ":", timeout=2.0)
+    else:
+        backend = MemoryCache(prefix=unique_name("feed_hub") + ":")
+    await backend.start()
+    try:
+        yield CountingCache(backend)
+    finally:
+        await backend.close()
+
+
+async def no_book(auction_id: str) -> Mapping[str, Any] | None:
+    return None
+
+
+def hub_on(cache: CountingCache) -> FeedHub:
+    return FeedHub(cache, fetch=no_book)  # type: ignore[arg-type]
+
+
+async def publish(cache: CountingCache, auction_id: str, version: int, **more: Any) -> None:
+    book = {"auction_id": auction_id, "version": version, "price_cents": 100 * version, **more}
+    await cache.publish(feed_channel(auction_id), json.dumps(book).encode())
+
+
+async def taken(watcher: Watcher) -> int:
+    update = await asyncio.wait_for(watcher.take(), timeout=PATIENCE)
+    assert update is not None
+    return int(json.loads(update.text)["version"])
+
+
+async def settled(watchers: list[Watcher], version: int) -> None:
+    """Until every watcher has the update ``version`` waiting in its mailbox."""
+
+    async def arrived() -> bool:
+        return all(w.pending is not None and w.pending.version >= version for w in watchers)
+
+    await eventually(arrived, interval=0.01)
+
+
+async def test_watchers_of_one_auction_share_one_subscription(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with AsyncExitStack() as stack:
+        watchers = [await stack.enter_async_context(hub.watch("lot-1")) for _ in range(50)]
+        other = await stack.enter_async_context(hub.watch("lot-2"))
+        assert cache.open == {feed_channel("lot-1"): 1, feed_channel("lot-2"): 1}
+        assert (hub.subscriptions, hub.watchers("lot-1")) == (2, 50)
+        await publish(cache, "lot-1", 1)
+        assert [await taken(w) for w in watchers] == [1] * 50
+        assert other.pending is None
+
+
+async def test_the_last_watcher_to_leave_ends_the_subscription(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1"):
+        async with hub.watch("lot-1"):
+            pass
+        assert cache.open == {feed_channel("lot-1"): 1}
+    assert cache.open == {feed_channel("lot-1"): 0}
+    assert hub.subscriptions == 0
+    if isinstance(cache.cache, RedisCache):
+        redis = Redis.from_url(cache.cache._url)
+        try:
+            channel = cache.cache._prefix + feed_channel("lot-1")
+            assert await redis.pubsub_numsub(channel) == [(channel.encode(), 0)]
+        finally:
+            await redis.aclose()
+    async with hub.watch("lot-1") as watcher:  # a later watcher subscribes again
+        await publish(cache, "lot-1", 3)
+        assert await taken(watcher) == 3
+    assert cache.opened == 2
+
+
+async def test_a_slow_watcher_gets_the_newest_book_and_holds_one(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1") as slow, hub.watch("lot-1") as quick:
+        await publish(cache, "lot-1", 1)
+        assert await taken(quick) == 1
+        for version in range(2, 201):
+            await publish(cache, "lot-1", version)
+        await settled([slow, quick], 200)
+        # One slot each: the newest replaced every book not taken yet.
+        assert await taken(slow) == 200
+        assert await taken(quick) == 200
+        await publish(cache, "lot-1", 201)
+        assert await taken(slow) == 201
+
+
+async def test_a_watcher_never_gets_an_older_book(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1") as watcher, hub.watch("lot-1") as fresh:
+        fresh.holds(7)  # its snapshot was version 7
+        for version in (5, 3, 5, 6):  # crossed messages of two replicas
+            await publish(cache, "lot-1", version)
+        await publish(cache, "lot-1", 8)
+        await settled([watcher], 8)
+        assert await taken(watcher) == 8
+        assert await taken(fresh) == 8
+        await publish(cache, "lot-1", 4)
+        await publish(cache, "lot-1", 9)
+        assert await taken(watcher) == 9
+
+
+async def test_a_book_from_before_versions_is_ordered_by_its_sequence(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1") as watcher:
+        for book in ({"seq": 4, "status": "open"}, {"seq": 4, "status": "closed"}):
+            await cache.publish(feed_channel("lot-1"), json.dumps(book).encode())
+            update = await asyncio.wait_for(watcher.take(), timeout=PATIENCE)
+            assert update is not None and json.loads(update.text) == book
+
+
+async def test_a_message_that_is_no_book_is_skipped(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1") as watcher:
+        await cache.publish(feed_channel("lot-1"), b"not json")
+        await publish(cache, "lot-1", 2)
+        assert await taken(watcher) == 2
+
+
+async def test_a_closed_watcher_takes_nothing(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1") as watcher:
+        waiting = asyncio.create_task(watcher.take())
+        await asyncio.sleep(0)
+        watcher.close()
+        assert await asyncio.wait_for(waiting, timeout=PATIENCE) is None
