@@ -381,3 +381,11 @@ def missing_wrk_tool(*, profiling: bool) -> str | None:
     if profiling and py_spy() is None:
         return "py-spy is not installed: .venv/bin/pip install py-spy"
     return None
+
+
+def host_busy_over(seconds: float = 1.0) -> float:
+    """The share of every core of the machine busy over the next ``seconds`` (sleeps that long)."""
+    busy, total = host_jiffies()
+    time.sleep(seconds)
+    busy_after, total_after = host_jiffies()
+    return (busy_after - busy) / max(total_after - total, 1)
