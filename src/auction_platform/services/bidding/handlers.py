@@ -86,7 +86,7 @@ class Bidding:
 
     def __post_init__(self) -> None:
         self.batcher = Batcher(
-            self._apply,
+            self.apply_batch,
             max_batch=self.max_batch,
             shards=self.shards,
             max_queue=self.max_queue,
@@ -106,12 +106,8 @@ class Bidding:
         deadline = None
         if self.wait_budget is not None:
             deadline = asyncio.get_running_loop().time() + self.wait_budget
-        keyed = _keyed(command)
-        if keyed is not None:
-            async with self.uow.db.read() as conn:
-                earlier = await idempotency.earlier_answer(conn, *keyed)
-            if earlier is not None:
-                return earlier
+        # A retry is answered by its batch, from its key's claim: no read before it,
+        # which every keyed bid would pay for.
         outcome = await self._queued(auction_id, command, deadline)
         if isinstance(outcome, BookMissing):
             if isinstance(command, EditRules):
@@ -163,12 +159,25 @@ class Bidding:
 
     # --- the batch ----------------------------------------------------------------
 
-    async def _apply(self, groups: dict[str, list[Pending[BookCommand, Outcome]]]) -> None:
+    async def apply_batch(self, groups: dict[str, list[Pending[BookCommand, Outcome]]]) -> None:
+        """Apply one batch (the batcher's callback): one transaction, then every outcome."""
         now = self.clock()
         outcomes: list[tuple[Pending[BookCommand, Outcome], Outcome]] = []
         states: list[BookState] = []
         async with self.uow() as tx:
             rows = await store.locked_book_rows(tx.conn, list(groups))
+            # Keys of commands on missing books are not claimed: those commands go again.
+            claims = await idempotency.claim_batch(
+                tx.conn,
+                (
+                    keyed
+                    for auction_id, pendings in groups.items()
+                    if auction_id in rows
+                    for keyed in map(_keyed, (pending.command for pending in pendings))
+                    if keyed is not None
+                ),
+                now=now,
+            )
             for auction_id, pendings in groups.items():
                 row = rows.get(auction_id)
                 if row is None:
@@ -176,8 +185,10 @@ class Bidding:
                     continue
                 state = BookState.load(row, pseudonyms=self.pseudonyms)
                 for pending in pendings:
-                    outcomes.append((pending, await self._one(tx, state, pending.command, now)))
+                    outcome = await self._one(tx, state, pending.command, now, claims)
+                    outcomes.append((pending, outcome))
                 states.append(state)
+            await claims.record(tx.conn)
             await store.append_bids(tx.conn, [bid for state in states for bid in state.new_bids])
             await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in states])
         for pending, outcome in outcomes:
@@ -186,16 +197,21 @@ class Bidding:
             await self.publish(states, now)
 
     async def _one(
-        self, tx: Transaction, state: BookState, command: BookCommand, now: datetime
+        self,
+        tx: Transaction,
+        state: BookState,
+        command: BookCommand,
+        now: datetime,
+        claims: idempotency.BatchClaims,
     ) -> Outcome:
         keyed = _keyed(command)
         if keyed is None:
             return await _handle(tx, state, command, now)
-        earlier = await idempotency.claim(tx.conn, *keyed, now=now)
+        earlier = claims.before(*keyed)
         if earlier is not None:
             return earlier
         answer = RecordedAnswer(*self.render(await _handle(tx, state, command, now)))
-        await idempotency.record(tx.conn, *keyed, answer)
+        claims.answered(*keyed, answer)
         return answer
 
     async def publish(self, states: list[BookState], now: datetime) -> None:

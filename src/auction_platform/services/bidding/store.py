@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -235,29 +238,101 @@ async def count_overdue(conn: AsyncConnection, *, before: datetime) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def claim_idempotency_key(conn: AsyncConnection, values: dict[str, Any]) -> bool:
-    """Reserve a key for this request; False when it was used before."""
-    return await insert_ignoring_duplicates(conn, idempotency, values)
+# A batch's keys are claimed and its answers recorded in one statement each, whatever
+# the batch's size: the rows travel as arrays (PostgreSQL) or one JSON array (SQLite),
+# so each statement's text is constant and prepared once per connection. A multi-row
+# VALUES would be a new statement for every batch size, and cost more to build than
+# to run.
+_CLAIM_KEYS = {
+    "postgresql": text(
+        """
+        INSERT INTO bidding_idempotency
+            (user_id, "key", request_hash, status_code, response, created_at)
+        SELECT c.user_id, c.key, c.request_hash, 0, '{}', CAST(:now AS TIMESTAMPTZ)
+        FROM unnest(CAST(:user_ids AS TEXT[]), CAST(:keys AS TEXT[]),
+                    CAST(:hashes AS TEXT[])) AS c(user_id, key, request_hash)
+        ON CONFLICT DO NOTHING
+        RETURNING user_id, "key"
+        """
+    ),
+    "sqlite": text(
+        """
+        INSERT INTO bidding_idempotency
+            (user_id, "key", request_hash, status_code, response, created_at)
+        SELECT json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]'),
+               json_extract(c.value, '$[2]'), 0, '{}', :now
+        FROM json_each(:claims) AS c WHERE true
+        ON CONFLICT DO NOTHING
+        RETURNING user_id, "key"
+        """
+    ),
+}
+_STORE_ANSWERS = {
+    "postgresql": text(
+        """
+        UPDATE bidding_idempotency AS i SET status_code = a.status, response = a.response
+        FROM unnest(CAST(:user_ids AS TEXT[]), CAST(:keys AS TEXT[]),
+                    CAST(:statuses AS INTEGER[]), CAST(:responses AS TEXT[]))
+             AS a(user_id, key, status, response)
+        WHERE i.user_id = a.user_id AND i."key" = a.key
+        """
+    ),
+    "sqlite": text(
+        """
+        UPDATE bidding_idempotency
+        SET status_code = json_extract(a.value, '$[2]'), response = json_extract(a.value, '$[3]')
+        FROM json_each(:answers) AS a
+        WHERE bidding_idempotency.user_id = json_extract(a.value, '$[0]')
+          AND bidding_idempotency."key" = json_extract(a.value, '$[1]')
+        """
+    ),
+}
 
 
-async def idempotent_answer(conn: AsyncConnection, user_id: str, key: str) -> Any:
-    """The stored answer for a key, or None."""
-    query = select(idempotency).where(idempotency.c.user_id == user_id, idempotency.c.key == key)
-    return (await conn.execute(query)).first()
+async def claim_idempotency_keys(
+    conn: AsyncConnection, claims: list[tuple[str, str, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """Reserve keys ``(user_id, key, request_hash)`` in one statement; the pairs reserved.
+
+    A key used before is left as it is (and not returned).
+    """
+    dialect = conn.dialect.name
+    statement = _CLAIM_KEYS[dialect].bindparams(
+        bindparam("now", type_=idempotency.c.created_at.type)
+    )
+    if dialect == "postgresql":
+        user_ids, keys, hashes = (list(column) for column in zip(*claims, strict=True))
+        values: dict[str, Any] = {"user_ids": user_ids, "keys": keys, "hashes": hashes}
+    else:
+        values = {"claims": json.dumps(claims)}
+    result = await conn.execute(statement, {**values, "now": now})
+    return {(row[0], row[1]) for row in result}
+
+
+async def idempotent_answers(conn: AsyncConnection, keys: list[tuple[str, str]]) -> dict[Any, Any]:
+    """The stored rows of these ``(user_id, key)`` pairs, by pair."""
+    query = select(idempotency).where(tuple_(idempotency.c.user_id, idempotency.c.key).in_(keys))
+    return {(row.user_id, row.key): row for row in await conn.execute(query)}
+
+
+async def store_answers(conn: AsyncConnection, answers: list[tuple[str, str, int, str]]) -> None:
+    """Record the answers given for keys ``(user_id, key, status, response)``, in one statement."""
+    if not answers:
+        return
+    if conn.dialect.name == "postgresql":
+        user_ids, keys, statuses, responses = (list(c) for c in zip(*answers, strict=True))
+        values: dict[str, Any] = {
+            "user_ids": user_ids,
+            "keys": keys,
+            "statuses": statuses,
+            "responses": responses,
+        }
+    else:
+        values = {"answers": json.dumps(answers)}
+    await conn.execute(_STORE_ANSWERS[conn.dialect.name], values)
 
 
 async def purge_idempotency(conn: AsyncConnection, *, before: datetime) -> int:
     """Delete idempotency keys created before ``before``."""
     result = await conn.execute(delete(idempotency).where(idempotency.c.created_at < before))
     return int(result.rowcount or 0)
-
-
-async def store_answer(
-    conn: AsyncConnection, user_id: str, key: str, *, status_code: int, response: str
-) -> None:
-    """Record the answer given for a key."""
-    await conn.execute(
-        update(idempotency)
-        .where(idempotency.c.user_id == user_id, idempotency.c.key == key)
-        .values(status_code=status_code, response=response)
-    )
