@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from _harness import database_url
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from auction_platform.composition import Platform
 from auction_platform.core.sql import utc
@@ -45,11 +44,18 @@ class LedgerCheck:
     ledger_rows: int
     books: int
     commits: int  # batches that committed accepted bids: one placed_at per batch
+    answered_bids: int  # accepted and refused: each recorded with its Idempotency-Key
+    keys_recorded: int  # Idempotency-Keys recorded during the run
     mismatches: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.acknowledged == self.ledger_rows and not self.mismatches
+        return self.acknowledged == self.ledger_rows and not self.mismatches and self.keyed
+
+    @property
+    def keyed(self) -> bool:
+        """Every bid answered came with its own key, and its answer was recorded."""
+        return self.keys_recorded == self.answered_bids
 
     @property
     def bids_per_commit(self) -> float:
@@ -59,10 +65,10 @@ class LedgerCheck:
 class Books:
     """The bidding service's tables, reached through its own runtime (not over HTTP)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, url: str) -> None:
         settings = Settings(
             _env_file=None,
-            database_url=database_url(name),
+            database_url=url,
             redis_url="memory://",
             rabbitmq_url="memory://",
             db_pool_size=2,
@@ -72,9 +78,10 @@ class Books:
         self.runtime = self.platform.runtimes["bidding"]
 
     @classmethod
-    async def create(cls, name: str) -> Books:
+    async def create(cls, url: str) -> Books:
+        """On the bidding database at ``url`` (PostgreSQL, or an embedded SQLite file)."""
         # Built inside the event loop: the platform's HTTP clients belong to it.
-        return cls(name)
+        return cls(url)
 
     def queue_names(self) -> list[str]:
         """The consumer queues ``migrate`` declares for bidding (without the prefix)."""
@@ -92,8 +99,19 @@ class Books:
                 await handlers.open_book(tx, auction_rules(auction_id, now), now=now)
         return ids
 
-    async def check(self, auction_ids: list[str], acknowledged: int) -> LedgerCheck:
-        """Compare the 201s with the ledger, and every stored book with its ledger replayed."""
+    async def keys(self) -> int:
+        """How many Idempotency-Keys are recorded (with their answer)."""
+        db = self.runtime.db
+        assert db is not None
+        async with db.read() as conn:
+            query = select(func.count()).select_from(store.idempotency)
+            return int(await conn.scalar(query.where(store.idempotency.c.status_code != 0)) or 0)
+
+    async def check(
+        self, auction_ids: list[str], acknowledged: int, *, answered: int, keys_before: int
+    ) -> LedgerCheck:
+        """Compare the 201s with the ledger, every stored book with its ledger replayed,
+        and the bids answered with the keys recorded since ``keys_before``."""
         db = self.runtime.db
         assert db is not None
         async with db.read() as conn:
@@ -122,6 +140,8 @@ class Books:
             ledger_rows=len(bids),
             books=len(rows),
             commits=len({bid.placed_at for bid in bids}),
+            answered_bids=answered,
+            keys_recorded=await self.keys() - keys_before,
             mismatches=mismatches,
         )
 

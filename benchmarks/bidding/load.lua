@@ -7,6 +7,8 @@
 -- One connection per thread, so each connection is one bidder (one token) and a thread
 -- knows when its connection has nothing in flight: after SECONDS it stops on its next
 -- answer instead of leaving a bid unanswered, so every committed bid has been counted.
+-- Every request carries an Idempotency-Key, as a real client's bid does: unique per
+-- request (the run's ORIGIN, the thread and its count of requests), so none is a retry.
 -- The last line of stdout is "bench-result " followed by JSON.
 
 local ffi = require("ffi")
@@ -59,6 +61,7 @@ function init(args)
     ["Authorization"] = "Bearer " .. tokens[id % #tokens + 1],
     ["Content-Type"] = "application/json",
   }
+  run_tag = string.format("%.6f", origin)
   sent, statuses, codes, stopped = 0, {}, {}, false
   -- wrk asks thread 0 for one request before the run to check it, and never sends it.
   probing = id == 0
@@ -79,9 +82,11 @@ function request()
   local body = string.format('{"%s":%.0f}', field, amount)
   if probing then
     probing = false
+    headers["Idempotency-Key"] = run_tag .. "-probe"
   else
     started = started or t
     sent = sent + 1
+    headers["Idempotency-Key"] = string.format("%s-%d-%d", run_tag, id, sent)
   end
   return wrk.format("POST", path, headers, body)
 end

@@ -1,0 +1,82 @@
+"""One server under the bidding benchmark's load: its bidders, its books and its wrk runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from _bidding_books import Books
+from _bidding_load import run_wrk
+from _bidding_report import Run
+from _harness import cpu_seconds, host_jiffies, sign_up
+
+BIDDERS = 64
+SPREAD = 1_000
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def bidder_tokens(identity_url: str, path: Path) -> Path:
+    """Register and sign in the bidders, a few at a time (identity hashes off its loop)."""
+    with httpx.Client(timeout=60, trust_env=False) as http, ThreadPoolExecutor(8) as pool:
+        accounts = list(pool.map(lambda _: sign_up(http, identity_url), range(BIDDERS)))
+    return write_lines(path, [token for _, token in accounts])
+
+
+@dataclass
+class Target:
+    """A process serving bids (``url``, ``pid``), with fresh books for each run.
+
+    Each run bids on books of its own (``open_books``), so one run's bids never meet
+    another's, and its ledger check sees only its own.
+    """
+
+    url: str
+    pid: int
+    tokens: Path
+    books: Books
+    loop: asyncio.Runner
+    workdir: Path
+    auctions: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def open_books(self, keys: list[str]) -> None:
+        """For each key (``hot-...`` or ``spread-...``): one book, or 1,000."""
+        for key in keys:
+            count = 1 if key.startswith("hot") else SPREAD
+            self.auctions[key] = self.loop.run(self.books.open(count))
+            self.files[key] = write_lines(self.workdir / f"{key}.txt", self.auctions[key])
+
+    def run(self, scenario: str, connections: int, seconds: float, key: str | None = None) -> Run:
+        """One wrk run, with the process's CPU time and, for bids, the ledger check."""
+        keys_before = 0 if key is None else self.loop.run(self.books.keys())
+        before, (busy, total) = cpu_seconds(self.pid), host_jiffies()
+        load = run_wrk(
+            scenario,
+            self.url,
+            connections=connections,
+            seconds=seconds,
+            tokens=self.tokens,
+            auctions=None if key is None else self.files[key],
+        )
+        cpu = cpu_seconds(self.pid) - before
+        busy_after, total_after = host_jiffies()
+        host = (busy_after - busy) / max(total_after - total, 1)
+        if key is None:
+            return Run(load, None, cpu, host)
+        if load.unanswered:
+            time.sleep(1.0)  # let the bids wrk gave up on commit first
+        check = self.books.check(
+            self.auctions[key],
+            load.succeeded,
+            answered=load.succeeded + load.refused,
+            keys_before=keys_before,
+        )
+        return Run(load, self.loop.run(check), cpu, host)
