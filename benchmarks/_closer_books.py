@@ -12,24 +12,32 @@ import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from _bidding_books import Books, auction_rules
+from _harness import database_url
 from sqlalchemy import func, select
 
+from auction_platform.composition import Platform
 from auction_platform.core.sql import utc
 from auction_platform.services.bidding import codec, engine, handlers, store
+from auction_platform.settings import Settings
 
 # A bid in the last 2 s pushes the end back 3 s, at most 3 times.
+SELLER_ID = "benchmark-seller"  # not a user id identity hands out, so never a bidder's
 SOFT_CLOSE = {"window_seconds": 2, "extend_seconds": 3, "max_extensions": 3}
 OPEN_BATCH = 500  # books opened per transaction
 
 
 def closing_rules(auction_id: str, *, now: datetime, ends_at: datetime) -> dict[str, Any]:
     """An open auction's rules (``AuctionRulesData``) ending at ``ends_at``, with a soft close."""
-    rules = auction_rules(auction_id, now)
-    return rules | {"ends_at": ends_at.isoformat(), "soft_close": SOFT_CLOSE}
+    schedule = {
+        "starts_at": (now - timedelta(seconds=1)).isoformat(),
+        "ends_at": ends_at.isoformat(),
+    }
+    prices = {"start_cents": 100, "reserve_cents": None, "buy_now_cents": None, "increments": []}
+    lot = {"auction_id": auction_id, "seller_id": SELLER_ID, "title": "A lot", "currency": "EUR"}
+    return lot | prices | schedule | {"soft_close": SOFT_CLOSE}
 
 
 @dataclass(frozen=True)
@@ -63,18 +71,23 @@ class Closing:
 class Lots:
     """The bidding service's tables, reached through its own runtime (not over HTTP)."""
 
-    def __init__(self, books: Books) -> None:
-        self.books = books  # the bidding benchmark's runtime on the benchmark's database
-        self.runtime = books.runtime
+    def __init__(self, name: str) -> None:
+        # It only opens books and reads them back: no cache, no broker.
+        backends = {"redis_url": "memory://", "rabbitmq_url": "memory://"}
+        pool = {"db_pool_size": 2, "db_max_overflow": 0}
+        settings = Settings(_env_file=None, database_url=database_url(name), **backends, **pool)
+        self.platform = Platform(settings, ["bidding"], embedded=False, environ={})
+        self.runtime = self.platform.runtimes["bidding"]
 
     @classmethod
     async def create(cls, name: str) -> Lots:
         # Built inside the event loop: the platform's HTTP clients belong to it.
-        return cls(await Books.create(name))
+        return cls(name)
 
     def queue_names(self) -> list[str]:
         """The consumer queues ``migrate`` declares for bidding (without the prefix)."""
-        return self.books.queue_names()
+        consumers = self.runtime.definition.consumers(self.runtime)
+        return [f"{self.runtime.name}.{consumer.name}" for consumer in consumers]
 
     async def open(self, ends: list[datetime]) -> dict[str, datetime]:
         """Open one book per end, a few hundred per transaction; their ids and ends."""
@@ -135,7 +148,7 @@ class Lots:
         return closings
 
     async def close(self) -> None:
-        await self.books.close()
+        await self.platform.stop()
 
 
 def _closing(row: Any, planned: datetime | None, ledger: list[Any]) -> Closing:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from auction_platform.composition import Platform
+from auction_platform.services.bidding import closer, store
 from support.books import auction_rules, open_book
 from support.platforms import distributed_settings, running
 from support.waiting import eventually
 
 AUCTIONS = 30
+INTERVAL = 0.25  # the closer's pacing in production
 
 
 async def test_auctions_ending_together_close_exactly_once_across_two_closers(
@@ -65,3 +68,31 @@ async def test_the_closer_reports_overdue_books(postgres_url: str, redis_url: st
     async with running(settings, ["bidding"]) as platform:
         text = platform.metrics.render().decode()
     assert 'bidding_overdue_books{service="bidding"} 0.0' in text
+
+
+async def test_a_due_book_another_transaction_holds_is_skipped_and_looked_at_again_soon(
+    postgres_url: str, redis_url: str
+) -> None:
+    settings = distributed_settings(
+        postgres_url=postgres_url, redis_url=redis_url, rabbitmq_url="memory://"
+    )
+    async with running(settings, ["bidding"]) as platform:
+        runtime = platform.runtimes["bidding"]
+        assert runtime.db is not None
+        rules = auction_rules("seller", lasts=timedelta(seconds=1))
+        lot = await open_book(platform, rules)
+        heard: list[int] = []
+        async with runtime.db.transaction() as conn:
+            await store.book_row(conn, lot, lock=True)  # as another replica's close would
+            await until(datetime.fromisoformat(rules["ends_at"]))
+            again = await closer.run_once(
+                runtime.context, interval=INTERVAL, report_overdue=heard.append
+            )
+            assert again == closer.HELD_RETRY < INTERVAL  # not a whole interval: it is due
+            assert await closed_events(platform) == []
+        await eventually(lambda: closed_events(platform))  # released: closed after all
+
+
+async def until(moment: datetime) -> None:
+    """Sleep until the wall clock is past ``moment``."""
+    await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.05)

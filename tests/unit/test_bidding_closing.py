@@ -129,7 +129,7 @@ async def test_the_closer_sleeps_until_the_next_end_and_looks_again_after_closin
     assert writes.reported == []  # a pass with nothing due writes nothing
     stop()
     clock.now = START + timedelta(hours=1)
-    assert await next_pass(bidding, overdue) == INTERVAL  # closed "soon"; look again
+    assert await next_pass(bidding, overdue) == 0.0  # closed "soon"; look again at once
     assert [c["auction_id"] for c in await closed_events(bidding)] == ["soon"]
     assert await next_pass(bidding, overdue) == 7_200.0
     assert overdue.reported == [0, 0, 0, 0, 0]
@@ -143,7 +143,7 @@ async def test_a_full_batch_closes_on_at_once_and_overdue_books_are_reported(
     clock.now = START + timedelta(hours=1, seconds=6)
     overdue = Overdue()
     assert await next_pass(bidding, overdue, batch=2) == 0.0
-    assert await next_pass(bidding, overdue, batch=2) == INTERVAL
+    assert await next_pass(bidding, overdue, batch=2) == 0.0
     assert await next_pass(bidding, overdue, batch=2) is None
     assert overdue.reported == [3, 1, 0]
     assert len(await closed_events(bidding)) == 3

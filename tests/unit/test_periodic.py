@@ -91,6 +91,19 @@ async def test_wakes_start_at_most_one_pass_per_interval() -> None:
     assert min(gaps) >= 0.1
 
 
+async def test_a_wake_never_holds_a_pass_past_its_due_moment() -> None:
+    wake = asyncio.Event()
+    passes = Passes(0.05, 0.05, 0.05)
+
+    async def writing_pass() -> float | None:
+        wake.set()  # the pass's own write wakes the loop, as a closer's close does
+        return await passes()
+
+    # Paced to one woken pass an hour, yet each comes when it asked to, 50 ms on.
+    async with looping(writing_pass, wake=wake, interval=AN_HOUR):
+        await passes.wait_for(4)
+
+
 async def test_a_failing_pass_is_retried() -> None:
     passes = Passes()
 

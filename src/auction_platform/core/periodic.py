@@ -43,9 +43,10 @@ async def run_passes(
     ``run_once`` returns the seconds until the next pass should run: 0 after a full
     batch (more is waiting), the time to its next due moment, or None when nothing
     is scheduled. The loop sleeps that long, at most ``longest``; ``wake`` cuts the
-    sleep short, but passes still start at most once per ``interval`` however often
-    it is set. A failing pass (the database is away) is retried with a doubling
-    delay up to ``MAX_BACKOFF``, logged with its traceback the first time only.
+    sleep short, but woken passes still start at most once per ``interval`` however
+    often it is set (and never later than the pass asked for). A failing pass (the
+    database is away) is retried with a doubling delay up to ``MAX_BACKOFF``, logged
+    with its traceback the first time only.
     """
     loop = asyncio.get_running_loop()
     failures = 0
@@ -66,8 +67,11 @@ async def run_passes(
             await asyncio.sleep(0)  # a full batch: go on, letting others run in between
             continue
         delay = longest if after is None else min(after, longest)
+        due = loop.time() + delay
         if await _sleep(delay, wake):
-            await asyncio.sleep(max(started + interval - loop.time(), 0.0))
+            # Paced, but never past the moment the pass asked for: a pass that wrote
+            # (and so woke itself) still runs again when its next work falls due.
+            await asyncio.sleep(max(min(started + interval, due) - loop.time(), 0.0))
 
 
 async def _sleep(seconds: float, wake: asyncio.Event | None) -> bool:

@@ -7,7 +7,9 @@ of an open book, so an idle pass never takes SQLite's write lock; the loop then
 sleeps until that end (``core.periodic``): at most 5 s, for a book another replica
 opened or moved sooner, and less when this process writes (a book opened, its rules
 edited). A soft-close extension moves an end later: the closer wakes at the old end,
-finds nothing due and sleeps until the new one.
+finds nothing due and sleeps until the new one. After closing it looks again at once:
+with thousands of ends a minute the next is often due already, and the pacing of
+woken passes never holds a pass past the end it sleeps for (``core.periodic``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ log = logging.getLogger("auction_platform.bidding")
 BATCH = 100  # books closed per transaction; a full batch goes on at once
 # A book this long past its end is overdue: the closer lags (``bidding_overdue_books``).
 OVERDUE_AFTER = timedelta(seconds=5)
+# Due books all held by another transaction: look again this soon (or the interval).
+HELD_RETRY = 0.05
 
 
 async def run_once(
@@ -36,10 +40,10 @@ async def run_once(
 ) -> float | None:
     """One pass; the seconds until the next should run (None: no open book).
 
-    At once again after a full batch; after closing, ``interval`` later (a book
-    another replica holds is skipped, and found then); otherwise at the next end.
-    ``report_overdue`` hears how many open books are overdue: counted only when the
-    earliest end says some may be.
+    At once again after closing any (the next end is read then); ``HELD_RETRY``
+    later when every due book was held (skipped: another replica closes it);
+    otherwise at the next end. ``report_overdue`` hears how many open books are
+    overdue: counted only when the earliest end says some may be.
     """
     now = bidding.clock()
     async with bidding.uow.db.read() as conn:
@@ -50,7 +54,9 @@ async def run_once(
     if end is None or end > now:
         return seconds_until(end, now=now)
     closed = await handlers.close_due_books(bidding, limit=batch)
-    return 0.0 if closed == batch else interval
+    # Some closed: look again at once (one read), the next end may have come meanwhile.
+    # None: what is due is held (another replica closes it, or a bid is on it): soon.
+    return 0.0 if closed else min(interval, HELD_RETRY)
 
 
 async def run(
