@@ -76,6 +76,19 @@ async def test_a_close_without_a_bid_names_nobody(bidding: Bidding, clock: Clock
     assert (closed["winner_id"], closed["leader_id"], closed["bidder_ids"]) == (None, None, [])
 
 
+async def test_books_closed_in_one_pass_each_name_their_own_bidders_in_order(
+    bidding: Bidding, clock: Clock
+) -> None:
+    lots = [await opened(bidding, rules(name, lasts=timedelta(hours=1))) for name in "abc"]
+    for lot, bidders in zip(lots, [[BOB, ANN, BOB], [], [CLEO, ANN]], strict=True):
+        for n, who in enumerate(bidders):
+            await bidding.submit(lot, PlaceBid(who, 1_000 * (n + 2)))
+    clock.now = START + timedelta(hours=1)
+    assert await handlers.close_due_books(bidding) == 3
+    named = {c["auction_id"]: c["bidder_ids"] for c in await closed_events(bidding)}
+    assert named == {lots[0]: [BOB, ANN], lots[1]: [], lots[2]: [CLEO, ANN]}
+
+
 async def test_buy_now_names_the_buyer_as_the_top_bidder(bidding: Bidding) -> None:
     lot = await opened(bidding, rules(buy_now_cents=9_000))
     await bidding.submit(lot, BuyNow(ANN))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -386,15 +386,32 @@ _HANDLERS: dict[
 }
 
 
-async def bidder_ids(tx: Transaction, state: BookState) -> tuple[str, ...]:
-    """Everyone who bid on the auction, first bid first: its ledger and this batch's bids."""
-    recorded = await store.bidder_ids(tx.conn, state.auction_id)
+async def bidder_ids(
+    tx: Transaction, state: BookState, *, recorded: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """Everyone who bid on the auction, first bid first: its ledger and this batch's bids.
+
+    ``recorded``: the ledger's bidders when the caller read them already (the closer
+    reads those of all the books it closes at once). A book with no ledger row has none.
+    """
+    if recorded is None:
+        recorded = await store.bidder_ids(tx.conn, state.auction_id) if state.seq else []
     batched = (str(bid["bidder_id"]) for bid in state.new_bids)
     return tuple(dict.fromkeys([*recorded, *batched]))
 
 
-async def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy_now: bool) -> None:
-    """Record the result and emit ``AuctionClosed``: the winner, the top bidder, every bidder."""
+async def close_book(
+    tx: Transaction,
+    state: BookState,
+    now: datetime,
+    *,
+    by_buy_now: bool,
+    recorded: Sequence[str] | None = None,
+) -> None:
+    """Record the result and emit ``AuctionClosed``: the winner, the top bidder, every bidder.
+
+    ``recorded``: the ledger's bidders, if read already (``bidder_ids``).
+    """
     result = engine.close(state.book, now)
     state.status = BookStatus.CLOSED
     state.result = {
@@ -416,7 +433,7 @@ async def close_book(tx: Transaction, state: BookState, now: datetime, *, by_buy
         "runner_up_id": result.runner_up_id,
         "runner_up_max_cents": result.runner_up_max_cents,
         "bid_count": state.book.bid_count,
-        "bidder_ids": list(await bidder_ids(tx, state)),
+        "bidder_ids": list(await bidder_ids(tx, state, recorded=recorded)),
         "by_buy_now": by_buy_now,
         "closed_at": now.isoformat(),
     }
@@ -434,9 +451,13 @@ async def close_due_books(bidding: Bidding, *, limit: int = 100) -> int:
     now = bidding.clock()
     closed: list[BookState] = []
     async with bidding.uow() as tx:
-        for row in await store.due_books(tx.conn, now=now, limit=limit):
+        rows = await store.due_books(tx.conn, now=now, limit=limit)
+        # Every closing book's bidders in one query, not one round trip per book.
+        bidders = await store.bidders_of_books(tx.conn, [r.auction_id for r in rows if r.seq])
+        for row in rows:
             state = BookState.load(row, pseudonyms=bidding.pseudonyms)
-            await close_book(tx, state, now, by_buy_now=False)
+            recorded = bidders.get(state.auction_id, [])
+            await close_book(tx, state, now, by_buy_now=False, recorded=recorded)
             closed.append(state)
         await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in closed])
     if closed:

@@ -336,3 +336,20 @@ async def purge_idempotency(conn: AsyncConnection, *, before: datetime) -> int:
     """Delete idempotency keys created before ``before``."""
     result = await conn.execute(delete(idempotency).where(idempotency.c.created_at < before))
     return int(result.rowcount or 0)
+
+
+async def bidders_of_books(conn: AsyncConnection, auction_ids: list[str]) -> dict[str, list[str]]:
+    """``bidder_ids`` of several auctions in one query (the closer's batch); none: absent."""
+    if not auction_ids:
+        return {}
+    first_seq = func.min(bids.c.seq)
+    query = (
+        select(bids.c.auction_id, bids.c.bidder_id)
+        .where(bids.c.auction_id.in_(auction_ids))
+        .group_by(bids.c.auction_id, bids.c.bidder_id)
+        .order_by(bids.c.auction_id, first_seq)
+    )
+    found: dict[str, list[str]] = {}
+    for auction_id, bidder_id in (await conn.execute(query)).all():
+        found.setdefault(auction_id, []).append(bidder_id)
+    return found
