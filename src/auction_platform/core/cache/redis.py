@@ -155,6 +155,10 @@ return stored
 """
 
 
+# Subscriptions open at once, at most (Redis's own default limit of clients).
+SUBSCRIPTIONS_MAX: Final = 10_000
+
+
 @contextmanager
 def _translate_errors(operation: str) -> Iterator[None]:
     try:
@@ -221,6 +225,7 @@ class RedisCache:
         self._add_marks_script: AsyncScript | None = None
         self._read_marks_script: AsyncScript | None = None
         self._subscriptions: set[_MessageIterator] = set()
+        self._subscriber: Redis | None = None
 
     async def start(self) -> None:
         """Create the client; connections are opened on first use."""
@@ -228,12 +233,16 @@ class RedisCache:
             return
         # Every operation fails within the timeouts instead of retrying behind
         # the caller's back; the pool replaces dead connections on checkout.
-        self._client = Redis.from_url(
-            self._url,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
+        options: dict[str, Any] = {
+            "socket_timeout": self._timeout,
+            "socket_connect_timeout": self._timeout,
+            "retry": Retry(NoBackoff(), 0),
+        }
+        self._client = Redis.from_url(self._url, **options)
+        # A subscription holds a connection while it lives. From a pool of their own,
+        # subscriptions never take the commands' connections (redis-py caps a pool
+        # at 100 by default: a hundred auctions watched would stop the rate limits).
+        self._subscriber = Redis.from_url(self._url, max_connections=SUBSCRIPTIONS_MAX, **options)
         self._take_tokens_script = self._client.register_script(_BUCKETS_LUA)
         self._set_and_publish_script = self._client.register_script(_SET_AND_PUBLISH_LUA)
         self._add_marks_script = self._client.register_script(_ADD_MARKS_LUA)
@@ -251,6 +260,9 @@ class RedisCache:
             await subscription.close()
         if client is not None:
             await client.aclose()
+        subscriber, self._subscriber = self._subscriber, None
+        if subscriber is not None:
+            await subscriber.aclose()
 
     async def ping(self) -> None:
         """Round-trip to the server or raise ``CacheUnavailable``."""
@@ -311,9 +323,10 @@ class RedisCache:
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
         """Subscribe to ``channel``; messages published after entering are received."""
-        client = self._require_client()
+        self._require_client()
+        assert self._subscriber is not None  # started with the client
         name = self._prefix + channel
-        pubsub = client.pubsub()
+        pubsub = self._subscriber.pubsub()
         iterator = _MessageIterator(pubsub)
         try:
             with _translate_errors("SUBSCRIBE"):

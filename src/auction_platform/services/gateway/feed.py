@@ -37,10 +37,9 @@ def _public(book: dict[str, Any]) -> dict[str, Any]:
 def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) -> APIRouter:
     """The WebSocket route of the live feed, and the process's hub behind it."""
     router = APIRouter()
-    bidding = clients["bidding"]
 
     async def current_book(auction_id: str) -> dict[str, Any] | None:
-        answer = await bidding.get(f"/api/v1/auctions/{auction_id}/book")
+        answer = await clients["bidding"].get(f"/api/v1/auctions/{auction_id}/book")
         return _public(answer.json()) if answer.status_code == 200 else None
 
     hub = FeedHub(cache, fetch=current_book)
@@ -50,7 +49,7 @@ def build_feed_router(cache: Cache, clients: Mapping[str, httpx.AsyncClient]) ->
         await websocket.accept()
         try:
             async with hub.watch(auction_id) as watcher:
-                snapshot = await bidding.get(f"/api/v1/auctions/{auction_id}/book")
+                snapshot = await clients["bidding"].get(f"/api/v1/auctions/{auction_id}/book")
                 if snapshot.status_code == 404:
                     await websocket.close(code=4404, reason="no such auction")
                     return
