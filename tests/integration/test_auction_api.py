@@ -341,9 +341,8 @@ async def test_the_catalogue_filters_sorts_and_pages_without_gaps_or_repeats(
         lambda lot: datetime.fromisoformat(lot["ends_at"]) <= start + timedelta(hours=2, minutes=30)
     )
     assert await found("status=open") == set()
-    assert await found("status=scheduled&category=cameras&sort=price_high") == expected(
-        lambda lot: lot["category"] == "cameras"
-    )
+    # Lenses are under cameras in the tree: browsing cameras includes them.
+    assert await found("status=scheduled&category=cameras&sort=price_high") == set(ids)
 
     first = (await http.get("/api/v1/auctions?limit=2&sort=newest")).json()
     wrong_sort = await http.get(f"/api/v1/auctions?sort=price_low&cursor={first['next_cursor']}")

@@ -52,7 +52,7 @@ class LotFilter:
     """Which lots a list shows."""
 
     statuses: tuple[Status, ...]
-    category: str | None = None
+    categories: frozenset[str] | None = None  # a category and its descendants
     seller_id: str | None = None
     min_price_cents: int | None = None
     max_price_cents: int | None = None
@@ -98,8 +98,8 @@ async def lots_page(
     """Up to ``limit`` lots matching ``where``, in ``sort`` order, after the key ``after``."""
     columns, descending = _key_columns(sort)
     query = select(lots).where(lots.c.status.in_([s.value for s in where.statuses]))
-    if where.category is not None:
-        query = query.where(lots.c.category == where.category)
+    if where.categories is not None:
+        query = query.where(lots.c.category.in_(sorted(where.categories)))
     if where.seller_id is not None:
         query = query.where(lots.c.seller_id == where.seller_id)
     if where.min_price_cents is not None:

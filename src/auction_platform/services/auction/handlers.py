@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,15 @@ from auction_platform.contracts.auctions import (
 )
 from auction_platform.core.failures import Forbidden, Invalid, NotFound
 from auction_platform.core.uow import Transaction, UnitOfWork
-from auction_platform.services.auction import browse, domain, store, views
+from auction_platform.services.auction import (
+    browse,
+    categories,
+    category_store,
+    domain,
+    store,
+    views,
+)
+from auction_platform.services.auction.category_handlers import CategoryTree
 from auction_platform.services.auction.commands import (
     BrowseLots,
     CancelLot,
@@ -71,6 +79,10 @@ class Auctions:
     settings: Settings
     clock: Callable[[], datetime]
     book: BookControl
+    categories: CategoryTree = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.categories = CategoryTree(self.uow, self.clock)
 
     @property
     def limits(self) -> Limits:
@@ -98,6 +110,13 @@ def _own(lot: Lot | None, caller: Caller, *, admin_too: bool = False) -> Lot:
     if lot.seller_id != caller.user_id and not (admin_too and caller.admin):
         raise Forbidden("forbidden", "only the seller can do this to the lot")
     return lot
+
+
+async def _check_category(tx: Transaction, lot: Lot, *, was: Lot | None = None) -> None:
+    """A lot's category must exist and take lots (unchanged on an edit: kept as it is)."""
+    if was is not None and was.terms.category == lot.terms.category:
+        return
+    categories.listable(await category_store.all_categories(tx.conn), lot.terms.category)
 
 
 async def announce_opened(tx: Transaction, lots: Sequence[Lot], *, ctx: Auctions) -> None:
@@ -133,6 +152,7 @@ async def create_lot(command: CreateLot, *, ctx: Auctions) -> Lot:
     if command.publish:
         lot = domain.publish(lot, limits=ctx.limits, now=now)
     async with ctx.uow() as tx:
+        await _check_category(tx, lot)
         await store.add_lot(tx.conn, lot)
         if command.publish:
             lot = await _list(tx, lot, ctx=ctx, now=now)
@@ -152,6 +172,7 @@ async def edit_lot(command: EditLot, *, ctx: Auctions) -> Lot:
     async with ctx.uow() as tx:
         lot = _own(await store.lot_by_id(tx.conn, command.lot_id, for_update=True), command.by)
         edited = domain.edit(lot, command.changes, limits=ctx.limits, now=now)
+        await _check_category(tx, edited, was=lot)
         if domain.taking_bids(lot, now=now):
             answer = await ctx.book.edit(lot.id, views.rules(edited))
             if isinstance(answer, BookRefused):
@@ -209,6 +230,7 @@ async def relist_lot(command: RelistLot, *, ctx: Auctions) -> Lot:
         )
         if command.publish:
             lot = domain.publish(lot, limits=ctx.limits, now=now)
+        await _check_category(tx, lot)
         await store.add_lot(tx.conn, lot)
         if command.publish:
             lot = await _list(tx, lot, ctx=ctx, now=now)
@@ -307,9 +329,14 @@ async def browse_lots(query: BrowseLots, *, ctx: Auctions) -> Page[Lot]:
         raise Invalid("validation_error", "drafts are not listed; see /api/v1/auctions/mine")
     now = ctx.clock()
     within = query.ending_within
+    category = query.category
     where = browse.LotFilter(
         statuses=(query.status,) if query.status else PUBLIC_STATUSES,
-        category=query.category,
+        categories=(
+            frozenset(categories.subtree(await ctx.categories.current(), category))
+            if category is not None
+            else None
+        ),
         seller_id=query.seller_id,
         min_price_cents=query.min_price_cents,
         max_price_cents=query.max_price_cents,

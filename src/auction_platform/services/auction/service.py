@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from auction_platform.core.http import ServiceClient
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.auction import api, consumers, scheduler, store
+from auction_platform.services.auction import api, category_api, consumers, scheduler, store
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.lot_cache import LotCache
 from auction_platform.services.auction.ports import HttpBookControl
@@ -47,7 +47,10 @@ DEFINITION = ServiceDefinition[Auctions](
     critical=frozenset({"npgsql"}),
     errors=api.ERRORS,
     tables=store.TABLES,
-    routers=lambda runtime: [api.build_router(runtime.context)],
+    routers=lambda runtime: [
+        api.build_router(runtime.context),
+        category_api.build_router(runtime.context.categories),
+    ],
     consumers=_consumers,
     background=_background,
 )
