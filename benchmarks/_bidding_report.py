@@ -118,6 +118,7 @@ class Goal:
     at_most: bool  # the figure must stay at or under the limit (else at or over it)
     unit: str
     strict: bool = False  # under (over) the limit, not equal to it
+    detail: str = ""  # the figures the value comes from
 
     @property
     def passed(self) -> bool:
@@ -128,11 +129,16 @@ class Goal:
     def line(self) -> str:
         sign = ("<" if self.strict else "<=") if self.at_most else (">" if self.strict else ">=")
         value = f"{self.value:,}" if isinstance(self.value, int) else f"{self.value:.2f}"
-        return f"{_verdict(self.passed)}  {self.name}: {value}{self.unit} ({sign} {self.limit:g})"
+        detail = f"{self.detail} = " if self.detail else ""
+        return (
+            f"{_verdict(self.passed)}  {self.name}: {detail}{value}{self.unit} "
+            f"({sign} {self.limit:g})"
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
             "goal": self.name,
+            "detail": self.detail,
             "value": round(self.value, 3),
             "limit": self.limit,
             "passed": self.passed,
@@ -156,30 +162,54 @@ def goals(figures: Figures) -> list[Goal]:
     c = GOAL_CONNECTIONS
     if (HOT, c) in by:
         hot, noop = by[(HOT, c)].load.per_second, by[(NOOP, c)].load.per_second
-        name = f"hot auction @{c}: {hot:,.0f} answers/s"
-        found.append(Goal(name, _ratio(hot, noop), MIN_NOOP_RATIO, False, " x no-op"))
+        found.append(
+            Goal(
+                f"hot auction @{c}",
+                _ratio(hot, noop),
+                MIN_NOOP_RATIO,
+                False,
+                " x no-op answers/s",
+                detail=f"{hot:,.0f} answers/s",
+            )
+        )
         for scenario, limit in MAX_P99_MS.items():
             p99 = by[(scenario, c)].load.p99_ms
             found.append(Goal(f"p99, {scenario} @{c}", p99, limit, True, " ms", strict=True))
     if (SINGLE, c) in by and (HOT, c) in by:
         batched, single = by[(HOT, c)].load.per_second, by[(SINGLE, c)].load.per_second
-        name = f"batched vs batches of one, hot auction @{c}: {batched:,.0f} vs {single:,.0f}/s"
-        found.append(Goal(name, _ratio(batched, single), MIN_BATCHED_RATIO, False, " x"))
+        found.append(
+            Goal(
+                f"batched vs batches of one, hot auction @{c}",
+                _ratio(batched, single),
+                MIN_BATCHED_RATIO,
+                False,
+                " x",
+                detail=f"{batched:,.0f} vs {single:,.0f} answers/s",
+            )
+        )
     if (EMBEDDED + HOT, c) in by:
         hot = by[(EMBEDDED + HOT, c)].load.per_second
         noop = by[(EMBEDDED + NOOP, c)].load.per_second
-        name = f"embedded, hot auction @{c}: {hot:,.0f} answers/s"
-        found.append(Goal(name, _ratio(hot, noop), MIN_EMBEDDED_RATIO, False, " x its no-op"))
+        found.append(
+            Goal(
+                f"embedded, hot auction @{c}",
+                _ratio(hot, noop),
+                MIN_EMBEDDED_RATIO,
+                False,
+                " x its no-op answers/s",
+                detail=f"{hot:,.0f} answers/s",
+            )
+        )
     checks = [run.check for run in figures.runs if run.check is not None]
     unkeyed = sum(check.answered_bids - check.keys_recorded for check in checks)
     answered = sum(check.answered_bids for check in checks)
-    name = f"real clients: answered bids without their own recorded key, of {answered:,}"
-    found.append(Goal(name, unkeyed, 0, True, ""))
+    name = "real clients: answered bids without their own recorded Idempotency-Key"
+    found.append(Goal(name, unkeyed, 0, True, "", detail=f"of {answered:,}"))
     rss_mb = max(figures.rss_peak_kib, figures.rss_sampled_peak_kib) / 1024
     found.append(Goal("bidding RSS", rss_mb, MAX_RSS_MB, True, " MB", strict=True))
     failed = sum(not check.ok for check in checks)
-    name = f"ledger checks failed, of {len(checks)} (201s = ledger rows; books = ledgers replayed)"
-    found.append(Goal(name, failed, 0, True, ""))
+    name = "ledger checks failed (201s = ledger rows; books = ledgers replayed; keys)"
+    found.append(Goal(name, failed, 0, True, "", detail=f"of {len(checks)}"))
     errors = sum(run.load.errors for run in figures.runs)
     found.append(Goal("errors and unanswered requests", errors, 0, True, ""))
     return found
@@ -266,6 +296,7 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         },
         "bidding_logged_errors": figures.server_errors,
         "goals": [goal.as_json() for goal in found],
+        "passed": {goal.name: goal.passed for goal in found},
         "all_passed": passed,
     }
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
