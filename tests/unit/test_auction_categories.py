@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from auction_platform.core.failures import Invalid
-from auction_platform.services.auction.categories import (
-    MAX_DEPTH,
+from auction_platform.contracts.categories import (
     Category,
     as_tree,
-    check_name,
-    check_parent,
-    listable,
+    from_tree,
     path_of,
     roll_up,
     subtree,
+)
+from auction_platform.core.failures import Invalid
+from auction_platform.services.auction.categories import (
+    MAX_DEPTH,
+    check_name,
+    check_parent,
+    listable,
 )
 
 TREE = [
@@ -88,6 +91,12 @@ def test_the_json_tree_orders_siblings_by_position_and_can_leave_out_the_retired
     assert home["children"][1]["children"][0]["path"] == ["home", "kitchen", "knives"]
     assert tree[2]["retired"] is True
     assert [node["slug"] for node in as_tree(TREE, include_retired=False)] == ["art", "home"]
+
+
+def test_the_json_tree_reads_back_as_the_same_categories() -> None:
+    assert sorted(from_tree(as_tree(TREE)), key=lambda c: c.slug) == sorted(
+        TREE, key=lambda c: c.slug
+    )
 
 
 def test_a_path_runs_from_the_top_down() -> None:

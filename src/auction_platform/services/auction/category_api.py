@@ -7,9 +7,10 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from auction_platform.contracts.categories import Category
 from auction_platform.core.auth import Admin
 from auction_platform.services.auction.api import Category as Slug
-from auction_platform.services.auction.categories import NAME_MAX, Category
+from auction_platform.services.auction.categories import NAME_MAX
 from auction_platform.services.auction.category_handlers import CategoryTree
 
 # Readers may keep the tree this long; an admin's change reaches them within it.

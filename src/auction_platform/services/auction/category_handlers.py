@@ -14,12 +14,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from auction_platform.contracts.categories import Category, as_tree
 from auction_platform.core.failures import Conflict
 from auction_platform.core.uow import UnitOfWork
 from auction_platform.services.auction import category_store
 from auction_platform.services.auction.categories import (
-    Category,
-    as_tree,
     check_name,
     check_parent,
     no_such_category,

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Integer, String, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auction_platform.contracts.categories import Category
 from auction_platform.core.sql import insert_ignoring_duplicates
-from auction_platform.services.auction.categories import Category
 from auction_platform.services.auction.store import TABLES
 
 categories = Table(

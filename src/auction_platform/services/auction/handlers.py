@@ -20,6 +20,7 @@ from auction_platform.contracts.auctions import (
     AUCTION_OPENED,
     AUCTION_PUBLISHED,
 )
+from auction_platform.contracts.categories import subtree
 from auction_platform.core.failures import Forbidden, Invalid, NotFound
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.auction import (
@@ -333,7 +334,7 @@ async def browse_lots(query: BrowseLots, *, ctx: Auctions) -> Page[Lot]:
     where = browse.LotFilter(
         statuses=(query.status,) if query.status else PUBLIC_STATUSES,
         categories=(
-            frozenset(categories.subtree(await ctx.categories.current(), category))
+            frozenset(subtree(await ctx.categories.current(), category))
             if category is not None
             else None
         ),
