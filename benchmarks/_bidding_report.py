@@ -25,6 +25,12 @@ BUSY_BEFORE = 0.15  # of every core, in the second before the run
 NOOP, HOT, SPREAD = "no-op ceiling", "hot auction", "1,000 auctions"
 SINGLE = "hot, batches of 1"
 EMBEDDED = "embedded "
+THIS_TREE = "this tree"  # beside an earlier revision (``--against``)
+
+
+def label(scenario: str, source: str) -> str:
+    """A scenario's name in a side-by-side run (this tree or a git revision)."""
+    return f"{scenario}, {source}"
 
 
 @dataclass(frozen=True)
@@ -275,15 +281,37 @@ def _print_goals(found: list[Goal], figures: Figures) -> None:
             )
 
 
+def _print_comparison(args: argparse.Namespace, runs: list[Run]) -> None:
+    """Per count and scenario: CPU per answer and answers/s, this tree against REF."""
+    by = {(run.load.scenario, run.load.connections): run for run in runs}
+    print(f"\nSide by side: bidding of this tree against {args.against} (alternating runs)")
+    for c in args.connections:
+        for scenario in (HOT, SPREAD):
+            now = by.get((label(scenario, THIS_TREE), c))
+            then = by.get((label(scenario, args.against), c))
+            if now is None or then is None:
+                continue
+            change = 100 * (now.cpu_ms_per_answer / then.cpu_ms_per_answer - 1)
+            print(
+                f"  {scenario} @{c}: CPU per answer {now.cpu_ms_per_answer:.3f} ms against "
+                f"{then.cpu_ms_per_answer:.3f} ms ({change:+.0f}%); answers/s "
+                f"{now.load.per_second:,.0f} against {then.load.per_second:,.0f}; p99 "
+                f"{now.load.p99_ms:.0f} against {then.load.p99_ms:.0f} ms"
+            )
+
+
 def report(args: argparse.Namespace, figures: Figures) -> bool:
     """Print the table and the goals, save the JSON; True when every goal is met."""
     found = goals(figures)
     _print_table(args, figures)
+    if args.against:
+        _print_comparison(args, figures.runs)
     _print_goals(found, figures)
     passed = all(goal.passed for goal in found)
     summary = {
         "cpu_count": os.cpu_count(),
         "connections": args.connections,
+        "against": args.against,
         "duration_seconds": args.duration,
         "warmup_seconds": args.warmup,
         "host_busy_before_percent": round(100 * args.busy_before, 1),

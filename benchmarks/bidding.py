@@ -41,6 +41,9 @@ Run from the project root (needs wrk and pgbench: ``apt-get install wrk postgres
     .venv/bin/python benchmarks/bidding.py [--duration 10] [--connections 8,32,64] [--quick]
 
 ``--quick`` runs 8 and 64 connections for 3 s each (about two minutes in all).
+``--against REF`` also serves bidding from an earlier git revision (its ``src`` extracted
+with ``git archive``) and, at each count, runs the hot auction and 1,000 auctions on this
+tree's and on REF's in turn: before and after in one run, on one machine state.
 ``--profile`` then records the bidding process with py-spy (not a project dependency:
 ``.venv/bin/pip install py-spy``) on the no-op, the hot auction and 1,000 auctions at the
 largest connection count, saves ``benchmarks/results/bidding-*.folded`` and prints where
@@ -64,6 +67,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _bidding_against import side_by_side
 from _bidding_books import Books
 from _bidding_embedded import embedded_target, start_up, stop_up
 from _bidding_load import create_pgbench_schema, pgbench_binary, run_pgbench
@@ -104,6 +108,11 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--quick", action="store_true", help="short run: 8 and 64 connections, 3 s runs"
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="also run bidding from git revision REF beside this tree's, alternating",
     )
     parser.add_argument(
         "--profile",
@@ -185,6 +194,12 @@ def _distributed(
             key = None if scenario == "noop" else f"{scenario}-profile"
             with Recording(bidding.process.pid, args.duration, _folded(scenario)):
                 target.run("profiled", args.connections[-1], args.duration, key)
+        if args.against:
+
+            def again(extra: dict[str, str]) -> Child:
+                return _start("bidding", env | extra, workdir)
+
+            runs += side_by_side(args, target, again, workdir)
         stop(children.pop())
         runs.append(_batches_of_one(args, loop, workdir, env, target))
         return runs, (rss["VmRSS"], rss["VmHWM"], sampler.peak_kib), errors
