@@ -101,15 +101,11 @@ class Lots:
                     await handlers.open_book(tx, rules, now=now)
         return opened
 
-    async def still_open(self, auction_ids: list[str]) -> int:
-        """How many of these books are still open."""
+    async def still_open(self) -> int:
+        """How many books are still open (the run's database holds only the run's books)."""
         db = self.runtime.db
         assert db is not None
-        query = (
-            select(func.count())
-            .select_from(store.books)
-            .where(store.books.c.auction_id.in_(auction_ids), store.books.c.status == "open")
-        )
+        query = select(func.count()).select_from(store.books).where(store.books.c.status == "open")
         async with db.read() as conn:
             return int((await conn.execute(query)).scalar_one())
 

@@ -139,6 +139,26 @@ def lateness_ms(figures: Figures) -> dict[str, list[float]]:
     return {stage: sorted(values) for stage, values in stages.items()}
 
 
+def batches(figures: Figures) -> dict[str, dict[str, float]]:
+    """How the events came in groups: per closing pass (one ``closed_at``) and per relay
+    batch (one ``published_at``): how many groups, and the events in each."""
+    passes: Counter[str] = Counter()
+    relayed: Counter[datetime | None] = Counter()
+    for closing in figures.closings.values():
+        for event in closing.events:
+            passes[event.data["closed_at"]] += 1
+            relayed[event.published_at] += 1
+    relayed.pop(None, None)
+    return {
+        name: {
+            "count": len(groups),
+            "mean": round(sum(groups.values()) / len(groups), 2) if groups else 0.0,
+            "max": max(groups.values(), default=0),
+        }
+        for name, groups in (("closing passes", passes), ("relay batches", relayed))
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile of sorted ``values`` (NaN when empty)."""
     if not values:
@@ -201,6 +221,9 @@ def _print(
         print(
             f"{labels[stage]:<36}{s['p50']:>8.1f}{s['p90']:>8.1f}{s['p99']:>8.1f}{s['max']:>8.1f}"
         )
+    for name, group in batches(figures).items():
+        each = f"({group['mean']:.1f} events each, at most {group['max']})"
+        print(f"{name:<36}{group['count']:>8} {each}")
     print("\npublished lateness histogram (ms)")
     for bucket, n in histogram(late["published"]).items():
         print(f"  {bucket:>10}  {n:>6}")
@@ -247,6 +270,7 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         "bids": {str(status): n for status, n in sorted(figures.bids.statuses.items())},
         "lateness_ms": {stage: _summary(values) for stage, values in late.items()},
         "published_histogram_ms": histogram(late["published"]),
+        "events_per_group": batches(figures),
         "closing_window_seconds": round(figures.seconds, 2),
         "bidding_cpu_seconds": [round(cpu, 2) for cpu in figures.cpu_seconds],
         "bidding_logged_errors": figures.errors,

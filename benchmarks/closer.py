@@ -98,7 +98,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--auctions", type=int, default=10_000, help="books that end")
     parser.add_argument("--spread", type=float, default=60.0, help="seconds their ends span")
     parser.add_argument(
-        "--lead", type=float, default=15.0, help="seconds from opening the books to the first end"
+        "--lead", type=float, default=30.0, help="seconds from opening the books to the first end"
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1,000 auctions ending within 20 s"
@@ -197,11 +197,10 @@ async def _bid_on(
     return tasks
 
 
-async def _until_closed(lots: Lots, books: dict[str, datetime], deadline: datetime) -> None:
+async def _until_closed(lots: Lots, deadline: datetime) -> None:
     """Wait until every book is closed, or the deadline."""
-    ids = list(books)
     while datetime.now(UTC) < deadline:
-        if not await lots.still_open(ids):
+        if not await lots.still_open():
             return
         await asyncio.sleep(0.5)
 
@@ -246,7 +245,7 @@ async def _close_books(
         started = time.monotonic()
         last_end = max(books.values()) + 3 * timedelta(seconds=SOFT_CLOSE["extend_seconds"])
         with _recordings(args.profile, [c.process.pid for c in bidding], args.spread + 1):
-            await _until_closed(lots, books, last_end + GRACE)
+            await _until_closed(lots, last_end + GRACE)
             await asyncio.gather(*late)
         await _until_delivered(arrivals, len(books))
         seconds = time.monotonic() - started
