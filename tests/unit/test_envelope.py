@@ -1,5 +1,6 @@
 """The event envelope: every field survives the wire; anything else is refused."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -50,3 +51,14 @@ def test_naive_times_are_read_as_utc() -> None:
     raw = Envelope(type="T", producer="p", data={}).to_dict()
     raw["occurred_at"] = "2026-01-01T12:00:00"
     assert Envelope.from_dict(raw).occurred_at.tzinfo is UTC
+
+
+def test_an_envelope_read_from_the_wire_is_sent_on_as_the_bytes_it_came_as() -> None:
+    original = Envelope(type="BidPlaced", producer="bidding", data={"b": 2, "a": 1})
+    body = original.to_json()
+    read = Envelope.from_json(body)
+    assert read.to_json() == body
+    assert read == original  # the bytes it came as are not part of its value
+    # A copy with another field is serialised afresh.
+    changed = replace(read, type="Outbid")
+    assert Envelope.from_json(changed.to_json()).type == "Outbid"

@@ -25,6 +25,10 @@ class Envelope:
     id: str = field(default_factory=new_event_id)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     correlation_id: str | None = None
+    # The bytes it was read from (``from_json``): sent on as they came, not serialised
+    # again. The outbox relay reads every event it publishes, and serialising an event
+    # cost more CPU than parsing it.
+    _wire: bytes | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def routing_key(self) -> str:
@@ -44,7 +48,9 @@ class Envelope:
         }
 
     def to_json(self) -> bytes:
-        """Serialise for the wire."""
+        """Serialise for the wire (an envelope read from the wire: the bytes it came as)."""
+        if self._wire is not None:
+            return self._wire
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
 
     @classmethod
@@ -78,4 +84,6 @@ class Envelope:
             raise ValueError(f"event body is not JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise ValueError("event body must be a JSON object")
-        return cls.from_dict(raw)
+        envelope = cls.from_dict(raw)
+        object.__setattr__(envelope, "_wire", bytes(body))
+        return envelope
