@@ -25,7 +25,9 @@ from typing import Any
 
 import aiohttp
 
-IN_FLIGHT = 256  # more would only queue inside the client
+# Below the gateway's pool of Redis connections (100): each bid in flight holds one for
+# its rate limits.
+IN_FLIGHT = 96
 # Above the largest increment (100.00 at 5,000.00 and over): each bid can beat the last.
 STEP_CENTS = 12_000
 

@@ -36,7 +36,9 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 _VERSION = re.compile(rb'"version":\s*(\d+)')
-CONNECTING_AT_ONCE = 200
+# Each new watcher costs the gateway a read of the book from bidding: a crowd arriving
+# all at once would only measure bidding's pool of database connections.
+CONNECTING_AT_ONCE = 25
 
 
 class Watcher(asyncio.Protocol):
