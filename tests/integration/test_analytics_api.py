@@ -126,7 +126,7 @@ async def test_a_sold_auction_shows_in_the_rollups_and_in_search(
     assert (item["id"], item["current_price_cents"], item["bid_count"]) == (lot["id"], 1550, 2)
     assert found["total"] == 1
     assert found["facets"] == {
-        "category": [{"value": "cameras", "count": 1}],
+        "category": [{"value": "cameras", "name": "Cameras & photo", "parent": None, "count": 1}],
         "status": [{"value": "closed", "count": 1}],
         "price": [{"value": "1000-5000", "min_cents": 1000, "max_cents": 5000, "count": 1}],
     }

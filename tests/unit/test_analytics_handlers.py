@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from auction_platform.contracts.categories import Category
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.db import Database
 from auction_platform.core.failures import Invalid, NotFound
 from auction_platform.core.migrate import migrate
 from auction_platform.core.uow import UnitOfWork
 from auction_platform.services.analytics import consumers, handlers, store
+from auction_platform.services.analytics.category_tree import FixedTree
 from auction_platform.services.analytics.commands import (
     AuctionReport,
     BidsPerMinute,
@@ -48,7 +51,9 @@ class Platform:
                 async with self.uow() as tx:
                     await consumer.handle(tx, envelope)
 
-    async def listed(self, auction_id: str, title: str = "Leica M3") -> None:
+    async def listed(
+        self, auction_id: str, title: str = "Leica M3", category: str = "cameras"
+    ) -> None:
         await self.send(
             "auction",
             "AuctionPublished",
@@ -57,7 +62,7 @@ class Platform:
             title=title,
             description="A rangefinder from 1957.",
             seller_id="sam",
-            category="cameras",
+            category=category,
             currency="EUR",
             start_cents=1_000,
             starts_at=OPENED.isoformat(),
@@ -192,6 +197,35 @@ async def test_search_finds_a_listed_lot_and_refuses_nonsense(platform: Platform
         with pytest.raises(Invalid) as refused:
             await handlers.search(query, ctx=platform.ctx)
         assert (refused.value.code, refused.value.message) == ("validation_error", message)
+
+
+async def test_a_category_finds_its_subtree_and_its_facet_counts_roll_up(
+    platform: Platform,
+) -> None:
+    tree = [
+        Category("home", "Home & living"),
+        Category("kitchen", "Kitchen", "home"),
+        Category("clocks", "Clocks", "home"),
+        Category("art", "Art"),
+    ]
+    ctx = replace(platform.ctx, categories=FixedTree(tree))
+    lots = {"kitchen": uuid.uuid4().hex, "clocks": uuid.uuid4().hex, "art": uuid.uuid4().hex}
+    for category, auction_id in lots.items():
+        await platform.listed(auction_id, title=f"Old {category}", category=category)
+    found = await handlers.search(SearchQuery(category="home"), ctx=ctx)
+    assert {item["id"] for item in found.items} == {lots["kitchen"], lots["clocks"]}
+    facets = (await handlers.search(SearchQuery(), ctx=ctx)).facets()["category"]
+    assert facets == [
+        {"value": "home", "name": "Home & living", "parent": None, "count": 2},
+        {"value": "art", "name": "Art", "parent": None, "count": 1},
+        {"value": "clocks", "name": "Clocks", "parent": "home", "count": 1},
+        {"value": "kitchen", "name": "Kitchen", "parent": "home", "count": 1},
+    ]
+    # Without a tree (the auction service never answered) a category stands alone.
+    alone = await handlers.search(SearchQuery(category="home"), ctx=platform.ctx)
+    assert alone.items == []
+    kitchen = await handlers.search(SearchQuery(category="kitchen"), ctx=platform.ctx)
+    assert [item["id"] for item in kitchen.items] == [lots["kitchen"]]
 
 
 async def test_a_cancelled_lot_leaves_search_for_good(platform: Platform) -> None:

@@ -167,7 +167,7 @@ def test_an_elasticsearch_answer_becomes_a_page_with_facets() -> None:
     page = page_from(answer, lambda source: {"id": source["auction_id"]})
     assert (page.items, page.total) == ([{"id": "a1"}], 7)
     assert page.facets() == {
-        "category": [{"value": "cameras", "count": 7}],
+        "category": [{"value": "cameras", "name": "cameras", "parent": None, "count": 7}],
         "status": [{"value": "open", "count": 7}],
         "price": [{"value": "1000-5000", "min_cents": 1_000, "max_cents": 5_000, "count": 7}],
     }

@@ -198,10 +198,17 @@ class PriceBand(_Answer):
     count: int
 
 
+class CategoryCount(FacetCount):
+    """A category's hits, its descendants' included (the tree: ``/api/v1/categories``)."""
+
+    name: str
+    parent: str | None = Field(description="The parent category's slug; null at the top.")
+
+
 class Facets(_Answer):
     """How the hits (all of them, not only this page) spread."""
 
-    category: list[FacetCount]
+    category: list[CategoryCount]
     status: list[FacetCount]
     price: list[PriceBand]
 

@@ -8,14 +8,16 @@ is in ``consumers``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from auction_platform.contracts.categories import roll_up, subtree
 from auction_platform.core.db import Database
 from auction_platform.core.failures import Invalid, NotFound
 from auction_platform.services.analytics import domain, store
 from auction_platform.services.analytics import rollup_store as rs
+from auction_platform.services.analytics.category_tree import CategoryTree, FixedTree
 from auction_platform.services.analytics.commands import (
     AuctionReport,
     BidsPerMinute,
@@ -38,6 +40,7 @@ class Analytics:
     db: Database
     search: SearchBackend
     clock: Callable[[], datetime]
+    categories: CategoryTree = field(default_factory=FixedTree)
 
 
 def _days(start: date | None, end: date | None, ctx: Analytics) -> tuple[date, date]:
@@ -180,4 +183,12 @@ async def search(query: SearchQuery, *, ctx: Analytics) -> SearchPage:
     low, high = query.min_price_cents, query.max_price_cents
     if low is not None and high is not None and low > high:
         raise Invalid("validation_error", "min_price must not exceed max_price")
-    return await ctx.search.search(query)
+    tree = await ctx.categories.current()
+    if query.category is not None:
+        query = replace(query, categories=frozenset(subtree(tree, query.category)))
+    page = await ctx.search.search(query)
+    page.categories = {
+        slug: count for slug, count in roll_up(tree, page.categories).items() if count
+    }
+    page.names = {category.slug: category for category in tree}
+    return page

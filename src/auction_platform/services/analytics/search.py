@@ -13,10 +13,12 @@ passes the same contract tests (``tests/contract/test_search_contract.py``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from auction_platform.contracts.categories import Category
 from auction_platform.core.db import Database
 from auction_platform.services.analytics.domain import PRICE_BANDS, band_key
 from auction_platform.services.analytics.search_query import TextQuery, parse
@@ -35,6 +37,8 @@ class SearchQuery:
 
     text: str = ""
     category: str | None = None
+    # The category and its descendants (set from the tree before the backend runs).
+    categories: frozenset[str] | None = None
     status: SearchStatus | None = None
     min_price_cents: int | None = None
     max_price_cents: int | None = None
@@ -57,6 +61,16 @@ class SearchPage:
     categories: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     price_bands: dict[str, int] = field(default_factory=dict)
+    names: Mapping[str, Category] = field(default_factory=dict)  # the tree, by slug
+
+    def _category(self, slug: str, count: int) -> dict[str, Any]:
+        known = self.names.get(slug)
+        return {
+            "value": slug,
+            "name": known.name if known else slug,
+            "parent": known.parent if known else None,
+            "count": count,
+        }
 
     def facets(self) -> dict[str, list[dict[str, Any]]]:
         """Facet counts as the API shows them (only values with hits)."""
@@ -67,8 +81,8 @@ class SearchPage:
         ]
         return {
             "category": [
-                {"value": name, "count": count}
-                for name, count in sorted(self.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+                self._category(slug, count)
+                for slug, count in sorted(self.categories.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
             "status": [
                 {"value": status, "count": self.statuses[status]}

@@ -113,7 +113,9 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = [{"terms": {"status": list(SEARCHABLE_STATUSES)}}]
     if query.status is not None:
         filters.append({"term": {"status": query.status}})
-    if query.category is not None:
+    if query.categories is not None:
+        filters.append({"terms": {"category": sorted(query.categories)}})
+    elif query.category is not None:
         filters.append({"term": {"category": query.category}})
     price: dict[str, int] = {}
     if query.min_price_cents is not None:

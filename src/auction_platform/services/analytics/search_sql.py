@@ -96,7 +96,9 @@ def _conditions(query: SearchQuery, match: _TextMatch) -> list[ColumnElement[boo
         conditions.append(match.condition)
     if query.status is not None:
         conditions.append(_DOCS.status == query.status)
-    if query.category is not None:
+    if query.categories is not None:
+        conditions.append(_DOCS.category.in_(sorted(query.categories)))
+    elif query.category is not None:
         conditions.append(_DOCS.category == query.category)
     if query.min_price_cents is not None:
         conditions.append(_DOCS.price_cents >= query.min_price_cents)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
 from auction_platform.services.analytics import api, consumers, search_api, store
+from auction_platform.services.analytics.category_tree import CategoryTreeReader
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search import build_search
 from auction_platform.services.analytics.search_es import ElasticSearch
@@ -27,6 +28,7 @@ def build_context(runtime: ServiceRuntime[Analytics]) -> Analytics:
             index_prefix=settings.elasticsearch_index_prefix,
         ),
         clock=runtime.clock,
+        categories=CategoryTreeReader(lambda: runtime.clients["auction"]),
     )
 
 
@@ -73,6 +75,8 @@ DEFINITION = ServiceDefinition[Analytics](
     # Only to follow the token marks (revoked, stale): a role removed by an admin stops
     # working here within seconds. Without Redis the marks held are used (Degraded).
     uses_cache=True,
+    # Search reads the category tree there (non-critical: it keeps the last one).
+    calls=("auction",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
     errors=api.ERRORS,
