@@ -29,7 +29,7 @@ async def _list_a_lot(page: Page, url: str) -> str:
     await expect(page.get_by_label("Title")).to_be_visible()
     await page.get_by_label("Title").fill("Mahogany writing slope")
     await page.get_by_label("Description").fill("A Victorian writing slope with its key.")
-    await page.get_by_label("Category").fill("antiques")
+    await page.get_by_label("Category").select_option("collectibles")
     await page.get_by_label("Image URLs").fill("/static/demo/chair.svg")
     await page.get_by_label("Currency").select_option("USD")
     await page.get_by_label("Start price").fill("20")
@@ -40,6 +40,8 @@ async def _list_a_lot(page: Page, url: str) -> str:
     await screenshots_at_both_widths(page, "sell-preview")
     await page.get_by_role("button", name="Publish").click()
     await expect(page.get_by_role("heading", name="Mahogany writing slope")).to_be_visible()
+    trail = page.get_by_role("navigation", name="Category")
+    await expect(trail.get_by_role("link", name="Collectibles")).to_be_visible()
     return page.url
 
 

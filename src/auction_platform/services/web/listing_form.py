@@ -31,6 +31,8 @@ FIELD_OF_CODE = {
     "invalid_title": "title",
     "invalid_description": "description",
     "invalid_category": "category",
+    "unknown_category": "category",
+    "category_retired": "category",
     "invalid_image_url": "images",
     "too_many_images": "images",
     "unknown_currency": "currency",

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Response
 
+from auction_platform.services.web.categories import category_tree, choices
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.listing_form import (
     FIELD_OF_CODE,
@@ -34,7 +35,7 @@ LOCKED_REASONS = {
 }
 
 
-def form_page(
+async def form_page(
     visit: Visit,
     fields: Mapping[str, str],
     *,
@@ -57,11 +58,13 @@ def form_page(
     preview_ends = None
     if opened and preview is not None and lot is not None:
         preview_ends = lot_moment(lot["starts_at"]) + timedelta(seconds=preview["duration_seconds"])
+    tree = await category_tree(visit)
     return visit.render(
         "sell.html",
         status,
         become=False,
         fields=fields,
+        category_choices=choices(tree, fields.get("category", "")) if tree else None,
         lot=lot,
         relisting=relisting,
         opened=opened,

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from auction_platform.services.web.categories import category_tree, facet_choices, trail
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
 from auction_platform.services.web.site import (
@@ -72,7 +73,14 @@ def build_router(web: Web) -> APIRouter:
                     raise
                 found = {"items": [], "total": 0, "facets": {}, "next_offset": None}
             page = visit.html(
-                "catalogue.html", found=found, asked=params, sorts=_SORTS, statuses=_STATUSES
+                "catalogue.html",
+                found=found,
+                asked=params,
+                sorts=_SORTS,
+                statuses=_STATUSES,
+                category_choices=facet_choices(
+                    found.get("facets", {}).get("category") or [], asked.get("category")
+                ),
             )
             return 200, page
 
@@ -86,11 +94,12 @@ def build_router(web: Web) -> APIRouter:
         async def render() -> tuple[int, str]:
             detail = await visit.api("GET", f"/api/v1/auctions/{lot_id}")
             auction = detail["auction"]
-            book, history, seller, watching = await asyncio.gather(
+            book, history, seller, watching, tree = await asyncio.gather(
                 _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/book")),
                 _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")),
                 _optional(visit.api("GET", f"/api/v1/users/{auction['seller_id']}/profile")),
                 _watching(visit, lot_id),
+                category_tree(visit, include_retired=True),
             )
             session = visit.session
             page = visit.html(
@@ -100,6 +109,7 @@ def build_router(web: Web) -> APIRouter:
                 history=list(reversed((history or {}).get("bids", []))),
                 seller=seller,
                 watching=watching,
+                category_trail=trail(tree, auction["category"]),
                 mine=session is not None and session.user_id == auction["seller_id"],
                 idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
                 outcome=outcome,

@@ -46,7 +46,7 @@ def build_router(web: Web) -> APIRouter:
         again = lot.get("relisted_as")
         if again and await _still_listed(visit, again):
             return await _listed_already(visit, again)
-        return form_page(visit, relist_fields(lot, now=web.clock()), lot=lot, relisting=True)
+        return await form_page(visit, relist_fields(lot, now=web.clock()), lot=lot, relisting=True)
 
     @router.post("/auctions/{lot_id}/relist")
     async def relist(request: Request, lot_id: str) -> Response:
@@ -55,9 +55,11 @@ def build_router(web: Web) -> APIRouter:
         try:
             terms = listing_terms(fields, now=web.clock())
         except FormProblem as problem:
-            return form_page(visit, fields, lot=lot, relisting=True, problem=problem, status=422)
+            return await form_page(
+                visit, fields, lot=lot, relisting=True, problem=problem, status=422
+            )
         if action not in ("publish", "draft"):
-            return form_page(visit, fields, lot=lot, relisting=True, preview=terms)
+            return await form_page(visit, fields, lot=lot, relisting=True, preview=terms)
         # What is not sent is kept from the ended lot (its own soft-close numbers, say).
         body = {**changed_terms(terms, lot), "publish": action == "publish"}
         try:
@@ -68,7 +70,7 @@ def build_router(web: Web) -> APIRouter:
                 return await _listed_already(visit, str(details["auction_id"]))
             if not shown_on_form(problem):
                 raise
-            return form_page(
+            return await form_page(
                 visit,
                 fields,
                 lot=lot,

@@ -55,7 +55,7 @@ def build_router(web: Web) -> APIRouter:
         flash = await visit.take_flash()
         if not visit.user().has_role("seller"):
             return visit.render("sell.html", become=True, flash=flash)
-        return form_page(visit, blank_fields(), flash=flash)
+        return await form_page(visit, blank_fields(), flash=flash)
 
     @router.post("/sell/become-seller")
     async def become_seller(request: Request) -> Response:
@@ -82,9 +82,9 @@ def build_router(web: Web) -> APIRouter:
         try:
             terms = listing_terms(fields, now=web.clock())
         except FormProblem as problem:
-            return form_page(visit, fields, problem=problem, status=422)
+            return await form_page(visit, fields, problem=problem, status=422)
         if action not in ("publish", "draft"):
-            return form_page(visit, fields, preview=terms)
+            return await form_page(visit, fields, preview=terms)
         try:
             created = await visit.api(
                 "POST", "/api/v1/auctions", json={**terms, "publish": action == "publish"}
@@ -92,7 +92,7 @@ def build_router(web: Web) -> APIRouter:
         except ApiProblem as problem:
             if not shown_on_form(problem):
                 raise
-            return form_page(visit, fields, problem=worded(problem), status=problem.status)
+            return await form_page(visit, fields, problem=worded(problem), status=problem.status)
         lot = created["auction"]
         if action == "draft":
             message = "Saved as a draft: only you can see it. Publish it when it is ready."
@@ -109,7 +109,7 @@ def build_router(web: Web) -> APIRouter:
         reason = await _why_locked(visit, lot)
         if reason is not None:
             return locked_page(visit, lot, reason)
-        return form_page(visit, lot_fields(lot, now=web.clock()), lot=lot)
+        return await form_page(visit, lot_fields(lot, now=web.clock()), lot=lot)
 
     @router.post("/auctions/{lot_id}/edit")
     async def edit(request: Request, lot_id: str) -> Response:
@@ -118,9 +118,9 @@ def build_router(web: Web) -> APIRouter:
         try:
             terms = listing_terms(fields, now=web.clock(), current=lot)
         except FormProblem as problem:
-            return form_page(visit, fields, lot=lot, problem=problem, status=422)
+            return await form_page(visit, fields, lot=lot, problem=problem, status=422)
         if action not in ("save", "publish"):
-            return form_page(visit, fields, lot=lot, preview=terms)
+            return await form_page(visit, fields, lot=lot, preview=terms)
         try:
             changes = changed_terms(terms, lot)
             if changes:
@@ -134,7 +134,9 @@ def build_router(web: Web) -> APIRouter:
                 return locked_page(visit, lot, LOCKED_REASONS[problem.code], tried=True)
             if not shown_on_form(problem):
                 raise
-            return form_page(visit, fields, lot=lot, problem=worded(problem), status=problem.status)
+            return await form_page(
+                visit, fields, lot=lot, problem=worded(problem), status=problem.status
+            )
         if action == "publish":
             message = listed(lot, web.clock())
         else:
