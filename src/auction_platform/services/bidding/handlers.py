@@ -188,9 +188,12 @@ class Bidding:
                     outcome = await self._one(tx, state, pending.command, now, claims)
                     outcomes.append((pending, outcome))
                 states.append(state)
-            await claims.record(tx.conn)
-            await store.append_bids(tx.conn, [bid for state in states for bid in state.new_bids])
-            await store.save_books(tx.conn, [(s.auction_id, s.dump(now)) for s in states])
+            await store.write_batch(
+                tx.conn,
+                answers=claims.recorded(),
+                bids=[bid for state in states for bid in state.new_bids],
+                states=[(s.auction_id, s.dump(now)) for s in states],
+            )
         for pending, outcome in outcomes:
             pending.settle(outcome)
         if states:

@@ -2,12 +2,12 @@
 
 A batch claims the keys of all its commands at once, inside its transaction, before
 any command runs (``claim_batch``: one statement), and records their answers at once
-before it commits (``BatchClaims.record``: one statement). A retry finds the answer,
-or (racing the first request on another replica) waits on the key's row until it is
-there. Two commands with the same key in one batch behave as if they came one after
-the other: the second gets the first's answer (or 422 if its body differs), never a
-claim of its own. The answer is kept as it was sent, status and JSON, so a retry is
-answered byte for byte as the first request was.
+before it commits (``BatchClaims.recorded``, written with the batch's other rows). A
+retry finds the answer, or (racing the first request on another replica) waits on the
+key's row until it is there. Two commands with the same key in one batch behave as if
+they came one after the other: the second gets the first's answer (or 422 if its body
+differs), never a claim of its own. The answer is kept as it was sent, status and
+JSON, so a retry is answered byte for byte as the first request was.
 """
 
 from __future__ import annotations
@@ -74,15 +74,12 @@ class BatchClaims:
         """The answer of a command that held its key, recorded when the batch commits."""
         self.answers[(user_id, idempotency.key)] = (idempotency.request_hash, answer)
 
-    async def record(self, conn: AsyncConnection) -> None:
-        """Record every answer of the batch (one statement)."""
-        await store.store_answers(
-            conn,
-            [
-                (user_id, key, answer.status, json.dumps(answer.body))
-                for (user_id, key), (_, answer) in self.answers.items()
-            ],
-        )
+    def recorded(self) -> list[tuple[str, str, int, str]]:
+        """The answers to record before the batch commits: user, key, status, JSON."""
+        return [
+            (user_id, key, answer.status, json.dumps(answer.body))
+            for (user_id, key), (_, answer) in self.answers.items()
+        ]
 
 
 async def claim_batch(

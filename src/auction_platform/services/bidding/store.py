@@ -238,7 +238,7 @@ async def count_overdue(conn: AsyncConnection, *, before: datetime) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-# A batch's keys are claimed and its answers recorded in one statement each, whatever
+# A batch's keys are claimed in one statement, and its answers recorded in one, whatever
 # the batch's size: the rows travel as arrays (PostgreSQL) or one JSON array (SQLite),
 # so each statement's text is constant and prepared once per connection. A multi-row
 # VALUES would be a new statement for every batch size, and cost more to build than
@@ -267,26 +267,108 @@ _CLAIM_KEYS = {
         """
     ),
 }
-_STORE_ANSWERS = {
-    "postgresql": text(
-        """
+# SQLite's (PostgreSQL records the answers in ``write_batch``).
+_STORE_ANSWERS = text(
+    """
+    UPDATE bidding_idempotency
+    SET status_code = json_extract(a.value, '$[2]'), response = json_extract(a.value, '$[3]')
+    FROM json_each(:answers) AS a
+    WHERE bidding_idempotency.user_id = json_extract(a.value, '$[0]')
+      AND bidding_idempotency."key" = json_extract(a.value, '$[1]')
+    """
+)
+
+
+# A batch's writes on PostgreSQL, in one statement (one round trip, where three
+# statements cost about 0.3 ms of the process's CPU each through SQLAlchemy): the
+# answers of its Idempotency-Keys, its ledger rows and its books' new states, each as
+# arrays. The parts touch different tables, so they cannot see each other's rows.
+_WRITE_BATCH = text(
+    """
+    WITH answers AS (
         UPDATE bidding_idempotency AS i SET status_code = a.status, response = a.response
-        FROM unnest(CAST(:user_ids AS TEXT[]), CAST(:keys AS TEXT[]),
-                    CAST(:statuses AS INTEGER[]), CAST(:responses AS TEXT[]))
+        FROM unnest(CAST(:answer_users AS TEXT[]), CAST(:answer_keys AS TEXT[]),
+                    CAST(:answer_statuses AS INTEGER[]), CAST(:answer_responses AS TEXT[]))
              AS a(user_id, key, status, response)
         WHERE i.user_id = a.user_id AND i."key" = a.key
-        """
-    ),
-    "sqlite": text(
-        """
-        UPDATE bidding_idempotency
-        SET status_code = json_extract(a.value, '$[2]'), response = json_extract(a.value, '$[3]')
-        FROM json_each(:answers) AS a
-        WHERE bidding_idempotency.user_id = json_extract(a.value, '$[0]')
-          AND bidding_idempotency."key" = json_extract(a.value, '$[1]')
-        """
-    ),
+    ), ledger AS (
+        INSERT INTO bidding_bids
+            (auction_id, seq, bidder_id, max_cents, placed_at, price_cents, leader_id)
+        SELECT * FROM unnest(
+            CAST(:bid_auctions AS TEXT[]), CAST(:bid_seqs AS BIGINT[]),
+            CAST(:bid_bidders AS TEXT[]), CAST(:bid_maxima AS BIGINT[]),
+            CAST(:bid_times AS TIMESTAMPTZ[]), CAST(:bid_prices AS BIGINT[]),
+            CAST(:bid_leaders AS TEXT[]))
+    )
+    UPDATE bidding_books AS b SET
+        state = CAST(s.state AS JSON), status = s.status, price_cents = s.price_cents,
+        leader_id = s.leader_id, bid_count = s.bid_count, ends_at = s.ends_at, seq = s.seq,
+        version = s.version, result = CAST(s.result AS JSON), updated_at = s.updated_at
+    FROM unnest(
+        CAST(:book_ids AS TEXT[]), CAST(:book_states AS TEXT[]), CAST(:book_statuses AS TEXT[]),
+        CAST(:book_prices AS BIGINT[]), CAST(:book_leaders AS TEXT[]),
+        CAST(:book_counts AS INTEGER[]), CAST(:book_ends AS TIMESTAMPTZ[]),
+        CAST(:book_seqs AS BIGINT[]), CAST(:book_versions AS BIGINT[]),
+        CAST(:book_results AS TEXT[]), CAST(:book_times AS TIMESTAMPTZ[]))
+        AS s(auction_id, state, status, price_cents, leader_id, bid_count, ends_at, seq,
+             version, result, updated_at)
+    WHERE b.auction_id = s.auction_id
+    """
+)
+# Each array of the statement and the column (of a ledger row, of ``BookState.dump``)
+# it carries.
+_BID_ARRAYS = {
+    "bid_auctions": "auction_id",
+    "bid_seqs": "seq",
+    "bid_bidders": "bidder_id",
+    "bid_maxima": "max_cents",
+    "bid_times": "placed_at",
+    "bid_prices": "price_cents",
+    "bid_leaders": "leader_id",
 }
+_BOOK_ARRAYS = {
+    "book_statuses": "status",
+    "book_prices": "price_cents",
+    "book_leaders": "leader_id",
+    "book_counts": "bid_count",
+    "book_ends": "ends_at",
+    "book_seqs": "seq",
+    "book_versions": "version",
+    "book_times": "updated_at",
+}
+_ANSWER_ARRAYS = ("answer_users", "answer_keys", "answer_statuses", "answer_responses")
+
+
+async def write_batch(
+    conn: AsyncConnection,
+    *,
+    answers: list[tuple[str, str, int, str]],
+    bids: list[dict[str, Any]],
+    states: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """What a batch writes before it commits: its keys' answers, its ledger rows, its books.
+
+    One statement on PostgreSQL; on SQLite (in process: no round trips) the three.
+    """
+    if conn.dialect.name != "postgresql":
+        await store_answers(conn, answers)
+        await append_bids(conn, bids)
+        await save_books(conn, states)
+        return
+    if not (answers or bids or states):
+        return
+    values: dict[str, Any] = {
+        name: [answer[i] for answer in answers] for i, name in enumerate(_ANSWER_ARRAYS)
+    }
+    values |= {name: [bid[column] for bid in bids] for name, column in _BID_ARRAYS.items()}
+    books_ = [book for _, book in states]
+    values |= {name: [book[column] for book in books_] for name, column in _BOOK_ARRAYS.items()}
+    values["book_ids"] = [auction_id for auction_id, _ in states]
+    values["book_states"] = [json.dumps(book["state"]) for book in books_]
+    values["book_results"] = [
+        None if book["result"] is None else json.dumps(book["result"]) for book in books_
+    ]
+    await conn.execute(_WRITE_BATCH, values)
 
 
 async def claim_idempotency_keys(
@@ -316,20 +398,9 @@ async def idempotent_answers(conn: AsyncConnection, keys: list[tuple[str, str]])
 
 
 async def store_answers(conn: AsyncConnection, answers: list[tuple[str, str, int, str]]) -> None:
-    """Record the answers given for keys ``(user_id, key, status, response)``, in one statement."""
-    if not answers:
-        return
-    if conn.dialect.name == "postgresql":
-        user_ids, keys, statuses, responses = (list(c) for c in zip(*answers, strict=True))
-        values: dict[str, Any] = {
-            "user_ids": user_ids,
-            "keys": keys,
-            "statuses": statuses,
-            "responses": responses,
-        }
-    else:
-        values = {"answers": json.dumps(answers)}
-    await conn.execute(_STORE_ANSWERS[conn.dialect.name], values)
+    """Record the answers given for keys ``(user_id, key, status, response)`` (SQLite)."""
+    if answers:
+        await conn.execute(_STORE_ANSWERS, {"answers": json.dumps(answers)})
 
 
 async def purge_idempotency(conn: AsyncConnection, *, before: datetime) -> int:
