@@ -210,22 +210,26 @@ async def mark_retracted(conn: AsyncConnection, auction_id: str, seq: int, *, at
     )
 
 
+# The closer's two statements, built once: with thousands of ends a minute it runs
+# them for every few books, and building them cost more CPU than running them.
+_DUE_BOOKS = (
+    select(books)
+    .where(books.c.status == "open", books.c.ends_at <= bindparam("now"))
+    .order_by(books.c.ends_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_NEXT_END = select(func.min(books.c.ends_at)).where(books.c.status == "open")
+
+
 async def due_books(conn: AsyncConnection, *, now: datetime, limit: int) -> list[Any]:
     """Open books past their effective end, claimed so no other closer takes them."""
-    query = (
-        select(books)
-        .where(books.c.status == "open", books.c.ends_at <= now)
-        .order_by(books.c.ends_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list((await conn.execute(query)).all())
+    return list((await conn.execute(_DUE_BOOKS, {"now": now, "limit": limit})).all())
 
 
 async def next_end(conn: AsyncConnection) -> datetime | None:
     """The earliest effective end of an open book (the closer's next due moment)."""
-    query = select(func.min(books.c.ends_at)).where(books.c.status == "open")
-    return maybe_utc(await conn.scalar(query))
+    return maybe_utc(await conn.scalar(_NEXT_END))
 
 
 async def count_overdue(conn: AsyncConnection, *, before: datetime) -> int:
