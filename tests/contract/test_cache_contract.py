@@ -191,6 +191,30 @@ async def test_every_subscriber_gets_every_message(cache: Cache) -> None:
             assert [await _next(messages) for _ in range(3)] == [b"a", b"b", b"c"]
 
 
+async def test_a_batch_takes_every_message_waiting_at_once_in_order(cache: Cache) -> None:
+    sent = [f"m{n}".encode() for n in range(200)]
+    async with cache.subscribe("feed:many") as feed:
+        # One call publishes them all: none can be read before the last is sent.
+        await cache.set_and_publish(
+            [Copy(f"book:{n}", "feed:many", message, 1) for n, message in enumerate(sent)]
+        )
+        await asyncio.sleep(0.1)  # on Redis: every message is on this side of the socket
+
+        assert await asyncio.wait_for(feed.batch(), RECEIVE_TIMEOUT) == sent
+        await cache.publish("feed:many", b"next")
+        assert await asyncio.wait_for(feed.batch(), RECEIVE_TIMEOUT) == [b"next"]
+
+
+async def test_a_batch_is_empty_once_the_subscription_ends(cache: Cache) -> None:
+    async with cache.subscribe("feed:end") as feed:
+        waiting = asyncio.create_task(feed.batch())
+        await asyncio.sleep(0.05)
+        await cache.close()
+
+        assert await asyncio.wait_for(waiting, RECEIVE_TIMEOUT) == []
+        assert await feed.batch() == []
+
+
 async def test_set_and_publish_stores_each_value_and_publishes_it_on_its_channel(
     cache: Cache,
 ) -> None:

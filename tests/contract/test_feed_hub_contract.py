@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 
 from auction_platform.contracts.auctions import feed_channel
 from auction_platform.core.cache import Cache, MemoryCache, RedisCache
+from auction_platform.core.cache.base import Subscription, VersionedCopy
 from auction_platform.services.gateway.feed_hub import FeedHub, Watcher
 from support.servers import unique_name
 from support.waiting import eventually
@@ -29,11 +31,11 @@ class CountingCache:
         self.open: dict[str, int] = {}
         self.opened = 0
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         return self._counted(channel)
 
     @asynccontextmanager
-    async def _counted(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+    async def _counted(self, channel: str) -> AsyncIterator[Subscription]:
         async with self.cache.subscribe(channel) as messages:
             self.opened += 1
             self.open[channel] = self.open.get(channel, 0) + 1
@@ -176,3 +178,30 @@ async def test_a_closed_watcher_takes_nothing(cache: CountingCache) -> None:
         await asyncio.sleep(0)
         watcher.close()
         assert await asyncio.wait_for(waiting, timeout=PATIENCE) is None
+
+
+async def test_the_hub_reads_every_book_waiting_and_offers_only_the_newest(
+    cache: CountingCache,
+) -> None:
+    hub = hub_on(cache)
+    async with hub.watch("lot-1") as watcher:
+        books = [
+            VersionedCopy(
+                "book:lot-1",
+                feed_channel("lot-1"),
+                json.dumps({"auction_id": "lot-1", "version": version}).encode(),
+                version,
+            )
+            for version in range(1, 301)
+        ]
+        await cache.set_and_publish(books)
+        # The hub held busy while the books arrive (as by a thousand senders sharing
+        # the event loop): on Redis they wait in the socket meanwhile.
+        time.sleep(0.2)  # noqa: ASYNC251 - blocking the loop is the point
+
+        assert await taken(watcher) == 300
+        # Read at once and offered once: nothing was left waiting behind the newest.
+        assert (hub.received, hub.fanned_out) == (300, 1)
+        await publish(cache, "lot-1", 301)
+        assert await taken(watcher) == 301
+        assert (hub.received, hub.fanned_out) == (301, 2)

@@ -43,6 +43,27 @@ class RateDecision:
     retry_after: float
 
 
+class Subscription(Protocol):
+    """The messages of one channel, in the order published: one by one, or in batches.
+
+    ``batch`` serves a reader that wants only the newest state (the live feed): it
+    takes everything waiting on the subscription at once, so what was received and not
+    read yet is never more than what arrived since the reader last looked, however
+    slowly it comes back.
+    """
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def __anext__(self) -> bytes: ...
+
+    async def batch(self) -> list[bytes]:
+        """The next message and every one already received after it, without waiting for more.
+
+        Waits for the first one; an empty list once the subscription has ended.
+        """
+        ...
+
+
 class Cache(Protocol):
     """Key/value with TTL, publish/subscribe and an atomic token bucket.
 
@@ -64,7 +85,7 @@ class Cache(Protocol):
 
     async def publish(self, channel: str, message: bytes) -> None: ...
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         """Subscribe; the subscription is live once the context is entered."""
         ...
 

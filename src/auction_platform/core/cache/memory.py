@@ -15,6 +15,7 @@ from auction_platform.core.cache.base import (
     CacheUnavailable,
     Mark,
     RateDecision,
+    Subscription,
     TokenRequest,
     VersionedCopy,
     encode_marks,
@@ -73,6 +74,21 @@ class _QueueIterator:
             self._ended = True
             raise StopAsyncIteration
         return message
+
+    async def batch(self) -> list[bytes]:
+        """The next message and every one already queued after it; [] once ended."""
+        try:
+            messages = [await self.__anext__()]
+        except StopAsyncIteration:
+            return []
+        queue = self._queue
+        while not queue.empty():
+            message = queue.get_nowait()
+            if message is None:
+                self._ended = True  # the next call answers []
+                break
+            messages.append(message)
+        return messages
 
 
 class MemoryCache:
@@ -159,7 +175,7 @@ class MemoryCache:
         return stored
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         """Subscribe to ``channel``; messages published after entering are received."""
         self._check_open()
         name = self._prefix + channel

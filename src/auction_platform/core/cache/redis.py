@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Final, cast
 
@@ -20,6 +20,7 @@ from auction_platform.core.cache.base import (
     CacheUnavailable,
     Mark,
     RateDecision,
+    Subscription,
     TokenRequest,
     VersionedCopy,
     encode_marks,
@@ -173,34 +174,58 @@ class _MessageIterator:
     def __init__(self, pubsub: PubSub) -> None:
         self._pubsub = pubsub
         self._closed = False
-        self._read: asyncio.Future[Any] | None = None
+        self._read: asyncio.Future[list[bytes]] | None = None
 
     def __aiter__(self) -> _MessageIterator:
         return self
 
     async def __anext__(self) -> bytes:
-        while not self._closed:
-            # The read runs in its own task so that ``close`` can cancel it: if the
-            # connection were closed under a pending read, redis-py would reconnect
-            # it behind our back and leak it.
-            self._read = asyncio.ensure_future(
-                self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-            )
-            try:
-                message = await self._read
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if self._closed and task is not None and not task.cancelling():
-                    break
-                raise
-            except (RedisError, OSError) as exc:
-                raise CacheUnavailable(f"redis subscription failed: {exc}") from exc
-            finally:
-                self._read = None
+        messages = await self._reading(self._next)
+        if not messages:
+            raise StopAsyncIteration
+        return messages[0]
+
+    async def batch(self) -> list[bytes]:
+        """The next message and every one the connection already holds; [] once closed."""
+        return await self._reading(self._all_waiting)
+
+    async def _reading(self, read: Callable[[], Awaitable[list[bytes]]]) -> list[bytes]:
+        if self._closed:
+            return []
+        # The read runs in its own task so that ``close`` can cancel it: if the
+        # connection were closed under a pending read, redis-py would reconnect it
+        # behind our back and leak it.
+        self._read = asyncio.ensure_future(read())
+        try:
+            return await self._read
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed and task is not None and not task.cancelling():
+                return []
+            raise
+        except (RedisError, OSError) as exc:
+            raise CacheUnavailable(f"redis subscription failed: {exc}") from exc
+        finally:
+            self._read = None
+
+    async def _next(self) -> list[bytes]:
+        while True:
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
             if message is not None and message["type"] == "message":
-                data: bytes = message["data"]
-                return data
-        raise StopAsyncIteration
+                return [message["data"]]
+
+    async def _all_waiting(self) -> list[bytes]:
+        messages = await self._next()
+        # With a timeout of 0, get_message answers from what the connection has parsed or
+        # buffered without waiting, and None once that is used up: a reader that comes
+        # back late takes everything that arrived meanwhile in one go, rather than a
+        # message per turn of the event loop while more pile up in the socket.
+        while (
+            message := await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+        ) is not None:
+            if message["type"] == "message":
+                messages.append(message["data"])
+        return messages
 
     async def close(self) -> None:
         """Stop iterating and release the subscription's connection."""
@@ -321,7 +346,7 @@ class RedisCache:
         return [int(flag) == 1 for flag in result]
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         """Subscribe to ``channel``; messages published after entering are received."""
         self._require_client()
         assert self._subscriber is not None  # started with the client

@@ -12,6 +12,11 @@ each message's version once, and hands every watcher the newest book only:
   and its memory does not grow with the rate of bids;
 - each watcher takes from its own mailbox in its own task (the WebSocket's), so one
   slow client delays nobody else;
+- the subscription is conflated too: each time the hub runs it reads everything that
+  waits on it (``Subscription.batch``) and offers only the newest book of it, once. A
+  message per turn of the event loop fell behind when a thousand senders shared the
+  turns (each read waited for all of them), and the books waiting piled up unbounded
+  in the connection; now what waits is at most what arrived since the last read;
 - the subscription ends when the last watcher leaves; a subscription that breaks
   (Redis lost) is opened again, 0.5 s doubling to 5 s apart, and the auction's book is
   then read again (``fetch``) and offered, so watchers learn what they missed.
@@ -127,13 +132,14 @@ class _Channel:
         self.settled = asyncio.Event()  # the first subscription opened or failed
         self.task: asyncio.Task[None] | None = None
 
-    def deliver(self, update: Update) -> None:
+    def deliver(self, update: Update) -> bool:
         """Offer an update to every watcher unless a newer one came first."""
         if update.version <= self.newest:
-            return  # two replicas' messages crossed, or a catch-up was late
+            return False  # two replicas' messages crossed, or a catch-up was late
         self.newest = update.version
         for watcher in self.watchers:
             watcher.offer(update)
+        return True
 
     def end(self) -> None:
         """The subscription will not open again (the cache closed): release every watcher."""
@@ -158,6 +164,18 @@ class FeedHub:
         self._retry_first = retry_first
         self._retry_max = retry_max
         self._channels: dict[str, _Channel] = {}
+        self._received = 0
+        self._fanned_out = 0
+
+    @property
+    def received(self) -> int:
+        """Messages read from the subscriptions so far."""
+        return self._received
+
+    @property
+    def fanned_out(self) -> int:
+        """Updates offered to an auction's watchers so far (at most one per read)."""
+        return self._fanned_out
 
     @property
     def subscriptions(self) -> int:
@@ -215,8 +233,8 @@ class FeedHub:
                     channel.live.set()
                     channel.settled.set()
                     delay = self._retry_first
-                    async for message in messages:
-                        self._deliver(channel, message)
+                    while batch := await messages.batch():
+                        self._deliver(channel, batch)
                 channel.end()  # the cache closed: the process is stopping
                 return
             except CacheUnavailable as exc:
@@ -232,15 +250,24 @@ class FeedHub:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_max)
 
-    def _deliver(self, channel: _Channel, message: bytes) -> None:
-        try:
-            update = Update.from_message(message)
-        except (ValueError, TypeError) as exc:
-            log.warning(
-                "live feed of %s: skipped a message that is no book: %s", channel.auction_id, exc
-            )
-            return
-        channel.deliver(update)
+    def _deliver(self, channel: _Channel, messages: list[bytes]) -> None:
+        """Offer the newest book of what waited on the subscription, once."""
+        self._received += len(messages)
+        newest: Update | None = None
+        for message in messages:
+            try:
+                update = Update.from_message(message)
+            except (ValueError, TypeError) as exc:
+                log.warning(
+                    "live feed of %s: skipped a message that is no book: %s",
+                    channel.auction_id,
+                    exc,
+                )
+                continue
+            if newest is None or update.version > newest.version:
+                newest = update
+        if newest is not None and channel.deliver(newest):
+            self._fanned_out += 1
 
     async def _catch_up(self, channel: _Channel) -> None:
         """After a lost subscription: offer the book as it stands, as updates may be missed."""
