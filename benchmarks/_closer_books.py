@@ -101,13 +101,16 @@ class Lots:
                     await handlers.open_book(tx, rules, now=now)
         return opened
 
-    async def still_open(self) -> int:
-        """How many books are still open (the run's database holds only the run's books)."""
-        db = self.runtime.db
-        assert db is not None
-        query = select(func.count()).select_from(store.books).where(store.books.c.status == "open")
+    async def still_open(self) -> tuple[int, int]:
+        """How many books are still open (the run's database holds only the run's books),
+        and how many committed events wait for a relay."""
+        db, tables = self.runtime.db, self.runtime.definition.tables
+        assert db is not None and tables is not None
+        outbox = tables.outbox
+        books = select(func.count()).select_from(store.books).where(store.books.c.status == "open")
+        unsent = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
         async with db.read() as conn:
-            return int((await conn.execute(query)).scalar_one())
+            return int(await conn.scalar(books) or 0), int(await conn.scalar(unsent) or 0)
 
     async def closings(self, planned: dict[str, datetime]) -> dict[str, Closing]:
         """Every book of the run with its ledger replayed and its ``AuctionClosed`` rows."""

@@ -43,6 +43,7 @@ class Figures:
     cpu_seconds: list[float]  # of each bidding process over those seconds
     host_busy: float  # the share of every core of the machine busy over those seconds
     lead_left_seconds: float  # how long before the first end the set-up was done
+    relay_backlog: int  # the most committed events seen waiting for a relay at once
     errors: list[str]  # what the bidding processes logged at ERROR level
 
 
@@ -123,13 +124,14 @@ def check(figures: Figures) -> Checks:
 
 def lateness_ms(figures: Figures) -> dict[str, list[float]]:
     """Per stage, each once-closed auction's lateness after its effective end, sorted."""
-    stages: dict[str, list[float]] = {"decided": [], "published": [], "received": []}
+    stages: dict[str, list[float]] = {"decided": [], "emitted": [], "published": [], "received": []}
     for closing in figures.closings.values():
         if len(closing.events) != 1:
             continue
         event, end = closing.events[0], closing.effective_end
         moments = {
             "decided": datetime.fromisoformat(event.data["closed_at"]),
+            "emitted": event.created_at,
             "published": event.published_at,
             "received": figures.arrivals.get(closing.auction_id),
         }
@@ -213,6 +215,7 @@ def _print(
     print(f"\n{'lateness (ms)':<36}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}")
     labels = {
         "decided": "decided (the event's closed_at)",
+        "emitted": "emitted (outbox created_at)",
         "published": "published (outbox published_at)",
         "received": "received (benchmark's consumer)",
     }
@@ -224,6 +227,7 @@ def _print(
     for name, group in batches(figures).items():
         each = f"({group['mean']:.1f} events each, at most {group['max']})"
         print(f"{name:<36}{group['count']:>8} {each}")
+    print(f"{'most events waiting for a relay':<36}{figures.relay_backlog:>8}")
     print("\npublished lateness histogram (ms)")
     for bucket, n in histogram(late["published"]).items():
         print(f"  {bucket:>10}  {n:>6}")
@@ -271,6 +275,7 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         "lateness_ms": {stage: _summary(values) for stage, values in late.items()},
         "published_histogram_ms": histogram(late["published"]),
         "events_per_group": batches(figures),
+        "relay_backlog_max": figures.relay_backlog,
         "closing_window_seconds": round(figures.seconds, 2),
         "bidding_cpu_seconds": [round(cpu, 2) for cpu in figures.cpu_seconds],
         "bidding_logged_errors": figures.errors,

@@ -197,12 +197,17 @@ async def _bid_on(
     return tasks
 
 
-async def _until_closed(lots: Lots, deadline: datetime) -> None:
-    """Wait until every book is closed, or the deadline."""
+async def _until_closed(lots: Lots, deadline: datetime) -> int:
+    """Wait until every book is closed, or the deadline; the most events seen waiting
+    in the outbox for a relay meanwhile (sampled every 0.25 s)."""
+    backlog = 0
     while datetime.now(UTC) < deadline:
-        if not await lots.still_open():
-            return
-        await asyncio.sleep(0.5)
+        still_open, unsent = await lots.still_open()
+        backlog = max(backlog, unsent)
+        if not still_open:
+            break
+        await asyncio.sleep(0.25)
+    return backlog
 
 
 async def _until_delivered(arrivals: ClosedArrivals, count: int, seconds: float = 10.0) -> None:
@@ -245,7 +250,7 @@ async def _close_books(
         started = time.monotonic()
         last_end = max(books.values()) + 3 * timedelta(seconds=SOFT_CLOSE["extend_seconds"])
         with _recordings(args.profile, [c.process.pid for c in bidding], args.spread + 1):
-            await _until_closed(lots, last_end + GRACE)
+            backlog = await _until_closed(lots, last_end + GRACE)
             await asyncio.gather(*late)
         await _until_delivered(arrivals, len(books))
         seconds = time.monotonic() - started
@@ -264,6 +269,7 @@ async def _close_books(
         cpu_seconds=cpu,
         host_busy=(busy_after - busy) / max(total_after - total, 1),
         lead_left_seconds=ready_before,
+        relay_backlog=backlog,
         errors=[message for child in bidding for message in child.logged_errors()],
     )
 
