@@ -161,6 +161,8 @@ async def test_every_page_type_is_accessible_at_both_widths(
             ("/admin/orders", "admin-orders"),
             (f"/admin/auctions/{lot['id']}/cancel", "admin-cancel"),
             ("/admin/status", "admin-status"),
+            ("/admin/categories", "admin-categories"),
+            ("/admin/categories/kitchen", "admin-category"),
         ):
             await console.goto(site.url + path)
             await _check(console, name, problems)

@@ -122,7 +122,14 @@ async def sold_lot(
 async def test_the_admin_pages_are_for_admins_only(
     platform: Platform, api: httpx.AsyncClient
 ) -> None:
-    pages = ["/admin", "/admin/orders", "/admin/status", "/admin/auctions/some-lot/cancel"]
+    pages = [
+        "/admin",
+        "/admin/orders",
+        "/admin/status",
+        "/admin/auctions/some-lot/cancel",
+        "/admin/categories",
+        "/admin/categories/home",
+    ]
     async with client(platform.apps["gateway"]) as stranger:
         for page in pages:
             answer = await stranger.get(page)
@@ -301,3 +308,57 @@ async def test_the_status_page_shows_every_service_and_one_that_does_not_answer(
         '<h2 id="svc-payment">Payment <span class="badge unhealthy">Unhealthy</span>' in page.text
     )
     assert "No health report: ConnectError: connection refused" in page.text
+
+
+async def test_an_admin_keeps_the_category_tree_from_the_console(
+    admin: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    page = await admin.get("/admin/categories")
+    assert page.status_code == 200
+    assert "Home &amp; living" in page.text and 'href="/admin/categories/kitchen"' in page.text
+    added = await admin.post(
+        "/admin/categories",
+        data={
+            "name": "Mantel clocks",
+            "slug": "mantel-clocks",
+            "parent": "clocks",
+            "csrf_token": csrf(page.text),
+        },
+    )
+    assert added.status_code == 303, added.text
+    tree = (await api.get("/api/v1/categories")).json()["categories"]
+    home = next(node for node in tree if node["slug"] == "home")
+    clocks = next(node for node in home["children"] if node["slug"] == "clocks")
+    assert [child["slug"] for child in clocks["children"]] == ["mantel-clocks"]
+
+    again = await admin.get("/admin/categories")
+    assert "Added “Mantel clocks”" in again.text
+    taken = await admin.post(
+        "/admin/categories",
+        data={"name": "Again", "slug": "home", "csrf_token": csrf(again.text)},
+    )
+    assert taken.status_code == 422
+    assert 'value="Again"' in taken.text  # what was typed is kept
+
+    edit = await admin.get("/admin/categories/clocks")
+    assert edit.status_code == 200
+    assert 'value="mantel-clocks"' not in edit.text  # a category cannot go under its own
+    cycle = await admin.post(
+        "/admin/categories/home",
+        data={"name": "Home", "parent": "kitchen", "csrf_token": csrf(edit.text)},
+    )
+    assert cycle.status_code == 422 and "itself or its descendants" in cycle.text
+    retired = await admin.post(
+        "/admin/categories/clocks", data={"action": "retire", "csrf_token": csrf(edit.text)}
+    )
+    assert retired.status_code == 303
+    listed = await admin.get("/admin/categories")
+    assert "Retired “Clocks”" in listed.text
+    offered = (await api.get("/api/v1/categories")).json()["categories"]
+    home = next(node for node in offered if node["slug"] == "home")
+    assert "clocks" not in [child["slug"] for child in home["children"]]
+    restored = await admin.post(
+        "/admin/categories/clocks", data={"action": "restore", "csrf_token": csrf(listed.text)}
+    )
+    assert restored.status_code == 303
+    assert (await admin.get("/admin/categories/nowhere")).status_code == 404

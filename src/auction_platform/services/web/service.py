@@ -8,7 +8,15 @@ from fastapi import APIRouter
 
 from auction_platform.contracts.routes import API_SERVICES
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.web import account, admin, bidder, public, relisting, seller
+from auction_platform.services.web import (
+    account,
+    admin,
+    admin_categories,
+    bidder,
+    public,
+    relisting,
+    seller,
+)
 from auction_platform.services.web.assets import Assets
 from auction_platform.services.web.client import PublicApi
 from auction_platform.services.web.pagecache import PageCache
@@ -49,6 +57,7 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
         seller.build_router(web),
         relisting.build_router(web),
         admin.build_router(web),
+        admin_categories.build_router(web),
         public.build_router(web),
     ]
 
