@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request, Response
 
+from auction_platform.contracts.categories import Category, index, path_of
 from auction_platform.contracts.money import minor_units
 from auction_platform.contracts.routes import API_SERVICES
 from auction_platform.services.web import charts
+from auction_platform.services.web.categories import category_tree
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.render import money
 from auction_platform.services.web.site import PageRoute, Visit, Web, query, visit_of
@@ -48,17 +50,18 @@ def build_router(web: Web) -> APIRouter:
         days = int(asked) if asked.isdigit() and int(asked) in RANGES else 30
         last = web.clock().date()
         span = {"from": (last - timedelta(days=days - 1)).isoformat(), "to": last.isoformat()}
-        summary, daily, minutes = await asyncio.gather(
+        summary, daily, minutes, tree = await asyncio.gather(
             visit.api("GET", "/api/v1/analytics/summary", params=span),
             visit.api("GET", "/api/v1/analytics/daily", params=span),
             visit.api("GET", "/api/v1/analytics/bids-per-minute", params={"minutes": 60}),
+            category_tree(visit, include_retired=True),
         )
         return visit.render(
             "admin/dashboard.html",
             days=days,
             ranges=RANGES,
             summary=summary,
-            **_dashboard(summary, daily["items"], minutes),
+            **_dashboard(summary, daily["items"], minutes, tree or []),
         )
 
     @router.get("/admin/orders")
@@ -195,9 +198,22 @@ def _money_value(currency: str) -> charts.Format:
 
 
 def _dashboard(
-    summary: dict[str, Any], rows: list[dict[str, Any]], minutes: dict[str, Any]
+    summary: dict[str, Any],
+    rows: list[dict[str, Any]],
+    minutes: dict[str, Any],
+    tree: list[Category],
 ) -> dict[str, Any]:
-    """The KPIs, charts and tables of the dashboard, from the analytics reports."""
+    """The KPIs, charts and tables of the dashboard, from the analytics reports.
+
+    Categories are rolled up to the top of the tree (a lot in Kitchen counts under
+    Home & living); a category the tree does not know stands on its own.
+    """
+    known = index(tree)
+
+    def top(slug: str) -> str:
+        first = path_of(tree, slug)[0]
+        return known[first].name if first in known else first
+
     first, last = date.fromisoformat(summary["from"]), date.fromisoformat(summary["to"])
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
@@ -209,8 +225,9 @@ def _dashboard(
         counts = {name: int(row.get(name) or 0) for name in ("sold", "unsold", "bids", "listed")}
         per_day[row["day"]].update(counts)
         gmv[row["currency"]][row["day"]] += int(row["gross_gmv_cents"])
-        categories[row["category"]].update({**counts, "cancelled": int(row["cancelled"])})
-        category_gmv[row["category"]][row["currency"]] += int(row["gross_gmv_cents"])
+        group = top(row["category"])
+        categories[group].update({**counts, "cancelled": int(row["cancelled"])})
+        category_gmv[group][row["currency"]] += int(row["gross_gmv_cents"])
         # Net figures go negative on a day that refunds an earlier day's sale.
         currencies[row["currency"]].update(
             sold=counts["sold"],
