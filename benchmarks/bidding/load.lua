@@ -24,13 +24,16 @@ local function now()
   return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) / 1e9
 end
 
--- Amounts in cents follow one clock shared by every thread: 1,000 cents a microsecond from
--- ORIGIN (two of the largest increments every 20 us), plus the thread id to break ties.
+-- Amounts in cents follow one clock shared by every thread: up to 1,000 cents a
+-- microsecond from ORIGIN (two of the largest increments every 20 us), plus the thread id
+-- to break ties; fewer in a long run, so that no amount passes the most a bid may be
+-- (MAX_AMOUNT_CENTS, 10^10: at 1,000 cents a microsecond, 10 s from ORIGIN).
 -- Bids then reach a book in nearly rising order, and one is refused only when two bids
 -- sent after it were applied before it. A per-thread counter would not do: the bids of a
 -- batch would come in random order and most would fall below the second-highest maximum.
 local BASE_CENTS = 1000000
-local CENTS_PER_MICROSECOND = 1000
+local MAX_CENTS = 9000000000 -- below MAX_AMOUNT_CENTS, with room for the last answers
+local LAST_ANSWER_SECONDS = 10 -- how long after SECONDS a bid may still be sent
 
 local threads = {}
 
@@ -55,6 +58,9 @@ function init(args)
   seconds = tonumber(args[2])
   origin = tonumber(args[3])
   thread_count = tonumber(args[4])
+  cents_per_microsecond = math.min(
+    1000, math.floor(MAX_CENTS / ((seconds + LAST_ANSWER_SECONDS) * 1e6))
+  )
   local tokens = read_lines(args[5])
   auctions = args[6] == "-" and {} or read_lines(args[6])
   headers = {
@@ -69,7 +75,7 @@ end
 
 function request()
   local t = now()
-  local amount = BASE_CENTS + math.floor((t - origin) * 1e6) * CENTS_PER_MICROSECOND + id
+  local amount = BASE_CENTS + math.floor((t - origin) * 1e6) * cents_per_microsecond + id
   -- The no-op takes any positive number as its value; a bid takes it as its maximum.
   local path, field = "/diagnostics/noop", "value"
   if mode == "bid" then
