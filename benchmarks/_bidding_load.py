@@ -48,8 +48,14 @@ class Load:
         return sum(self.statuses.values())
 
     @property
+    def true_answers(self) -> int:
+        """The route's own answers: its success, and for bids a refusal by the book (409)."""
+        return self.succeeded + self.refused
+
+    @property
     def per_second(self) -> float:
-        return self.answered / self.seconds if self.seconds > 0 else 0.0
+        """True answers a second: an error answer (a 500, say) is no measure of the route."""
+        return self.true_answers / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def succeeded(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,9 @@ class Run:
 
     @property
     def cpu_ms_per_answer(self) -> float:
-        return 1000 * self.cpu_seconds / self.load.answered if self.load.answered else 0.0
+        """CPU per true answer (infinite when there was none: no goal passes on errors)."""
+        answers = self.load.true_answers
+        return 1000 * self.cpu_seconds / answers if answers else math.inf
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ class Figures:
     rss_peak_kib: int  # VmHWM: the kernel's own high-water mark of the process
     rss_sampled_peak_kib: int
     server_errors: list[str]  # what the bidding process logged at ERROR level
+
+
+def _finite(value: float) -> float | None:
+    """A figure for the JSON (null when infinite: JSON has no infinity)."""
+    return round(value, 3) if math.isfinite(value) else None
 
 
 def _verdict(ok: bool) -> str:
@@ -96,7 +104,7 @@ def _load_json(run: Run) -> dict[str, Any]:
         "unanswered": load.unanswered,
         "socket_errors": load.socket_errors,
         "bidding_cpu_seconds": round(run.cpu_seconds, 3),
-        "bidding_cpu_ms_per_answer": round(run.cpu_ms_per_answer, 3),
+        "bidding_cpu_ms_per_answer": _finite(run.cpu_ms_per_answer),
         "host_busy_percent": round(100 * run.host_busy, 1),
     }
     if check is not None:
@@ -145,14 +153,17 @@ class Goal:
         return {
             "goal": self.name,
             "detail": self.detail,
-            "value": round(self.value, 3),
+            "value": _finite(self.value),
             "limit": self.limit,
             "passed": self.passed,
         }
 
 
 def _ratio(top: float, bottom: float) -> float:
-    return top / bottom if bottom else float("inf")
+    """top / bottom; not a number (which fails every goal) when either is missing."""
+    if not (bottom and math.isfinite(bottom) and math.isfinite(top)):
+        return math.nan
+    return top / bottom
 
 
 def goals(figures: Figures) -> list[Goal]:
@@ -251,8 +262,9 @@ def _print_table(args: argparse.Namespace, figures: Figures) -> None:
         if run.load.scenario.startswith(EMBEDDED):
             print(_row(run))
     print(
-        "cpu%: the serving process's CPU over the run (100 = one core); cpu ms: its CPU per\n"
-        "answer; host%: all cores busy (100 = every core); bids/commit: accepted bids per batch"
+        "answers/s: true answers (2xx, and 409 refusals of bids) a second; cpu%: the serving\n"
+        "process's CPU over the run (100 = one core); cpu ms: its CPU per true answer; host%:\n"
+        "all cores busy (100 = every core); bids/commit: accepted bids per batch"
     )
     for run in figures.runs:
         if run.load.codes:
@@ -291,7 +303,7 @@ def _print_comparison(args: argparse.Namespace, runs: list[Run]) -> None:
             then = by.get((label(scenario, args.against), c))
             if now is None or then is None:
                 continue
-            change = 100 * (now.cpu_ms_per_answer / then.cpu_ms_per_answer - 1)
+            change = 100 * (_ratio(now.cpu_ms_per_answer, then.cpu_ms_per_answer) - 1)
             print(
                 f"  {scenario} @{c}: CPU per answer {now.cpu_ms_per_answer:.3f} ms against "
                 f"{then.cpu_ms_per_answer:.3f} ms ({change:+.0f}%); answers/s "
