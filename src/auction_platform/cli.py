@@ -65,7 +65,13 @@ cli = typer.Typer(
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
+# A peer that does not answer a ping within this is taken for gone.
+_WS_PONG_TIMEOUT_SECONDS = 60.0
+
+
+def _serve(
+    app: object, *, host: str, port: int, graceful_seconds: int, ws_ping_interval: float
+) -> None:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -98,6 +104,10 @@ def _serve(app: object, *, host: str, port: int, graceful_seconds: int) -> None:
         # connection cost CPU on every send and a compressor's memory per watcher
         # (about 60 KB: 2,000 watchers took the gateway from 100 to 300 MB).
         ws_per_message_deflate=False,
+        # Pings wake the server once per connection and interval: rare enough that an
+        # idle crowd costs next to nothing (WS_PING_INTERVAL_SECONDS, settings).
+        ws_ping_interval=ws_ping_interval or None,
+        ws_ping_timeout=min(ws_ping_interval, _WS_PONG_TIMEOUT_SECONDS) or None,
     )
     server = Server(config)
     server.run()
@@ -159,7 +169,13 @@ def _serve_embedded(
     app.router.lifespan_context = lifespan
     try:
         with running_in(settings.data_dir):
-            _serve(app, host=host, port=port, graceful_seconds=10)
+            _serve(
+                app,
+                host=host,
+                port=port,
+                graceful_seconds=10,
+                ws_ping_interval=settings.ws_ping_interval_seconds,
+            )
     except DataDirBusy:
         fail(f"a restore into {settings.data_dir} is under way: start again once it is done")
 
@@ -261,7 +277,13 @@ def serve(
     settings = load_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     platform = Platform(settings, [service], embedded=False)
-    _serve(platform.asgi_app(), host=host, port=port, graceful_seconds=25)
+    _serve(
+        platform.asgi_app(),
+        host=host,
+        port=port,
+        graceful_seconds=25,
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+    )
 
 
 @cli.command("migrate")

@@ -56,3 +56,24 @@ def test_the_top_level_help_lists_every_command() -> None:
     assert shown.exit_code == 0
     for name in _commands():
         assert name in shown.output
+
+
+@pytest.mark.parametrize(
+    ("interval", "ping", "timeout"), [(1800.0, 1800.0, 60.0), (0.0, None, None)]
+)
+def test_websocket_pings_follow_the_setting(
+    monkeypatch: pytest.MonkeyPatch, interval: float, ping: float | None, timeout: float | None
+) -> None:
+    import uvicorn
+
+    from auction_platform.cli import _serve
+
+    served: list[uvicorn.Config] = []
+
+    def run(server: uvicorn.Server) -> None:
+        served.append(server.config)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    _serve(object(), host="127.0.0.1", port=0, graceful_seconds=1, ws_ping_interval=interval)
+    assert [(c.ws_ping_interval, c.ws_ping_timeout) for c in served] == [(ping, timeout)]
