@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -112,7 +112,17 @@ class Settings(BaseSettings):
     auction_min_duration_seconds: int = Field(default=60, ge=1)
     auction_max_duration_days: int = Field(default=30, ge=1, le=365)
     auction_max_amount_cents: int = Field(default=MAX_AMOUNT_CENTS, ge=100, le=MAX_AMOUNT_CENTS)
-    auction_max_images: int = Field(default=10, ge=0, le=50)
+    auction_max_images: int = Field(default=12, ge=0, le=50)
+    # Photos sellers upload: kept in a directory (the embedded default: data_dir/photos
+    # when PHOTO_DIR is empty) or in an S3-compatible bucket (PHOTO_STORE=s3).
+    photo_store: Literal["directory", "s3"] = "directory"
+    photo_dir: Path | None = None
+    photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    s3_endpoint_url: str = ""  # empty: AWS itself
+    s3_bucket: str = "auction-photos"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
     ending_soon_minutes: list[int] = [60, 15, 5]
     scheduler_interval_seconds: float = Field(default=0.25, gt=0, le=60)
 

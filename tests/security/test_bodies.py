@@ -2,8 +2,9 @@
 
 Through the gateway, on every operation of the public API the document names:
 
-- a body over ``MAX_BODY_BYTES`` is 413 ``body_too_large``, with its length declared
-  or sent in chunks without one, on every operation that takes a body or might;
+- a body over ``MAX_BODY_BYTES`` (a photo upload: ``PHOTO_MAX_BYTES`` and its envelope)
+  is 413 ``body_too_large``, with its length declared or sent in chunks without one,
+  on every operation that takes a body or might;
 - a body that is not JSON (a syntax error, nesting deeper than a parser goes, a
   number of thousands of digits, bytes that are not UTF-8) is 400 ``malformed_json``;
 - JSON of the wrong shape, a wrong content type, a NUL character, and, field by field
@@ -25,12 +26,15 @@ import httpx
 import pytest
 
 from auction_platform.composition import Platform
+from auction_platform.contracts.routes import UPLOADS
 from security.operations import Operation, public_operations
 from security.world import SERVICES, Json, World, probe_settings, refused
 from security.writes import WRITES, Unprobed, Write
 from support.platforms import running
 
 LIMIT = 256 * 1024
+# A photo upload may be larger: PHOTO_MAX_BYTES (set to LIMIT here) and its envelope.
+UPLOAD_LIMIT = LIMIT + 64 * 1024
 INT64 = 2**63
 # Not JSON, each for its own reason: 400 malformed_json.
 NOT_JSON = {
@@ -68,7 +72,7 @@ BEYOND_INT64 = (INT64, -INT64 - 1, 10**30, float("nan"), float("inf"))
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
     """The probes' platform, with a smaller body limit (the probes stay under it)."""
-    settings = probe_settings(tmp_path, max_body_bytes=LIMIT)
+    settings = probe_settings(tmp_path, max_body_bytes=LIMIT, photo_max_bytes=LIMIT)
     async with running(settings, SERVICES, embedded=True) as started:
         yield started
 
@@ -110,17 +114,21 @@ async def ready(world: World) -> list[tuple[Operation, Write]]:
 
 async def test_a_body_over_the_limit_is_413_with_or_without_its_length(world: World) -> None:
     failures: list[str] = []
-    oversized = b"x" * (LIMIT + 1)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        for start in range(0, len(oversized), 64 * 1024):
-            yield oversized[start : start + 64 * 1024]
+    def chunks(oversized: bytes) -> AsyncIterator[bytes]:
+        async def each() -> AsyncIterator[bytes]:
+            for start in range(0, len(oversized), 64 * 1024):
+                yield oversized[start : start + 64 * 1024]
+
+        return each()
 
     for operation in await public_operations(world.http):
         if operation.method == "GET":
             continue
         target = operation.target(**dict.fromkeys(operation.path_params, "abc"))
-        for how, content in (("declared", oversized), ("chunked", chunks())):
+        limit = UPLOAD_LIMIT if UPLOADS.match(target) else LIMIT
+        oversized = b"x" * (limit + 1)
+        for how, content in (("declared", oversized), ("chunked", chunks(oversized))):
             response = await world.http.request(
                 operation.method, target, content=content, headers=world.owner.headers
             )

@@ -77,6 +77,21 @@ async def change_open_lot(world: World) -> Target:
     return Target({"lot_id": lot["id"]}, {"title": "Taken over"}, same_lot(world, lot))
 
 
+async def photo_on_open_lot(world: World) -> Target:
+    target = await change_open_lot(world)
+    return Target(target.ids, {"not": "a photo"}, target.unchanged)
+
+
+async def rename_category(world: World) -> Target:
+    """The category tree is the admins': an ordinary account changes nothing of it."""
+    before = await world.get("/api/v1/categories?include_retired=true")
+
+    async def check() -> None:
+        assert await world.get("/api/v1/categories?include_retired=true") == before
+
+    return Target({"slug": "home"}, {"name": "Taken over"}, check, statuses=frozenset({403}))
+
+
 async def cancel_open_lot(world: World) -> Target:
     target = await change_open_lot(world)
     return Target(target.ids, {"reason": "mine now"}, target.unchanged)
@@ -188,6 +203,8 @@ PROBES: dict[str, Make] = {
     "POST /api/v1/auctions/{auction_id}/retractions": retract_owners_bid,
     "GET /api/v1/auctions/{lot_id}": draft_lot,
     "PATCH /api/v1/auctions/{lot_id}": change_open_lot,
+    "POST /api/v1/auctions/{lot_id}/photos": photo_on_open_lot,
+    "PATCH /api/v1/categories/{slug}": rename_category,
     "POST /api/v1/auctions/{lot_id}/cancel": cancel_open_lot,
     "POST /api/v1/auctions/{lot_id}/publish": draft_lot,
     "POST /api/v1/auctions/{lot_id}/relist": relist_unsold_lot,

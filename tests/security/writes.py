@@ -225,6 +225,35 @@ async def change_roles(world: World) -> Write:
     return Write({"user_id": someone.id}, body, admin, read)
 
 
+def _category_reader(world: World, slug: str) -> Read:
+    async def read(response: httpx.Response) -> Json:
+        tree = await world.get("/api/v1/categories?include_retired=true")
+        stack = list(tree["categories"])
+        while stack:
+            node = stack.pop()
+            if node["slug"] == slug:
+                return node  # type: ignore[no-any-return]
+            stack.extend(node["children"])
+        raise AssertionError(f"{slug} is not in the tree")
+
+    return read
+
+
+async def add_category(world: World) -> Write:
+    slug = f"c-{uuid.uuid4().hex[:10]}"
+    body = {"slug": slug, "name": "Barometers", "parent": "home"}
+    return Write({}, body, await world.admin(), _category_reader(world, slug))
+
+
+async def change_category(world: World) -> Write:
+    added = await add_category(world)
+    assert added.body is not None
+    created = await world.http.post("/api/v1/categories", json=added.body, headers=added.headers)
+    assert created.status_code == 201, created.text
+    slug = str(added.body["slug"])
+    return Write({"slug": slug}, {"name": "Aneroid barometers"}, added.headers, added.read)
+
+
 async def watch(world: World) -> Write:
     lot = await world.open_lot(world.third)
 
@@ -243,6 +272,11 @@ WRITES: dict[str, Prepare | Unprobed] = {
     "POST /api/v1/auth/logout": logout,
     "POST /api/v1/auctions": list_lot,
     "PATCH /api/v1/auctions/{lot_id}": change_lot,
+    "POST /api/v1/auctions/{lot_id}/photos": Unprobed(
+        "takes a photo's bytes, not JSON fields (tests/integration/test_photos.py)"
+    ),
+    "POST /api/v1/categories": add_category,
+    "PATCH /api/v1/categories/{slug}": change_category,
     "POST /api/v1/auctions/{lot_id}/cancel": cancel_lot,
     "POST /api/v1/auctions/{lot_id}/publish": publish_lot,
     "POST /api/v1/auctions/{lot_id}/relist": relist_lot,

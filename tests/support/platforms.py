@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ from support.servers import TEST_DEPENDENCY_TIMEOUT, TEST_POOL_SIZE, TEST_POOL_T
 def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings of the embedded mode, with its files in ``data_dir``."""
     return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+# Where a distributed platform of this process keeps uploaded photos (a directory, as
+# the embedded default does; the S3 store has its own tests).
+_PHOTOS = Path(tempfile.mkdtemp(prefix="auction-photos-"))
 
 
 def distributed_settings(
@@ -47,6 +53,7 @@ def distributed_settings(
         "db_pool_size": TEST_POOL_SIZE,
         "db_pool_timeout": TEST_POOL_TIMEOUT,
         "dependency_timeout": TEST_DEPENDENCY_TIMEOUT,
+        "photo_dir": _PHOTOS,
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]

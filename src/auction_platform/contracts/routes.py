@@ -42,7 +42,7 @@ ROUTES: tuple[Route, ...] = (
     _route(r"^/api/v1/auth/(login|register|refresh|service-token)$", "identity", auth=True),
     _route(r"^/api/v1/(auth|users)(/|$)", "identity"),
     _route(r"^/\.well-known/jwks\.json$", "identity"),
-    _route(r"^/api/v1/(auctions|categories|watchlist)(/|$)", "auction"),
+    _route(r"^/api/v1/(auctions|categories|photos|watchlist)(/|$)", "auction"),
     _route(r"^/api/v1/payments/webhooks/", "payment", timeout=20, limited=False),
     _route(r"^/api/v1/(payments|orders|offers)(/|$)", "payment", timeout=20),
     _route(r"^/api/v1/(analytics|search)(/|$)", "analytics", timeout=15),
@@ -51,6 +51,10 @@ ROUTES: tuple[Route, ...] = (
         for name in ("identity", "auction", "bidding", "payment", "notification", "analytics")
     ),
 )
+
+# Requests whose body may be as large as a photo (``PHOTO_MAX_BYTES``), not the usual
+# ``MAX_BODY_BYTES``: a seller's photo upload.
+UPLOADS = re.compile(r"^/api/v1/auctions/[^/]+/photos$")
 
 API_SERVICES = ("identity", "auction", "bidding", "payment", "notification", "analytics")
 # The gateway's own paths (health, metrics, the live feed, its diagnostics) and the

@@ -105,6 +105,7 @@ def create_app(
         service=runtime.name,
         metrics=runtime.metrics,
         max_body_bytes=runtime.settings.max_body_bytes,
+        max_upload_bytes=runtime.settings.photo_max_bytes + 64 * 1024,
     )
     if trusted_proxies is None:
         trusted_proxies = runtime.settings.trusted_proxies

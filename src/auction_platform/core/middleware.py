@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auction_platform.contracts.routes import UPLOADS
 from auction_platform.core.context import (
     REQUEST_ID_HEADER,
     clean_request_id,
@@ -92,12 +93,20 @@ class RequestMiddleware:
     """Binds the request id, limits the body, logs and measures every request."""
 
     def __init__(
-        self, app: ASGIApp, *, service: str, metrics: Metrics, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        metrics: Metrics,
+        max_body_bytes: int,
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.service = service
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        # Uploads (``contracts.routes.UPLOADS``) may be this large; the rest max_body_bytes.
+        self.max_upload_bytes = max(max_upload_bytes or 0, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,12 +117,14 @@ class RequestMiddleware:
         started = time.perf_counter()
         status = 500
         limit = self.max_body_bytes
+        if scope.get("method") == "POST" and UPLOADS.match(scope.get("path", "")):
+            limit = self.max_upload_bytes
 
         declared = _header(scope, b"content-length")
         if declared is None and _header(scope, b"transfer-encoding") is not None:
             # A chunked body has no declared size: read it here, within the limit,
             # so an oversized one is refused before any route sees it.
-            buffered = await self._buffered(receive)
+            buffered = await self._buffered(receive, limit)
             if buffered is None:
                 declared = str(limit + 1)
             else:
@@ -156,9 +167,9 @@ class RequestMiddleware:
             self._observe(scope, status, started)
             reset_request_id(token)
 
-    async def _buffered(self, receive: Receive) -> Receive | None:
+    async def _buffered(self, receive: Receive, limit: int) -> Receive | None:
         """The whole body read up front; None when it exceeds the limit."""
-        body = await read_body(receive, limit=self.max_body_bytes)
+        body = await read_body(receive, limit=limit)
         return None if body is None else replay(body, receive)
 
     async def _send_error(

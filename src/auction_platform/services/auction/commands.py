@@ -7,11 +7,11 @@ Pure: standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from auction_platform.services.auction.domain import Caller, Sort, Status
+from auction_platform.services.auction.domain import Caller, Lot, Sort, Status
 from auction_platform.services.auction.listing import Terms
 
 T = TypeVar("T")
@@ -32,10 +32,12 @@ class EditLot:
 
     ``starts_at`` None: start when published (a listed lot: now); ``duration``, a
     ``timedelta``, in place of ``ends_at``: the lot runs that long from its start.
+    ``changes`` may be a function of the lot as it is, read under its lock (a photo
+    added to the images the lot has at that moment, not those it had before).
     """
 
     lot_id: str
-    changes: Mapping[str, Any]
+    changes: Mapping[str, Any] | Callable[[Lot], Mapping[str, Any]]
     by: Caller
 
 

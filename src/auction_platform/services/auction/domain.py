@@ -169,6 +169,14 @@ def taking_bids(lot: Lot, *, now: datetime) -> bool:
     )
 
 
+def check_editable(lot: Lot, *, now: datetime) -> None:
+    """Refuse a change to a lot that has ended, or has had a bid as far as it knows."""
+    if lot.status in FINAL:
+        raise NotAllowed("not_editable", f"a {lot.status} lot can no longer be changed")
+    if lot.bid_count > 0:
+        raise NotAllowed("has_bids", "the lot has bids; its terms can no longer change")
+
+
 def edit(lot: Lot, changes: Mapping[str, Any], *, limits: Limits, now: datetime) -> Lot:
     """New terms, until the lot's first bid (eBay's rule); ``changes`` as in ``revise``.
 
@@ -178,8 +186,7 @@ def edit(lot: Lot, changes: Mapping[str, Any], *, limits: Limits, now: datetime)
     then agree (``taking_bids``), since only it knows whether a bid came first.
     ``bid_count`` here can only lag behind the book, so a count above zero settles it.
     """
-    if lot.status in FINAL:
-        raise NotAllowed("not_editable", f"a {lot.status} lot can no longer be changed")
+    check_editable(lot, now=now)
     live = taking_bids(lot, now=now)
     if live:
         _check_live_changes(lot, changes)
@@ -201,8 +208,6 @@ def edit(lot: Lot, changes: Mapping[str, Any], *, limits: Limits, now: datetime)
 
 
 def _check_live_changes(lot: Lot, changes: Mapping[str, Any]) -> None:
-    if lot.bid_count > 0:
-        raise NotAllowed("has_bids", "the lot has bids; its terms can no longer change")
     if "starts_at" in changes and changes["starts_at"] != lot.terms.starts_at:
         raise NotAllowed("start_fixed", "the lot has started; its start time cannot change")
     currency = changes.get("currency")

@@ -22,6 +22,7 @@ from auction_platform.contracts.auctions import (
 )
 from auction_platform.contracts.categories import subtree
 from auction_platform.core.failures import Forbidden, Invalid, NotFound
+from auction_platform.core.objects import ObjectStore, build_object_store
 from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.auction import (
     browse,
@@ -80,10 +81,13 @@ class Auctions:
     settings: Settings
     clock: Callable[[], datetime]
     book: BookControl
+    photo_store: ObjectStore | None = None  # None: the settings' (``build_object_store``)
     categories: CategoryTree = field(init=False)
+    photos: ObjectStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.categories = CategoryTree(self.uow, self.clock)
+        self.photos = self.photo_store or build_object_store(self.settings)
 
     @property
     def limits(self) -> Limits:
@@ -110,6 +114,18 @@ def _own(lot: Lot | None, caller: Caller, *, admin_too: bool = False) -> Lot:
         raise not_found()
     if lot.seller_id != caller.user_id and not (admin_too and caller.admin):
         raise Forbidden("forbidden", "only the seller can do this to the lot")
+    return lot
+
+
+async def editable_by(lot_id: str, by: Caller, *, ctx: Auctions) -> Lot:
+    """The lot, if ``by`` may change its terms now (else why not), without locking it.
+
+    A cheap early refusal for work done before the edit itself (a photo to process);
+    the edit checks again under the lot's lock.
+    """
+    async with ctx.uow.db.read() as conn:
+        lot = _own(await store.lot_by_id(conn, lot_id), by)
+    domain.check_editable(lot, now=ctx.clock())
     return lot
 
 
@@ -172,7 +188,8 @@ async def edit_lot(command: EditLot, *, ctx: Auctions) -> Lot:
     now = ctx.clock()
     async with ctx.uow() as tx:
         lot = _own(await store.lot_by_id(tx.conn, command.lot_id, for_update=True), command.by)
-        edited = domain.edit(lot, command.changes, limits=ctx.limits, now=now)
+        changes = command.changes(lot) if callable(command.changes) else command.changes
+        edited = domain.edit(lot, changes, limits=ctx.limits, now=now)
         await _check_category(tx, edited, was=lot)
         if domain.taking_bids(lot, now=now):
             answer = await ctx.book.edit(lot.id, views.rules(edited))

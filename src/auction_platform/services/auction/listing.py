@@ -44,6 +44,8 @@ CATEGORY_PATTERN = r"^[a-z0-9-]{2,40}$"
 _CATEGORY = re.compile(CATEGORY_PATTERN)
 # The platform's own static files (the demo's images): plain characters only.
 _STATIC_PATH = re.compile(r"/static/[A-Za-z0-9._/-]+")
+# A photo a seller uploaded, as the platform serves it.
+_PHOTO_PATH = re.compile(r"/api/v1/photos/[0-9a-f]{32}/display\.webp")
 # Names that only mean something inside a network; an image there is never public.
 _INTERNAL_NAMES = ("localhost",)
 _INTERNAL_SUFFIXES = (".local", ".internal", ".localhost", ".home.arpa", ".arpa", ".lan")
@@ -213,7 +215,7 @@ def check_images(images: tuple[str, ...], *, max_images: int) -> tuple[str, ...]
 
 
 def check_image_url(url: str) -> str:
-    """A public https URL, or a path of the platform's own static images (``/static/...``).
+    """A public https URL, an uploaded photo's path, or one of the platform's static images.
 
     A URL never points inside a network, never carries credentials. The platform
     does not fetch images itself (browsers do), so this is defence in depth against
@@ -223,6 +225,8 @@ def check_image_url(url: str) -> str:
     """
     if len(url) > URL_MAX:
         raise InvalidTerms("invalid_image_url", f"an image URL is limited to {URL_MAX} characters")
+    if _PHOTO_PATH.fullmatch(url):
+        return url
     if url.startswith("/"):
         return check_static_path(url)
     if _CONTROL.search(url) or any(c.isspace() or c == "\\" for c in url):

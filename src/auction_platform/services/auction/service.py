@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from auction_platform.core.health import Check
 from auction_platform.core.http import ServiceClient
+from auction_platform.core.objects import S3Store, build_object_store
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.auction import api, category_api, consumers, scheduler, store
+from auction_platform.services.auction import (
+    api,
+    category_api,
+    consumers,
+    photo_api,
+    scheduler,
+    store,
+)
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.lot_cache import LotCache
 from auction_platform.services.auction.ports import HttpBookControl
@@ -24,7 +33,19 @@ def build_context(runtime: ServiceRuntime[Auctions]) -> Auctions:
         settings=runtime.settings,
         clock=runtime.clock,
         book=HttpBookControl(bidding, runtime.auth_headers),
+        photo_store=build_object_store(runtime.settings),
     )
+
+
+async def _startup(runtime: ServiceRuntime[Auctions]) -> None:
+    photos = runtime.context.photos
+    if isinstance(photos, S3Store):
+        await photos.start()
+
+
+def _checks(runtime: ServiceRuntime[Auctions]) -> Sequence[Check]:
+    """The photo store, non-critical: without it only uploads and photos fail."""
+    return [Check("photos", runtime.context.photos.check, critical=False)]
 
 
 def _consumers(runtime: ServiceRuntime[Auctions]) -> Sequence[Consumer]:
@@ -50,7 +71,10 @@ DEFINITION = ServiceDefinition[Auctions](
     routers=lambda runtime: [
         api.build_router(runtime.context),
         category_api.build_router(runtime.context.categories),
+        photo_api.build_router(runtime.context, runtime.context.photos),
     ],
     consumers=_consumers,
     background=_background,
+    startup=_startup,
+    checks=_checks,
 )
