@@ -53,8 +53,8 @@ ROUTES: tuple[Route, ...] = (
 )
 
 # Requests whose body may be as large as a photo (``PHOTO_MAX_BYTES``), not the usual
-# ``MAX_BODY_BYTES``: a seller's photo upload.
-UPLOADS = re.compile(r"^/api/v1/auctions/[^/]+/photos$")
+# ``MAX_BODY_BYTES``: a seller's photo upload, to the API or through the site's form.
+UPLOADS = re.compile(r"^(/api/v1)?/auctions/[^/]+/photos$")
 
 API_SERVICES = ("identity", "auction", "bidding", "payment", "notification", "analytics")
 # The gateway's own paths (health, metrics, the live feed, its diagnostics) and the

@@ -45,6 +45,7 @@ class PublicApi:
         *,
         token: str | None = None,
         json: Any = None,
+        content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         address: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -61,7 +62,13 @@ class PublicApi:
         query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         try:
             response = await self.clients[route.service].request(
-                method, path, json=json, params=query, headers=sent, timeout=route.timeout
+                method,
+                path,
+                json=json,
+                content=content,
+                params=query,
+                headers=sent,
+                timeout=route.timeout,
             )
         except httpx.HTTPError as exc:
             raise ApiProblem(503, "service_unavailable", _UNAVAILABLE) from exc

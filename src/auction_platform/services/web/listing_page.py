@@ -81,6 +81,8 @@ async def form_page(
         ),
         action=action,
         utc_now=f"{visit.web.clock():%Y-%m-%d %H:%M}",
+        photo_max_bytes=visit.web.photo_max_bytes,
+        max_images=visit.web.max_images,
         flash=flash,
     )
 

@@ -109,7 +109,8 @@ def build_router(web: Web) -> APIRouter:
         reason = await _why_locked(visit, lot)
         if reason is not None:
             return locked_page(visit, lot, reason)
-        return await form_page(visit, lot_fields(lot, now=web.clock()), lot=lot)
+        flash = await visit.take_flash()
+        return await form_page(visit, lot_fields(lot, now=web.clock()), lot=lot, flash=flash)
 
     @router.post("/auctions/{lot_id}/edit")
     async def edit(request: Request, lot_id: str) -> Response:

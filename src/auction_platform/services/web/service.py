@@ -13,6 +13,7 @@ from auction_platform.services.web import (
     admin,
     admin_categories,
     bidder,
+    photos,
     public,
     relisting,
     seller,
@@ -43,6 +44,8 @@ def build_context(runtime: ServiceRuntime[Web]) -> Web:
         secure_cookies=settings.environment is not Environment.DEVELOPMENT,
         clock=runtime.clock,
         shortest_lot_seconds=settings.auction_min_duration_seconds,
+        photo_max_bytes=settings.photo_max_bytes,
+        max_images=settings.auction_max_images,
         stripe_publishable_key=(
             settings.stripe_publishable_key if settings.payment_provider == "stripe" else None
         ),
@@ -55,6 +58,7 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
         bidder.build_router(web),
         account.build_router(web),
         seller.build_router(web),
+        photos.build_router(web),
         relisting.build_router(web),
         admin.build_router(web),
         admin_categories.build_router(web),

@@ -82,6 +82,9 @@ class Web:
     shortest_lot_seconds: int = 60
     # Set when Stripe takes the payments: the key its Payment Element is mounted with.
     stripe_publishable_key: str | None = None
+    # The largest photo a seller may upload (the API says so too; the form stops sooner).
+    photo_max_bytes: int = 10 * 1024 * 1024
+    max_images: int = 12
 
 
 @dataclass(slots=True)
@@ -174,6 +177,18 @@ class Visit:
         self.session = replace(self.session, flash=None)
         await self.web.sessions.save(self.cookie, self.session)
         return shown
+
+    async def upload(self, field: str, *, max_bytes: int) -> tuple[bytes, str]:
+        """A file sent with a multipart form (its bytes and declared type), once its CSRF
+        token is checked; an empty bytes when no file was chosen."""
+        async with self.request.form(max_files=1, max_fields=8, max_part_size=max_bytes) as form:
+            sent = str(form.get("csrf_token", "")) or self.request.headers.get("x-csrf-token", "")
+            if not hmac.compare_digest(sent.encode(), self.csrf.encode()):
+                raise CsrfRefused()
+            chosen = form.get(field)
+            if chosen is None or isinstance(chosen, str):
+                return b"", ""
+            return await chosen.read(), chosen.content_type or ""
 
     async def form(self) -> dict[str, str]:
         """The posted form's fields, once its CSRF token is checked."""
