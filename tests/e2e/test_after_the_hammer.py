@@ -136,4 +136,8 @@ async def test_a_sale_from_listing_to_payment_and_the_books(
 
         result = await eventually(found, timeout=15)
         assert result["items"][0]["id"] == auction
-        assert result["facets"]["category"] == [{"value": "clocks", "count": 1}]
+        # The lot's category and the top of its branch of the tree, each with its hit.
+        assert result["facets"]["category"] == [
+            {"value": "clocks", "name": "Clocks", "parent": "home", "count": 1},
+            {"value": "home", "name": "Home & living", "parent": None, "count": 1},
+        ]
