@@ -36,8 +36,6 @@ def test_paths_go_to_their_owner(path: str, service: str) -> None:
         # The notification service has no public routes: its area is not routed.
         "/api/v1/notifications",
         "/api/v1/notifications/mine",
-        # The gateway's own no-op (DIAGNOSTICS), not a page of the site.
-        "/diagnostics/noop",
     ],
 )
 def test_unknown_paths_have_no_owner(path: str) -> None:
