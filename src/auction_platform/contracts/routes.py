@@ -57,11 +57,9 @@ ROUTES: tuple[Route, ...] = (
 UPLOADS = re.compile(r"^(/api/v1)?/auctions/[^/]+/photos$")
 
 API_SERVICES = ("identity", "auction", "bidding", "payment", "notification", "analytics")
-# The gateway's own paths (health, metrics, the live feed, its diagnostics) and the
-# API's stay with it; every other path is a page of the web site. (The embedded
-# gateway's no-op, ``DIAGNOSTICS``, is the ceiling the bidding benchmark measures bids
-# through it against; sent to the site, it measured the site's stack as well.)
-_NOT_PAGES = re.compile(r"^/(api|ws|\.well-known|health|metrics|diagnostics)(/|$)")
+# The gateway's own paths (health, metrics, the live feed) and the API's stay with
+# it; every other path is a page of the web site.
+_NOT_PAGES = re.compile(r"^/(api|ws|\.well-known|health|metrics)(/|$)")
 SITE = _route(r"^/", "web")
 DOWNSTREAM = (*API_SERVICES, "web")
 
