@@ -13,8 +13,9 @@ connection (64 bidders registered through identity) and an Idempotency-Key per r
 
 Then the same service restarted with batches of one (``BID_BATCH_MAX=1``: one transaction
 per bid, the per-bid design in the same stack) takes the hot auction at the largest count,
-and ``auction-platform up`` (the embedded mode: SQLite, one process) takes the no-op (its
-gateway's), the hot auction and 1,000 auctions through its gateway. pgbench runs a per-bid
+and ``auction-platform up`` (the embedded mode: SQLite, one process) takes the no-op
+(through its gateway to the site's lean no-op: the same forward a bid takes), the hot
+auction and 1,000 auctions through its gateway. pgbench runs a per-bid
 transaction (a conditional update of one hot row and a ledger insert) on the same
 PostgreSQL server: the database's own figure. Books are opened directly with the bidding
 service's code, open for hours. After each bid run, the 201s must equal the ledger rows,
