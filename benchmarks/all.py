@@ -4,8 +4,8 @@ Each benchmark runs as its own process, one after another (they would skew each 
 side by side), in its quick form by default (``--full``: their default durations).
 Their own tables are printed as they come; at the end one table gives, per benchmark,
 its exit status, how long it took, how many of its goals passed, and the names of those
-that failed. The goals are read from the ``passed`` map of the JSON each benchmark
-prints on its last line (nested maps count each entry as a goal).
+that failed. The goals are read from the ``passed`` (or ``goals``) map of the JSON each
+benchmark prints on its last line (nested maps count each entry as a goal).
 
 Run from the project root (needs wrk and pgbench: ``apt-get install wrk postgresql-client``)::
 
@@ -116,7 +116,8 @@ def run_one(name: str, *, full: bool) -> Outcome:
             print(line, end="", flush=True)
     status = process.wait()
     found = last_json("".join(lines))
-    return Outcome(name, status, time.monotonic() - began, dict(goals(found.get("passed", {}))))
+    verdicts = found.get("passed", found.get("goals", {}))
+    return Outcome(name, status, time.monotonic() - began, dict(goals(verdicts)))
 
 
 def print_summary(outcomes: list[Outcome], *, full: bool) -> None:
