@@ -44,24 +44,18 @@ def no_such_category(slug: str) -> NotFound:
 
 
 def listable(categories: Iterable[Category], slug: str) -> Category:
-    """The category a lot is listed under: it must exist and not be retired."""
-    found = index(categories).get(slug)
+    """The category a lot is listed under: it must exist, and neither it nor an ancestor
+    be retired."""
+    by_slug = index(categories)
+    found = by_slug.get(slug)
     if found is None:
         raise Invalid("unknown_category", f"there is no category {slug!r}; see /api/v1/categories")
-    if retired(categories, slug):
-        raise Invalid("category_retired", f"the category {slug!r} takes no new lots")
-    return found
-
-
-def retired(categories: Iterable[Category], slug: str) -> bool:
-    """True when the category or one of its ancestors is retired."""
-    by_slug = index(categories)
-    node = by_slug.get(slug)
+    node: Category | None = found
     while node is not None:
         if node.retired:
-            return True
+            raise Invalid("category_retired", f"the category {slug!r} takes no new lots")
         node = by_slug.get(node.parent) if node.parent is not None else None
-    return False
+    return found
 
 
 def _depth_below(below: Mapping[str | None, list[Category]], slug: str) -> int:

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from auction_platform.core.failures import Invalid, NotFound
+from auction_platform.core.failures import NotFound
 from auction_platform.core.objects import ObjectStore, StoredObject
 from auction_platform.services.auction import handlers
 from auction_platform.services.auction.commands import EditLot
@@ -96,7 +96,3 @@ async def photo(photo_id: str, size: str, *, store: ObjectStore) -> StoredObject
     if found is None:
         raise NotFound("no_such_photo", "there is no such photo")
     return found
-
-
-def no_photo() -> Invalid:
-    return Invalid("photo_unreadable", "send the photo's bytes as the request body")

@@ -57,32 +57,40 @@ def in_tree_order(categories: Iterable[Category]) -> list[tuple[Category, int]]:
     return ordered
 
 
-def choices(categories: Iterable[Category], chosen: str) -> list[Choice]:
-    """The select's options; a chosen slug the tree does not offer stays, marked so."""
-    found = [
+def _options(categories: Iterable[Category], chosen: str | None) -> list[Choice]:
+    """An option per category, in tree order, each indented under its parent."""
+    return [
         Choice(c.slug, INDENT * depth + c.name, depth, c.slug == chosen)
         for c, depth in in_tree_order(categories)
     ]
+
+
+def choices(categories: Iterable[Category], chosen: str) -> list[Choice]:
+    """The select's options; a chosen slug the tree does not offer stays, marked so."""
+    found = _options(categories, chosen)
     if chosen and not any(choice.selected for choice in found):
         found.append(Choice(chosen, f"{chosen} (no longer offered)", 0, True))
     return found
 
 
 def facet_choices(facets: Iterable[Mapping[str, Any]], chosen: str | None) -> list[Choice]:
-    """The catalogue's category filter from the search facets: each under its parent."""
+    """The catalogue's category filter from the search facets: each under its parent.
+
+    Siblings come by hits, most first (their position is minus their count); a facet
+    whose parent has no hits of its own is shown at the top.
+    """
+    facets = list(facets)
+    present = {str(f["value"]) for f in facets}
     nodes = [
-        Category(str(f["value"]), f"{f.get('name') or f['value']} ({f['count']})", f.get("parent"))
+        Category(
+            str(f["value"]),
+            f"{f.get('name') or f['value']} ({f['count']})",
+            f.get("parent") if f.get("parent") in present else None,
+            -int(f["count"]),
+        )
         for f in facets
     ]
-    known = index(nodes)
-    # A facet whose parent has no hits of its own is shown at the top.
-    placed = [c if c.parent in known else Category(c.slug, c.name) for c in nodes]
-    counts = {str(f["value"]): int(f["count"]) for f in facets}
-    ranked = [Category(c.slug, c.name, c.parent, -counts[c.slug]) for c in placed]
-    return [
-        Choice(c.slug, INDENT * depth + c.name, depth, c.slug == chosen)
-        for c, depth in in_tree_order(ranked)
-    ]
+    return _options(nodes, chosen)
 
 
 def trail(categories: Iterable[Category] | None, slug: str) -> list[tuple[str, str]]:
