@@ -17,19 +17,11 @@ from pathlib import Path
 import httpx
 from _bidding_books import Books
 from _bidding_runs import Target, bidder_tokens
-from _harness import COMMAND, Child, free_port, stop, wait_until
+from _harness import COMMAND, LOAD_ENV, Child, free_port, stop, wait_until
 
 from auction_platform.settings import Settings
 
-EMBEDDED_ENV = {
-    "DIAGNOSTICS": "true",
-    "LOG_LEVEL": "WARNING",
-    "ACCESS_TOKEN_TTL_SECONDS": "3600",
-    "RATE_LIMIT_PER_ADDRESS": "100000000",
-    "RATE_LIMIT_PER_USER": "100000000",
-    "AUTH_RATE_LIMIT_PER_ADDRESS": "1000",
-    "PYTHONUNBUFFERED": "1",
-}
+EMBEDDED_ENV = {**LOAD_ENV, "DIAGNOSTICS": "true"}
 
 
 def start_up(workdir: Path) -> Child:

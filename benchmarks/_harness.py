@@ -9,6 +9,8 @@ and ``RABBITMQ_URL``; by default PostgreSQL, Redis and RabbitMQ at 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
@@ -20,10 +22,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -150,6 +152,56 @@ async def consumer_queues(name: str, services: Sequence[str]) -> list[str]:
         await platform.stop()
 
 
+# What every served process gets under load: quiet logs, tokens that outlast a run, and
+# rate limits no benchmark reaches (it sends from one address and a few accounts).
+LOAD_ENV = {
+    "LOG_LEVEL": "WARNING",
+    "ACCESS_TOKEN_TTL_SECONDS": "3600",
+    "RATE_LIMIT_PER_ADDRESS": "100000000",
+    "RATE_LIMIT_PER_USER": "100000000",
+    "AUTH_RATE_LIMIT_PER_ADDRESS": "1000",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class Opened(Protocol):
+    """What a benchmark opens on its database: the queues it made, and a close."""
+
+    def queue_names(self) -> list[str]: ...
+
+    async def close(self) -> None: ...
+
+
+OpenedT = TypeVar("OpenedT", bound=Opened)
+
+
+@contextlib.contextmanager
+def own_database(
+    loop: asyncio.Runner,
+    name: str,
+    open_on: Callable[[], Coroutine[Any, Any, OpenedT]],
+    *,
+    scratch: Sequence[str] = (),
+) -> Iterator[OpenedT]:
+    """A fresh database ``name`` (and ``scratch`` ones) with what ``open_on`` opens on it.
+
+    Afterwards, even when a step fails, it is closed and everything of ``name`` is
+    forgotten (``forget``): the databases, cache keys, queues and exchanges.
+    """
+    queues: list[str] = []
+    try:
+        for database in (name, *scratch):
+            loop.run(admin_sql(f'CREATE DATABASE "{database}"'))
+        opened = loop.run(open_on())
+        queues = opened.queue_names()
+        try:
+            yield opened
+        finally:
+            loop.run(opened.close())
+    finally:
+        loop.run(forget(name, queues=queues, databases=scratch))
+
+
 def service_env(
     name: str,
     identity_url: str,
@@ -168,12 +220,7 @@ def service_env(
         "RABBITMQ_QUEUE_PREFIX": f"{name}.",
         "CACHE_PREFIX": f"{name}:",
         "IDENTITY_URL": identity_url,
-        "LOG_LEVEL": "WARNING",
-        "ACCESS_TOKEN_TTL_SECONDS": "3600",
-        "RATE_LIMIT_PER_ADDRESS": "100000000",
-        "RATE_LIMIT_PER_USER": "100000000",
-        "AUTH_RATE_LIMIT_PER_ADDRESS": "1000",
-        "PYTHONUNBUFFERED": "1",
+        **LOAD_ENV,
     }
     for service in unused:
         env[f"{service.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"

@@ -64,7 +64,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -79,12 +78,11 @@ from _harness import (
     RESULTS_DIR,
     Child,
     RssSampler,
-    admin_sql,
     database_url,
-    forget,
     free_port,
-    host_jiffies,
+    host_busy_over,
     memory_kib,
+    own_database,
     run,
     service_env,
     start,
@@ -278,25 +276,17 @@ def main() -> int:
         return 2
     # A SIGTERM to the benchmark still runs the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    busy, total = host_jiffies()
-    time.sleep(1.0)
-    busy_after, total_after = host_jiffies()
-    args.busy_before = (busy_after - busy) / max(total_after - total, 1)
+    args.busy_before = host_busy_over(1.0)
     name = unique_name()
     scratch = f"{name}_pgbench"
-    queues: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="bidding-bench-") as workdir, asyncio.Runner() as loop:
-        try:
-            for database in (name, scratch):
-                loop.run(admin_sql(f'CREATE DATABASE "{database}"'))
-            books = loop.run(Books.create(database_url(name)))
-            queues = books.queue_names()
-            try:
-                figures = measure(args, loop, Path(workdir), name, books)
-            finally:
-                loop.run(books.close())
-        finally:
-            loop.run(forget(name, queues=queues, databases=[scratch]))
+    with (
+        tempfile.TemporaryDirectory(prefix="bidding-bench-") as workdir,
+        asyncio.Runner() as loop,
+        own_database(
+            loop, name, lambda: Books.create(database_url(name)), scratch=[scratch]
+        ) as books,
+    ):
+        figures = measure(args, loop, Path(workdir), name, books)
     passed = report(args, figures)
     if args.profile:
         _print_profiles(args.connections[-1])

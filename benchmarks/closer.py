@@ -67,12 +67,11 @@ from _harness import (
     COMMAND,
     RESULTS_DIR,
     Child,
-    admin_sql,
     cpu_seconds,
-    forget,
     free_port,
     host_busy_over,
     host_jiffies,
+    own_database,
     run,
     service_env,
     sign_up,
@@ -296,18 +295,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.busy_before = host_busy_over(1.0)
     name = unique_name()
-    queues: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="closer-bench-") as workdir, asyncio.Runner() as loop:
-        try:
-            loop.run(admin_sql(f'CREATE DATABASE "{name}"'))
-            lots = loop.run(Lots.create(name))
-            queues = lots.queue_names()
-            try:
-                figures = measure(args, loop, Path(workdir), name, lots)
-            finally:
-                loop.run(lots.close())
-        finally:
-            loop.run(forget(name, queues=queues))
+    with (
+        tempfile.TemporaryDirectory(prefix="closer-bench-") as workdir,
+        asyncio.Runner() as loop,
+        own_database(loop, name, lambda: Lots.create(name)) as lots,
+    ):
+        figures = measure(args, loop, Path(workdir), name, lots)
     passed = report(args, figures)
     if args.profile:
         for n in range(2):

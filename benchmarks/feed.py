@@ -62,11 +62,10 @@ from _harness import (
     RESULTS_DIR,
     Child,
     RssSampler,
-    admin_sql,
     database_url,
-    forget,
     free_port,
     host_jiffies,
+    own_database,
     run,
     save_results,
     service_env,
@@ -385,18 +384,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _raise_fd_limit()
     name = unique_name()
-    queues: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="feed-bench-") as workdir, asyncio.Runner() as loop:
-        try:
-            loop.run(admin_sql(f'CREATE DATABASE "{name}"'))
-            books = loop.run(Books.create(database_url(name)))
-            queues = books.queue_names()
-            try:
-                figures = measure(args, loop, Path(workdir), name, books)
-            finally:
-                loop.run(books.close())
-        finally:
-            loop.run(forget(name, queues=queues))
+    with (
+        tempfile.TemporaryDirectory(prefix="feed-bench-") as workdir,
+        asyncio.Runner() as loop,
+        own_database(loop, name, lambda: Books.create(database_url(name))) as books,
+    ):
+        figures = measure(args, loop, Path(workdir), name, books)
     passed = report(figures)
     save_results(RESULTS_FILE, figures)
     return 0 if passed else 1
