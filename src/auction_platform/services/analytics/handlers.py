@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from auction_platform.contracts.categories import roll_up, subtree
+from auction_platform.contracts.categories import index, roll_up, subtree
 from auction_platform.core.db import Database
 from auction_platform.core.failures import Invalid, NotFound
 from auction_platform.services.analytics import domain, store
@@ -190,5 +190,5 @@ async def search(query: SearchQuery, *, ctx: Analytics) -> SearchPage:
     page.categories = {
         slug: count for slug, count in roll_up(tree, page.categories).items() if count
     }
-    page.names = {category.slug: category for category in tree}
+    page.names = index(tree)
     return page
