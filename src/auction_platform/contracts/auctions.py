@@ -34,9 +34,34 @@ class AuctionRulesData(TypedDict):
     increments: list[list[int]]  # [[from_cents, increment_cents], ...] ascending
 
 
+class ShippingRateData(TypedDict):
+    """A flat shipping cost to every country of a list (ISO 3166-1 alpha-2, upper case)."""
+
+    countries: list[str]
+    cost_cents: int
+
+
+class DeliveryData(TypedDict):
+    """How a lot reaches its buyer: at least one of the three ways is offered.
+
+    ``shipping`` lists the seller's flat rates (empty: the seller ships nowhere);
+    ``buyer_arranges`` lets the buyer send a courier; ``pickup_town`` is where the
+    buyer may collect the lot (None: no pickup). A listing that says nothing offers
+    ``DEFAULT_DELIVERY``: the buyer arranges.
+    """
+
+    shipping: list[ShippingRateData]
+    buyer_arranges: bool
+    pickup_town: str | None
+
+
+DEFAULT_DELIVERY: DeliveryData = {"shipping": [], "buyer_arranges": True, "pickup_town": None}
+
+
 # --- auction service ---------------------------------------------------------
 
-# draft -> scheduled (listed); data: AuctionRulesData and the category
+# draft -> scheduled (listed); data: AuctionRulesData, the category and ``delivery``
+# (DeliveryData)
 AUCTION_PUBLISHED = "AuctionPublished"
 # a listed lot's terms changed: before it opened, or while open until its first bid
 # (the bid book took the new rules first); data as AuctionPublished
