@@ -10,6 +10,9 @@ from auction_platform.contracts.routes import owner_of
     [
         ("/api/v1/auth/login", "identity"),
         ("/api/v1/users/me", "identity"),
+        ("/api/v1/users/u1/profile", "identity"),
+        ("/api/v1/users/u1/feedback", "payment"),
+        ("/api/v1/users/feedback", "identity"),
         ("/api/v1/auctions", "auction"),
         ("/api/v1/auctions/abc", "auction"),
         ("/api/v1/auctions/abc/bids", "bidding"),

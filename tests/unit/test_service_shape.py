@@ -35,9 +35,21 @@ FURNITURE = (
 HTTP_LIBRARIES = frozenset({"httpx", "fastapi", "starlette", "aiohttp"})
 # Where use cases and their commands live: they must not speak HTTP. (Notification's one
 # use case is ``dispatch.py``; its package docstring says why.)
-USE_CASE_MODULES = ("handlers.py", "domain.py", "commands.py", "notification/dispatch.py")
+USE_CASE_MODULES = (
+    "handlers.py",
+    "domain.py",
+    "commands.py",
+    "notification/dispatch.py",
+    "payment/feedback.py",
+)
 # Pure rule modules: the standard library, the shared contracts and the domain errors only.
-RULE_MODULES = ("domain.py", "auction/listing.py", "bidding/engine.py", "notification/notices.py")
+RULE_MODULES = (
+    "domain.py",
+    "auction/listing.py",
+    "bidding/engine.py",
+    "notification/notices.py",
+    "payment/reputation.py",
+)
 PURE_PROJECT_MODULES = ("auction_platform.contracts", "auction_platform.core.failures")
 
 
