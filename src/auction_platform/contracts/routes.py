@@ -40,6 +40,8 @@ ROUTES: tuple[Route, ...] = (
     _route(r"^/api/v1/auctions/[^/]+/(bids|buy-now|book|retractions)(/|$)", "bidding", timeout=5),
     _route(r"^/api/v1/bids(/|$)", "bidding"),
     _route(r"^/api/v1/auth/(login|register|refresh|service-token)$", "identity", auth=True),
+    # A member's feedback lives with the orders it is about, under the member's path.
+    _route(r"^/api/v1/users/[^/]+/feedback$", "payment"),
     _route(r"^/api/v1/(auth|users)(/|$)", "identity"),
     _route(r"^/\.well-known/jwks\.json$", "identity"),
     _route(r"^/api/v1/(auctions|categories|photos|watchlist)(/|$)", "auction"),
