@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     payment_due_days: float = Field(default=4, gt=0, le=60)
     payment_reminder_hours: list[int] = [24, 48]
     second_chance_due_days: float = Field(default=2, gt=0, le=60)
+    # A shipped order's receipt is confirmed for the buyer this many days after shipment.
+    receipt_confirm_days: float = Field(default=14, gt=0, le=365)
 
     # Notification: channels and providers.
     email_channel: str = Field(default="log", pattern="^(log|smtp)$")

@@ -124,7 +124,7 @@ def auction_closed(
 
 async def sold(ctx: Payments, event: Envelope) -> list[Order]:
     """Deliver ``event`` to the consumer; the auction's orders afterwards."""
-    [consumer] = consumers.consumers(ctx)
+    [consumer] = [c for c in consumers.consumers(ctx) if c.name == "auction-closed"]
     async with ctx.uow() as tx:
         await consumer.handle(tx, event)
     async with ctx.uow.db.read() as conn:

@@ -20,9 +20,35 @@ class OrderData(TypedDict):
     hammer_cents: int
     buyers_premium_cents: int
     seller_fee_cents: int
-    total_cents: int  # what the buyer pays: hammer + premium
+    total_cents: int  # what the buyer pays: hammer + premium + shipping
     due_at: str
     second_chance: bool
+    shipping_cents: int  # 0 until the buyer chose shipping (and for other methods)
+    delivery_method: str | None  # "shipping" | "buyer_arranges" | "pickup"; None: not chosen
+
+
+class DeliveryAddressData(TypedDict):
+    """Where the buyer wants the lot (every field present; empty when not given)."""
+
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2, upper case
+    phone: str
+
+
+class OrderDeliveryData(OrderData):
+    """An order with how it reaches its buyer: the address (None for a collection), the
+    pickup town, and the shipment once the seller sent it."""
+
+    delivery_address: DeliveryAddressData | None
+    pickup_town: str | None
+    tracking_number: str | None
+    carrier: str | None
+    shipped_at: str | None
 
 
 ORDER_CREATED = "OrderCreated"  # OrderData: the winner owes payment (the "payment due" notice)
@@ -35,7 +61,19 @@ class PaymentReminderData(OrderData):
 
 
 PAYMENT_REMINDER = "PaymentReminderDue"
-ORDER_PAID = "OrderPaid"  # OrderData: payment received (to buyer and seller)
+# OrderDeliveryData: payment received (to buyer and seller; the seller learns how to deliver)
+ORDER_PAID = "OrderPaid"
+ORDER_SHIPPED = "OrderShipped"  # OrderDeliveryData: the seller sent (or handed over) the lot
+
+
+class OrderReceivedData(OrderDeliveryData):
+    """The buyer confirmed receipt, or the confirmation period ran out (``automatically``)."""
+
+    received_at: str
+    automatically: bool
+
+
+ORDER_RECEIVED = "OrderReceived"
 
 
 class PaymentFailedData(OrderData):

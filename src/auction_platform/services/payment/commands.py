@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auction_platform.services.payment.domain import Caller, Status
+from auction_platform.services.payment.domain import Caller, DeliveryMethod, Status
 
 
 class Party(StrEnum):
@@ -50,6 +50,34 @@ class Pay:
     buyer: Caller
     card: str | None = None
     idempotency: Idempotency | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseDelivery:
+    """The buyer's way of delivery; ``address`` fields as ``delivery.ADDRESS_FIELDS``."""
+
+    order_id: str
+    buyer: Caller
+    method: DeliveryMethod
+    address: dict[str, str | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkShipped:
+    """The seller sent (or handed over) a paid order's lot."""
+
+    order_id: str
+    seller: Caller
+    tracking_number: str | None = None
+    carrier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmReceipt:
+    """The buyer has the lot; ``buyer`` None when the confirmation period ran out."""
+
+    order_id: str
+    buyer: Caller | None = None
 
 
 @dataclass(frozen=True, slots=True)

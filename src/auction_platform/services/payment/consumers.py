@@ -5,6 +5,11 @@ the bid book emits ``BuyNowUsed`` and then, in the same transaction,
 ``AuctionClosed`` with ``by_buy_now: true``, so consuming both would only add a
 second path to the same order.
 
+An order copies its lot's delivery terms, which the service keeps from
+``auction.AuctionPublished`` and ``auction.AuctionEdited`` (one queue for both: an
+edit is the same news as the listing). A lot heard of only later (or never) gets
+its terms read at checkout, else ``DEFAULT_DELIVERY``.
+
 The consumer runs in the transaction that records the event in the inbox, and
 the order's insert is ``ON CONFLICT DO NOTHING`` against the unique
 ``(auction_id, second_chance)``: a redelivered event, a second copy of the event
@@ -17,11 +22,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from auction_platform.contracts.auctions import AUCTION_CLOSED
+from auction_platform.contracts.auctions import AUCTION_CLOSED, AUCTION_EDITED, AUCTION_PUBLISHED
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.service import Consumer
 from auction_platform.core.uow import Transaction
-from auction_platform.services.payment import domain
+from auction_platform.services.payment import domain, store, views
 from auction_platform.services.payment.handlers import Payments, open_order
 
 log = logging.getLogger("auction_platform.payment.consumers")
@@ -35,7 +40,9 @@ def _optional_int(value: object) -> int | None:
     return int(str(value)) if value is not None else None
 
 
-def order_for_result(event: Envelope, ctx: Payments) -> domain.Order | None:
+def order_for_result(
+    event: Envelope, ctx: Payments, terms: domain.DeliveryTerms | None = None
+) -> domain.Order | None:
     """The winner's order for a sold auction (None when nothing was sold)."""
     data = event.data
     winner = _optional_text(data.get("winner_id"))
@@ -54,6 +61,7 @@ def order_for_result(event: Envelope, ctx: Payments) -> domain.Order | None:
             now=ctx.clock(),
             runner_up_id=_optional_text(data.get("runner_up_id")),
             runner_up_max_cents=_optional_int(data.get("runner_up_max_cents")),
+            delivery_terms=terms,
         )
     except domain.NotAllowed as refusal:
         # Redelivering would not make the price valid: note it and move on.
@@ -65,8 +73,23 @@ def consumers(ctx: Payments) -> tuple[Consumer, ...]:
     """The payment service's consumers."""
 
     async def auction_closed(tx: Transaction, event: Envelope) -> None:
-        order = order_for_result(event, ctx)
+        terms = await store.lot_delivery_terms(tx.conn, str(event.data.get("auction_id")))
+        order = order_for_result(event, ctx, terms)
         if order is not None and not await open_order(tx, order, ctx):
             log.info("auction %s has its order already", order.auction_id)
 
-    return (Consumer("auction-closed", (f"bidding.{AUCTION_CLOSED}",), auction_closed),)
+    async def lot_listed(tx: Transaction, event: Envelope) -> None:
+        auction_id, given = str(event.data["auction_id"]), event.data.get("delivery")
+        try:
+            terms = views.delivery_terms(given) if isinstance(given, dict) else views.DEFAULT_TERMS
+        except ValueError as error:
+            # Redelivering would not mend it: the lot's orders fall back on the default.
+            log.error("delivery terms of %s are malformed: %s", auction_id, error)
+            return
+        await store.record_lot_delivery(tx.conn, auction_id, terms, occurred_at=event.occurred_at)
+
+    listed = (f"auction.{AUCTION_PUBLISHED}", f"auction.{AUCTION_EDITED}")
+    return (
+        Consumer("auction-closed", (f"bidding.{AUCTION_CLOSED}",), auction_closed),
+        Consumer("lot-delivery", listed, lot_listed),
+    )

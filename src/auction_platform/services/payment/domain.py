@@ -28,6 +28,39 @@ class Status(StrEnum):
     REFUNDED = "refunded"
 
 
+class Fulfilment(StrEnum):
+    """How far a paid order's lot has gone towards its buyer."""
+
+    PENDING = "pending"
+    SHIPPED = "shipped"  # the seller sent it (or handed it over)
+    RECEIVED = "received"  # the buyer confirmed, or the confirmation period ran out
+
+
+class DeliveryMethod(StrEnum):
+    """How the lot reaches the buyer, as the buyer chose among the listing's ways."""
+
+    SHIPPING = "shipping"  # the seller ships to the buyer's address at the listed rate
+    BUYER_ARRANGES = "buyer_arranges"  # the buyer sends a courier to collect
+    PICKUP = "pickup"  # the buyer collects in the listing's town
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingRate:
+    """A flat shipping cost to every country of a list (ISO 3166-1 alpha-2, upper case)."""
+
+    countries: tuple[str, ...]
+    cost_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTerms:
+    """The ways a lot may reach its buyer, as its listing offered them."""
+
+    shipping: tuple[ShippingRate, ...] = ()
+    buyer_arranges: bool = True
+    pickup_town: str | None = None
+
+
 class OfferStatus(StrEnum):
     """Where a second-chance offer stands."""
 
@@ -86,11 +119,22 @@ class Order:
     refunded_cents: int = 0
     refunded_at: datetime | None = None
     refund_due: bool = False  # money arrived after expiry: give it back
+    # The listing's delivery terms when the order was made (None: not known yet, read
+    # at checkout), the buyer's choice and what it costs, and how far delivery has gone.
+    delivery_terms: DeliveryTerms | None = None
+    delivery_method: DeliveryMethod | None = None
+    shipping_cents: int = 0
+    delivery_address: dict[str, str] | None = None
+    fulfilment: Fulfilment = Fulfilment.PENDING
+    shipped_at: datetime | None = None
+    tracking_number: str | None = None
+    carrier: str | None = None
+    received_at: datetime | None = None
 
     @property
     def total_cents(self) -> int:
-        """What the buyer pays: the hammer price and the buyer's premium."""
-        return self.hammer_cents + self.buyers_premium_cents
+        """What the buyer pays: the hammer price, the buyer's premium and the shipping."""
+        return self.hammer_cents + self.buyers_premium_cents + self.shipping_cents
 
     @property
     def payout_cents(self) -> int:
@@ -164,6 +208,7 @@ def new_order(
     second_chance: bool = False,
     runner_up_id: str | None = None,
     runner_up_max_cents: int | None = None,
+    delivery_terms: DeliveryTerms | None = None,
 ) -> Order:
     """An order awaiting payment, with its fees worked out and recorded."""
     if hammer_cents <= 0:
@@ -189,6 +234,7 @@ def new_order(
         second_chance=second_chance,
         runner_up_id=runner_up_id,
         runner_up_max_cents=runner_up_max_cents,
+        delivery_terms=delivery_terms,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +18,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from auction_platform.contracts.payments import (
     ORDER_CREATED,
     ORDER_PAID,
+    ORDER_RECEIVED,
     ORDER_REFUNDED,
+    ORDER_SHIPPED,
     PAYMENT_FAILED,
 )
 from auction_platform.core.failures import (
@@ -34,15 +39,30 @@ from auction_platform.core.failures import (
 )
 from auction_platform.core.sql import utc
 from auction_platform.core.uow import Transaction, UnitOfWork
-from auction_platform.services.payment import domain, idempotency, store, views
+from auction_platform.services.payment import (
+    delivery,
+    domain,
+    idempotency,
+    store,
+    views,
+)
 from auction_platform.services.payment.commands import (
     AcceptOffer,
+    ChooseDelivery,
+    ConfirmReceipt,
     ListOrders,
+    MarkShipped,
     Party,
     Pay,
     RefundOrder,
 )
-from auction_platform.services.payment.domain import Caller, Offer, Order, Transition
+from auction_platform.services.payment.domain import (
+    Caller,
+    DeliveryTerms,
+    Offer,
+    Order,
+    Transition,
+)
 from auction_platform.services.payment.idempotency import RecordedAnswer
 from auction_platform.services.payment.providers import (
     CardDeclined,
@@ -75,6 +95,11 @@ class Payments:
             seller_fee_percent=Decimal(str(s.seller_fee_percent)),
             due_after=timedelta(days=s.payment_due_days),
         )
+
+    @property
+    def receipt_period(self) -> timedelta:
+        """How long after shipment a receipt is confirmed for the buyer."""
+        return timedelta(days=self.settings.receipt_confirm_days)
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -134,6 +159,19 @@ def provider_failed(error: ProviderError) -> DomainError:
     return ProviderFailed(error.code, error.message)
 
 
+# Refusals of a delivery choice that are about the request, not the order's state.
+BAD_CHOICES = frozenset(
+    {"method_not_offered", "address_required", "address_incomplete", "no_shipping_to_country"}
+)
+
+
+def delivery_refused(error: domain.NotAllowed) -> DomainError:
+    """A delivery rule's refusal: 422 for a choice that cannot be, 409 for the order's state."""
+    if error.code in BAD_CHOICES:
+        return Invalid(error.code, error.message)
+    return refused(error)
+
+
 def order_not_found() -> NotFound:
     """The one answer for orders that do not exist and orders that are not yours."""
     return NotFound("order_not_found", "there is no such order")
@@ -147,10 +185,12 @@ def visible(order: Order | None, caller: Caller) -> Order:
 
 
 def emit_change(tx: Transaction, transition: Transition, **extra: Any) -> None:
-    """Queue the event a state change is due, if any."""
+    """Queue the event a state change is due, if any (a paid one says how to deliver)."""
     event = EVENTS.get(transition.outcome) if transition.changed else None
     if event is not None:
-        tx.emit(event, {**views.order_data(transition.order), **extra})
+        order = transition.order
+        data = views.order_delivery_data(order) if event == ORDER_PAID else views.order_data(order)
+        tx.emit(event, {**data, **extra})
 
 
 async def save_transition(
@@ -212,9 +252,22 @@ async def list_orders(command: ListOrders, *, ctx: Payments) -> OrderPage:
 
 
 async def get_order(order_id: str, *, caller: Caller, ctx: Payments) -> Order:
-    """One order, for its buyer, its seller or an admin."""
+    """One order, for its buyer, its seller or an admin, with the delivery terms it offers."""
     async with ctx.uow.db.read() as conn:
-        return visible(await store.order_by_id(conn, order_id), caller)
+        order = visible(await store.order_by_id(conn, order_id), caller)
+        if order.delivery_terms is None:
+            # Shown, not saved: the order copies them when the buyer chooses or pays.
+            order = dataclasses.replace(order, delivery_terms=await terms_for(conn, order))
+    return order
+
+
+async def terms_for(conn: AsyncConnection, order: Order) -> DeliveryTerms:
+    """How an order may be delivered: as it copied them, else as its lot says now, else
+    the default (the buyer arranges)."""
+    if order.delivery_terms is not None:
+        return order.delivery_terms
+    found = await store.lot_delivery_terms(conn, order.auction_id)
+    return found if found is not None else views.DEFAULT_TERMS
 
 
 async def pay(command: Pay, *, ctx: Payments, render: Render) -> PaymentStarted | RecordedAnswer:
@@ -270,6 +323,8 @@ async def charge(command: Pay, *, ctx: Payments) -> PaymentStarted:
         domain.check_can_pay(order, now=ctx.clock())
     except domain.NotAllowed as error:
         raise refused(error) from error
+    if order.delivery_method is None:
+        order = await _settle_delivery(order.id, ctx)
     provider, card = ctx.provider, command.card
     if card is not None and not provider.accepts_cards:
         raise Invalid("card_not_accepted", "card numbers are not accepted; use Stripe.js")
@@ -288,6 +343,21 @@ async def charge(command: Pay, *, ctx: Payments) -> PaymentStarted:
         current = await store.order_by_id(conn, order.id)
     assert current is not None
     return PaymentStarted(current, intent)
+
+
+async def _settle_delivery(order_id: str, ctx: Payments) -> Order:
+    """Before the first payment: the only way of delivery needing no address, when the buyer
+    chose none (409 ``delivery_required`` when there is no such one way)."""
+    async with ctx.uow() as tx:
+        order = await store.order_by_id(tx.conn, order_id, for_update=True)
+        assert order is not None
+        try:
+            ready = delivery.ready_to_pay(order, await terms_for(tx.conn, order), now=ctx.clock())
+        except domain.NotAllowed as error:
+            raise delivery_refused(error) from error
+        if ready is not order:
+            await store.save_order(tx.conn, ready)
+    return ready
 
 
 async def forget_old_idempotency_keys(ctx: Payments, *, older_than: timedelta) -> int:
@@ -352,6 +422,7 @@ async def accept_offer(command: AcceptOffer, *, ctx: Payments) -> Acceptance:
                 terms=ctx.terms,
                 now=now,
                 second_chance=True,
+                delivery_terms=await store.lot_delivery_terms(tx.conn, offer.auction_id),
             )
         except domain.NotAllowed as error:
             raise refused(error) from error
@@ -359,3 +430,80 @@ async def accept_offer(command: AcceptOffer, *, ctx: Payments) -> Acceptance:
             raise Conflict("order_exists", "this auction has a second-chance order already")
         await store.save_offer(tx.conn, accepted)
     return Acceptance(order, created=True)
+
+
+async def _locked(tx: Transaction, order_id: str, caller: Caller) -> Order:
+    return visible(await store.order_by_id(tx.conn, order_id, for_update=True), caller)
+
+
+async def choose_delivery(command: ChooseDelivery, *, ctx: Payments) -> Order:
+    """The buyer chooses how the lot reaches them, while the order awaits payment.
+
+    The order copies the terms it is delivered under; the shipping cost joins the
+    total. With Stripe, the next ``pay`` brings an intent made before to the new total.
+    """
+    async with ctx.uow() as tx:
+        order = await _locked(tx, command.order_id, command.buyer)
+        if order.buyer_id != command.buyer.user_id:
+            raise Forbidden("forbidden", "only the buyer chooses how an order is delivered")
+        terms = await terms_for(tx.conn, order)
+        try:
+            chosen = delivery.choose(order, terms, command.method, command.address, now=ctx.clock())
+        except domain.NotAllowed as error:
+            raise delivery_refused(error) from error
+        await store.save_order(tx.conn, chosen)
+    return chosen
+
+
+async def mark_shipped(command: MarkShipped, *, ctx: Payments) -> Order:
+    """The seller of a paid order sent (or handed over) the lot: ``OrderShipped``, once."""
+    async with ctx.uow() as tx:
+        order = await _locked(tx, command.order_id, command.seller)
+        if order.seller_id != command.seller.user_id:
+            raise Forbidden("forbidden", "only the seller marks an order shipped")
+        try:
+            shipped = delivery.ship(
+                order,
+                tracking_number=command.tracking_number,
+                carrier=command.carrier,
+                now=ctx.clock(),
+            )
+        except domain.NotAllowed as error:
+            raise refused(error) from error
+        await store.save_order(tx.conn, shipped)
+        tx.emit(ORDER_SHIPPED, dict(views.order_delivery_data(shipped)))
+    return shipped
+
+
+async def confirm_receipt(command: ConfirmReceipt, *, ctx: Payments) -> Order:
+    """The buyer has the lot: ``OrderReceived`` and the receipt recorded, in one transaction.
+
+    The buyer's confirmation and the automatic one (``buyer`` None, once the
+    confirmation period after shipment ran out) both come here. An automatic one
+    that finds the order confirmed, refunded or not yet due changes nothing (another
+    replica, the buyer or an admin came first).
+    """
+    automatically = command.buyer is None
+    async with ctx.uow() as tx:
+        if command.buyer is not None:
+            order = await _locked(tx, command.order_id, command.buyer)
+            if order.buyer_id != command.buyer.user_id:
+                raise Forbidden("forbidden", "only the buyer confirms receipt")
+        else:
+            found = await store.order_by_id(tx.conn, command.order_id, for_update=True)
+            if found is None:
+                raise order_not_found()
+            order = found
+        now = ctx.clock()
+        if automatically and not delivery.receipt_due(order, after=ctx.receipt_period, now=now):
+            return order
+        try:
+            received = delivery.receive(order, now=now, automatically=automatically)
+        except domain.NotAllowed as error:
+            raise refused(error) from error
+        await store.save_order(tx.conn, received)
+        data = views.order_delivery_data(received)
+        tx.emit(
+            ORDER_RECEIVED, {**data, "received_at": now.isoformat(), "automatically": automatically}
+        )
+    return received

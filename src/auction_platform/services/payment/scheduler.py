@@ -1,4 +1,5 @@
-"""The deadlines job: payment reminders, expiry with second-chance offers, lapsed offers.
+"""The deadlines job: payment reminders, expiry with second-chance offers, lapsed offers,
+and receipts confirmed for buyers ``RECEIPT_CONFIRM_DAYS`` after shipment.
 
 Every replica runs it. Each step claims due rows in one transaction, ``FOR
 UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's single writer serialises the same
@@ -28,7 +29,8 @@ from auction_platform.contracts.payments import (
 from auction_platform.core.periodic import run_passes_woken_by_writes, seconds_until
 from auction_platform.core.sql import maybe_utc
 from auction_platform.services.payment import domain, store, views
-from auction_platform.services.payment.handlers import Payments
+from auction_platform.services.payment.commands import ConfirmReceipt
+from auction_platform.services.payment.handlers import Payments, confirm_receipt
 
 log = logging.getLogger("auction_platform.payment.scheduler")
 
@@ -74,8 +76,21 @@ async def lapse_due_offers(ctx: Payments, *, now: datetime) -> int:
     return len(due)
 
 
-async def next_due(conn: AsyncConnection) -> datetime | None:
-    """The earliest moment a reminder, an unpaid order or an open offer falls due."""
+async def confirm_due_receipts(ctx: Payments, *, now: datetime) -> int:
+    """Confirm the receipts of orders shipped longer ago than the confirmation period.
+
+    Each through ``confirm_receipt`` in its own transaction, which locks the order and
+    checks again: a buyer or another replica that came first leaves nothing to do.
+    """
+    async with ctx.uow.db.read() as conn:
+        due = await store.shipped_before(conn, now - ctx.receipt_period, limit=BATCH)
+    for order_id in due:
+        await confirm_receipt(ConfirmReceipt(order_id), ctx=ctx)
+    return len(due)
+
+
+async def next_due(conn: AsyncConnection, *, receipt_period: timedelta) -> datetime | None:
+    """The earliest moment a reminder, an unpaid order, an open offer or a receipt falls due."""
     reminders, orders, offers = store.reminders, store.orders, store.offers
     probes = (
         select(func.min(reminders.c.due_at)).where(reminders.c.sent_at.is_(None)),
@@ -83,6 +98,8 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
         select(func.min(offers.c.due_at)).where(offers.c.status == store.OFFERED),
     )
     moments = [maybe_utc(await conn.scalar(probe)) for probe in probes]
+    shipped = maybe_utc(await conn.scalar(store.first_shipment()))
+    moments.append(shipped + receipt_period if shipped is not None else None)
     return min((m for m in moments if m is not None), default=None)
 
 
@@ -94,13 +111,15 @@ async def run_once(ctx: Payments, *, now: datetime | None = None) -> float | Non
     """
     now = now or ctx.clock()
     async with ctx.uow.db.read() as conn:
-        due = await next_due(conn)
+        due = await next_due(conn, receipt_period=ctx.receipt_period)
     if due is None or due > now:
         return seconds_until(due, now=now)
     sent = await send_due_reminders(ctx, now=now)
     expired = await expire_due_orders(ctx, now=now)
     lapsed = await lapse_due_offers(ctx, now=now)
-    return 0.0 if BATCH in (sent, expired, lapsed) else ctx.settings.scheduler_interval_seconds
+    received = await confirm_due_receipts(ctx, now=now)
+    busy = BATCH in (sent, expired, lapsed, received)
+    return 0.0 if busy else ctx.settings.scheduler_interval_seconds
 
 
 async def run(ctx: Payments) -> None:

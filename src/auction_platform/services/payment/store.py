@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    func,
     or_,
     select,
     text,
@@ -32,7 +34,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
 from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc, utc
-from auction_platform.services.payment.domain import Offer, OfferStatus, Order, Status
+from auction_platform.services.payment import views
+from auction_platform.services.payment.domain import (
+    DeliveryMethod,
+    DeliveryTerms,
+    Fulfilment,
+    Offer,
+    OfferStatus,
+    Order,
+    Status,
+)
 
 TABLES = service_tables("payment")
 
@@ -68,6 +79,16 @@ orders = Table(
     Column("refunded_cents", BigInteger, nullable=False),
     Column("refunded_at", DateTime(timezone=True), nullable=True),
     Column("refund_due", Boolean, nullable=False),
+    # Delivery: the listing's terms and the buyer's address as JSON text (see ``delivery``).
+    Column("delivery_terms", Text, nullable=True),
+    Column("delivery_method", String(24), nullable=True),
+    Column("shipping_cents", BigInteger, nullable=False, server_default="0"),
+    Column("delivery_address", Text, nullable=True),
+    Column("fulfilment", String(16), nullable=False, server_default="pending"),
+    Column("shipped_at", DateTime(timezone=True), nullable=True),
+    Column("tracking_number", String(100), nullable=True),
+    Column("carrier", String(100), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # One order per auction for its winner, and at most one second-chance order.
@@ -80,6 +101,23 @@ orders = Table(
         postgresql_where=text("status = 'awaiting_payment'"),
         sqlite_where=text("status = 'awaiting_payment'"),
     ),
+    Index(
+        "ix_payment_orders_shipped",
+        "shipped_at",
+        postgresql_where=text("fulfilment = 'shipped'"),
+        sqlite_where=text("fulfilment = 'shipped'"),
+    ),
+)
+
+# Each lot's delivery terms as its listing last said (auction.AuctionPublished/Edited):
+# an order copies them when it is made; ``occurred_at`` keeps an older event from
+# overwriting a newer one delivered late.
+lot_delivery = Table(
+    "payment_lot_delivery",
+    TABLES.metadata,
+    Column("auction_id", String(64), primary_key=True),
+    Column("delivery", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
 )
 
 reminders = Table(
@@ -150,7 +188,20 @@ idempotency = Table(
 )
 
 
-_ORDER_TIMES = ("due_at", "created_at", "updated_at", "paid_at", "expired_at", "refunded_at")
+_ORDER_TIMES = (
+    "due_at",
+    "created_at",
+    "updated_at",
+    "paid_at",
+    "expired_at",
+    "refunded_at",
+    "shipped_at",
+    "received_at",
+)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _order_columns(order: Order) -> dict[str, Any]:
@@ -158,6 +209,11 @@ def _order_columns(order: Order) -> dict[str, Any]:
     values["status"] = order.status.value
     values["buyers_premium_percent"] = str(order.buyers_premium_percent)
     values["seller_fee_percent"] = str(order.seller_fee_percent)
+    terms = order.delivery_terms
+    values["delivery_terms"] = _json(views.delivery_data(terms) if terms else None)
+    values["delivery_method"] = order.delivery_method.value if order.delivery_method else None
+    values["delivery_address"] = _json(order.delivery_address)
+    values["fulfilment"] = order.fulfilment.value
     return values
 
 
@@ -169,6 +225,13 @@ def order_from_row(row: Any) -> Order:
     values["status"] = Status(values["status"])
     values["buyers_premium_percent"] = Decimal(values["buyers_premium_percent"])
     values["seller_fee_percent"] = Decimal(values["seller_fee_percent"])
+    terms, method, address = (
+        values[n] for n in ("delivery_terms", "delivery_method", "delivery_address")
+    )
+    values["delivery_terms"] = views.delivery_terms(json.loads(terms)) if terms else None
+    values["delivery_method"] = DeliveryMethod(method) if method else None
+    values["delivery_address"] = json.loads(address) if address else None
+    values["fulfilment"] = Fulfilment(values["fulfilment"])
     return Order(**values)
 
 
@@ -265,6 +328,31 @@ async def orders_of_auction(conn: AsyncConnection, auction_id: str) -> list[Orde
     return [order_from_row(row) for row in (await conn.execute(query)).all()]
 
 
+async def record_lot_delivery(
+    conn: AsyncConnection, auction_id: str, terms: DeliveryTerms, *, occurred_at: datetime
+) -> None:
+    """Remember a lot's delivery terms, unless newer ones were recorded already."""
+    values = {
+        "auction_id": auction_id,
+        "delivery": _json(views.delivery_data(terms)),
+        "occurred_at": occurred_at,
+    }
+    if await insert_ignoring_duplicates(conn, lot_delivery, values):
+        return
+    await conn.execute(
+        update(lot_delivery)
+        .where(lot_delivery.c.auction_id == auction_id, lot_delivery.c.occurred_at <= occurred_at)
+        .values(delivery=values["delivery"], occurred_at=occurred_at)
+    )
+
+
+async def lot_delivery_terms(conn: AsyncConnection, auction_id: str) -> DeliveryTerms | None:
+    """A lot's delivery terms as its listing last said (None: never heard of)."""
+    query = select(lot_delivery.c.delivery).where(lot_delivery.c.auction_id == auction_id)
+    found = await conn.scalar(query)
+    return views.delivery_terms(json.loads(found)) if found else None
+
+
 async def add_reminders(
     conn: AsyncConnection, order_id: str, planned: Sequence[tuple[int, datetime]]
 ) -> None:
@@ -296,6 +384,30 @@ async def due_work(conn: AsyncConnection, *, now: datetime) -> bool:
         if await conn.scalar(probe.limit(1)) is not None:
             return True
     return False
+
+
+SHIPPED = Fulfilment.SHIPPED.value
+
+
+def first_shipment() -> Any:
+    """The query of the earliest shipment of a paid order not yet received."""
+    shipped = (orders.c.fulfilment == SHIPPED, orders.c.status == Status.PAID.value)
+    return select(func.min(orders.c.shipped_at)).where(*shipped)
+
+
+async def shipped_before(conn: AsyncConnection, moment: datetime, *, limit: int) -> list[str]:
+    """Paid orders shipped before ``moment`` and not yet received, oldest shipment first."""
+    query = (
+        select(orders.c.id)
+        .where(
+            orders.c.fulfilment == SHIPPED,
+            orders.c.status == Status.PAID.value,
+            orders.c.shipped_at <= moment,
+        )
+        .order_by(orders.c.shipped_at)
+        .limit(limit)
+    )
+    return [str(order_id) for order_id in (await conn.scalars(query)).all()]
 
 
 async def claim_due_reminders(

@@ -2,14 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
+from auction_platform.contracts.auctions import DEFAULT_DELIVERY, DeliveryData
 from auction_platform.contracts.payments import (
+    DeliveryAddressData,
     OrderData,
+    OrderDeliveryData,
     PaymentReminderData,
     SecondChanceOfferData,
 )
-from auction_platform.services.payment.domain import Offer, Order
+from auction_platform.services.payment.domain import (
+    DeliveryTerms,
+    Offer,
+    Order,
+    ShippingRate,
+)
+
+
+def delivery_data(terms: DeliveryTerms) -> DeliveryData:
+    """Delivery terms as the listing contract spells them."""
+    return {
+        "shipping": [
+            {"countries": list(rate.countries), "cost_cents": rate.cost_cents}
+            for rate in terms.shipping
+        ],
+        "buyer_arranges": terms.buyer_arranges,
+        "pickup_town": terms.pickup_town,
+    }
+
+
+def delivery_terms(data: Mapping[str, Any]) -> DeliveryTerms:
+    """Delivery terms from the listing contract's ``DeliveryData`` (ValueError if malformed)."""
+    try:
+        rates = tuple(
+            ShippingRate(
+                countries=tuple(str(country).strip().upper() for country in rate["countries"]),
+                cost_cents=int(rate["cost_cents"]),
+            )
+            for rate in data.get("shipping") or ()
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"malformed shipping rates: {error}") from error
+    if any(rate.cost_cents < 0 for rate in rates):
+        raise ValueError("a shipping cost is negative")
+    town = data.get("pickup_town")
+    return DeliveryTerms(
+        shipping=rates,
+        buyer_arranges=bool(data.get("buyer_arranges", False)),
+        pickup_town=str(town).strip() or None if town else None,
+    )
+
+
+# What a lot offers when its listing said nothing (or was never heard of): the buyer arranges.
+DEFAULT_TERMS = delivery_terms(DEFAULT_DELIVERY)
 
 
 def order_data(order: Order) -> OrderData:
@@ -27,6 +74,21 @@ def order_data(order: Order) -> OrderData:
         "total_cents": order.total_cents,
         "due_at": order.due_at.isoformat(),
         "second_chance": order.second_chance,
+        "shipping_cents": order.shipping_cents,
+        "delivery_method": order.delivery_method.value if order.delivery_method else None,
+    }
+
+
+def order_delivery_data(order: Order) -> OrderDeliveryData:
+    """The order and how it reaches its buyer (``OrderPaid``, ``OrderShipped``, ...)."""
+    terms = order.delivery_terms
+    return {
+        **order_data(order),
+        "delivery_address": cast(DeliveryAddressData | None, order.delivery_address),
+        "pickup_town": terms.pickup_town if terms else None,
+        "tracking_number": order.tracking_number,
+        "carrier": order.carrier,
+        "shipped_at": _time(order.shipped_at),
     }
 
 
@@ -53,7 +115,23 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def order_document(order: Order, *, seller_view: bool) -> dict[str, Any]:
+def delivery_document(order: Order, *, with_address: bool) -> dict[str, Any]:
+    """How an order reaches its buyer, for the API (the address only when ``with_address``)."""
+    terms = order.delivery_terms
+    return {
+        "method": order.delivery_method.value if order.delivery_method else None,
+        "shipping_cents": order.shipping_cents,
+        "address": order.delivery_address if with_address else None,
+        "terms": delivery_data(terms) if terms else None,
+        "fulfilment": order.fulfilment.value,
+        "shipped_at": _time(order.shipped_at),
+        "tracking_number": order.tracking_number,
+        "carrier": order.carrier,
+        "received_at": _time(order.received_at),
+    }
+
+
+def order_document(order: Order, *, seller_view: bool, with_address: bool = True) -> dict[str, Any]:
     """An order for the API; the seller's fee and payout only for the seller (and admins)."""
     document: dict[str, Any] = {
         "id": order.id,
@@ -77,6 +155,8 @@ def order_document(order: Order, *, seller_view: bool) -> dict[str, Any]:
         "payment_attempts": order.attempts,
         "last_payment_failure": order.last_failure,
         "refund_due": order.refund_due,
+        "shipping_cents": order.shipping_cents,
+        "delivery": delivery_document(order, with_address=with_address),
     }
     if seller_view:
         document["seller_fee_percent"] = str(order.seller_fee_percent)
