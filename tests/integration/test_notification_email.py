@@ -223,6 +223,31 @@ async def test_a_refund_tells_the_buyer_and_the_seller(
     assert "its proceeds (€180.00) are no" in news.text
 
 
+async def test_feedback_reaches_the_rated_party_only(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam, bob = await sign_up(identity, name="Sam"), await sign_up(identity, name="Bob")
+    left: payments.FeedbackData = {
+        "order_id": "ord-1",
+        "auction_id": "auc-1",
+        "title": "A 1960s Leica M3",
+        "rater_id": bob.id,
+        "rater_role": "buyer",
+        "ratee_id": sam.id,
+        "rating": "positive",
+        "comment": "Well packed, as described",
+        "edited": False,
+        "left_at": DUE,
+    }
+    await publish(platform, "payment", payments.FEEDBACK_LEFT, left)
+    [mail] = await smtp.wait_for(sam.email, "feedback_received")
+    assert mail.subject == "New positive feedback from the buyer on “A 1960s Leica M3”"
+    assert "“Well packed, as described”" in mail.text
+    assert f"http://127.0.0.1:8080/users/{sam.id}" in mail.text
+    await until(lambda: handled(platform, "feedback") == 1)
+    assert smtp.to(bob.email, "feedback_received") == []
+
+
 async def test_an_account_registered_as_an_admin_is_welcomed_as_one(
     platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
 ) -> None:

@@ -248,3 +248,27 @@ def test_the_welcome_follows_the_roles_the_event_names() -> None:
 def test_a_malformed_event_fails_rather_than_being_acknowledged_silently() -> None:
     with pytest.raises(KeyError):
         notices.auction_closed(event("bidding", auctions.AUCTION_CLOSED, auction_id="auc-1"))
+
+
+def test_feedback_goes_to_the_rated_party_under_its_own_preference() -> None:
+    left = event(
+        "payment",
+        payments.FEEDBACK_LEFT,
+        order_id="ord-1",
+        auction_id="auc-1",
+        title="Leica",
+        rater_id="bob",
+        rater_role="buyer",
+        ratee_id="sam",
+        rating="positive",
+        comment="Great\n seller",
+        edited=False,
+        left_at="2030-05-18T10:00:00+00:00",
+    )
+    [notice] = notices.feedback_left(left)
+    assert (notice.kind, notice.preference, notice.user_id) == (
+        "feedback_received",
+        "feedback",
+        "sam",
+    )
+    assert (notice.values["comment"], notice.values["rater_role"]) == ("Great seller", "buyer")

@@ -82,6 +82,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "auction_cancelled": {**LOT, "by": "admin", "bids_voided": True},
     "auction_cancelled_seller": {**LOT, "by": "admin", "bids_voided": True},
     "welcome": {"roles": ["bidder"]},
+    "feedback_received": {
+        **LOT,
+        "order_id": "ord-1",
+        "rater_role": "buyer",
+        "rating": "positive",
+        "comment": "Lovely camera, well packed",
+        "edited": False,
+        "rated_id": "u-seller",
+    },
 }
 
 
@@ -281,3 +290,22 @@ def test_moments_are_shown_in_utc_whatever_zone_they_came_in() -> None:
 )
 def test_minutes_read_naturally(count: int, expected: str) -> None:
     assert formatting.minutes(count) == expected
+
+
+def test_feedback_tells_the_rated_party_what_was_said_and_where_it_shows(
+    templates: Templates,
+) -> None:
+    first = templates.email("feedback_received", values("feedback_received"))
+    assert first.subject == "New positive feedback from the buyer on “A 1960s Leica M3”"
+    assert "“Lovely camera, well packed”" in first.text
+    assert "https://auctions.example.com/users/u-seller" in first.text
+    assert "https://auctions.example.com/orders/ord-1" in first.text
+    harsh = values(
+        "feedback_received", comment="<b>Never</b> again", edited=True, rating="negative"
+    )
+    changed = templates.email("feedback_received", harsh)
+    assert changed.subject == "The buyer changed their feedback on “A 1960s Leica M3”"
+    assert "changed their feedback on the order to negative" in changed.text
+    assert "&lt;b&gt;Never&lt;/b&gt; again" in changed.html and "<b>Never" not in changed.html
+    by_seller = templates.sms("feedback_received", values("feedback_received", rater_role="seller"))
+    assert by_seller.startswith('Auction Platform: the seller of "A 1960s Leica M3" left positive')

@@ -109,3 +109,21 @@ class SecondChanceOfferData(TypedDict):
 
 
 SECOND_CHANCE_OFFERED = "SecondChanceOffered"
+
+
+class FeedbackData(TypedDict):
+    """A party of an order rated the other (``edited``: changed what they said before)."""
+
+    order_id: str
+    auction_id: str
+    title: str
+    rater_id: str
+    rater_role: str  # "buyer" or "seller": the side of the order the rater is on
+    ratee_id: str
+    rating: str  # "positive", "neutral" or "negative"
+    comment: str
+    edited: bool
+    left_at: str  # when this version was left
+
+
+FEEDBACK_LEFT = "FeedbackLeft"  # FeedbackData: to the rated party

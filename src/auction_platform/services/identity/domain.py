@@ -43,6 +43,7 @@ NOTICES = (
     "payment_received",
     "second_chance",
     "auction_cancelled",
+    "feedback",
     "account",
 )
 # SMS only for what cannot wait; everything by email. A user changes these freely.

@@ -25,6 +25,7 @@ from auction_platform.services.notification.notices import (
     auction_cancelled,
     auction_closed,
     ending_soon,
+    feedback_left,
     outbid,
     payment_due,
     payment_failed,
@@ -64,6 +65,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("payment_received", (f"payment.{payments.ORDER_PAID}",), payment_received),
     Subscription("refunded", (f"payment.{payments.ORDER_REFUNDED}",), refunded),
     Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
+    Subscription("feedback", (f"payment.{payments.FEEDBACK_LEFT}",), feedback_left),
     Subscription("account", (f"identity.{identity.USER_REGISTERED}",), welcome),
 )
 

@@ -181,6 +181,22 @@ def second_chance(event: Envelope) -> list[Notice]:
     return [Notice("second_chance", "second_chance", str(data["user_id"]), values)]
 
 
+def feedback_left(event: Envelope) -> list[Notice]:
+    """``payment.FeedbackLeft``: the rated party hears what the other said (and a change of it)."""
+    data = event.data
+    values = {
+        "order_id": str(data["order_id"]),
+        "auction_id": str(data["auction_id"]),
+        "title": str(data["title"]),
+        "rater_role": str(data["rater_role"]),
+        "rating": str(data["rating"]),
+        "comment": " ".join(str(data["comment"]).split()),
+        "edited": bool(data["edited"]),
+        "rated_id": str(data["ratee_id"]),
+    }
+    return [Notice("feedback_received", "feedback", values["rated_id"], values)]
+
+
 def welcome(event: Envelope) -> list[Notice]:
     """``identity.UserRegistered``: a welcome to the new account, in the words of its roles.
 

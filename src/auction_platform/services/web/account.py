@@ -20,6 +20,7 @@ NOTICE_NAMES = {
     "payment_received": "A payment was received",
     "second_chance": "A second-chance offer",
     "auction_cancelled": "A lot was cancelled",
+    "feedback": "Feedback about you",
     "account": "Account notices",
 }
 # The sandbox provider's test cards (Stripe's published numbers; README lists them all).
