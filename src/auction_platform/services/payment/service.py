@@ -10,7 +10,15 @@ from typing import Any
 
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.payment import api, consumers, handlers, scheduler, store, webhooks
+from auction_platform.services.payment import (
+    api,
+    consumers,
+    feedback_api,
+    handlers,
+    scheduler,
+    store,
+    webhooks,
+)
 from auction_platform.services.payment.commands import ReceiveWebhook
 from auction_platform.services.payment.handlers import Payments
 from auction_platform.services.payment.providers import PaymentProvider, StripeProvider
@@ -103,7 +111,10 @@ DEFINITION = ServiceDefinition[Payments](
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
     errors=api.ERRORS,
-    routers=lambda runtime: [api.build_router(runtime.context)],
+    routers=lambda runtime: [
+        api.build_router(runtime.context),
+        feedback_api.build_router(runtime.context),
+    ],
     consumers=_consumers,
     checks=_checks,
     background=_background,
