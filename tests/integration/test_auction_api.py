@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,14 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from auction_platform.composition import Platform
 from auction_platform.contracts.events import Envelope
-from auction_platform.services.auction.store import TABLES
 from auction_platform.settings import Settings
 from support.accounts import sign_up
-from support.auctions import admin_token, create, lot_body, open_lot, seller
+from support.auctions import admin_token, create, lot_body, open_lot, outbox, seller
 from support.http_server import free_port, serving
 from support.platforms import client, distributed_settings, running
 from support.tcp_proxy import TcpProxy
@@ -26,18 +23,6 @@ from support.waiting import eventually
 
 ALL = ("identity", "auction", "bidding", "payment", "notification", "analytics", "gateway")
 MakeSettings = Callable[..., Settings]
-
-
-async def outbox(platform: Platform, event_type: str) -> list[dict[str, Any]]:
-    """The data of every event of this type the auction service has emitted."""
-    runtime = platform.runtimes["auction"]
-    assert runtime.db is not None
-    table = TABLES.outbox
-    async with runtime.db.read() as conn:
-        payloads = (
-            await conn.execute(select(table.c.payload).where(table.c.event_type == event_type))
-        ).scalars()
-        return [json.loads(payload)["data"] for payload in payloads]
 
 
 async def from_bidding(platform: Platform, event_type: str, **data: Any) -> Envelope:

@@ -15,7 +15,7 @@ from auction_platform.composition import Platform
 from auction_platform.services.auction import handlers, scheduler, store
 from auction_platform.services.auction.commands import CreateLot
 from auction_platform.services.auction.handlers import Auctions
-from auction_platform.services.auction.listing import DEFAULT_INCREMENTS, Terms
+from support.auctions import plain_terms
 from support.platforms import distributed_settings, running
 from support.waiting import eventually
 
@@ -59,19 +59,7 @@ async def test_two_replicas_open_lots_and_send_notices_exactly_once_and_on_time(
         now = datetime.now(UTC)
         due = datetime.fromtimestamp(math.ceil(now.timestamp()) + 2, UTC)
         ends = due + timedelta(seconds=63)  # the one-minute notice is due 3 s after the start
-        terms = Terms(
-            title="Lot",
-            description="",
-            category="misc",
-            images=(),
-            currency="EUR",
-            start_cents=100,
-            reserve_cents=None,
-            buy_now_cents=None,
-            increments=DEFAULT_INCREMENTS,
-            starts_at=due,
-            ends_at=ends,
-        )
+        terms = plain_terms(due, ends)
         created = await asyncio.gather(
             *(
                 handlers.create_lot(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from auction_platform.composition import Platform
+from auction_platform.services.auction.listing import DEFAULT_INCREMENTS, Terms
+from auction_platform.services.auction.store import TABLES
 from auction_platform.services.identity import handlers as identity_handlers
 from auction_platform.services.identity.domain import CreateAdmin
 from support.accounts import PASSWORD, Account, log_in, sign_up
@@ -22,6 +27,24 @@ async def seller(http: httpx.AsyncClient, name: str = "Sam") -> Account:
     assert granted.status_code == 200, granted.text
     account.access_token = (await log_in(http, account.email))["access_token"]
     return account
+
+
+def plain_terms(starts_at: datetime, ends_at: datetime, **overrides: Any) -> Terms:
+    """The terms of a plain lot (no reserve, no Buy It Now), for the use cases directly."""
+    terms = Terms(
+        title="A plain lot",
+        description="",
+        category="misc",
+        images=(),
+        currency="EUR",
+        start_cents=100,
+        reserve_cents=None,
+        buy_now_cents=None,
+        increments=DEFAULT_INCREMENTS,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    return replace(terms, **overrides)
 
 
 def lot_body(**overrides: Any) -> dict[str, Any]:
@@ -136,3 +159,15 @@ async def admin_token(http: httpx.AsyncClient, platform: Platform) -> dict[str, 
         ctx=platform.runtimes["identity"].context,
     )
     return {"Authorization": f"Bearer {(await log_in(http, admin.email))['access_token']}"}
+
+
+async def outbox(platform: Platform, event_type: str) -> list[dict[str, Any]]:
+    """The data of every event of this type the auction service has emitted."""
+    runtime = platform.runtimes["auction"]
+    assert runtime.db is not None
+    table = TABLES.outbox
+    async with runtime.db.read() as conn:
+        payloads = (
+            await conn.execute(select(table.c.payload).where(table.c.event_type == event_type))
+        ).scalars()
+        return [json.loads(payload)["data"] for payload in payloads]

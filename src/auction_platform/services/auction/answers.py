@@ -30,6 +30,21 @@ class SoftCloseTerms(_Answer):
     max_extensions: int
 
 
+class ShippingRate(_Answer):
+    """A flat shipping cost to each of these countries (ISO 3166-1 alpha-2)."""
+
+    countries: list[str]
+    cost_cents: Cents
+
+
+class Delivery(_Answer):
+    """How the lot reaches its buyer: shipping rates, the buyer's courier, pickup."""
+
+    shipping: list[ShippingRate] = Field(description="Empty: the seller ships nowhere.")
+    buyer_arranges: bool = Field(description="The buyer may send their own courier.")
+    pickup_town: str | None = Field(description="Where the buyer may collect it; null: no pickup.")
+
+
 class Viewer(_Answer):
     """Who is looking, as far as this lot is concerned."""
 
@@ -92,9 +107,10 @@ class LotSummary(_Answer):
 
 
 class Lot(LotSummary):
-    """A lot with its description."""
+    """A lot with its description and how it is delivered."""
 
     description: str
+    delivery: Delivery
 
 
 class LotAnswer(_Answer):

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from auction_platform.contracts.countries import COUNTRIES
 from auction_platform.contracts.money import MAX_AMOUNT_CENTS
 from auction_platform.core.auth import (
     CurrentService,
@@ -46,6 +47,13 @@ from auction_platform.services.auction.commands import (
     ShowWatchlist,
     Unwatch,
     Watch,
+)
+from auction_platform.services.auction.delivery import DEFAULT as DEFAULT_DELIVERY
+from auction_platform.services.auction.delivery import (
+    MAX_RATES,
+    PICKUP_TOWN_LENGTH,
+    Delivery,
+    ShippingRate,
 )
 from auction_platform.services.auction.domain import Caller, Lot, Sort, Status
 from auction_platform.services.auction.handlers import Auctions
@@ -135,6 +143,26 @@ ListedCents = Annotated[
 SoftCloseSeconds = Annotated[
     StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_SECONDS})
 ]
+# Delivery as the rules check it (``delivery``): past these the rule answers with its
+# code (``too_many_rates``, ``unknown_country``...); the hard caps only bound the work.
+CountryCode = Annotated[
+    str,
+    Field(
+        max_length=8,
+        json_schema_extra={"pattern": "^[A-Z]{2}$"},
+        description="ISO 3166-1 alpha-2, e.g. `DE`.",
+    ),
+]
+ShippingCents = Annotated[
+    StrictInt, Field(json_schema_extra={"minimum": 0, "maximum": MAX_AMOUNT_CENTS})
+]
+PickupTown = Annotated[
+    str,
+    Field(
+        max_length=400,
+        json_schema_extra={"minLength": PICKUP_TOWN_LENGTH[0], "maxLength": PICKUP_TOWN_LENGTH[1]},
+    ),
+]
 # Optional terms that may be cleared with an explicit null (a null start: when published).
 NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close", "starts_at"})
 
@@ -151,6 +179,50 @@ class SoftCloseBody(_Strict):
     max_extensions: Annotated[
         StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_EXTENSIONS})
     ]
+
+
+class ShippingRateBody(_Strict):
+    """A flat cost (minor units of the lot's currency, 0: free) to each of these countries."""
+
+    countries: Annotated[
+        list[CountryCode],
+        Field(max_length=1_000, json_schema_extra={"minItems": 1, "maxItems": len(COUNTRIES)}),
+    ]
+    cost_cents: ShippingCents
+
+
+class DeliveryBody(_Strict):
+    """How the lot reaches its buyer; at least one way (422 `no_delivery`).
+
+    A way left out is not offered. A country has one cost: it may appear in one rate
+    only (422 `country_twice`).
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipping": [
+                        {"countries": ["DE", "AT"], "cost_cents": 690},
+                        {"countries": ["FR", "NL", "BE"], "cost_cents": 1_290},
+                    ],
+                    "buyer_arranges": False,
+                    "pickup_town": "Leipzig",
+                }
+            ]
+        }
+    )
+
+    shipping: Annotated[
+        list[ShippingRateBody], Field(max_length=200, json_schema_extra={"maxItems": MAX_RATES})
+    ] = []
+    buyer_arranges: StrictBool = False
+    pickup_town: PickupTown | None = None
+
+    def delivery(self) -> Delivery:
+        """The delivery these fields describe (unchecked: the listing rules check it)."""
+        rates = tuple(ShippingRate(tuple(r.countries), r.cost_cents) for r in self.shipping)
+        return Delivery(rates, self.buyer_arranges, self.pickup_town)
 
 
 class NewLot(_Strict):
@@ -190,6 +262,8 @@ class NewLot(_Strict):
     duration_seconds: Duration | None = None
     # Left out: the default soft close; ``null``: none.
     soft_close: SoftCloseBody | None = None
+    # Left out: the buyer arranges delivery.
+    delivery: DeliveryBody | None = None
     publish: StrictBool = False
 
     @model_validator(mode="after")
@@ -217,6 +291,7 @@ class LotChange(_Strict):
     ends_at: AwareDatetime | None = None
     duration_seconds: Duration | None = None
     soft_close: SoftCloseBody | None = None
+    delivery: DeliveryBody | None = None
 
     @model_validator(mode="after")
     def _at_most_one_end(self) -> Self:
@@ -260,6 +335,7 @@ def _terms(body: NewLot, *, now: datetime) -> Terms:
         ),
         starts_when_published=body.starts_at is None,
         duration=_duration(body.duration_seconds),
+        delivery=body.delivery.delivery() if body.delivery is not None else DEFAULT_DELIVERY,
     )
 
 
@@ -280,6 +356,8 @@ def _changes(body: LotChange) -> dict[str, Any]:
             value = _increments(value)
         elif name == "soft_close":
             value = _soft_close(value)
+        elif name == "delivery":
+            value = value.delivery()
         elif name == "duration_seconds":
             name, value = "duration", _duration(value)
         elif name == "publish":
@@ -331,6 +409,15 @@ def build_router(ctx: Auctions) -> APIRouter:
         the two. The run must lie within the platform's minimum and maximum duration
         (422 `invalid_duration`). Until a lot that starts when published is
         published, its `starts_at` (and, with a duration, its `ends_at`) read `null`.
+
+        **How it reaches the buyer.** `delivery` offers flat shipping rates (each a
+        list of countries and a cost in the lot's currency), a courier the buyer
+        arranges, and/or pickup in a town; left out, the buyer arranges. Refused with
+        422: `no_delivery` (nothing offered), `too_many_rates` (over 20),
+        `no_countries`, `unknown_country` (not ISO 3166-1 alpha-2), `country_twice`
+        (a country in two rates), `invalid_shipping_cost`, `invalid_pickup_town`
+        (1 to 80 characters on one line). Delivery is a term like the others: it may
+        change until the first bid.
         """
         terms = _terms(body, now=ctx.clock())
         command = CreateLot(seller_id=seller.subject, terms=terms, publish=body.publish)

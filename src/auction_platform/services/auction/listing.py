@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from auction_platform.contracts.money import CURRENCIES
 from auction_platform.core.failures import Invalid
+from auction_platform.services.auction.delivery import DEFAULT as DEFAULT_DELIVERY
+from auction_platform.services.auction.delivery import Delivery, check_delivery
 
 # eBay's bid increments: from this price (in minor units) on, bids go up by this much.
 DEFAULT_INCREMENTS: tuple[tuple[int, int], ...] = (
@@ -101,6 +103,8 @@ class Terms:
     # ``duration`` its end moves with its start. Publishing fixes both times.
     starts_when_published: bool = False
     duration: timedelta | None = None
+    # How the lot reaches its buyer (``delivery``): the buyer arranges, unless said.
+    delivery: Delivery = DEFAULT_DELIVERY
 
 
 # The terms that say when a lot runs; ``revise`` reads them together.
@@ -159,6 +163,7 @@ def check_terms(terms: Terms, *, limits: Limits) -> Terms:
         starts_at=_utc(terms.starts_at, "starts_at"),
         ends_at=_utc(terms.ends_at, "ends_at"),
         soft_close=check_soft_close(terms.soft_close),
+        delivery=check_delivery(terms.delivery, max_cents=limits.max_amount_cents),
     )
     check_prices(terms, max_cents=limits.max_amount_cents)
     check_duration(terms.starts_at, terms.ends_at, limits=limits)

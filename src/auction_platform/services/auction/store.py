@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
 from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc, utc
+from auction_platform.services.auction import delivery
 from auction_platform.services.auction.domain import Actor, Lot, Outcome, Status
 from auction_platform.services.auction.listing import SoftClose, Terms
 
@@ -74,6 +75,8 @@ lots = Table(
     Column("duration_seconds", Integer, nullable=True),
     Column("relisted_from", String(32), nullable=True),
     Column("relisted_as", String(32), nullable=True),
+    # How the lot reaches its buyer: ``DeliveryData`` as JSON text.
+    Column("delivery", Text, nullable=False, server_default=delivery.DEFAULT_JSON),
     Index("ix_auction_lots_status_ends", "status", "ends_at", "id"),
     Index("ix_auction_lots_status_price", "status", "current_price_cents", "id"),
     Index("ix_auction_lots_status_created", "status", "created_at", "id"),
@@ -160,6 +163,7 @@ def _columns(lot: Lot) -> dict[str, Any]:
         "duration_seconds": int(terms.duration.total_seconds()) if terms.duration else None,
         "relisted_from": lot.relisted_from,
         "relisted_as": lot.relisted_as,
+        "delivery": delivery.dumps(terms.delivery),
     }
 
 
@@ -187,6 +191,7 @@ def lot_from_row(row: Any) -> Lot:
         duration=timedelta(seconds=row.duration_seconds)
         if row.duration_seconds is not None
         else None,
+        delivery=delivery.loads(row.delivery),
     )
     return Lot(
         id=row.id,

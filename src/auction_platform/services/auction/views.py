@@ -17,7 +17,7 @@ from auction_platform.contracts.auctions import (
     AuctionRulesData,
     SoftCloseData,
 )
-from auction_platform.services.auction import domain
+from auction_platform.services.auction import delivery, domain
 from auction_platform.services.auction.domain import Actor, Caller, Lot
 
 
@@ -89,6 +89,7 @@ def document(lot: Lot) -> dict[str, Any]:
         "created_at": lot.created_at.isoformat(),
         "updated_at": lot.updated_at.isoformat(),
         "relisted_from": lot.relisted_from,
+        "delivery": delivery.to_data(terms.delivery),
     }
     private = {
         "reserve_cents": terms.reserve_cents,
@@ -109,6 +110,7 @@ def for_viewer(
     view = dict(public)
     if summary:
         del view["description"]
+        view.pop("delivery", None)
     subject = viewer.user_id if viewer is not None else None
     is_seller = subject is not None and subject == public["seller_id"]
     if is_seller or (viewer is not None and viewer.admin):
@@ -150,12 +152,13 @@ def rules(lot: Lot) -> AuctionRulesData:
 
 
 def published(lot: Lot) -> dict[str, Any]:
-    """``AuctionPublished`` and ``AuctionEdited``: the rules and what a catalogue shows."""
+    """``AuctionPublished`` and ``AuctionEdited``: the rules, what a catalogue shows, delivery."""
     return {
         **rules(lot),
         "category": lot.terms.category,
         "description": lot.terms.description,
         "images": list(lot.terms.images),
+        "delivery": delivery.to_data(lot.terms.delivery),
     }
 
 
