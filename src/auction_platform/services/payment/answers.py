@@ -12,7 +12,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auction_platform.services.payment.domain import OfferStatus, Status
+from auction_platform.services.payment.domain import (
+    DeliveryMethod,
+    Fulfilment,
+    OfferStatus,
+    Status,
+)
 
 Cents = Annotated[int, Field(ge=0)]
 Percent = Annotated[str, Field(description='A decimal number, e.g. `"5.0"`.', examples=["5.0"])]
@@ -21,6 +26,50 @@ SERVER_TIME = "The server's clock (UTC), to count down to a deadline."
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ShippingRate(_Answer):
+    """A flat shipping cost to every country of a list."""
+
+    countries: list[str] = Field(examples=[["DE", "AT"]])
+    cost_cents: Cents
+
+
+class DeliveryTerms(_Answer):
+    """The ways the lot's listing offers (see the listing's `delivery`)."""
+
+    shipping: list[ShippingRate]
+    buyer_arranges: bool
+    pickup_town: str | None
+
+
+class Address(_Answer):
+    """Where the lot goes (empty strings for fields not given)."""
+
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2.", examples=["DE"])
+    phone: str
+
+
+class Delivery(_Answer):
+    """How the lot reaches the buyer, and how far it has gone."""
+
+    method: DeliveryMethod | None = Field(description="Null until the buyer chose (or paid).")
+    shipping_cents: Cents
+    address: Address | None = Field(
+        description="The buyer's address: to the seller only once the order is paid."
+    )
+    terms: DeliveryTerms | None = Field(description="The ways offered.")
+    fulfilment: Fulfilment
+    shipped_at: datetime | None
+    tracking_number: str | None
+    carrier: str | None
+    received_at: datetime | None
 
 
 class Order(_Answer):
@@ -37,7 +86,9 @@ class Order(_Answer):
     hammer_cents: Cents = Field(description="The price the lot sold at.")
     buyers_premium_percent: Percent
     buyers_premium_cents: Cents
-    total_cents: Cents = Field(description="What the buyer pays: hammer and premium.")
+    total_cents: Cents = Field(description="What the buyer pays: hammer, premium and shipping.")
+    shipping_cents: Cents = Field(description="The shipping cost of the chosen method.")
+    delivery: Delivery
     second_chance: bool = Field(description="Bought through a second-chance offer.")
     due_at: datetime
     created_at: datetime

@@ -15,17 +15,26 @@ from auction_platform.core.auth import Admin, CurrentUser, Principal
 from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
 from auction_platform.core.failures import DomainError
 from auction_platform.core.inputs import ResourceId
-from auction_platform.services.payment import answers, handlers, views, webhooks
+from auction_platform.services.payment import answers, delivery, handlers, views, webhooks
 from auction_platform.services.payment.commands import (
     AcceptOffer,
+    ChooseDelivery,
+    ConfirmReceipt,
     Idempotency,
     ListOrders,
+    MarkShipped,
     Party,
     Pay,
     ReceiveWebhook,
     RefundOrder,
 )
-from auction_platform.services.payment.domain import Caller, Order, Status, sees_seller_side
+from auction_platform.services.payment.domain import (
+    Caller,
+    DeliveryMethod,
+    Order,
+    Status,
+    sees_seller_side,
+)
 from auction_platform.services.payment.handlers import Payments, PaymentStarted, ProviderFailed
 from auction_platform.services.payment.idempotency import RecordedAnswer
 from auction_platform.services.payment.providers import Intent
@@ -98,6 +107,57 @@ class PayBody(BaseModel):
     card: Annotated[str, Field(min_length=12, max_length=32)] | None = None
 
 
+Line = Annotated[str, Field(max_length=200)]
+
+
+class AddressBody(BaseModel):
+    """A delivery address; ``country`` is ISO 3166-1 alpha-2."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Line = ""
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    region: Annotated[str, Field(max_length=100)] = ""
+    postal_code: Annotated[str, Field(max_length=20)] = ""
+    country: Annotated[str, Field(pattern="^[A-Za-z]{2}$")]
+    phone: Annotated[str, Field(max_length=32)] = ""
+
+
+class DeliveryBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: DeliveryMethod
+    address: AddressBody | None = None
+
+
+class ShipmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    tracking_number: Annotated[str, Field(max_length=100)] | None = None
+    carrier: Annotated[str, Field(max_length=100)] | None = None
+
+
+DELIVERY_DESCRIPTION = """\
+Choose how the lot reaches you, among the ways its listing offers
+(`order.delivery.terms`), while the order awaits payment; you may change it until
+you pay. `shipping` needs an `address` and costs the rate whose countries include
+the address's country (`422 no_shipping_to_country` otherwise); `buyer_arranges`
+(your courier collects) takes an optional address, shown to the seller once paid;
+`pickup` (you collect in the listing's town) takes none (an address sent is not
+kept). Both cost nothing. The shipping cost joins `total_cents`. Paying without a
+choice takes the only way that needs no address when there is exactly one, else
+it is refused with `409 delivery_required`.
+"""
+
+
+def _order_change(forbidden: str, conflict: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of a change to an order: the order, or who may not, or why not now."""
+    return {
+        200: {"model": answers.OrderAnswer},
+        403: {"description": forbidden},
+        409: {"description": conflict},
+    }
+
+
 def _payment(intent: Intent, provider: str) -> dict[str, Any]:
     return {
         "provider": provider,
@@ -118,8 +178,15 @@ def build_router(ctx: Payments) -> APIRouter:
     def now() -> str:
         return ctx.clock().isoformat()
 
-    def one(order: Order, *, seller_view: bool) -> dict[str, Any]:
-        return {"order": views.order_document(order, seller_view=seller_view), "server_time": now()}
+    def one(order: Order, *, seller_view: bool, with_address: bool = True) -> dict[str, Any]:
+        document = views.order_document(order, seller_view=seller_view, with_address=with_address)
+        return {"order": document, "server_time": now()}
+
+    def seen_by(order: Order, caller: Caller) -> dict[str, Any]:
+        """An order as its buyer, its seller or an admin sees it."""
+        to_seller = caller.user_id == order.seller_id and not caller.is_admin
+        with_address = delivery.address_visible(order, to_seller=to_seller)
+        return one(order, seller_view=sees_seller_side(order, caller), with_address=with_address)
 
     @orders.get(
         "",
@@ -139,7 +206,15 @@ def build_router(ctx: Payments) -> APIRouter:
         ``?role=any`` (admins); ``?status=`` keeps one status. Newest first."""
         command = ListOrders(_caller(user), Party(role), status, cursor, limit)
         page = await handlers.list_orders(command, ctx=ctx)
-        items = [views.order_document(o, seller_view=role != "buyer") for o in page.items]
+        as_seller = role == "seller"
+        items = [
+            views.order_document(
+                o,
+                seller_view=role != "buyer",
+                with_address=delivery.address_visible(o, to_seller=as_seller),
+            )
+            for o in page.items
+        ]
         return {"items": items, "next_cursor": page.next_cursor, "server_time": now()}
 
     @orders.get(
@@ -153,7 +228,61 @@ def build_router(ctx: Payments) -> APIRouter:
         """One order, for its buyer, its seller or an admin."""
         caller = _caller(user)
         order = await handlers.get_order(order_id, caller=caller, ctx=ctx)
-        return one(order, seller_view=sees_seller_side(order, caller))
+        return seen_by(order, caller)
+
+    @orders.put(
+        "/{order_id}/delivery",
+        description=DELIVERY_DESCRIPTION,
+        responses={
+            **_order_change("Only the buyer chooses.", "The order is paid, refunded or expired."),
+            422: {
+                "description": (
+                    "`method_not_offered`, `address_required`, `address_incomplete` or "
+                    "`no_shipping_to_country`."
+                )
+            },
+        },
+    )
+    async def choose_delivery(
+        order_id: ItemId, body: DeliveryBody, user: CurrentUser
+    ) -> dict[str, Any]:
+        """Choose how your lot reaches you: shipping to an address, your courier, or pickup."""
+        address = body.address.model_dump() if body.address else None
+        command = ChooseDelivery(order_id, _caller(user), body.method, address)
+        return one(await handlers.choose_delivery(command, ctx=ctx), seller_view=False)
+
+    @orders.post(
+        "/{order_id}/shipment",
+        responses=_order_change(
+            "Only the seller marks an order shipped.",
+            "Not paid (`order_not_paid`), refunded (`order_refunded`) or shipped before "
+            "(`already_shipped`).",
+        ),
+    )
+    async def ship(
+        order_id: ItemId, user: CurrentUser, body: ShipmentBody | None = None
+    ) -> dict[str, Any]:
+        """Mark your paid order shipped (handed over, for a collection), once; tells the buyer."""
+        given = body or ShipmentBody()
+        caller = _caller(user)
+        command = MarkShipped(order_id, caller, given.tracking_number, given.carrier)
+        return seen_by(await handlers.mark_shipped(command, ctx=ctx), caller)
+
+    @orders.post(
+        "/{order_id}/receipt",
+        responses=_order_change(
+            "Only the buyer confirms receipt.",
+            "Not shipped yet (`not_shipped`; a lot you collect needs no shipment), confirmed "
+            "before (`already_received`), not paid or refunded.",
+        ),
+    )
+    async def receive(order_id: ItemId, user: CurrentUser) -> dict[str, Any]:
+        """Confirm you received the lot (shipped, or collected by you); tells the seller.
+
+        Unconfirmed, a shipped order is confirmed for you `RECEIPT_CONFIRM_DAYS` (14 by
+        default) after shipment."""
+        command = ConfirmReceipt(order_id, _caller(user))
+        return one(await handlers.confirm_receipt(command, ctx=ctx), seller_view=False)
 
     def render(outcome: PaymentStarted | DomainError) -> tuple[int, dict[str, Any]]:
         """The status and body a payment's outcome leaves with (recorded for a key)."""
