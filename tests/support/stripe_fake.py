@@ -1,4 +1,4 @@
-"""A local fake of the three Stripe API calls the payment service makes, and Stripe's webhooks.
+"""A local fake of the Stripe API calls the payment service makes, and Stripe's webhooks.
 
 Stripe's servers cannot run here, so this stands in for them over real HTTP (serve
 ``StripeFake().app`` with ``support.http_server.serving``) and the official SDK
@@ -6,6 +6,9 @@ talks to it unchanged. It implements only:
 
 - ``POST /v1/payment_intents`` and ``GET /v1/payment_intents/{id}``,
 - ``POST /v1/refunds`` (of a PaymentIntent that succeeded),
+- Connect: ``POST /v1/accounts`` (Express accounts), ``POST /v1/account_links`` and
+  ``POST /v1/transfers`` (to an account whose payouts are enabled, from a platform
+  balance that ``balance_cents`` keeps),
 
 and it remembers idempotency keys as Stripe does: the same key with the same
 parameters returns the first answer again (``Idempotent-Replayed: true``); the
@@ -58,12 +61,15 @@ class _Remembered:
 
 @dataclass
 class StripeFake:
-    """Stripe's PaymentIntents and Refunds, in memory, with its idempotency rules."""
+    """Stripe's PaymentIntents, Refunds and Connect, in memory, with its idempotency rules."""
 
     api_key: str = API_KEY
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    balance_cents: int = 10_000_000
     _keys: dict[str, _Remembered] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -94,6 +100,18 @@ class StripeFake:
         @app.post("/v1/refunds")
         async def create_refund(request: Request) -> JSONResponse:
             return await self._idempotent(request, "refunds", self._create_refund)
+
+        @app.post("/v1/accounts")
+        async def create_account(request: Request) -> JSONResponse:
+            return await self._idempotent(request, "accounts", self._create_account)
+
+        @app.post("/v1/account_links")
+        async def create_account_link(request: Request) -> JSONResponse:
+            return await self._idempotent(request, "account_links", self._create_link)
+
+        @app.post("/v1/transfers")
+        async def create_transfer(request: Request) -> JSONResponse:
+            return await self._idempotent(request, "transfers", self._create_transfer)
 
         return app
 
@@ -174,7 +192,87 @@ class StripeFake:
         self.refunds[refund["id"]] = refund
         return 200, refund
 
+    def _create_account(self, params: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
+        values = dict(params)
+        if values.get("type") != "express":
+            return 400, {"error": {"type": "invalid_request_error", "message": "Invalid type"}}
+        account = {
+            "id": _id("acct"),
+            "object": "account",
+            "type": "express",
+            "charges_enabled": False,
+            "payouts_enabled": False,
+            "details_submitted": False,
+            "capabilities": {"transfers": "inactive"},
+            "metadata": _nested(params, "metadata"),
+        }
+        self.accounts[account["id"]] = account
+        return 200, account
+
+    def _create_link(self, params: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
+        values = dict(params)
+        if values.get("account") not in self.accounts or not values.get("return_url"):
+            return 400, {"error": {"type": "invalid_request_error", "message": "No such account"}}
+        return 200, {
+            "object": "account_link",
+            "url": f"https://connect.stripe.com/setup/e/{values['account']}/{uuid.uuid4().hex}",
+            "created": int(time.time()),
+            "expires_at": int(time.time()) + 300,
+        }
+
+    def _create_transfer(self, params: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
+        values = dict(params)
+        account = self.accounts.get(values.get("destination", ""))
+        if account is None or not account["payouts_enabled"]:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "The destination account cannot receive transfers.",
+                }
+            }
+        amount = int(values.get("amount", "0"))
+        if amount > self.balance_cents:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "balance_insufficient",
+                    "message": "You have insufficient funds in your Stripe account.",
+                }
+            }
+        self.balance_cents -= amount
+        transfer = {
+            "id": _id("tr"),
+            "object": "transfer",
+            "amount": amount,
+            "amount_reversed": 0,
+            "currency": values.get("currency"),
+            "destination": account["id"],
+            "transfer_group": values.get("transfer_group"),
+            "metadata": _nested(params, "metadata"),
+            "reversed": False,
+        }
+        self.transfers[transfer["id"]] = transfer
+        return 200, transfer
+
     # --- what the buyer's browser and Stripe's webhooks would do -----------------
+
+    def finish_onboarding(self, account_id: str) -> dict[str, Any]:
+        """The seller completed onboarding: the ``account.updated`` event, payouts enabled."""
+        account = self.accounts[account_id]
+        account.update(
+            payouts_enabled=True,
+            charges_enabled=True,
+            details_submitted=True,
+            capabilities={"transfers": "active"},
+        )
+        return event("account.updated", account)
+
+    def reverse(self, transfer_id: str) -> dict[str, Any]:
+        """The platform took a transfer back: the ``transfer.reversed`` event."""
+        transfer = self.transfers[transfer_id]
+        transfer.update(reversed=True, amount_reversed=transfer["amount"])
+        self.balance_cents += transfer["amount"]
+        return event("transfer.reversed", transfer)
 
     def succeed(self, intent_id: str) -> dict[str, Any]:
         """The buyer confirmed with a card that works: the ``payment_intent.succeeded`` event."""

@@ -111,6 +111,20 @@ class SecondChanceOfferData(TypedDict):
 SECOND_CHANCE_OFFERED = "SecondChanceOffered"
 
 
+class PayoutData(TypedDict):
+    """The money of one order sent to its seller's account."""
+
+    payout_id: str
+    order_id: str
+    seller_id: str
+    amount_cents: int
+    currency: str
+    paid_at: str
+
+
+PAYOUT_SENT = "PayoutSent"  # PayoutData: to the seller
+
+
 class FeedbackData(TypedDict):
     """A party of an order rated the other (``edited``: changed what they said before)."""
 

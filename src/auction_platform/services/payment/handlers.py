@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,6 +43,7 @@ from auction_platform.services.payment import (
     delivery,
     domain,
     idempotency,
+    payouts,
     store,
     views,
 )
@@ -64,6 +65,7 @@ from auction_platform.services.payment.domain import (
     Transition,
 )
 from auction_platform.services.payment.idempotency import RecordedAnswer
+from auction_platform.services.payment.payout_providers import PayoutProvider, SandboxPayouts
 from auction_platform.services.payment.providers import (
     CardDeclined,
     CardRefused,
@@ -85,6 +87,7 @@ class Payments:
     settings: Settings
     clock: Callable[[], datetime]
     provider: PaymentProvider
+    payout_provider: PayoutProvider = dataclasses.field(default_factory=SandboxPayouts)
 
     @property
     def terms(self) -> domain.Terms:
@@ -203,6 +206,11 @@ async def save_transition(
     if transition.order.status is not domain.Status.AWAITING_PAYMENT:
         await store.drop_unsent_reminders(tx.conn, before.id)
     emit_change(tx, transition, **extra)
+    after = transition.order
+    if transition.outcome == "paid":
+        await payouts.credit_paid_order(tx, after, now=after.updated_at)
+    if after.refunded_cents > before.refunded_cents:
+        await payouts.debit_refund(tx, after, after.refunded_cents, now=after.updated_at)
 
 
 async def open_order(tx: Transaction, order: Order, ctx: Payments) -> bool:
@@ -215,9 +223,19 @@ async def open_order(tx: Transaction, order: Order, ctx: Payments) -> bool:
     return True
 
 
-def encode_cursor(order: Order) -> str:
-    """An opaque keyset cursor after ``order``."""
-    raw = f"{order.created_at.isoformat()}|{order.id}".encode()
+class Listed(Protocol):
+    """What is listed newest first by (created_at, id): an order, a payout."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def encode_cursor(item: Listed) -> str:
+    """An opaque keyset cursor after ``item``."""
+    raw = f"{item.created_at.isoformat()}|{item.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -506,4 +524,5 @@ async def confirm_receipt(command: ConfirmReceipt, *, ctx: Payments) -> Order:
         tx.emit(
             ORDER_RECEIVED, {**data, "received_at": now.isoformat(), "automatically": automatically}
         )
+        await payouts.release_payout(tx, received, now=now)
     return received

@@ -95,7 +95,8 @@ def refund_key(order: Order) -> str:
     return f"re-{order.id}"
 
 
-def _translate(error: stripe.StripeError) -> ProviderError:
+def translate(error: stripe.StripeError) -> ProviderError:
+    """A Stripe error as the service tells it: unavailable (retry) or refused."""
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
         return ProviderError(
             "payment_provider_unavailable", "Stripe is unreachable; retry shortly", unavailable=True
@@ -131,6 +132,10 @@ class StripeProvider:
         self._webhook_secrets = webhook_secrets
         self._http: stripe.AIOHTTPClient | None = None
         self._client: stripe.StripeClient | None = None
+
+    def client(self) -> stripe.StripeClient:
+        """The SDK's client (Stripe Connect's payouts share its connections and key)."""
+        return self._stripe()
 
     def _stripe(self) -> stripe.StripeClient:
         # Built on first use, inside the event loop that will use its connections.
@@ -174,7 +179,7 @@ class StripeProvider:
                 params, options={"idempotency_key": intent_key(order)}
             )
         except stripe.StripeError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
         return self._intent(found)
 
     async def retrieve_intent(self, intent_id: str, order: Order) -> Intent:
@@ -182,7 +187,7 @@ class StripeProvider:
         try:
             found = await self._stripe().v1.payment_intents.retrieve_async(intent_id)
         except stripe.StripeError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
         return self._intent(found)
 
     async def confirm(self, intent: Intent, order: Order, card: str) -> Intent:
@@ -204,7 +209,7 @@ class StripeProvider:
                 params, options={"idempotency_key": refund_key(order)}
             )
         except stripe.StripeError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
         return Refund(id=done.id, status=done.status or "pending", amount_cents=done.amount)
 
     def health(self) -> dict[str, Any]:

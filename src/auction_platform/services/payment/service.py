@@ -15,12 +15,19 @@ from auction_platform.services.payment import (
     consumers,
     feedback_api,
     handlers,
+    payout_api,
+    payout_scheduler,
     scheduler,
     store,
     webhooks,
 )
 from auction_platform.services.payment.commands import ReceiveWebhook
 from auction_platform.services.payment.handlers import Payments
+from auction_platform.services.payment.payout_providers import (
+    PayoutProvider,
+    SandboxPayouts,
+    StripeConnect,
+)
 from auction_platform.services.payment.providers import PaymentProvider, StripeProvider
 from auction_platform.services.payment.sandbox import Deliver, SandboxProvider
 from auction_platform.settings import Environment, Settings
@@ -42,6 +49,13 @@ def build_provider(settings: Settings, *, deliver: Deliver) -> PaymentProvider:
     )
 
 
+def build_payout_provider(provider: PaymentProvider) -> PayoutProvider:
+    """Stripe Connect beside Stripe (sharing its client); beside the sandbox, its payouts."""
+    if isinstance(provider, StripeProvider):
+        return StripeConnect(provider.client)
+    return SandboxPayouts()
+
+
 def build_context(runtime: ServiceRuntime[Payments]) -> Payments:
     """Build the payment context the routes, consumers and deadlines job share."""
     settings = runtime.settings
@@ -55,12 +69,14 @@ def build_context(runtime: ServiceRuntime[Payments]) -> Payments:
         # The sandbox's events take the Stripe endpoint's own code path.
         return await webhooks.receive(ReceiveWebhook(payload, signature), ctx=runtime.context)
 
+    provider = build_provider(settings, deliver=deliver)
     return Payments(
         uow=runtime.require_uow(),
         settings=settings,
         # Read per call, so a test can move the service's clock after start.
         clock=lambda: runtime.clock(),
-        provider=build_provider(settings, deliver=deliver),
+        provider=provider,
+        payout_provider=build_payout_provider(provider),
     )
 
 
@@ -88,7 +104,7 @@ def _background(runtime: ServiceRuntime[Payments]) -> Sequence[Callable[[], Awai
             await handlers.forget_old_idempotency_keys(ctx, older_than=retention)
             await asyncio.sleep(300)
 
-    return [lambda: scheduler.run(ctx), forget_keys]
+    return [lambda: scheduler.run(ctx), lambda: payout_scheduler.run(ctx), forget_keys]
 
 
 async def _shutdown(runtime: ServiceRuntime[Payments]) -> None:
@@ -114,6 +130,7 @@ DEFINITION = ServiceDefinition[Payments](
     routers=lambda runtime: [
         api.build_router(runtime.context),
         feedback_api.build_router(runtime.context),
+        payout_api.build_router(runtime.context),
     ],
     consumers=_consumers,
     checks=_checks,

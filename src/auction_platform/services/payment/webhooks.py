@@ -15,6 +15,8 @@ and the sandbox's both come through here, signed the same way.
 - The order row is locked, and the domain's transitions are the ones arrival
   order cannot spoil (see ``domain``). Events for unknown orders and types the
   service does not use are recorded and answered 200, so Stripe stops retrying.
+- Stripe Connect's ``account.updated`` (a seller's account may receive payouts)
+  and ``transfer.reversed`` (a payout taken back) go to ``payout_handlers``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import stripe
 from stripe import WebhookSignature
 
 from auction_platform.core.failures import Invalid
-from auction_platform.services.payment import domain, store
+from auction_platform.services.payment import domain, payout_handlers, store
 from auction_platform.services.payment.commands import ReceiveWebhook
 from auction_platform.services.payment.domain import Order, Transition
 from auction_platform.services.payment.handlers import Payments, save_transition
@@ -169,7 +171,12 @@ async def apply(ctx: Payments, event: dict[str, Any]) -> Received:
         ):
             return Received(event_id, event_type, "duplicate", duplicate=True)
         order: Order | None = None
-        if event_type not in HANDLED:
+        about: str | None = None  # the order a payout's event is about
+        if event_type in payout_handlers.HANDLED:
+            outcome, about = await payout_handlers.apply_provider_event(
+                tx, event_type, obj, now=ctx.clock()
+            )
+        elif event_type not in HANDLED:
             outcome = "ignored_type"
         else:
             order_id, intent_id = _references(event_type, obj)
@@ -193,6 +200,6 @@ async def apply(ctx: Payments, event: dict[str, Any]) -> Received:
             if outcome == "late_payment_flagged_for_refund":
                 log.warning("order %s was paid after it expired; it needs a refund", order.id)
         await store.record_webhook_outcome(
-            tx.conn, event_id, order_id=order.id if order else None, outcome=outcome
+            tx.conn, event_id, order_id=order.id if order else about, outcome=outcome
         )
     return Received(event_id, event_type, outcome)
