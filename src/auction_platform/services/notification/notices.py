@@ -184,6 +184,7 @@ def second_chance(event: Envelope) -> list[Notice]:
 def feedback_left(event: Envelope) -> list[Notice]:
     """``payment.FeedbackLeft``: the rated party hears what the other said (and a change of it)."""
     data = event.data
+    rated = str(data["ratee_id"])
     values = {
         "order_id": str(data["order_id"]),
         "auction_id": str(data["auction_id"]),
@@ -192,9 +193,9 @@ def feedback_left(event: Envelope) -> list[Notice]:
         "rating": str(data["rating"]),
         "comment": " ".join(str(data["comment"]).split()),
         "edited": bool(data["edited"]),
-        "rated_id": str(data["ratee_id"]),
+        "rated_id": rated,
     }
-    return [Notice("feedback_received", "feedback", values["rated_id"], values)]
+    return [Notice("feedback_received", "feedback", rated, values)]
 
 
 def welcome(event: Envelope) -> list[Notice]:
