@@ -1,24 +1,41 @@
-"""The Stripe Connect payout provider (the official SDK) against the local fake of Stripe's API.
+"""Stripe Connect payouts against the local fake of Stripe's API.
 
-The fake remembers idempotency keys as Stripe does, so these tests show that one
-seller gets one connected account and one payout attempt one transfer, however
-often (and however concurrently) it is asked.
+The provider (the official SDK) on its own: the fake remembers idempotency keys as
+Stripe does, so one seller gets one connected account and one payout attempt one
+transfer, however often (and however concurrently) it is asked. Then the payment
+service in Stripe mode, embedded and distributed: connecting, Stripe's signed
+``account.updated`` and ``transfer.reversed``, and the payouts job.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from test_payment_payouts import (
+    balance,
+    connect,
+    ledger_of,
+    paid_out,
+    payments,
+    payouts_of,
+    received,
+)
+from test_payment_stripe_webhooks import World, stripe_world
 
+from auction_platform.services.payment import payout_scheduler
+from auction_platform.services.payment.domain import Order
 from auction_platform.services.payment.ledger import Payout, PayoutStatus
 from auction_platform.services.payment.payout_providers import SandboxPayouts, StripeConnect
 from auction_platform.services.payment.providers import ProviderError, StripeProvider
+from auction_platform.settings import Settings
+from support.auctions import admin_token
 from support.http_server import free_port, serving
 from support.stripe_fake import API_KEY, StripeFake
+from support.waiting import eventually
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BACK = {"return_url": "https://example.com/account/payouts?connected=1"}
@@ -127,3 +144,102 @@ async def test_the_sandbox_enables_accounts_at_once_and_names_transfers_by_attem
     first = await sandbox.transfer(a_payout(), destination="acct_sandbox_sam")
     assert first == await sandbox.transfer(a_payout(), destination="acct_sandbox_sam")
     assert first != await sandbox.transfer(a_payout(attempts=2), destination="acct_sandbox_sam")
+
+
+# --- the payment service in Stripe mode: connect, Stripe's webhooks, the payouts job ---------
+
+
+@pytest.fixture
+async def stripe_mode(make_settings: Callable[..., Settings]) -> AsyncIterator[World]:
+    async with stripe_world(make_settings) as made:
+        yield made
+
+
+async def paid_in_stripe(stripe_mode: World) -> Order:
+    order = await stripe_mode.order()
+    answer = await stripe_mode.deliver(stripe_mode.stripe.succeed(await stripe_mode.intent(order)))
+    assert answer.json()["outcome"] == "paid"
+    return order
+
+
+async def test_a_seller_connects_and_stripe_enabling_the_account_sends_the_payout(
+    stripe_mode: World,
+) -> None:
+    order = await paid_in_stripe(stripe_mode)
+    await received(stripe_mode.platform, order)
+    [waiting] = await payouts_of(stripe_mode.http, stripe_mode.seller)
+    assert waiting["status"] == "awaiting_account"
+    connected = await connect(stripe_mode.http, stripe_mode.seller)
+    assert connected["payouts_enabled"] is False
+    assert connected["onboarding_url"].startswith("https://connect.stripe.com/")
+    [account_id] = stripe_mode.stripe.accounts
+    assert connected["account_id"] == account_id
+    assert stripe_mode.stripe.accounts[account_id]["metadata"] == {
+        "seller_id": stripe_mode.seller.id
+    }
+    again = await connect(stripe_mode.http, stripe_mode.seller)  # a fresh link to the same account
+    assert again["account_id"] == account_id and len(stripe_mode.stripe.accounts) == 1
+    await payout_scheduler.run_once(payments(stripe_mode.platform))
+    assert stripe_mode.stripe.transfers == {}
+    enabled = stripe_mode.stripe.finish_onboarding(account_id)
+    forged = await stripe_mode.deliver(enabled, secret="whsec_someone_else")
+    assert (forged.status_code, forged.json()["error"]["code"]) == (400, "invalid_signature")
+    answer = await stripe_mode.deliver(enabled)
+    assert answer.json()["outcome"] == "account_enabled"
+    await paid_out(stripe_mode.http, stripe_mode.seller)
+    [transfer] = stripe_mode.stripe.transfers.values()
+    assert (transfer["amount"], transfer["destination"], transfer["transfer_group"]) == (
+        9_000,
+        account_id,
+        order.id,
+    )
+    assert (await stripe_mode.deliver(enabled)).json()["duplicate"] is True
+
+
+async def test_a_reversed_transfer_fails_the_payout_and_credits_the_ledger_once(
+    stripe_mode: World,
+) -> None:
+    connected = await connect(stripe_mode.http, stripe_mode.seller)
+    await stripe_mode.deliver(stripe_mode.stripe.finish_onboarding(connected["account_id"]))
+    order = await paid_in_stripe(stripe_mode)
+    await received(stripe_mode.platform, order)
+    await paid_out(stripe_mode.http, stripe_mode.seller)
+    [transfer_id] = stripe_mode.stripe.transfers
+    reversed_event = stripe_mode.stripe.reverse(transfer_id)
+    forged = await stripe_mode.deliver(reversed_event, secret="whsec_someone_else")
+    assert forged.status_code == 400
+    answer = await stripe_mode.deliver(reversed_event)
+    assert answer.json()["outcome"] == "payout_reversed"
+    again = dict(reversed_event, id=f"{reversed_event['id']}_again")  # another delivery
+    assert (await stripe_mode.deliver(again)).json()["outcome"] == "ignored_failed"
+    [payout] = await payouts_of(stripe_mode.http, stripe_mode.seller)
+    assert (payout["status"], payout["failure"]) == ("failed", "the transfer was reversed")
+    kinds = [e.kind.value for e in await ledger_of(stripe_mode.platform, order.id)]
+    assert kinds == ["sale", "payout", "payout_reversed"]
+    [eur] = (await balance(stripe_mode.http, stripe_mode.seller))["balances"]
+    assert (eur["available_cents"], eur["paid_out_cents"]) == (9_000, 0)
+
+
+async def test_a_transfer_stripe_refuses_fails_the_payout_until_an_admin_releases_it(
+    stripe_mode: World,
+) -> None:
+    connected = await connect(stripe_mode.http, stripe_mode.seller)
+    await stripe_mode.deliver(stripe_mode.stripe.finish_onboarding(connected["account_id"]))
+    stripe_mode.stripe.balance_cents = 0
+    order = await paid_in_stripe(stripe_mode)
+    await received(stripe_mode.platform, order)
+
+    async def failed() -> bool:
+        return (await payouts_of(stripe_mode.http, stripe_mode.seller))[0]["status"] == "failed"
+
+    await eventually(failed)
+    [payout] = await payouts_of(stripe_mode.http, stripe_mode.seller)
+    assert "insufficient funds" in payout["failure"]
+    assert [e.kind.value for e in await ledger_of(stripe_mode.platform, order.id)] == ["sale"]
+    stripe_mode.stripe.balance_cents = 1_000_000
+    admin = await admin_token(stripe_mode.http, stripe_mode.platform)
+    released = await stripe_mode.http.post(f"/api/v1/payouts/{payout['id']}/release", headers=admin)
+    assert released.json()["payout"]["status"] == "pending"
+    await paid_out(stripe_mode.http, stripe_mode.seller)
+    [done] = await payouts_of(stripe_mode.http, stripe_mode.seller)
+    assert done["attempts"] == 2 and len(stripe_mode.stripe.transfers) == 1

@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +111,9 @@ class World:
         return int(count or 0)
 
 
-@pytest.fixture
-async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[World]:
+@asynccontextmanager
+async def stripe_world(make_settings: Callable[..., Settings]) -> AsyncIterator[World]:
+    """The platform with Stripe (the local fake) as its payment provider, a seller and a buyer."""
     fake = StripeFake()
     async with serving(fake.app) as url:
         settings = make_settings(
@@ -126,6 +128,12 @@ async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[World]:
         ):
             seller, buyer = await sign_up_all(http, "Sam", "Bob")
             yield World(platform, http, fake, seller, buyer)
+
+
+@pytest.fixture
+async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[World]:
+    async with stripe_world(make_settings) as made:
+        yield made
 
 
 async def test_paying_gives_one_intent_and_a_signed_success_pays(world: World) -> None:
