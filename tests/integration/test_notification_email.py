@@ -305,6 +305,51 @@ async def test_a_payment_is_confirmed_to_the_buyer_and_announced_to_the_seller(
     assert "Seller fee: -€20.00" in news.text
 
 
+async def test_delivery_news_reaches_the_seller_then_the_buyer_then_the_seller(
+    platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
+) -> None:
+    sam, bob = await sign_up(identity, name="Sam"), await sign_up(identity, name="Bob")
+    address: payments.DeliveryAddressData = {
+        "name": "Bob Buyer",
+        "line1": "1 Hauptstraße",
+        "line2": "",
+        "city": "Berlin",
+        "region": "",
+        "postal_code": "10115",
+        "country": "DE",
+        "phone": "",
+    }
+    delivery = {
+        "shipping_cents": 1_500,
+        "total_cents": 22_500,
+        "delivery_method": "shipping",
+        "delivery_address": address,
+        "pickup_town": None,
+        "tracking_number": None,
+        "carrier": None,
+        "shipped_at": None,
+    }
+    await publish(platform, "payment", payments.ORDER_PAID, order(bob, sam, **delivery))
+    [news] = await smtp.wait_for(sam.email, "payment_received_seller")
+    assert "Ship to:\n  Bob Buyer\n  1 Hauptstraße\n  10115 Berlin\n  DE" in news.text
+    assert "Your proceeds: €195.00" in news.text  # the price less the fee, and the shipping
+    [receipt] = await smtp.wait_for(bob.email, "payment_received_buyer")
+    assert "Shipping: €15.00" in receipt.text and "Total paid: €225.00" in receipt.text
+
+    tracked = {**delivery, "tracking_number": "1Z999AA10123456784", "carrier": "UPS"}
+    shipped = {**order(bob, sam, **tracked), "shipped_at": DUE}
+    await publish(platform, "payment", payments.ORDER_SHIPPED, shipped)
+    [sent] = await smtp.wait_for(bob.email, "order_shipped")
+    assert sent.subject == "“A 1960s Leica M3” is on its way"
+    assert "Tracking number: 1Z999AA10123456784" in sent.text and "Carrier: UPS" in sent.text
+    received = {**shipped, "received_at": DUE, "automatically": False}
+    await publish(platform, "payment", payments.ORDER_RECEIVED, received)
+    [got] = await smtp.wait_for(sam.email, "order_received")
+    assert got.subject == "“A 1960s Leica M3” was received"
+    await until(lambda: handled(platform, "delivery") == 2)
+    assert smtp.to(sam.email, "order_shipped") == [] and smtp.to(bob.email, "order_received") == []
+
+
 async def test_the_runner_up_gets_a_second_chance(
     platform: Platform, smtp: SmtpServer, identity: httpx.AsyncClient
 ) -> None:

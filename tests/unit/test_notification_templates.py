@@ -25,8 +25,19 @@ ORDER: dict[str, Any] = {
     "buyers_premium_cents": 1_000,
     "seller_fee_cents": 2_000,
     "total_cents": 21_000,
+    "shipping_cents": 0,
     "due_at": "2030-05-18T10:00:00+00:00",
     "second_chance": False,
+}
+SHIPPED: dict[str, Any] = {
+    **ORDER,
+    "shipping_cents": 1_500,
+    "total_cents": 22_500,
+    "delivery_method": "shipping",
+    "address_lines": ["Bob Buyer", "1 Hauptstraße", "10115 Berlin", "DE"],
+    "pickup_town": None,
+    "tracking_number": "1Z999AA10123456784",
+    "carrier": "UPS",
 }
 LOT: dict[str, Any] = {"auction_id": "auc-1", "title": "A 1960s Leica M3"}
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -50,7 +61,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "payment_due": ORDER,
     "payment_reminder": {**ORDER, "hours_after": 24},
     "payment_received_buyer": ORDER,
-    "payment_received_seller": {**ORDER, "payout_cents": 18_000},
+    "payment_received_seller": {**SHIPPED, "payout_cents": 19_500},
+    "order_shipped": SHIPPED,
+    "order_received": {
+        **SHIPPED,
+        "automatically": False,
+        "received_at": "2030-05-20T10:00:00+00:00",
+    },
     "second_chance": {
         **LOT,
         "offer_id": "off-1",
@@ -309,3 +326,50 @@ def test_feedback_tells_the_rated_party_what_was_said_and_where_it_shows(
     assert "&lt;b&gt;Never&lt;/b&gt; again" in changed.html and "<b>Never" not in changed.html
     by_seller = templates.sms("feedback_received", values("feedback_received", rater_role="seller"))
     assert by_seller.startswith('Auction Platform: the seller of "A 1960s Leica M3" left positive')
+
+
+def test_the_paid_seller_is_told_how_to_deliver(templates: Templates) -> None:
+    shipping = templates.email("payment_received_seller", values("payment_received_seller"))
+    for part in (shipping.text, shipping.html):
+        assert "Ship to" in part and "1 Hauptstraße" in part and "10115 Berlin" in part
+        assert "€15.00" in part and "€195.00" in part  # the shipping is the seller's to spend
+    sms = templates.sms("payment_received_seller", values("payment_received_seller"))
+    assert "ship it to Bob Buyer, 1 Hauptstraße, 10115 Berlin, DE" in sms
+    pickup = values(
+        "payment_received_seller",
+        delivery_method="pickup",
+        address_lines=[],
+        pickup_town="Leipzig",
+        shipping_cents=0,
+    )
+    collected = templates.email("payment_received_seller", pickup)
+    assert "collects the item in Leipzig" in collected.text
+    assert "Ship to" not in collected.text and "Shipping paid" not in collected.text
+    assert "collects it in Leipzig" in templates.sms("payment_received_seller", pickup)
+
+
+def test_the_buyers_receipt_shows_the_shipping(templates: Templates) -> None:
+    shipped = templates.email("payment_received_buyer", values("payment_received_buyer", **SHIPPED))
+    assert "Shipping: €15.00" in shipped.text and "€225.00" in shipped.text
+    plain = templates.email("payment_received_buyer", values("payment_received_buyer"))
+    assert "Shipping" not in plain.text
+
+
+def test_the_shipment_gives_the_buyer_its_tracking(templates: Templates) -> None:
+    mail = templates.email("order_shipped", values("order_shipped"))
+    assert mail.subject == "“A 1960s Leica M3” is on its way"
+    for part in (mail.text, mail.html):
+        assert "1Z999AA10123456784" in part and "UPS" in part
+        assert "https://auctions.example.com/orders/ord-1" in part
+    assert "tracking 1Z999AA10123456784" in templates.sms("order_shipped", values("order_shipped"))
+    untracked = values("order_shipped", tracking_number=None, carrier=None)
+    assert "Tracking" not in templates.email("order_shipped", untracked).text
+    handed = templates.email("order_shipped", values("order_shipped", delivery_method="pickup"))
+    assert "handed over" in handed.subject
+
+
+def test_the_seller_hears_of_the_receipt_and_how_it_came(templates: Templates) -> None:
+    confirmed = templates.email("order_received", values("order_received"))
+    assert "The buyer has confirmed receiving" in confirmed.text
+    automatic = templates.email("order_received", values("order_received", automatically=True))
+    assert "has passed" in automatic.text and "The buyer has confirmed" not in automatic.text

@@ -41,6 +41,7 @@ NOTICES = (
     "not_sold",
     "payment_due",
     "payment_received",
+    "delivery",
     "second_chance",
     "auction_cancelled",
     "feedback",

@@ -140,9 +140,12 @@ def payment_due(event: Envelope) -> list[Notice]:
 
 
 def payment_received(event: Envelope) -> list[Notice]:
-    """``payment.OrderPaid``: a receipt for the buyer, the news for the seller."""
-    values = _order(event.data)
-    values["payout_cents"] = values["hammer_cents"] - values["seller_fee_cents"]
+    """``payment.OrderPaid``: a receipt for the buyer, the news for the seller (how to deliver)."""
+    values = {**_order(event.data), **_delivery(event.data)}
+    # The seller is paid the price less the fee, and the shipping to spend on sending it.
+    values["payout_cents"] = (
+        values["hammer_cents"] - values["seller_fee_cents"] + values["shipping_cents"]
+    )
     return [
         Notice("payment_received_buyer", "payment_received", values["buyer_id"], values),
         Notice("payment_received_seller", "payment_received", values["seller_id"], values),
@@ -165,6 +168,32 @@ def refunded(event: Envelope) -> list[Notice]:
         Notice("refunded_buyer", "payment_received", values["buyer_id"], values),
         Notice("refunded_seller", "payment_received", values["seller_id"], values),
     ]
+
+
+def delivery(event: Envelope) -> list[Notice]:
+    """``payment.OrderShipped``: the buyer hears the lot is on its way (and how to track it);
+    ``payment.OrderReceived``: the seller hears the buyer has it."""
+    values = {**_order(event.data), **_delivery(event.data)}
+    if event.type == payments.ORDER_SHIPPED:
+        return [Notice("order_shipped", "delivery", values["buyer_id"], values)]
+    values["automatically"] = bool(event.data["automatically"])
+    values["received_at"] = str(event.data["received_at"])
+    return [Notice("order_received", "delivery", values["seller_id"], values)]
+
+
+def _delivery(data: Mapping[str, Any]) -> dict[str, Any]:
+    """How an order reaches its buyer; an event from before delivery says nothing of it."""
+    address = data.get("delivery_address") or {}
+    city = " ".join(str(address.get(k) or "") for k in ("postal_code", "city")).strip()
+    lines = [str(address.get(k) or "") for k in ("name", "line1", "line2")] + [city]
+    lines += [str(address.get(k) or "") for k in ("region", "country", "phone")]
+    return {
+        "delivery_method": data.get("delivery_method"),
+        "address_lines": [line for line in lines if line] if address else [],
+        "pickup_town": data.get("pickup_town"),
+        "tracking_number": data.get("tracking_number"),
+        "carrier": data.get("carrier"),
+    }
 
 
 def second_chance(event: Envelope) -> list[Notice]:
@@ -222,6 +251,7 @@ def _order(data: Mapping[str, Any]) -> dict[str, Any]:
         "buyers_premium_cents": int(data["buyers_premium_cents"]),
         "seller_fee_cents": int(data["seller_fee_cents"]),
         "total_cents": int(data["total_cents"]),
+        "shipping_cents": int(data.get("shipping_cents") or 0),
         "due_at": str(data["due_at"]),
         "second_chance": bool(data.get("second_chance", False)),
     }

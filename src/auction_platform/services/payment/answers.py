@@ -60,16 +60,12 @@ class Delivery(_Answer):
     """How the lot reaches the buyer, and how far it has gone."""
 
     method: DeliveryMethod | None = Field(description="Null until the buyer chose (or paid).")
-    shipping_cents: Cents
     address: Address | None = Field(
         description="The buyer's address: to the seller only once the order is paid."
     )
     terms: DeliveryTerms | None = Field(description="The ways offered.")
-    fulfilment: Fulfilment
-    shipped_at: datetime | None
     tracking_number: str | None
     carrier: str | None
-    received_at: datetime | None
 
 
 class Order(_Answer):
@@ -89,6 +85,13 @@ class Order(_Answer):
     total_cents: Cents = Field(description="What the buyer pays: hammer, premium and shipping.")
     shipping_cents: Cents = Field(description="The shipping cost of the chosen method.")
     delivery: Delivery
+    fulfilment: Fulfilment = Field(
+        description="`pending` until shipped (or collected), `shipped`, then `received`."
+    )
+    shipped_at: datetime | None
+    received_at: datetime | None = Field(
+        description="The buyer confirmed receipt, or it was confirmed for them."
+    )
     second_chance: bool = Field(description="Bought through a second-chance offer.")
     due_at: datetime
     created_at: datetime

@@ -120,14 +120,10 @@ def delivery_document(order: Order, *, with_address: bool) -> dict[str, Any]:
     terms = order.delivery_terms
     return {
         "method": order.delivery_method.value if order.delivery_method else None,
-        "shipping_cents": order.shipping_cents,
         "address": order.delivery_address if with_address else None,
         "terms": delivery_data(terms) if terms else None,
-        "fulfilment": order.fulfilment.value,
-        "shipped_at": _time(order.shipped_at),
         "tracking_number": order.tracking_number,
         "carrier": order.carrier,
-        "received_at": _time(order.received_at),
     }
 
 
@@ -157,6 +153,9 @@ def order_document(order: Order, *, seller_view: bool, with_address: bool = True
         "refund_due": order.refund_due,
         "shipping_cents": order.shipping_cents,
         "delivery": delivery_document(order, with_address=with_address),
+        "fulfilment": order.fulfilment.value,
+        "shipped_at": _time(order.shipped_at),
+        "received_at": _time(order.received_at),
     }
     if seller_view:
         document["seller_fee_percent"] = str(order.seller_fee_percent)

@@ -19,6 +19,7 @@ NOTICE_NAMES = {
     "payment_due": "Payment is due",
     "payment_received": "A payment was received",
     "second_chance": "A second-chance offer",
+    "delivery": "Your order was shipped or received",
     "auction_cancelled": "A lot was cancelled",
     "feedback": "Feedback about you",
     "account": "Account notices",
