@@ -24,6 +24,16 @@ from auction_platform.core.middleware import read_body, replay
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # An id in a path: the same rule in every service (422 otherwise).
 ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+# A country a body names: ISO 3166-1 alpha-2 as the schema says; any short string
+# passes here, so a wrong one is refused by its rule (422 ``unknown_country``).
+CountryCode = Annotated[
+    str,
+    Field(
+        max_length=8,
+        json_schema_extra={"pattern": "^[A-Z]{2}$"},
+        description="ISO 3166-1 alpha-2, e.g. `DE` (422 `unknown_country` otherwise).",
+    ),
+]
 # An amount a body names, in minor units.
 Cents = Annotated[int, Field(gt=0, le=MAX_AMOUNT_CENTS, strict=True)]
 # A price filter in a query.

@@ -31,7 +31,7 @@ from auction_platform.core.auth import (
 )
 from auction_platform.core.errors import ErrorTable
 from auction_platform.core.failures import Invalid
-from auction_platform.core.inputs import PriceFilter, ResourceId
+from auction_platform.core.inputs import CountryCode, PriceFilter, ResourceId
 from auction_platform.services.auction import answers, handlers, views
 from auction_platform.services.auction.commands import (
     BrowseLots,
@@ -145,14 +145,6 @@ SoftCloseSeconds = Annotated[
 ]
 # Delivery as the rules check it (``delivery``): past these the rule answers with its
 # code (``too_many_rates``, ``unknown_country``...); the hard caps only bound the work.
-CountryCode = Annotated[
-    str,
-    Field(
-        max_length=8,
-        json_schema_extra={"pattern": "^[A-Z]{2}$"},
-        description="ISO 3166-1 alpha-2, e.g. `DE`.",
-    ),
-]
 ShippingCents = Annotated[
     StrictInt, Field(json_schema_extra={"minimum": 0, "maximum": MAX_AMOUNT_CENTS})
 ]

@@ -119,6 +119,35 @@ class Keys(_Answer):
     )
 
 
+class Address(_Answer):
+    """A delivery address kept in your account."""
+
+    id: str
+    name: str = Field(description="Who receives the parcel.")
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None = Field(description="State, county or province, where one is used.")
+    postal_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2, e.g. `DE`.")
+    phone: str | None = Field(description="E.164, for the carrier.")
+    is_default: bool = Field(description="Offered first at checkout; exactly one is.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AddressAnswer(_Answer):
+    """One address."""
+
+    address: Address
+
+
+class AddressList(_Answer):
+    """Your addresses, the default first, then the oldest first."""
+
+    items: list[Address]
+
+
 NOT_YOURS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Only your own account, unless you are an admin (`forbidden`)."}
 }

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from auction_platform.core.auth import TokenVerifier
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.identity import api, store
+from auction_platform.services.identity import address_api, api, store
 from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.keys import KeyRing
 from auction_platform.services.identity.passwords import Passwords
@@ -57,5 +57,8 @@ DEFINITION = ServiceDefinition[Identity](
     tables=store.TABLES,
     errors=api.ERRORS,
     startup=startup,
-    routers=lambda runtime: [api.build_router(runtime.context)],
+    routers=lambda runtime: [
+        api.build_router(runtime.context),
+        address_api.build_router(runtime.context),
+    ],
 )
