@@ -13,6 +13,7 @@ from auction_platform.services.web import (
     admin,
     admin_categories,
     bidder,
+    payouts,
     photos,
     public,
     relisting,
@@ -62,6 +63,7 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
         relisting.build_router(web),
         admin.build_router(web),
         admin_categories.build_router(web),
+        payouts.build_router(web),
         public.build_router(web),
     ]
 
