@@ -216,6 +216,21 @@ def test_a_refund_tells_the_buyer_and_the_seller() -> None:
     assert (found[0].values["refunded_cents"], found[1].values["payout_cents"]) == (21_000, 18_000)
 
 
+def test_a_payout_sent_tells_the_seller_under_payments_received() -> None:
+    sent = {
+        "payout_id": "po-1",
+        "order_id": "ord-1",
+        "title": "A Leica M3",
+        "seller_id": "sam",
+        "amount_cents": 18_000,
+        "currency": "EUR",
+        "paid_at": "2026-03-09T12:00:00+00:00",
+    }
+    found = notices.payout_sent(event("payment", payments.PAYOUT_SENT, **sent))
+    assert who(found) == [("payout_sent", "payment_received", "sam")]
+    assert (found[0].values["amount_cents"], found[0].values["title"]) == (18_000, "A Leica M3")
+
+
 def test_the_runner_up_gets_the_second_chance() -> None:
     offer = event(
         "payment",

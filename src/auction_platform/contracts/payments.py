@@ -116,6 +116,7 @@ class PayoutData(TypedDict):
 
     payout_id: str
     order_id: str
+    title: str  # the lot's
     seller_id: str
     amount_cents: int
     currency: str

@@ -196,6 +196,20 @@ def _delivery(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def payout_sent(event: Envelope) -> list[Notice]:
+    """``payment.PayoutSent``: the seller's money of one order is on its way to their account."""
+    data = event.data
+    values = {
+        "payout_id": str(data["payout_id"]),
+        "order_id": str(data["order_id"]),
+        "title": str(data["title"]),
+        "amount_cents": int(data["amount_cents"]),
+        "currency": str(data["currency"]),
+        "paid_at": str(data["paid_at"]),
+    }
+    return [Notice("payout_sent", "payment_received", str(data["seller_id"]), values)]
+
+
 def second_chance(event: Envelope) -> list[Notice]:
     """``payment.SecondChanceOffered``: the runner-up may buy at their maximum."""
     data = event.data

@@ -18,7 +18,7 @@ from typing import Any
 from auction_platform.contracts.payments import PAYOUT_SENT, PayoutData
 from auction_platform.core.failures import Conflict, NotFound
 from auction_platform.core.uow import Transaction
-from auction_platform.services.payment import ledger, payout_store
+from auction_platform.services.payment import ledger, payout_store, store
 from auction_platform.services.payment.handlers import (
     Payments,
     decode_cursor,
@@ -192,7 +192,9 @@ async def _record(ctx: Payments, payout: Payout, outcome: str | ProviderError) -
             paid, debit = ledger.sent(current, transfer_id=outcome, now=now)
             await payout_store.save_payout(tx.conn, paid)
             if await payout_store.add_entry(tx.conn, debit):
-                tx.emit(PAYOUT_SENT, dict(payout_data(paid, paid_at=now)))
+                order = await store.order_by_id(tx.conn, paid.order_id)
+                title = order.title if order else ""
+                tx.emit(PAYOUT_SENT, dict(payout_data(paid, title=title, paid_at=now)))
         elif not outcome.unavailable:
             await payout_store.save_payout(
                 tx.conn, ledger.failed(current, reason=outcome.message, now=now)
@@ -215,11 +217,12 @@ async def send_due_payouts(ctx: Payments, *, now: datetime) -> int:
     return len(claimed)
 
 
-def payout_data(payout: Payout, *, paid_at: datetime) -> PayoutData:
+def payout_data(payout: Payout, *, title: str, paid_at: datetime) -> PayoutData:
     """A paid payout as other services know it (the ``data`` of ``PayoutSent``)."""
     return {
         "payout_id": payout.id,
         "order_id": payout.order_id,
+        "title": title,
         "seller_id": payout.seller_id,
         "amount_cents": payout.amount_cents,
         "currency": payout.currency,
