@@ -17,9 +17,8 @@ from sqlalchemy import select
 
 from auction_platform.composition import Platform
 from auction_platform.contracts.events import Envelope
-from auction_platform.services.payment import handlers, store
-from auction_platform.services.payment.commands import ConfirmReceipt, MarkShipped
-from auction_platform.services.payment.domain import Caller, Order
+from auction_platform.services.payment import store
+from auction_platform.services.payment.domain import Order
 from support.accounts import Account, sign_up_all
 from support.auctions import admin_token
 from support.waiting import eventually
@@ -79,11 +78,19 @@ async def received_order(
     buyer: Account,
     title: str = "A Victorian tea set",
 ) -> Order:
-    """A paid order whose seller shipped the lot and whose buyer confirmed receipt."""
+    """A paid order whose seller shipped the lot and whose buyer confirmed receipt (the API)."""
     order = await paid_order(http, platform, seller, buyer, title)
-    ctx = platform.runtimes["payment"].context
-    await handlers.mark_shipped(MarkShipped(order.id, Caller(seller.id)), ctx=ctx)
-    return await handlers.confirm_receipt(ConfirmReceipt(order.id, Caller(buyer.id)), ctx=ctx)
+    path = f"/api/v1/orders/{order.id}"
+    shipped = await http.post(f"{path}/shipment", headers=seller.headers)
+    assert shipped.status_code == 200, shipped.text
+    received = await http.post(f"{path}/receipt", headers=buyer.headers)
+    assert received.status_code == 200, received.text
+    db = platform.runtimes["payment"].db
+    assert db is not None
+    async with db.read() as conn:
+        found = await store.order_by_id(conn, order.id)
+    assert found is not None and found.received_at is not None
+    return found
 
 
 async def put(

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from auction_platform.services.web import feedback
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.site import STRIPE_CSP, PageRoute, Web, query, visit_of
 
@@ -134,6 +135,10 @@ def build_router(web: Web) -> APIRouter:
                 if returned == "succeeded"
                 else ("The payment did not go through. Try again.", "error")
             )
+        section = await feedback.order_section(visit, document)
+        if section and query(request).get("feedback"):
+            # Back from the feedback form: its outcome shows beside it.
+            section["feedback_outcome"], outcome = outcome, None
         return visit.render(
             "order.html",
             order=document,
@@ -142,6 +147,7 @@ def build_router(web: Web) -> APIRouter:
             stripe=None,
             stripe_key=web.stripe_publishable_key,
             outcome=outcome,
+            **section,
         )
 
     @router.post("/orders/{order_id}/pay")

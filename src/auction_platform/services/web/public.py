@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from auction_platform.services.web import feedback
 from auction_platform.services.web.categories import category_tree, facet_choices, trail
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
@@ -94,10 +95,11 @@ def build_router(web: Web) -> APIRouter:
         async def render() -> tuple[int, str]:
             detail = await visit.api("GET", f"/api/v1/auctions/{lot_id}")
             auction = detail["auction"]
-            book, history, seller, watching, tree = await asyncio.gather(
+            book, history, seller, standing, watching, tree = await asyncio.gather(
                 _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/book")),
                 _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")),
                 _optional(visit.api("GET", f"/api/v1/users/{auction['seller_id']}/profile")),
+                feedback.standing(visit, auction["seller_id"]),
                 _watching(visit, lot_id),
                 category_tree(visit, include_retired=True),
             )
@@ -108,6 +110,7 @@ def build_router(web: Web) -> APIRouter:
                 book=book,
                 history=list(reversed((history or {}).get("bids", []))),
                 seller=seller,
+                standing=standing,
                 watching=watching,
                 category_trail=trail(tree, auction["category"]),
                 mine=session is not None and session.user_id == auction["seller_id"],

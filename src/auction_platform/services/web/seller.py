@@ -7,7 +7,6 @@ the same form with what was typed kept and the API's sentence above it.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +35,7 @@ from auction_platform.services.web.site import (
     PageRoute,
     Visit,
     Web,
+    display_names,
     query,
     refresher,
     visit_of,
@@ -222,7 +222,7 @@ def build_router(web: Web) -> APIRouter:
             params={"role": "seller", "cursor": cursor, "limit": _PAGE_SIZE},
         )
         orders: list[dict[str, Any]] = found["items"]
-        buyers = await _names(visit, [order["buyer_id"] for order in orders])
+        buyers = await display_names(visit, [order["buyer_id"] for order in orders])
         return visit.render(
             "sales.html",
             orders=orders,
@@ -251,17 +251,3 @@ async def _why_locked(visit: Visit, lot: dict[str, Any]) -> str | None:
     if max(int(lot.get("bid_count") or 0), int(book.get("bid_count") or 0)) > 0:
         return LOCKED_REASONS["has_bids"]
     return None
-
-
-async def _names(visit: Visit, user_ids: list[str]) -> dict[str, str]:
-    """Display names of accounts (read in parallel; one that cannot be read is left out)."""
-
-    async def name(user_id: str) -> tuple[str, str | None]:
-        try:
-            found = await visit.api("GET", f"/api/v1/users/{user_id}/profile")
-        except ApiProblem:
-            return user_id, None
-        return user_id, str(found["user"]["display_name"])
-
-    found = await asyncio.gather(*(name(user_id) for user_id in dict.fromkeys(user_ids)))
-    return {user_id: shown for user_id, shown in found if shown is not None}

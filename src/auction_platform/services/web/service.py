@@ -13,6 +13,7 @@ from auction_platform.services.web import (
     admin,
     admin_categories,
     bidder,
+    feedback,
     payouts,
     photos,
     public,
@@ -58,6 +59,7 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
     return [
         bidder.build_router(web),
         account.build_router(web),
+        feedback.build_router(web),
         seller.build_router(web),
         photos.build_router(web),
         relisting.build_router(web),

@@ -7,6 +7,7 @@ redirect to sign in), never a JSON error or a stack trace.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -367,3 +368,18 @@ class PageRoute(APIRoute):
 def query(request: Request) -> Mapping[str, str]:
     """The query parameters (the last value of each)."""
     return dict(request.query_params)
+
+
+async def display_names(visit: Visit, user_ids: list[str]) -> dict[str, str]:
+    """Display names of accounts from their public profiles, read in parallel (one that
+    cannot be read is left out, and the page says "a member"); never an email address."""
+
+    async def name(user_id: str) -> tuple[str, str | None]:
+        try:
+            found = await visit.api("GET", f"/api/v1/users/{user_id}/profile")
+        except ApiProblem:
+            return user_id, None
+        return user_id, str(found["user"]["display_name"])
+
+    found = await asyncio.gather(*(name(user_id) for user_id in dict.fromkeys(user_ids)))
+    return {user_id: shown for user_id, shown in found if shown is not None}
