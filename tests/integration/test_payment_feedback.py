@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from auction_platform.composition import Platform
@@ -304,3 +305,38 @@ async def test_a_members_feedback_is_paged_newest_first(
     )
     nobody = (await http.get("/api/v1/users/nobody/feedback")).json()
     assert (nobody["score"], nobody["items"]) == (0, [])
+
+
+async def test_feedback_answers_fit_the_documented_schemas(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    document = (await http.get("/api/openapi.json")).json()
+    sam, bob = await sign_up_all(http, "Sam", "Bob")
+    order = await received_order(http, platform, sam, bob)
+    answers = [
+        (
+            "put",
+            "/api/v1/orders/{order_id}/feedback",
+            await put(http, order, bob, "positive", "Ok"),
+        ),
+        ("put", "/api/v1/orders/{order_id}/feedback", await put(http, order, bob, "neutral", "Hm")),
+        (
+            "get",
+            "/api/v1/orders/{order_id}/feedback",
+            await http.get(f"/api/v1/orders/{order.id}/feedback", headers=sam.headers),
+        ),
+        (
+            "get",
+            "/api/v1/users/{user_id}/feedback",
+            await http.get(f"/api/v1/users/{sam.id}/feedback"),
+        ),
+    ]
+    for method, path, answer in answers:
+        operation = document["paths"][path][method]
+        assert operation["tags"] == ["feedback"]
+        content = operation["responses"][str(answer.status_code)]["content"]["application/json"]
+        schema = {**content["schema"], "components": document["components"]}
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(answer.json())]
+        assert errors == [], (method, path, errors)
+    public = document["paths"]["/api/v1/users/{user_id}/feedback"]["get"]
+    assert public.get("security") in (None, [{}], [{"bearerAuth": []}, {}])

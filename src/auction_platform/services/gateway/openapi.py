@@ -62,6 +62,7 @@ TAGS: tuple[tuple[str, str], ...] = (
     (FEED_TAG, "The live price of an auction, pushed over a WebSocket after every change."),
     ("orders", "What you bought: orders, payment, refunds (admins)."),
     ("offers", "Second-chance offers to the runner-up."),
+    ("feedback", "Ratings the buyer and seller of an order leave each other; members' scores."),
     ("payments", "Callbacks from the payment provider."),
     ("search", "Full-text search of the lots."),
     ("analytics", "Reports for admins."),
