@@ -11,6 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auction_platform.contracts.money import CURRENCIES, InvalidAmount, parse_amount
+from auction_platform.services.web import delivery_form
+from auction_platform.services.web.delivery_form import (
+    DeliveryProblem,
+    delivery_fields,
+    delivery_terms,
+)
 from auction_platform.services.web.render import amount_input, duration_text, moment
 
 CURRENCY_CHOICES = ("USD", "EUR", "GBP", "CHF", "JPY", "SEK", "CAD", "AUD")
@@ -46,6 +52,7 @@ FIELD_OF_CODE = {
     "start_in_past": "starts_at",
     "invalid_time": "starts_at",
     "invalid_soft_close": "soft_close",
+    **delivery_form.FIELD_OF_CODE,
 }
 
 
@@ -67,6 +74,7 @@ def blank_fields() -> dict[str, str]:
         "tz_offset": "0",
         "duration": str(DEFAULT_DURATION),
         "soft_close": "on",
+        "buyer_arranges": "on",  # the platform's default delivery
     }
 
 
@@ -93,6 +101,7 @@ def lot_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
         "tz_offset": "0",
         "duration": str(duration),
         "soft_close": "on" if lot.get("soft_close") else "",
+        **delivery_fields(lot.get("delivery"), currency),
     }
 
 
@@ -116,6 +125,10 @@ def listing_terms(
         raise FormProblem("currency", "Currency: choose one from the list.")
     duration = _duration(fields)
     starts_at = _start(fields, now=now, current=current)
+    try:
+        delivery = delivery_terms(fields, currency)
+    except DeliveryProblem as problem:
+        raise FormProblem(problem.field, str(problem)) from problem
     times: dict[str, Any] = {"duration_seconds": duration}
     if starts_at is not None:
         ends_at = starts_at + timedelta(seconds=duration)
@@ -133,6 +146,7 @@ def listing_terms(
         ),
         **times,
         "soft_close": dict(SOFT_CLOSE) if fields.get("soft_close") else None,
+        **({"delivery": delivery} if delivery is not None else {}),
     }
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from fastapi import Response
 
+from auction_platform.contracts.countries import BY_NAME
 from auction_platform.services.web.categories import category_tree, choices
 from auction_platform.services.web.client import ApiProblem
+from auction_platform.services.web.delivery_form import posted_countries, rate_rows
 from auction_platform.services.web.listing_form import (
     FIELD_OF_CODE,
     FormProblem,
@@ -80,6 +82,8 @@ async def form_page(
             kept="as before" if relisting else "as now",
         ),
         action=action,
+        rate_rows=rate_rows(fields),
+        countries=BY_NAME,
         utc_now=f"{visit.web.clock():%Y-%m-%d %H:%M}",
         photo_max_bytes=visit.web.photo_max_bytes,
         max_images=visit.web.max_images,
@@ -108,9 +112,15 @@ async def own_lot(visit: Visit, lot_id: str) -> dict[str, Any]:
 async def posted_form(visit: Visit, lot_id: str) -> tuple[dict[str, str], str, dict[str, Any]]:
     """A seller's listing form of their lot, sent: its fields, the button pressed, the lot."""
     visit.role("seller")
-    fields = await visit.form()
+    fields = await listing_form_sent(visit)
     action = fields.pop("action", "preview")
     return fields, action, await own_lot(visit, lot_id)
+
+
+async def listing_form_sent(visit: Visit) -> dict[str, str]:
+    """A listing form's fields, each shipping row's countries joined into one."""
+    fields = await visit.form()
+    return {**fields, **await posted_countries(visit.request)}
 
 
 def shown_on_form(problem: ApiProblem) -> bool:

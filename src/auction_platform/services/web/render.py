@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
+from auction_platform.contracts.countries import country_name
 from auction_platform.contracts.money import format_money, minor_units
 
 STATUS_LABELS = {
@@ -81,5 +82,7 @@ def build_templates() -> Environment:
         utc_text=utc_text,
         moment=moment,
     )
-    env.globals.update(status_labels=STATUS_LABELS, duration_text=duration_text)
+    env.globals.update(
+        status_labels=STATUS_LABELS, duration_text=duration_text, country_name=country_name
+    )
     return env

@@ -24,6 +24,7 @@ from auction_platform.services.web.listing_page import (
     LOCKED_REASONS,
     form_page,
     listed,
+    listing_form_sent,
     locked_page,
     own_lot,
     posted_form,
@@ -77,7 +78,7 @@ def build_router(web: Web) -> APIRouter:
     async def sell(request: Request) -> Response:
         visit = await visit_of(request, web)
         visit.role("seller")
-        fields = await visit.form()
+        fields = await listing_form_sent(visit)
         action = fields.pop("action", "preview")
         try:
             terms = listing_terms(fields, now=web.clock())

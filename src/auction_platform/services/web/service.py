@@ -10,9 +10,11 @@ from auction_platform.contracts.routes import API_SERVICES
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.web import (
     account,
+    addresses,
     admin,
     admin_categories,
     bidder,
+    delivery,
     feedback,
     payouts,
     photos,
@@ -59,6 +61,8 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
     return [
         bidder.build_router(web),
         account.build_router(web),
+        addresses.build_router(web),
+        delivery.build_router(web),
         feedback.build_router(web),
         seller.build_router(web),
         photos.build_router(web),
