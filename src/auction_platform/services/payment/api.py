@@ -111,17 +111,18 @@ Line = Annotated[str, Field(max_length=200)]
 
 
 class AddressBody(BaseModel):
-    """A delivery address; ``country`` is ISO 3166-1 alpha-2."""
+    """A delivery address (one of your saved addresses, say); ``country`` is ISO 3166-1
+    alpha-2. Fields not given are kept empty."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: Annotated[str, Field(min_length=1, max_length=100)]
     line1: Annotated[str, Field(min_length=1, max_length=200)]
-    line2: Line = ""
+    line2: Line | None = None
     city: Annotated[str, Field(min_length=1, max_length=100)]
-    region: Annotated[str, Field(max_length=100)] = ""
-    postal_code: Annotated[str, Field(max_length=20)] = ""
+    region: Annotated[str, Field(max_length=100)] | None = None
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
     country: Annotated[str, Field(pattern="^[A-Za-z]{2}$")]
-    phone: Annotated[str, Field(max_length=32)] = ""
+    phone: Annotated[str, Field(max_length=32)] | None = None
 
 
 class DeliveryBody(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from auction_platform.services.web import feedback
+from auction_platform.services.web import delivery, feedback
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.site import STRIPE_CSP, PageRoute, Web, query, visit_of
 
@@ -135,6 +135,8 @@ def build_router(web: Web) -> APIRouter:
                 if returned == "succeeded"
                 else ("The payment did not go through. Try again.", "error")
             )
+        buyer = document["buyer_id"] == session.user_id
+        shipping = await delivery.order_section(visit, document, buyer=buyer)
         section = await feedback.order_section(visit, document)
         if section and query(request).get("feedback"):
             # Back from the feedback form: its outcome shows beside it.
@@ -142,11 +144,12 @@ def build_router(web: Web) -> APIRouter:
         return visit.render(
             "order.html",
             order=document,
-            buyer=document["buyer_id"] == session.user_id,
+            buyer=buyer,
             test_cards=TEST_CARDS,
             stripe=None,
             stripe_key=web.stripe_publishable_key,
             outcome=outcome,
+            **shipping,
             **section,
         )
 
