@@ -79,6 +79,7 @@ async def test_every_page_type_is_accessible_at_both_widths(
             ("/", "home"),
             ("/auctions?q=lamp", "catalogue"),
             (f"/auctions/{lot['id']}", "lot-anonymous"),
+            (f"/users/{owner.id}", "profile"),
             ("/signin", "sign-in"),
             ("/signup", "sign-up"),
             ("/no/such/page", "not-found"),
