@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from test_payment_payouts import (
@@ -29,7 +29,12 @@ from test_payment_stripe_webhooks import World, stripe_world
 from auction_platform.services.payment import payout_scheduler
 from auction_platform.services.payment.domain import Order
 from auction_platform.services.payment.ledger import Payout, PayoutStatus
-from auction_platform.services.payment.payout_providers import SandboxPayouts, StripeConnect
+from auction_platform.services.payment.payout_providers import (
+    Onboarding,
+    PayoutProvider,
+    SandboxPayouts,
+    StripeConnect,
+)
 from auction_platform.services.payment.providers import ProviderError, StripeProvider
 from auction_platform.settings import Settings
 from support.auctions import admin_token
@@ -243,3 +248,54 @@ async def test_a_transfer_stripe_refuses_fails_the_payout_until_an_admin_release
     await paid_out(stripe_mode.http, stripe_mode.seller)
     [done] = await payouts_of(stripe_mode.http, stripe_mode.seller)
     assert done["attempts"] == 2 and len(stripe_mode.stripe.transfers) == 1
+
+
+class LostAnswer:
+    """Stripe makes the transfer, but its answer never arrives (the first time)."""
+
+    name = "stripe"
+
+    def __init__(self, real: PayoutProvider) -> None:
+        self.real = real
+        self.made: list[str] = []
+
+    async def connect(
+        self, seller_id: str, account_id: str | None, *, return_url: str, refresh_url: str
+    ) -> Onboarding:
+        return await self.real.connect(
+            seller_id, account_id, return_url=return_url, refresh_url=refresh_url
+        )
+
+    async def transfer(self, payout: Payout, *, destination: str) -> str:
+        made = await self.real.transfer(payout, destination=destination)
+        if not self.made:
+            self.made.append(made)
+            raise ProviderError("payment_provider_unavailable", "timed out", unavailable=True)
+        return made
+
+
+async def test_a_payout_whose_answer_was_lost_is_asked_again_with_its_key_and_paid_once(
+    stripe_mode: World,
+) -> None:
+    connected = await connect(stripe_mode.http, stripe_mode.seller)
+    await stripe_mode.deliver(stripe_mode.stripe.finish_onboarding(connected["account_id"]))
+    ctx = payments(stripe_mode.platform)
+    lossy = LostAnswer(ctx.payout_provider)
+    ctx.payout_provider = lossy
+    order = await paid_in_stripe(stripe_mode)
+    await received(stripe_mode.platform, order)
+
+    async def lost() -> bool:
+        return bool(lossy.made)
+
+    await eventually(lost)
+    [sending] = await payouts_of(stripe_mode.http, stripe_mode.seller)
+    assert (sending["status"], sending["attempts"]) == ("sending", 1)
+    await payout_scheduler.run_once(ctx)  # not yet: another pod may still be sending it
+    assert (await payouts_of(stripe_mode.http, stripe_mode.seller))[0]["status"] == "sending"
+    later = ctx.clock() + timedelta(minutes=11)
+    stripe_mode.platform.runtimes["payment"].clock = lambda: later
+    await payout_scheduler.run_once(ctx, now=later)
+    [paid] = await payouts_of(stripe_mode.http, stripe_mode.seller)
+    assert (paid["status"], paid["attempts"], paid["transfer_id"]) == ("paid", 1, lossy.made[0])
+    assert list(stripe_mode.stripe.transfers) == lossy.made

@@ -172,7 +172,11 @@ async def _claim(ctx: Payments, now: datetime) -> list[tuple[Payout, str]]:
         )
         for payout in due:
             account = await payout_store.account_of(tx.conn, payout.seller_id)
-            if account is None or not account.payouts_enabled:
+            if account is None:
+                await payout_store.save_payout(tx.conn, ledger.await_account(payout, now=now))
+                continue
+            if not account.payouts_enabled and payout.status is PayoutStatus.PENDING:
+                # One left sending keeps its key: the provider refuses it or has sent it.
                 await payout_store.save_payout(tx.conn, ledger.await_account(payout, now=now))
                 continue
             sending = ledger.start_sending(payout, now=now)
