@@ -129,6 +129,7 @@ async def test_every_page_type_is_accessible_at_both_widths(
             (f"/auctions/{draft}/cancel", "sell-cancel"),
             ("/my/listings", "my-listings"),
             ("/sales", "sales"),
+            ("/account/payouts", "payouts"),
         ):
             await page.goto(site.url + path)
             await _check(page, name, problems)
@@ -160,6 +161,7 @@ async def test_every_page_type_is_accessible_at_both_widths(
         for path, name in (
             ("/admin", "admin-dashboard"),
             ("/admin/orders", "admin-orders"),
+            ("/admin/payouts", "admin-payouts-list"),
             (f"/admin/auctions/{lot['id']}/cancel", "admin-cancel"),
             ("/admin/status", "admin-status"),
             ("/admin/categories", "admin-categories"),
