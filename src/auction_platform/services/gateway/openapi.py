@@ -56,6 +56,7 @@ SERVICE_ONLY: frozenset[tuple[str, str]] = frozenset({("post", "/api/v1/auth/ser
 TAGS: tuple[tuple[str, str], ...] = (
     ("auth", "Sign up, sign in, refresh and sign out; the token signing keys (JWKS)."),
     ("users", "Your account, preferences and the seller role; admins manage users."),
+    ("addresses", "Your delivery addresses: where the lots you win are sent."),
     ("auctions", "Lots: list, search by category, create (sellers), publish, cancel."),
     ("watchlist", "The lots you watch."),
     ("bidding", "Bids (proxy bidding up to your maximum), Buy It Now, retractions, books."),
