@@ -9,15 +9,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, expect
 
-from auction_platform.composition import Platform
-from auction_platform.contracts.events import Envelope
 from auction_platform.services.identity import handlers as identity_handlers
 from auction_platform.services.identity.domain import CreateAdmin
-from auction_platform.services.payment import handlers, store
-from auction_platform.services.payment.commands import ConfirmReceipt, MarkShipped
-from auction_platform.services.payment.domain import Caller, Order
+from auction_platform.services.payment.domain import Order
 from support.accounts import PASSWORD, Account
 from support.browser import DESKTOP, screenshots_at_both_widths, serious_accessibility_violations
+from support.sales import auction_closed, order_of, shipped_and_received
 from support.waiting import eventually
 from support.web_site import Site, bidder, embedded_site, sign_in
 
@@ -27,44 +24,14 @@ NewContext = Callable[..., Awaitable[BrowserContext]]
 
 async def sold_and_paid(site: Site, seller: Account, buyer: Account, title: str) -> Order:
     """A lot of ``seller`` won by ``buyer`` for 100.00 EUR, paid with the sandbox's card."""
-    platform = site.platform
-    assert platform is not None and platform.broker is not None
-    auction_id = uuid.uuid4().hex
-    closed = {
-        "auction_id": auction_id,
-        "seller_id": seller.id,
-        "title": title,
-        "winner_id": buyer.id,
-        "price_cents": 10_000,
-        "currency": "EUR",
-        "sold": True,
-        "reserve_met": True,
-        "runner_up_id": None,
-        "runner_up_max_cents": None,
-        "bid_count": 1,
-        "by_buy_now": False,
-        "closed_at": "2026-03-01T12:00:00+00:00",
-    }
-    await platform.broker.publish([Envelope(type="AuctionClosed", producer="bidding", data=closed)])
-    db = platform.runtimes["payment"].db
-    assert db is not None
-
-    async def made() -> list[Order]:
-        async with db.read() as conn:
-            return await store.orders_of_auction(conn, auction_id)
-
-    [order] = await eventually(made)
+    assert site.platform is not None
+    sale = auction_closed(seller.id, buyer.id, title=title, price_cents=10_000)
+    order = await order_of(site.platform, sale)
     paying = await site.http.post(
         f"/api/v1/orders/{order.id}/pay", json={"card": "4242424242424242"}, headers=buyer.headers
     )
     assert paying.status_code == 200, paying.text
     return order
-
-
-async def received(platform: Platform, order: Order) -> None:
-    ctx = platform.runtimes["payment"].context
-    await handlers.mark_shipped(MarkShipped(order.id, Caller(order.seller_id)), ctx=ctx)
-    await handlers.confirm_receipt(ConfirmReceipt(order.id, Caller(order.buyer_id)), ctx=ctx)
 
 
 async def test_a_seller_connects_and_sees_the_payout_sent(
@@ -78,7 +45,7 @@ async def test_a_seller_connects_and_sees_the_payout_sent(
         await expect(page.get_by_text("Nothing yet")).to_be_visible()
         waiting = await sold_and_paid(site, sam, bob, "Brass ship's barometer")
         await sold_and_paid(site, sam, bob, "Pair of Delft tiles")
-        await received(site.platform, waiting)
+        await shipped_and_received(site.platform, waiting)
 
         await page.reload()
         balance = page.get_by_test_id("balance-EUR")
@@ -109,7 +76,7 @@ async def test_an_admin_holds_a_payout_then_releases_it(
         assert site.platform is not None
         ann, bob = await bidder(site, "Ann"), await bidder(site, "Bob")
         order = await sold_and_paid(site, ann, bob, "Edwardian writing slope")
-        await received(site.platform, order)
+        await shipped_and_received(site.platform, order)
         email = f"root-{uuid.uuid4().hex[:8]}@example.com"
         await identity_handlers.create_admin(
             CreateAdmin(email=email, password=PASSWORD, display_name="Root"),

@@ -23,10 +23,10 @@ from auction_platform.services.payment import (
     payout_store,
     store,
 )
-from auction_platform.services.payment.commands import ConfirmReceipt, MarkShipped
-from auction_platform.services.payment.domain import Caller, Order
+from auction_platform.services.payment.domain import Order
 from support.accounts import Account, sign_up_all
 from support.auctions import admin_token
+from support.sales import shipped_and_received
 from support.stripe_fake import event, payload, signature
 from support.waiting import eventually
 
@@ -44,13 +44,6 @@ async def paid(http: httpx.AsyncClient, platform: Platform, sam: Account, bob: A
     answer = await pay(http, order, bob, SUCCEEDS)
     assert answer.status_code == 200, answer.text
     return order
-
-
-async def received(platform: Platform, order: Order) -> None:
-    """The seller ships the lot and the buyer confirms receipt."""
-    ctx = payments(platform)
-    await handlers.mark_shipped(MarkShipped(order.id, Caller(order.seller_id)), ctx=ctx)
-    await handlers.confirm_receipt(ConfirmReceipt(order.id, Caller(order.buyer_id)), ctx=ctx)
 
 
 async def balance(http: httpx.AsyncClient, who: Account) -> dict[str, Any]:
@@ -97,7 +90,7 @@ async def test_a_received_order_is_paid_out_once_the_seller_connects(
         "owed_cents": 0,
     }
     assert (await balance(http, bob))["balances"] == []
-    await received(platform, order)
+    await shipped_and_received(platform, order)
     [waiting] = await payouts_of(http, sam)
     assert (waiting["status"], waiting["amount_cents"]) == ("awaiting_account", 9_000)
     assert (await balance(http, sam))["balances"][0]["available_cents"] == 9_000
@@ -170,7 +163,7 @@ async def test_an_admin_holds_a_payout_and_it_is_sent_only_when_released(
 ) -> None:
     sam, bob = await sign_up_all(http, "Sam", "Bob")
     order = await paid(http, platform, sam, bob)
-    await received(platform, order)
+    await shipped_and_received(platform, order)
     [payout] = await payouts_of(http, sam)
     admin = await admin_token(http, platform)
     hold = f"/api/v1/payouts/{payout['id']}/hold"
@@ -209,7 +202,7 @@ async def test_a_signed_account_update_enables_a_waiting_payout(
 ) -> None:
     sam, bob = await sign_up_all(http, "Sam", "Bob")
     order = await paid(http, platform, sam, bob)
-    await received(platform, order)
+    await shipped_and_received(platform, order)
     db = platform.runtimes["payment"].db
     assert db is not None
     async with db.transaction() as conn:  # an account Stripe has not enabled yet
@@ -254,7 +247,7 @@ async def test_the_ledger_balances_against_the_orders_and_refunds(
     refunded_waiting = await paid(http, platform, ann, bob)
     waiting = await paid(http, platform, ann, bob)
     for order in (*paid_out, refunded_waiting, waiting):
-        await received(platform, order)
+        await shipped_and_received(platform, order)
 
     async def all_sent() -> bool:
         return [p["status"] for p in await payouts_of(http, sam)] == ["paid", "paid"]

@@ -22,7 +22,6 @@ from test_payment_payouts import (
     paid_out,
     payments,
     payouts_of,
-    received,
 )
 from test_payment_stripe_webhooks import World, stripe_world
 
@@ -39,6 +38,7 @@ from auction_platform.services.payment.providers import ProviderError, StripePro
 from auction_platform.settings import Settings
 from support.auctions import admin_token
 from support.http_server import free_port, serving
+from support.sales import shipped_and_received
 from support.stripe_fake import API_KEY, StripeFake
 from support.waiting import eventually
 
@@ -171,7 +171,7 @@ async def test_a_seller_connects_and_stripe_enabling_the_account_sends_the_payou
     stripe_mode: World,
 ) -> None:
     order = await paid_in_stripe(stripe_mode)
-    await received(stripe_mode.platform, order)
+    await shipped_and_received(stripe_mode.platform, order)
     [waiting] = await payouts_of(stripe_mode.http, stripe_mode.seller)
     assert waiting["status"] == "awaiting_account"
     connected = await connect(stripe_mode.http, stripe_mode.seller)
@@ -207,7 +207,7 @@ async def test_a_reversed_transfer_fails_the_payout_and_credits_the_ledger_once(
     connected = await connect(stripe_mode.http, stripe_mode.seller)
     await stripe_mode.deliver(stripe_mode.stripe.finish_onboarding(connected["account_id"]))
     order = await paid_in_stripe(stripe_mode)
-    await received(stripe_mode.platform, order)
+    await shipped_and_received(stripe_mode.platform, order)
     await paid_out(stripe_mode.http, stripe_mode.seller)
     [transfer_id] = stripe_mode.stripe.transfers
     reversed_event = stripe_mode.stripe.reverse(transfer_id)
@@ -232,7 +232,7 @@ async def test_a_transfer_stripe_refuses_fails_the_payout_until_an_admin_release
     await stripe_mode.deliver(stripe_mode.stripe.finish_onboarding(connected["account_id"]))
     stripe_mode.stripe.balance_cents = 0
     order = await paid_in_stripe(stripe_mode)
-    await received(stripe_mode.platform, order)
+    await shipped_and_received(stripe_mode.platform, order)
 
     async def failed() -> bool:
         return (await payouts_of(stripe_mode.http, stripe_mode.seller))[0]["status"] == "failed"
@@ -283,7 +283,7 @@ async def test_a_payout_whose_answer_was_lost_is_asked_again_with_its_key_and_pa
     lossy = LostAnswer(ctx.payout_provider)
     ctx.payout_provider = lossy
     order = await paid_in_stripe(stripe_mode)
-    await received(stripe_mode.platform, order)
+    await shipped_and_received(stripe_mode.platform, order)
 
     async def lost() -> bool:
         return bool(lossy.made)
