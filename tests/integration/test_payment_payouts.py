@@ -303,3 +303,23 @@ async def test_the_ledger_balances_against_the_orders_and_refunds(
     )
     statuses = sorted(p["status"] for p in await payouts_of(http, ann))
     assert statuses == ["awaiting_account", "cancelled"]
+
+
+async def test_payout_requests_that_cannot_be_are_clear_4xx(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    [sam] = await sign_up_all(http, "Sam")
+    anonymous = await http.get("/api/v1/payouts/balance")
+    assert anonymous.status_code == 401
+    bad_cursor = await http.get("/api/v1/payouts?cursor=not-ours", headers=sam.headers)
+    assert (bad_cursor.status_code, bad_cursor.json()["error"]["code"]) == (422, "invalid_cursor")
+    bad_status = await http.get("/api/v1/payouts?status=lost", headers=sam.headers)
+    assert bad_status.status_code == 422
+    admin = await admin_token(http, platform)
+    long_reason = {"reason": "x" * 501}
+    too_long = await http.post(
+        f"/api/v1/payouts/{uuid.uuid4().hex}/hold", json=long_reason, headers=admin
+    )
+    assert too_long.status_code == 422
+    release = await http.post(f"/api/v1/payouts/{uuid.uuid4().hex}/release", headers=admin)
+    assert (release.status_code, release.json()["error"]["code"]) == (404, "payout_not_found")
