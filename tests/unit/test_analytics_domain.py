@@ -163,3 +163,10 @@ def test_a_minute_series_counts_quiet_minutes_as_zero() -> None:
     assert domain.minute_series([], last=last, minutes=1) == [
         (datetime(2030, 3, 2, 0, 1, tzinfo=UTC), 0)
     ]
+
+
+def test_a_default_range_reaching_before_the_first_day_is_refused_not_overflowed() -> None:
+    with pytest.raises(domain.BadRange, match="'to' must be after"):
+        domain.report_days(None, date(1, 1, 1), today=date(2026, 12, 4))
+    start, end = domain.report_days(None, date(1, 1, 30), today=date(2026, 12, 4))
+    assert (start, end) == (date(1, 1, 1), date(1, 1, 30))

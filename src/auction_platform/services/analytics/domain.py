@@ -94,7 +94,10 @@ class BadRange(ValueError):
 def report_days(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
     """The range a report covers: ``start`` to ``end`` inclusive, by default the last 30 days."""
     end = end or today
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start is None:
+        if end - date.min < timedelta(days=DEFAULT_DAYS - 1):
+            raise BadRange(f"'to' must be after {date.min + timedelta(days=DEFAULT_DAYS - 1)}")
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise BadRange("'from' must not be after 'to'")
     if (end - start).days >= MAX_DAYS:
