@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from test_payment_delivery import listed
 
 from auction_platform.composition import Platform
 from auction_platform.contracts.events import Envelope
@@ -152,6 +153,31 @@ async def test_paying_gives_one_intent_and_a_signed_success_pays(world: World) -
     assert answer.json()["outcome"] == "paid"
     assert (await world.status(order))["status"] == "paid"
     assert await world.emitted("OrderPaid") == 1
+
+
+async def test_an_intent_follows_the_total_when_the_delivery_changes(world: World) -> None:
+    terms = {
+        "shipping": [{"countries": ["DE"], "cost_cents": 1_500}],
+        "buyer_arranges": True,
+        "pickup_town": None,
+    }
+    order = await world.order()
+    await listed(world.platform, order.auction_id, terms)
+    intent = await world.intent(order)  # the buyer arranges: hammer and premium only
+    assert world.stripe.intents[intent]["amount"] == order.total_cents
+    home = {"name": "Bob", "line1": "1 Hauptstraße", "city": "Berlin", "country": "DE"}
+    chose = await world.http.put(
+        f"/api/v1/orders/{order.id}/delivery",
+        json={"method": "shipping", "address": home},
+        headers=world.buyer.headers,
+    )
+    assert chose.status_code == 200, chose.text
+    assert await world.intent(order) == intent
+    assert world.stripe.intents[intent]["amount"] == order.total_cents + 1_500
+    assert world.stripe.calls.count("POST /v1/payment_intents") == 1
+    answer = await world.deliver(world.stripe.succeed(intent))
+    assert answer.json()["outcome"] == "paid"
+    assert (await world.status(order))["total_cents"] == order.total_cents + 1_500
 
 
 @pytest.mark.parametrize(

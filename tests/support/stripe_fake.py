@@ -4,7 +4,8 @@ Stripe's servers cannot run here, so this stands in for them over real HTTP (ser
 ``StripeFake().app`` with ``support.http_server.serving``) and the official SDK
 talks to it unchanged. It implements only:
 
-- ``POST /v1/payment_intents`` and ``GET /v1/payment_intents/{id}``,
+- ``POST /v1/payment_intents``, ``GET /v1/payment_intents/{id}`` and
+  ``POST /v1/payment_intents/{id}`` (a new amount),
 - ``POST /v1/refunds`` (of a PaymentIntent that succeeded),
 - Connect: ``POST /v1/accounts`` (Express accounts), ``POST /v1/account_links`` and
   ``POST /v1/transfers`` (to an account whose payouts are enabled, from a platform
@@ -97,6 +98,12 @@ class StripeFake:
                 )
             return JSONResponse(intent)
 
+        @app.post("/v1/payment_intents/{intent_id}")
+        async def update_intent(intent_id: str, request: Request) -> JSONResponse:
+            return await self._idempotent(
+                request, "intent updates", lambda params: self._update_intent(intent_id, params)
+            )
+
         @app.post("/v1/refunds")
         async def create_refund(request: Request) -> JSONResponse:
             return await self._idempotent(request, "refunds", self._create_refund)
@@ -159,6 +166,31 @@ class StripeFake:
             "livemode": False,
         }
         self.intents[intent_id] = intent
+        return 200, intent
+
+    def _update_intent(
+        self, intent_id: str, params: list[tuple[str, str]]
+    ) -> tuple[int, dict[str, Any]]:
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return 404, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": f"No such payment_intent: '{intent_id}'",
+                    "code": "resource_missing",
+                }
+            }
+        amount = dict(params).get("amount")
+        if amount is not None:
+            if intent["status"] == "succeeded":
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "This PaymentIntent's amount could not be updated because "
+                        "it has a status of succeeded.",
+                    }
+                }
+            intent["amount"] = int(amount)
         return 200, intent
 
     def _create_refund(self, params: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:

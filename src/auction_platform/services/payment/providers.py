@@ -110,6 +110,10 @@ def translate(error: stripe.StripeError) -> ProviderError:
     return ProviderError("payment_provider_error", f"Stripe refused the request: {message}")
 
 
+# The states in which Stripe lets a PaymentIntent's amount change.
+_AMENDABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+
+
 class StripeProvider:
     """Stripe through its official SDK, pointed at ``stripe_api_base``."""
 
@@ -183,9 +187,17 @@ class StripeProvider:
         return self._intent(found)
 
     async def retrieve_intent(self, intent_id: str, order: Order) -> Intent:
-        """The order's PaymentIntent as Stripe has it now."""
+        """The order's PaymentIntent as Stripe has it now, at the order's total.
+
+        The buyer may change how the lot is delivered after the intent was made; an
+        intent not yet paid is brought to the new total before its client confirms it.
+        """
         try:
             found = await self._stripe().v1.payment_intents.retrieve_async(intent_id)
+            if found.amount != order.total_cents and found.status in _AMENDABLE:
+                found = await self._stripe().v1.payment_intents.update_async(
+                    intent_id, {"amount": order.total_cents}
+                )
         except stripe.StripeError as error:
             raise translate(error) from error
         return self._intent(found)
