@@ -150,3 +150,19 @@ async def test_an_address_of_the_wrong_shape_is_a_validation_error(
     bea = await sign_up(http, name="Bea")
     response = await http.post(PATH, json=body, headers=bea.headers)
     assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error")
+
+
+async def test_an_address_without_a_postal_code_is_kept(http: httpx.AsyncClient) -> None:
+    bea = await sign_up(http, name="Bea")
+    hong_kong = {k: v for k, v in HOME.items() if k != "postal_code"}
+    response = await http.post(
+        PATH, json={**hong_kong, "city": "Kowloon", "country": "HK"}, headers=bea.headers
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["address"]["postal_code"] is None
+    home = await add(http, bea)
+    cleared = await http.patch(
+        f"{PATH}/{home['id']}", json={"postal_code": None}, headers=bea.headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["address"]["postal_code"] is None

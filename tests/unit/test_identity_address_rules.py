@@ -48,7 +48,6 @@ def test_fields_are_trimmed_and_empty_optional_ones_are_none() -> None:
         ("city", "", "invalid_city"),
         ("city", "Leip\x00zig", "invalid_city"),
         ("region", "x" * 81, "invalid_region"),
-        ("postal_code", "", "invalid_postal_code"),
         ("postal_code", "0410/7", "invalid_postal_code"),
         ("postal_code", "-4107", "invalid_postal_code"),
         ("postal_code", "1" * 17, "invalid_postal_code"),
@@ -71,3 +70,9 @@ def test_addresses_abroad_and_in_other_scripts_are_kept() -> None:
         replace(HOME, city="London", postal_code="SW1A 1AA", country="GB", region="Greater London"),
     ):
         assert check_address(address).country == address.country.upper()
+
+
+def test_an_address_in_a_country_without_postal_codes_has_none() -> None:
+    for blank in (None, "", "   "):
+        hong_kong = replace(HOME, city="Kowloon", postal_code=blank, country="HK")
+        assert check_address(hong_kong).postal_code is None

@@ -75,14 +75,14 @@ class NewAddress(_Strict):
     line2: Line2 | None = None
     city: City
     region: Region | None = None
-    postal_code: PostalCode
+    postal_code: PostalCode | None = None
     country: CountryCode
     phone: Phone | None = None
     is_default: StrictBool = False
 
 
 class AddressChange(_Strict):
-    """What changes; send only that. `null` clears `line2`, `region` or `phone`."""
+    """What changes; send only that. `null` clears `line2`, `region`, `postal_code` or `phone`."""
 
     name: Name | None = None
     line1: Line | None = None

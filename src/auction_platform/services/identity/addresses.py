@@ -24,9 +24,10 @@ LENGTHS: dict[str, tuple[int, int]] = {
     "line2": (0, 120),
     "city": (1, 80),
     "region": (0, 80),
-    "postal_code": (1, 16),
+    "postal_code": (0, 16),
 }
-OPTIONAL = frozenset({"line2", "region", "phone"})
+# Not every country has postal codes (Hong Kong, most of the Gulf states, ...).
+OPTIONAL = frozenset({"line2", "region", "postal_code", "phone"})
 _POSTAL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 
 
@@ -37,10 +38,10 @@ class AddressFields:
     name: str
     line1: str
     city: str
-    postal_code: str
     country: str
     line2: str | None = None
     region: str | None = None
+    postal_code: str | None = None
     phone: str | None = None
 
 
@@ -77,7 +78,8 @@ def check_address(address: AddressFields) -> AddressFields:
     and ``-``), ``unknown_country`` (not ISO 3166-1 alpha-2), ``invalid_phone``.
     """
     values = {name: _line(name, getattr(address, name)) for name in LENGTHS}
-    if not _POSTAL_CODE.fullmatch(values["postal_code"] or ""):
+    postal_code = values["postal_code"]
+    if postal_code is not None and not _POSTAL_CODE.fullmatch(postal_code):
         raise AccountError(
             "invalid_postal_code", "a postal code is letters, digits, spaces and '-'"
         )
@@ -92,7 +94,7 @@ def check_address(address: AddressFields) -> AddressFields:
         name=values["name"] or "",
         line1=values["line1"] or "",
         city=values["city"] or "",
-        postal_code=values["postal_code"] or "",
+        postal_code=postal_code,
         country=country,
         line2=values["line2"],
         region=values["region"],

@@ -128,7 +128,7 @@ class Address(_Answer):
     line2: str | None
     city: str
     region: str | None = Field(description="State, county or province, where one is used.")
-    postal_code: str
+    postal_code: str | None
     country: str = Field(description="ISO 3166-1 alpha-2, e.g. `DE`.")
     phone: str | None = Field(description="E.164, for the carrier.")
     is_default: bool = Field(description="Offered first at checkout; exactly one is.")

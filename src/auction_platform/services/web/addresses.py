@@ -19,7 +19,7 @@ from auction_platform.services.web.site import PageRoute, Visit, Web, visit_of
 API = "/api/v1/users/me/addresses"
 PAGE = "/account/addresses"
 FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
-OPTIONAL = frozenset({"line2", "region", "phone"})
+OPTIONAL = frozenset({"line2", "region", "postal_code", "phone"})
 # The form field an API refusal is about; the rest are shown above the form.
 FIELD_OF_CODE = {
     **{f"invalid_{name}": name for name in FIELDS},

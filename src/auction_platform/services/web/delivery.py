@@ -14,10 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from auction_platform.contracts.countries import COUNTRIES, country_name
+from auction_platform.services.web.addresses import FIELDS
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.site import PageRoute, Visit, Web, visit_of
 
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 # The API's refusals, as the buyer or the seller reads them.
 _REFUSALS = {
     "no_shipping_to_country": "The seller does not ship to that country. Choose another way.",
@@ -106,12 +106,12 @@ def _chosen(fields: dict[str, str], saved: list[dict[str, Any]]) -> dict[str, An
         return {"method": choice}
     which = choice.removeprefix("ship:")
     if which == "new":
-        typed = {name: fields.get(name, "").strip() for name in ADDRESS_FIELDS}
+        typed = {name: fields.get(name, "").strip() for name in FIELDS}
         return {"method": "shipping", "address": {k: v for k, v in typed.items() if v}}
     found = next((a for a in saved if str(a.get("id")) == which), None)
     if found is None:
         raise ApiProblem(422, "address_required", "that address is not one of yours")
-    address = {name: found.get(name) for name in ADDRESS_FIELDS if found.get(name)}
+    address = {name: found.get(name) for name in FIELDS if found.get(name)}
     return {"method": "shipping", "address": address}
 
 

@@ -19,7 +19,7 @@ def upgrade() -> None:
         sa.Column("line2", sa.String(length=120), nullable=True),
         sa.Column("city", sa.String(length=80), nullable=False),
         sa.Column("region", sa.String(length=80), nullable=True),
-        sa.Column("postal_code", sa.String(length=16), nullable=False),
+        sa.Column("postal_code", sa.String(length=16), nullable=True),
         sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("is_default", sa.Boolean(), nullable=False),
