@@ -59,7 +59,7 @@ async def test_days_and_orders_counted_before_0005_keep_their_figures_and_take_r
                 {"at": PAID},
             )
         await migrate(db, "analytics")
-        assert (await revision_status(db, "analytics"))[0] == "0005"
+        assert (await revision_status(db, "analytics"))[0] == "0007"
 
         refund = Envelope(
             type="OrderRefunded",

@@ -1,0 +1,14 @@
+"""Analytics service: the append-only audit log of operator actions."""
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,14 @@
+"""Auction service: users' reports of listings and users, and their moderation."""
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
