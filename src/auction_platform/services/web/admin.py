@@ -23,7 +23,7 @@ from auction_platform.services.web import charts
 from auction_platform.services.web.categories import category_tree
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.render import money
-from auction_platform.services.web.site import PageRoute, Visit, Web, query, visit_of
+from auction_platform.services.web.site import PageRoute, Visit, Web, query, status_list, visit_of
 
 RANGES = (7, 30, 90)
 ORDER_STATUSES = {
@@ -68,23 +68,14 @@ def build_router(web: Web) -> APIRouter:
     async def orders(request: Request) -> Response:
         visit = await visit_of(request, web)
         visit.role("admin")
-        asked = query(request)
-        status = asked.get("status") if asked.get("status") in ORDER_STATUSES else None
-        cursor = asked.get("cursor", "")[:512] or None
-        found = await visit.api(
-            "GET",
-            "/api/v1/orders",
-            params={"role": "any", "status": status, "cursor": cursor, "limit": ORDERS_PAGE},
-        )
-        return visit.render(
-            "admin/orders.html",
-            orders=found["items"],
-            next_cursor=found.get("next_cursor"),
-            chosen=status,
+        return await status_list(
+            visit,
+            request,
+            api_path="/api/v1/orders",
             statuses=ORDER_STATUSES,
-            paged=cursor is not None,
-            back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
-            flash=await visit.take_flash(),
+            page=ORDERS_PAGE,
+            template="admin/orders.html",
+            items="orders",
         )
 
     @router.post("/admin/orders/{order_id}/refund")

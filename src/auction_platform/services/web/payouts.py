@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.render import money
-from auction_platform.services.web.site import PageRoute, Visit, Web, query, visit_of
+from auction_platform.services.web.site import PageRoute, Visit, Web, status_list, visit_of
 
 STATUSES = {
     "pending": "Being sent",
@@ -76,23 +76,14 @@ def build_router(web: Web) -> APIRouter:
     async def every(request: Request) -> Response:
         visit = await visit_of(request, web)
         visit.role("admin")
-        asked = query(request)
-        status = asked.get("status") if asked.get("status") in ADMIN_STATUSES else None
-        cursor = asked.get("cursor", "")[:512] or None
-        found = await visit.api(
-            "GET",
-            "/api/v1/payouts",
-            params={"role": "any", "status": status, "cursor": cursor, "limit": PAGE},
-        )
-        return visit.render(
-            "admin/payouts.html",
-            payouts=found["items"],
-            next_cursor=found.get("next_cursor"),
-            chosen=status,
+        return await status_list(
+            visit,
+            request,
+            api_path="/api/v1/payouts",
             statuses=ADMIN_STATUSES,
-            paged=cursor is not None,
-            back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
-            flash=await visit.take_flash(),
+            page=PAGE,
+            template="admin/payouts.html",
+            items="payouts",
         )
 
     @router.post("/admin/payouts/{payout_id}/{action}")

@@ -370,6 +370,36 @@ def query(request: Request) -> Mapping[str, str]:
     return dict(request.query_params)
 
 
+async def status_list(
+    visit: Visit,
+    request: Request,
+    *,
+    api_path: str,
+    statuses: Mapping[str, str],
+    page: int,
+    template: str,
+    items: str,
+) -> Response:
+    """An operator's list of everyone's records of one kind, filtered by status and paged
+    newest first: the API's ``role=any`` list rendered with its filter and its way back."""
+    asked = query(request)
+    status = asked.get("status") if asked.get("status") in statuses else None
+    cursor = asked.get("cursor", "")[:512] or None
+    found = await visit.api(
+        "GET", api_path, params={"role": "any", "status": status, "cursor": cursor, "limit": page}
+    )
+    return visit.render(
+        template,
+        **{items: found["items"]},
+        next_cursor=found.get("next_cursor"),
+        chosen=status,
+        statuses=statuses,
+        paged=cursor is not None,
+        back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        flash=await visit.take_flash(),
+    )
+
+
 async def display_names(visit: Visit, user_ids: list[str]) -> dict[str, str]:
     """Display names of accounts from their public profiles, read in parallel (one that
     cannot be read is left out, and the page says "a member"); never an email address."""
