@@ -223,3 +223,23 @@ class SearchResults(_Answer):
     next_offset: int | None = Field(description="The next page's `offset`; null on the last.")
     facets: Facets
     server_time: datetime
+
+
+class AuditRecord(_Answer):
+    """One operator action, as the service that took it recorded it."""
+
+    id: str = Field(description="The id of the AuditRecorded event: one record per event.")
+    at: datetime = Field(description="When the action was taken (UTC).")
+    actor_id: str = Field(description="Who acted: an admin's user id, or `system` for a job.")
+    action: str = Field(examples=["user.roles_changed", "auction.cancelled", "payout.held"])
+    target: str = Field(description="What was acted on.", examples=["user:7f3a", "order:91c2"])
+    reason: str | None = Field(description="The operator's words, when they gave any.")
+    details: dict[str, Any] = Field(description="What changed, as its service tells it.")
+    producer: str = Field(description="The service that took the action.")
+
+
+class AuditPage(_Answer):
+    """Audit records newest first; `next_cursor` asks for the next page (null on the last)."""
+
+    items: list[AuditRecord]
+    next_cursor: str | None

@@ -46,3 +46,17 @@ class AuctionReport:
     """One auction's facts."""
 
     auction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Audit records newest first: by exact actor, action and target, from and to
+    (``audit.moment``), after ``cursor``; ``limit`` per page (the export reads them all)."""
+
+    actor_id: str | None = None
+    action: str | None = None
+    target: str | None = None
+    start: str | None = None
+    end: str | None = None
+    cursor: str | None = None
+    limit: int = 50

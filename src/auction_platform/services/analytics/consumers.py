@@ -1,8 +1,9 @@
-"""Which events the analytics service takes: three consumers on three queues.
+"""Which events the analytics service takes: four consumers on four queues.
 
 One projection's trouble never holds up the others: the event store keeps every
-event (``#``), the rollups count what the admin reports show, and the search index
-follows the lots. Each runs in the transaction that records the event in the
+event (``#``), the rollups count what the admin reports show, the search index
+follows the lots, and the audit log keeps every operator action (``AuditRecorded``
+from any producer). Each runs in the transaction that records the event in the
 inbox (``core.service``), so a redelivered event changes nothing.
 """
 
@@ -11,15 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from auction_platform.contracts.audit import AUDIT_RECORDED
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.service import Consumer
 from auction_platform.core.uow import Transaction
-from auction_platform.services.analytics import indexing, rollups, store
+from auction_platform.services.analytics import audit_store, indexing, rollups, store
 
 
 async def record_event(tx: Transaction, envelope: Envelope) -> None:
     """Keep every event the platform publishes in the event store."""
     await store.store_event(tx.conn, envelope)
+
+
+async def record_audit(tx: Transaction, envelope: Envelope) -> None:
+    """Keep an operator action in the audit log."""
+    await audit_store.append(tx.conn, envelope)
 
 
 def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
@@ -34,4 +41,5 @@ def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
         Consumer(
             "search", tuple(f"*.{name}" for name in indexing.EVENT_TYPES), indexing.update_search
         ),
+        Consumer("audit", (f"*.{AUDIT_RECORDED}",), record_audit),
     )

@@ -7,7 +7,7 @@ is in ``consumers``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,11 +15,12 @@ from typing import Any
 from auction_platform.contracts.categories import index, roll_up, subtree
 from auction_platform.core.db import Database
 from auction_platform.core.failures import Invalid, NotFound
-from auction_platform.services.analytics import domain, store
+from auction_platform.services.analytics import audit, audit_store, domain, store
 from auction_platform.services.analytics import rollup_store as rs
 from auction_platform.services.analytics.category_tree import CategoryTree, FixedTree
 from auction_platform.services.analytics.commands import (
     AuctionReport,
+    AuditQuery,
     BidsPerMinute,
     Daily,
     RecentEvents,
@@ -192,3 +193,49 @@ async def search(query: SearchQuery, *, ctx: Analytics) -> SearchPage:
     }
     page.names = index(tree)
     return page
+
+
+# The export reads the log a page at a time, each page in its own short read.
+EXPORT_PAGE = 500
+
+
+def _audit_scope(query: AuditQuery) -> tuple[audit.Scope, tuple[datetime, str] | None]:
+    try:
+        scope = audit.scope(
+            actor_id=query.actor_id,
+            action=query.action,
+            target=query.target,
+            start=query.start,
+            end=query.end,
+        )
+        return scope, audit.decode_cursor(query.cursor) if query.cursor else None
+    except audit.BadQuery as error:
+        raise Invalid(error.code, str(error)) from error
+
+
+async def audit_page(query: AuditQuery, *, ctx: Analytics) -> dict[str, Any]:
+    """One page of the audit log, newest first, and the cursor of the next (None on the last)."""
+    scope, after = _audit_scope(query)
+    async with ctx.db.read() as conn:
+        found = await audit_store.records(conn, scope, after=after, limit=query.limit + 1)
+    page = found[: query.limit]
+    more = len(found) > query.limit
+    return {"items": page, "next_cursor": audit.encode_cursor(page[-1]) if more else None}
+
+
+def audit_export(query: AuditQuery, *, ctx: Analytics) -> AsyncIterator[dict[str, Any]]:
+    """Every record a query asks for, newest first (its filters checked before the first)."""
+    scope, after = _audit_scope(query)
+
+    async def every_record() -> AsyncIterator[dict[str, Any]]:
+        position = after
+        while True:
+            async with ctx.db.read() as conn:
+                page = await audit_store.records(conn, scope, after=position, limit=EXPORT_PAGE)
+            for record in page:
+                yield record
+            if len(page) < EXPORT_PAGE:
+                return
+            position = audit.position(page[-1])
+
+    return every_record()

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.analytics import api, consumers, search_api, store
+from auction_platform.services.analytics import api, audit_api, consumers, search_api, store
 from auction_platform.services.analytics.category_tree import CategoryTreeReader
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search import build_search
@@ -34,7 +34,7 @@ def build_context(runtime: ServiceRuntime[Analytics]) -> Analytics:
 
 def _routers(runtime: ServiceRuntime[Analytics]) -> Sequence[APIRouter]:
     ctx = runtime.context
-    return [api.build_router(ctx), search_api.build_router(ctx)]
+    return [api.build_router(ctx), audit_api.build_router(ctx), search_api.build_router(ctx)]
 
 
 def _consumers(runtime: ServiceRuntime[Analytics]) -> Sequence[Consumer]:

@@ -162,6 +162,27 @@ search_docs = Table(
     ),
 )
 
+# The audit trail: one row per AuditRecorded event, keyed by the event's id (a
+# redelivered record is the row already there). Append-only: nothing here updates or
+# deletes a row, and triggers made by migration 0006 refuse it on both databases.
+audit_log = Table(
+    "analytics_audit_log",
+    TABLES.metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("producer", String(50), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_analytics_audit_log_at", "at", "event_id"),
+    Index("ix_analytics_audit_log_actor", "actor_id", "at"),
+    Index("ix_analytics_audit_log_target", "target", "at"),
+    Index("ix_analytics_audit_log_action", "action", "at"),
+)
+
 
 async def store_event(conn: AsyncConnection, envelope: Envelope) -> None:
     """Append one event to the store."""
