@@ -98,6 +98,24 @@ AUCTION_CANCELLED = "AuctionCancelled"
 AUCTION_RESULT_RECORDED = "AuctionResultRecorded"  # the auction service recorded AuctionClosed
 
 
+class ReportResolvedData(TypedDict):
+    """An admin resolved every open report on one target (a listing or a member) at once."""
+
+    report_ids: list[str]
+    reporter_ids: list[str]  # each once: every one of them learns the outcome
+    target_type: str  # "auction" | "user"
+    target_id: str
+    title: str | None  # the listing's title; None for a member
+    answerable_id: str  # the member answerable: the listing's seller, or the member
+    outcome: str  # "dismiss" | "warn" | "remove_listing" | "suspend"
+    note: str | None  # the admin's words; told to the answerable member on a warning only
+    resolved_by: str
+    at: str
+
+
+REPORT_RESOLVED = "ReportResolved"
+
+
 # --- bidding service ---------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from auction_platform.services.auction import (
     category_api,
     consumers,
     photo_api,
+    report_api,
     scheduler,
     store,
 )
@@ -72,6 +73,7 @@ DEFINITION = ServiceDefinition[Auctions](
         api.build_router(runtime.context),
         category_api.build_router(runtime.context.categories),
         photo_api.build_router(runtime.context, runtime.context.photos),
+        report_api.build_router(runtime.context),
     ],
     consumers=_consumers,
     background=_background,

@@ -59,6 +59,7 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("addresses", "Your delivery addresses: where the lots you win are sent."),
     ("auctions", "Lots: list, search by category, create (sellers), publish, cancel."),
     ("watchlist", "The lots you watch."),
+    ("reports", "Report a listing or a member; admins' moderation queue and its outcomes."),
     ("bidding", "Bids (proxy bidding up to your maximum), Buy It Now, retractions, books."),
     (FEED_TAG, "The live price of an auction, pushed over a WebSocket after every change."),
     ("orders", "What you bought: orders, payment, refunds (admins)."),

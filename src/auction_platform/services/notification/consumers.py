@@ -33,6 +33,7 @@ from auction_platform.services.notification.notices import (
     payment_received,
     payout_sent,
     refunded,
+    report_resolved,
     second_chance,
     welcome,
 )
@@ -75,6 +76,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
     Subscription("feedback", (f"payment.{payments.FEEDBACK_LEFT}",), feedback_left),
     Subscription("account", (f"identity.{identity.USER_REGISTERED}",), welcome),
+    Subscription("reports", (f"auction.{auctions.REPORT_RESOLVED}",), report_resolved),
 )
 
 

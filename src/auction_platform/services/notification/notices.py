@@ -253,6 +253,29 @@ def welcome(event: Envelope) -> list[Notice]:
     return [Notice("welcome", "account", str(data["user_id"]), values)]
 
 
+def report_resolved(event: Envelope) -> list[Notice]:
+    """``auction.ReportResolved``: each reporter learns the outcome; a warned member is warned.
+
+    The admin's note is for the member warned, not for the reporters.
+    """
+    data = event.data
+    values = {
+        "target_type": str(data["target_type"]),
+        "target_id": str(data["target_id"]),
+        "title": data.get("title"),
+        "outcome": str(data["outcome"]),
+    }
+    answerable = str(data["answerable_id"])
+    notices = [
+        Notice("report_resolved", "account", reporter, values)
+        for reporter in _unique(data["reporter_ids"])
+    ]
+    if values["outcome"] == "warn":
+        warning = {**values, "note": data.get("note")}
+        notices.append(Notice("report_warning", "account", answerable, warning))
+    return notices
+
+
 def _order(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "order_id": str(data["order_id"]),
