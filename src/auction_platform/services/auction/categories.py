@@ -89,3 +89,26 @@ def check_parent(categories: Sequence[Category], slug: str, parent: str | None) 
     if _depth_of(by_slug, parent) + 1 + _depth_below(below, slug) > MAX_DEPTH:
         raise Invalid("category_too_deep", f"the tree is at most {MAX_DEPTH} levels deep")
     return parent
+
+
+# Each kind of change as the audit trail names it; a change of several is ``changed``.
+_CHANGE_ACTIONS = {
+    "name": "category.renamed",
+    "parent": "category.moved",
+    "position": "category.repositioned",
+}
+
+
+def changes(was: Category, now: Category) -> tuple[str, dict[str, dict[str, object]]]:
+    """How an admin's edit changed a category, for the audit trail: its action and,
+    per field changed, the value before and after."""
+    fields = {
+        name: {"from": getattr(was, name), "to": getattr(now, name)}
+        for name in ("name", "parent", "position", "retired")
+        if getattr(was, name) != getattr(now, name)
+    }
+    if list(fields) == ["retired"]:
+        return ("category.retired" if now.retired else "category.restored"), fields
+    if len(fields) == 1:
+        return _CHANGE_ACTIONS[next(iter(fields))], fields
+    return "category.changed", fields

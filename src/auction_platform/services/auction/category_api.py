@@ -19,6 +19,7 @@ TREE_MAX_AGE = 30
 SlugPath = Annotated[str, Path(max_length=40, description="The category's slug.")]
 Name = Annotated[str, Field(max_length=NAME_MAX * 2, examples=["Cameras & photo"])]
 Position = Annotated[StrictInt, Field(ge=0, le=10_000)]
+Reason = Annotated[str | None, Field(max_length=500, description="Why (kept in the audit trail).")]
 
 
 class _Body(BaseModel):
@@ -34,6 +35,7 @@ class NewCategory(_Body):
     position: Position | None = Field(
         default=None, description="Place among its siblings (default: last)."
     )
+    reason: Reason = None
 
 
 class CategoryChange(_Body):
@@ -46,10 +48,11 @@ class CategoryChange(_Body):
         default=None,
         description="A retired category keeps its lots and takes no new ones; false restores it.",
     )
+    reason: Reason = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:
-        if not self.model_fields_set:
+        if not self.model_fields_set - {"reason"}:
             raise ValueError("send at least one of name, parent, position, retired")
         return self
 
@@ -137,7 +140,14 @@ def build_router(tree: CategoryTree) -> APIRouter:
     )
     async def add(body: NewCategory, admin: Admin) -> dict[str, Any]:
         """Add a category (admins)."""
-        added = await tree.add(body.slug, body.name, parent=body.parent, position=body.position)
+        added = await tree.add(
+            body.slug,
+            body.name,
+            parent=body.parent,
+            position=body.position,
+            actor_id=admin.subject,
+            reason=body.reason,
+        )
         return _one(added)
 
     @router.patch(
@@ -161,6 +171,8 @@ def build_router(tree: CategoryTree) -> APIRouter:
             move="parent" in body.model_fields_set,
             position=body.position,
             retired=body.retired,
+            actor_id=admin.subject,
+            reason=body.reason,
         )
         return _one(changed)
 

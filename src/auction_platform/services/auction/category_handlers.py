@@ -14,11 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from auction_platform.contracts import audit
 from auction_platform.contracts.categories import Category, as_tree
 from auction_platform.core.failures import Conflict
-from auction_platform.core.uow import UnitOfWork
+from auction_platform.core.uow import Transaction, UnitOfWork
 from auction_platform.services.auction import category_store
 from auction_platform.services.auction.categories import (
+    changes,
     check_name,
     check_parent,
     no_such_category,
@@ -51,9 +53,16 @@ class CategoryTree:
         return as_tree(await self.current(), include_retired=include_retired)
 
     async def add(
-        self, slug: str, name: str, *, parent: str | None, position: int | None
+        self,
+        slug: str,
+        name: str,
+        *,
+        parent: str | None,
+        position: int | None,
+        actor_id: str = audit.SYSTEM,
+        reason: str | None = None,
     ) -> Category:
-        """A new category (409 ``category_exists`` when the slug is taken)."""
+        """A new category (409 ``category_exists`` when the slug is taken), by ``actor_id``."""
         slug, name = check_category(slug), check_name(name)
         now = self.clock()
         async with self.uow() as tx:
@@ -65,6 +74,8 @@ class CategoryTree:
                 position = 1 + max((c.position for c in tree if c.parent == parent), default=-1)
             category = Category(slug, name, parent, position)
             await category_store.add_category(tx.conn, category, now=now)
+            added = {"name": name, "parent": parent, "position": position}
+            self._record(tx, actor_id, "category.added", category, reason, added)
         self._copy = None
         return category
 
@@ -77,14 +88,18 @@ class CategoryTree:
         move: bool = False,
         position: int | None = None,
         retired: bool | None = None,
+        actor_id: str = audit.SYSTEM,
+        reason: str | None = None,
     ) -> Category:
-        """Rename, move (``move``: to ``parent``, None for the top), reposition or retire."""
+        """Rename, move (``move``: to ``parent``, None for the top), reposition or retire,
+        by ``actor_id`` (the audit trail keeps what changed, from what to what)."""
         now = self.clock()
         async with self.uow() as tx:
             tree = await category_store.lock_tree(tx.conn)
             category = next((c for c in tree if c.slug == slug), None)
             if category is None:
                 raise no_such_category(slug)
+            was = category
             if name is not None:
                 category = replace(category, name=check_name(name))
             if move:
@@ -94,5 +109,26 @@ class CategoryTree:
             if retired is not None:
                 category = replace(category, retired=retired)
             await category_store.save_category(tx.conn, category, now=now)
+            action, changed = changes(was, category)
+            self._record(tx, actor_id, action, category, reason, {"changes": changed})
         self._copy = None
         return category
+
+    def _record(
+        self,
+        tx: Transaction,
+        actor_id: str,
+        action: str,
+        category: Category,
+        reason: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        audit.record(
+            tx,
+            actor_id=actor_id,
+            action=action,
+            target=f"category:{category.slug}",
+            at=self.clock().isoformat(),
+            reason=reason,
+            details=details,
+        )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from auction_platform.contracts import audit
 from auction_platform.contracts.auctions import (
     AUCTION_CANCELLED,
     AUCTION_EDITED,
@@ -282,10 +283,26 @@ async def cancel_lot(command: CancelLot, *, ctx: Auctions) -> Lot:
         # The lot may have reached its start meanwhile: then the book decides.
         if not ask_book and domain.cancel_needs_book(lot, by=by, now=now):
             raise NotAllowed("conflict", "the lot has just opened; try again")
-        was_draft = lot.status is Status.DRAFT
+        was = lot.status
         lot = domain.cancel(lot, by=by, now=now)
         await store.save_lot(tx.conn, lot)
         await store.drop_unsent_reminders(tx.conn, lot_id)
+        was_draft = was is Status.DRAFT
+        if caller.admin:
+            audit.record(
+                tx,
+                actor_id=caller.user_id,
+                action="auction.cancelled",
+                target=f"auction:{lot_id}",
+                at=now.isoformat(),
+                reason=command.reason,
+                details={
+                    "seller_id": lot.seller_id,
+                    "status_before": was.value,
+                    "bids_voided": book.bids_voided,
+                    "bidders": len(book.bidder_ids),
+                },
+            )
         if not was_draft:  # nobody but the seller ever knew of a draft
             data = views.cancelled(
                 lot,
