@@ -13,7 +13,7 @@ from auction_platform.services.analytics.shill import (
     retractions,
     shared_signup,
 )
-from auction_platform.services.identity.signup import fingerprint, signals_of
+from auction_platform.services.identity.signup import fingerprint, shared_address, signals_of
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -118,3 +118,11 @@ def test_signup_signals_keep_only_an_address_and_a_device_id_of_the_sites_shape(
     kept = signals_of("198.51.100.4", "A" * 32)
     assert (kept.address, kept.device_id) == ("198.51.100.4", "A" * 32)
     assert signals_of(None, "bad id with spaces!!").device_id is None
+
+
+def test_only_a_public_address_is_shared_for_matching() -> None:
+    assert shared_address("203.0.113.7") is None  # documentation range: not global
+    assert shared_address("8.8.8.8") == "8.8.8.8"
+    assert shared_address("2001:4860:4860::8888") == "2001:4860:4860::8888"
+    for private in ("127.0.0.1", "10.1.2.3", "192.168.0.5", "::1", "not an address", None):
+        assert shared_address(private) is None

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 # The label of the fingerprints' key (``Settings.derived_key``).
 FINGERPRINT_KEY_PURPOSE = "signup-signals"
@@ -37,6 +38,21 @@ def signals_of(address: str | None, device_id: str | None) -> SignupSignals:
     kept_address = address if address and address != _UNKNOWN_ADDRESS else None
     kept_device = device_id if device_id and _DEVICE_ID.fullmatch(device_id) else None
     return SignupSignals(address=kept_address[:45] if kept_address else None, device_id=kept_device)
+
+
+def shared_address(address: str | None) -> str | None:
+    """The address when it can tell one person's sign-ups apart: a public one only.
+
+    A loopback or private address is a proxy's, a NAT's or a test's (with
+    ``TRUSTED_PROXIES`` unset, every client looks like the load balancer): matching
+    on it would flag every pair of accounts. Identity still keeps it for admins.
+    """
+    if address is None:
+        return None
+    try:
+        return address if ip_address(address).is_global else None
+    except ValueError:
+        return None
 
 
 def fingerprint(value: str | None, *, key: bytes) -> str | None:
