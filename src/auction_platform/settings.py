@@ -198,6 +198,8 @@ class Settings(BaseSettings):
     # Analytics: search backend (PostgreSQL or SQLite full-text by default).
     elasticsearch_url: str = ""
     elasticsearch_index_prefix: str = "auction"
+    # Shill-bidding signals: the days of bids and retractions the daily job weighs.
+    shill_window_days: int = Field(default=30, ge=1, le=365)
 
     # Benchmarks: ``POST /diagnostics/noop`` on every service, the ceiling of the
     # server stack (token check, body parsing, middleware) with no work behind it.

@@ -43,6 +43,9 @@ _DROPPED_REQUEST_HEADERS = frozenset(
         "forwarded",
         # Replaced by the request id the gateway logs this request under.
         "x-request-id",
+        # The site's device cookie, which only the site forwards (identity's signup
+        # signals): a client could otherwise sign up under another's device.
+        "x-device-id",
     }
 )
 # Set again by the gateway's own middleware on the way out.

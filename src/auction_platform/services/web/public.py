@@ -146,7 +146,9 @@ def build_router(web: Web) -> APIRouter:
             "display_name": fields.get("display_name", ""),
         }
         try:
-            await visit.api("POST", "/api/v1/auth/register", json=body)
+            # The device id goes to identity with the sign-up only (shill-bidding signals).
+            device = {"X-Device-Id": visit.device}
+            await visit.api("POST", "/api/v1/auth/register", json=body, headers=device)
             return await _sign_in(visit, body["email"], body["password"], "/account?welcome=1")
         except ApiProblem as problem:
             if problem.status >= 500:

@@ -24,6 +24,10 @@ COOKIE = "ap_session"
 # A visitor who is not signed in still gets a CSRF token for the sign-in and
 # sign-up forms: derived from this cookie, so nothing is stored for them.
 VISITOR_COOKIE = "ap_visitor"
+# A long-lived random id of the browser, forwarded to identity at sign-up only (the
+# shill-bidding signals: accounts opened on one device).
+DEVICE_COOKIE = "ap_device"
+DEVICE_COOKIE_DAYS = 400  # the longest a browser keeps a cookie (RFC 6265bis)
 # Refresh the access token when it has less than this left (seconds).
 _REFRESH_MARGIN = 30.0
 

@@ -29,6 +29,8 @@ from auction_platform.services.web.client import ApiProblem, PublicApi
 from auction_platform.services.web.pagecache import PageCache
 from auction_platform.services.web.sessions import (
     COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_DAYS,
     VISITOR_COOKIE,
     Session,
     SessionStore,
@@ -99,6 +101,9 @@ class Visit:
     visitor: str
     new_visitor: bool
     drop_session: bool = False
+    # The browser's device id (the ``ap_device`` cookie), new when it had none.
+    device: str = ""
+    new_device: bool = False
 
     @property
     def address(self) -> str:
@@ -214,6 +219,16 @@ class Visit:
                 secure=self.web.secure_cookies,
                 path="/",
             )
+        if self.new_device:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                self.device,
+                max_age=DEVICE_COOKIE_DAYS * 86_400,
+                httponly=True,
+                samesite="lax",
+                secure=self.web.secure_cookies,
+                path="/",
+            )
         if self.drop_session:
             response.delete_cookie(COOKIE, path="/")
         response.headers["Content-Security-Policy"] = csp
@@ -272,11 +287,26 @@ async def visit_of(request: Request, web: Web) -> Visit:
     if session is not None and cookie is not None:
         session = await web.sessions.fresh(cookie, session, refresher(web, request))
         drop = session is None
-    visitor = request.cookies.get(VISITOR_COOKIE, "")
-    new_visitor = not (16 <= len(visitor) <= 64 and visitor.isascii())
-    if new_visitor:
-        visitor = secrets.token_urlsafe(24)
-    return Visit(request, web, session, cookie if session else None, visitor, new_visitor, drop)
+    visitor, new_visitor = _random_id(request.cookies.get(VISITOR_COOKIE, ""))
+    device, new_device = _random_id(request.cookies.get(DEVICE_COOKIE, ""))
+    return Visit(
+        request,
+        web,
+        session,
+        cookie if session else None,
+        visitor,
+        new_visitor,
+        drop,
+        device=device,
+        new_device=new_device,
+    )
+
+
+def _random_id(kept: str) -> tuple[str, bool]:
+    """A cookie's random id as the browser sent it, or a new one (True) when it had none."""
+    if 16 <= len(kept) <= 64 and kept.isascii():
+        return kept, False
+    return secrets.token_urlsafe(24), True
 
 
 def refresher(web: Web, request: Request) -> Callable[[str], Awaitable[dict[str, Any]]]:
