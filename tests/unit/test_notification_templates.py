@@ -107,6 +107,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "auction_cancelled": {**LOT, "by": "admin", "bids_voided": True},
     "auction_cancelled_seller": {**LOT, "by": "admin", "bids_voided": True},
     "welcome": {"roles": ["bidder"]},
+    "account_suspended": {"reason": "Shill bidding on your own lots", "until": None},
+    "account_reinstated": {},
     "feedback_received": {
         **LOT,
         "order_id": "ord-1",
@@ -149,7 +151,11 @@ def test_every_kind_renders_a_subject_a_text_an_html_part_and_an_sms(
     assert "https://auctions.example.com/" in sms
 
 
-@pytest.mark.parametrize("kind", sorted(set(EXAMPLES) - {"welcome"}))
+# The kinds about a lot (not the account's own notices) show its title.
+ABOUT_THE_ACCOUNT = {"welcome", "account_suspended", "account_reinstated"}
+
+
+@pytest.mark.parametrize("kind", sorted(set(EXAMPLES) - ABOUT_THE_ACCOUNT))
 def test_the_lot_title_is_escaped_in_html_and_kept_in_text(templates: Templates, kind: str) -> None:
     email = templates.email(kind, values(kind, title="Tom & Jerry <script>"))
     assert "Tom &amp; Jerry &lt;script&gt;" in email.html
@@ -381,3 +387,21 @@ def test_the_seller_hears_of_the_receipt_and_how_it_came(templates: Templates) -
     assert "The buyer has confirmed receiving" in confirmed.text
     automatic = templates.email("order_received", values("order_received", automatically=True))
     assert "has passed" in automatic.text and "The buyer has confirmed" not in automatic.text
+
+
+@pytest.mark.parametrize("until", [None, "2030-05-18T10:00:00+00:00"])
+def test_a_suspension_tells_its_reason_escaped_and_its_end(
+    templates: Templates, until: str | None
+) -> None:
+    reason = "Selling <fakes> & more"
+    email = templates.email(
+        "account_suspended", values("account_suspended", reason=reason, until=until)
+    )
+    assert reason in email.text
+    assert "Selling &lt;fakes&gt; &amp; more" in email.html
+    ends = formatting.when(until) if until else None
+    for text in (email.text, email.html):
+        if ends:
+            assert ends in text and "ends by itself" in text
+        else:
+            assert "until our team lifts it" in text

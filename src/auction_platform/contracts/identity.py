@@ -16,3 +16,25 @@ class UserRegisteredData(TypedDict):
 
 
 USER_REGISTERED = "UserRegistered"
+
+
+class UserSuspendedData(TypedDict):
+    """An admin suspended an account: its tokens are refused, its listings and leads go."""
+
+    user_id: str
+    reason: str
+    until: str | None  # ISO 8601, UTC: when it lapses by itself; None: until reinstated
+    suspended_by: str
+    at: str
+
+
+class UserReinstatedData(TypedDict):
+    """An admin lifted an account's suspension early: it may sign in again."""
+
+    user_id: str
+    reinstated_by: str
+    at: str
+
+
+USER_SUSPENDED = "UserSuspended"
+USER_REINSTATED = "UserReinstated"

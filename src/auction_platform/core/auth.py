@@ -38,6 +38,8 @@ ALGORITHM = "EdDSA"
 # its account's roles changed (refresh: the new token carries the current roles).
 REVOKED_MARK = b"1"
 STALE_MARK = b"stale"
+# ... or held by an account an admin suspended: ``suspended`` or ``suspended|<until ISO>``.
+SUSPENDED_MARK = b"suspended"
 
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -69,13 +71,30 @@ def unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
 
 
+def suspended_mark(until: datetime | None) -> bytes:
+    """The mark of a suspended account's token, carrying the suspension's end if any."""
+    if until is None:
+        return SUSPENDED_MARK
+    return SUSPENDED_MARK + b"|" + until.isoformat().encode()
+
+
+def account_suspended(until: str | None) -> ApiError:
+    """The 403 of a suspended account's token (``account_suspended``, its end if any)."""
+    message = "the account is suspended" + (f" until {until}" if until else "")
+    return ApiError(403, "account_suspended", message, details={"until": until})
+
+
 def refuse_revoked(mark: bytes | None) -> None:
     """Raise the 401 of a revoked token, or of a stale one, when its mark is set.
 
     A stale token (``token_stale``) was issued before an admin changed its account's
     roles: the client refreshes and gets the current ones. A revoked one
-    (``token_revoked``) was signed out: its refresh token is gone too.
+    (``token_revoked``) was signed out: its refresh token is gone too. A suspended
+    account's token is a 403 ``account_suspended`` (its refresh is refused too).
     """
+    if mark is not None and mark.startswith(SUSPENDED_MARK):
+        _, _, until = mark.partition(b"|")
+        raise account_suspended(until.decode() or None)
     if mark == STALE_MARK:
         raise unauthorized(
             "token_stale", "the account's roles have changed; refresh the token to go on"

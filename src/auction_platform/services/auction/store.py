@@ -391,3 +391,13 @@ async def unwatch(conn: AsyncConnection, user_id: str, auction_id: str) -> None:
             watchlist.c.user_id == user_id, watchlist.c.auction_id == auction_id
         )
     )
+
+
+async def listed_lot_ids_of(conn: AsyncConnection, seller_id: str) -> list[str]:
+    """The ids of a seller's lots that are scheduled or open, oldest first."""
+    query = (
+        select(lots.c.id)
+        .where(lots.c.seller_id == seller_id, lots.c.status.in_(("scheduled", "open")))
+        .order_by(lots.c.id)
+    )
+    return [row.id for row in await conn.execute(query)]

@@ -92,7 +92,14 @@ class EditRules:
     rules: dict[str, Any]
 
 
-BookCommand = PlaceBid | BuyNow | Retract | CancelBook | EditRules
+@dataclass(frozen=True, slots=True)
+class WithdrawBids:
+    """Retract every bid of a suspended account on this book, if it leads (no policy applies)."""
+
+    user_id: str
+
+
+BookCommand = PlaceBid | BuyNow | Retract | CancelBook | EditRules | WithdrawBids
 
 
 # --- results -------------------------------------------------------------------------

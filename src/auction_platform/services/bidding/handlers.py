@@ -42,6 +42,7 @@ from auction_platform.services.bidding.domain import (
     PlaceBid,
     Retract,
     RulesEdited,
+    WithdrawBids,
 )
 from auction_platform.services.bidding.idempotency import RecordedAnswer
 from auction_platform.services.bidding.ports import AuctionRules
@@ -329,18 +330,50 @@ async def retract(
     reason = engine.retraction_refusal(state.book.rules, ledger, index, command.user_id, now)
     if reason is not None:
         raise domain.retraction_refused(reason)
+    await _take_out(tx, state, ledger, index, seq, now)
+    return BidRetracted(state.public(now))
+
+
+async def _take_out(
+    tx: Transaction,
+    state: BookState,
+    ledger: list[engine.Bid],
+    index: int,
+    seq: int,
+    now: datetime,
+) -> list[engine.Bid]:
+    """Retract the ledger's bid at ``index`` (number ``seq``): the book is replayed
+    without it and ``BidRetracted`` tells its new price and leader. The ledger left."""
+    bidder_id = ledger[index].bidder_id
     await store.mark_retracted(tx.conn, state.auction_id, seq, at=now)
     remaining = ledger[:index] + ledger[index + 1 :]
     state.book = codec.replay_keeping_end(remaining, state.book)
     retracted: contract.BidRetractedData = {
         "auction_id": state.auction_id,
-        "bidder_id": command.user_id,
+        "bidder_id": bidder_id,
         "seq": seq,
         "price_cents": state.book.price_cents,
         "leader_id": state.book.leader_id,
         "bid_count": state.book.bid_count,
     }
     tx.emit(contract.BID_RETRACTED, dict(retracted))
+    return remaining
+
+
+async def withdraw_bids(
+    tx: Transaction, state: BookState, command: WithdrawBids, now: datetime
+) -> BidRetracted:
+    """A suspended account's lead goes: each of its bids is retracted, newest first,
+    the book replayed after each (as a retraction does), whatever eBay's policy says.
+    Nothing changes when it does not lead (anymore)."""
+    if state.book.leader_id != command.user_id:
+        return BidRetracted(state.public(now))
+    rows = [r for r in await store.ledger(tx.conn, state.auction_id) if r.retracted_at is None]
+    ledger = [engine.Bid(r.bidder_id, r.max_cents, utc(r.placed_at)) for r in rows]
+    seqs = [r.seq for r in rows]
+    for index in reversed(range(len(rows))):
+        if rows[index].bidder_id == command.user_id:
+            ledger = await _take_out(tx, state, ledger, index, seqs.pop(index), now)
     return BidRetracted(state.public(now))
 
 
@@ -386,6 +419,7 @@ _HANDLERS: dict[
     Retract: retract,
     CancelBook: cancel,
     EditRules: edit_rules,
+    WithdrawBids: withdraw_bids,
 }
 
 

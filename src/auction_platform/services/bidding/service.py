@@ -11,7 +11,15 @@ from starlette.middleware import Middleware
 
 from auction_platform.core.lean import LeanRoutes
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.bidding import api, closer, consumers, handlers, queries, store
+from auction_platform.services.bidding import (
+    api,
+    closer,
+    consumers,
+    handlers,
+    queries,
+    store,
+    suspensions,
+)
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.ports import HttpAuctionRules
 from auction_platform.services.bidding.state import Pseudonyms
@@ -102,6 +110,9 @@ DEFINITION = ServiceDefinition[Bidding](
     routers=lambda runtime: api.build_routers(runtime.context),
     middleware=_lean,
     errors=api.ERRORS,
-    consumers=lambda runtime: consumers.consumers(runtime.context),
+    consumers=lambda runtime: [
+        *consumers.consumers(runtime.context),
+        suspensions.consumer(runtime.context),
+    ],
     background=lambda runtime: [_closer(runtime), _janitor(runtime), _copies_repair(runtime)],
 )

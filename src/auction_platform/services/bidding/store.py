@@ -428,3 +428,9 @@ async def bidders_of_books(conn: AsyncConnection, auction_ids: list[str]) -> dic
     for auction_id, bidder_id in (await conn.execute(query)).all():
         found.setdefault(auction_id, []).append(bidder_id)
     return found
+
+
+async def open_books_led_by(conn: AsyncConnection, user_id: str) -> list[str]:
+    """The auctions whose open book this account leads."""
+    query = select(books.c.auction_id).where(books.c.status == "open", books.c.leader_id == user_id)
+    return [row.auction_id for row in await conn.execute(query)]

@@ -48,6 +48,10 @@ class ListedUser(_Answer):
     display_name: str
     roles: list[Role]
     created_at: datetime
+    suspended: bool = Field(description="True while a suspension stops the account.")
+    suspended_until: datetime | None = Field(
+        description="When the suspension in force lapses; null: none, or until reinstated."
+    )
 
 
 class UserPage(_Answer):

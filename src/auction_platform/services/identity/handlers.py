@@ -35,7 +35,7 @@ from auction_platform.core.failures import (
 )
 from auction_platform.core.revocations import Revocations
 from auction_platform.core.uow import Transaction, UnitOfWork
-from auction_platform.services.identity import domain, store
+from auction_platform.services.identity import domain, store, suspension_store
 from auction_platform.services.identity.domain import (
     Actor,
     BecomeSeller,
@@ -130,6 +130,21 @@ def _no_user() -> NotFound:
     return NotFound("user_not_found", "there is no such user")
 
 
+no_user = _no_user
+
+
+async def _refuse_suspended(conn: Any, user_id: str, *, now: datetime) -> None:
+    """Refuse to issue tokens to an account under a suspension in force (403)."""
+    latest = await suspension_store.latest_suspension(conn, user_id)
+    if latest is not None and latest.in_force(now):
+        until = latest.until.isoformat() if latest.until else None
+        raise Forbidden(
+            "account_suspended",
+            "the account is suspended" + (f" until {until}" if until else ""),
+            details={"until": until, "reason": latest.reason},
+        )
+
+
 def _bad_refresh_token(message: str = "the refresh token is not valid") -> Unauthenticated:
     return Unauthenticated("invalid_refresh_token", message)
 
@@ -186,6 +201,7 @@ async def _issue(user_id: str, *, family_id: str, ctx: Identity, conn: Any) -> T
     if user is None:
         raise _no_user()
     now = ctx.clock()
+    await _refuse_suspended(conn, user.id, now=now)
     token_id = uuid.uuid4().hex
     access, access_expires = await ctx.keys.sign(
         subject=user.id, kind="access", roles=user.roles, token_id=token_id
@@ -387,17 +403,27 @@ async def _change_roles(
 
 async def _mark_stale(conn: Any, user_id: str, *, ctx: Identity) -> None:
     """Mark the account's live access tokens stale, each until it expires."""
+    await mark_live_tokens(conn, user_id, STALE_MARK, ctx=ctx)
+
+
+mark_stale = _mark_stale
+
+
+async def mark_live_tokens(
+    conn: Any, user_id: str, value: bytes, *, ctx: Identity, until: datetime | None = None
+) -> None:
+    """Mark the account's live access tokens with ``value``, each until it expires
+    (or until ``until``, when that comes first)."""
     now = ctx.clock()
     live = await store.live_access_tokens(conn, user_id, now=now)
-    if live:
-        await ctx.revocations.mark(
-            [
-                Mark(
-                    token_id, STALE_MARK, (expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
-                )
-                for token_id, expires_at in live
-            ]
-        )
+    marks = []
+    for token_id, expires_at in live:
+        ttl = (expires_at - now).total_seconds() + _MARK_MARGIN_SECONDS
+        if until is not None:
+            ttl = min(ttl, (until - now).total_seconds())
+        marks.append(Mark(token_id, value, ttl))
+    if marks:
+        await ctx.revocations.mark(marks)
 
 
 async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGranted:

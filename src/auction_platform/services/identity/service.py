@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from auction_platform.core.auth import TokenVerifier
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.identity import address_api, api, store
+from auction_platform.services.identity import address_api, api, store, suspension_api
 from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.keys import KeyRing
 from auction_platform.services.identity.passwords import Passwords
@@ -60,5 +60,6 @@ DEFINITION = ServiceDefinition[Identity](
     routers=lambda runtime: [
         api.build_router(runtime.context),
         address_api.build_router(runtime.context),
+        suspension_api.build_router(runtime.context),
     ],
 )

@@ -22,8 +22,11 @@ from auction_platform.core.service import ServiceRuntime, StatelessConsumer
 from auction_platform.services.notification.dispatch import Notifier
 from auction_platform.services.notification.notices import (
     Notice,
+    account_reinstated,
+    account_suspended,
     auction_cancelled,
     auction_closed,
+    by_type,
     delivery,
     ending_soon,
     feedback_left,
@@ -75,7 +78,21 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("payouts", (f"payment.{payments.PAYOUT_SENT}",), payout_sent),
     Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
     Subscription("feedback", (f"payment.{payments.FEEDBACK_LEFT}",), feedback_left),
-    Subscription("account", (f"identity.{identity.USER_REGISTERED}",), welcome),
+    Subscription(
+        "account",
+        (
+            f"identity.{identity.USER_REGISTERED}",
+            f"identity.{identity.USER_SUSPENDED}",
+            f"identity.{identity.USER_REINSTATED}",
+        ),
+        by_type(
+            {
+                identity.USER_REGISTERED: welcome,
+                identity.USER_SUSPENDED: account_suspended,
+                identity.USER_REINSTATED: account_reinstated,
+            }
+        ),
+    ),
     Subscription("reports", (f"auction.{auctions.REPORT_RESOLVED}",), report_resolved),
 )
 

@@ -9,7 +9,7 @@ then dead-letters (a malformed event must not be acknowledged silently).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,6 +274,34 @@ def report_resolved(event: Envelope) -> list[Notice]:
         warning = {**values, "note": data.get("note")}
         notices.append(Notice("report_warning", "account", answerable, warning))
     return notices
+
+
+def by_type(
+    translations: Mapping[str, Callable[[Envelope], list[Notice]]],
+) -> Callable[[Envelope], list[Notice]]:
+    """One translation for a queue of several event types: each type's own."""
+
+    def translate(event: Envelope) -> list[Notice]:
+        return translations[event.type](event)
+
+    return translate
+
+
+# Told whatever the account's preferences say: not a kind a user can switch off
+# (an unlisted notice goes by email only).
+_STANDING = "account_standing"
+
+
+def account_suspended(event: Envelope) -> list[Notice]:
+    """``identity.UserSuspended``: the user learns why, and until when."""
+    data = event.data
+    values = {"reason": str(data["reason"]), "until": data.get("until")}
+    return [Notice("account_suspended", _STANDING, str(data["user_id"]), values)]
+
+
+def account_reinstated(event: Envelope) -> list[Notice]:
+    """``identity.UserReinstated``: the user may sign in again."""
+    return [Notice("account_reinstated", _STANDING, str(event.data["user_id"]), {})]
 
 
 def _order(data: Mapping[str, Any]) -> dict[str, Any]:
