@@ -6,7 +6,8 @@ talks to it unchanged. It implements only:
 
 - ``POST /v1/payment_intents``, ``GET /v1/payment_intents/{id}`` and
   ``POST /v1/payment_intents/{id}`` (a new amount),
-- ``POST /v1/refunds`` (of a PaymentIntent that succeeded),
+- ``POST /v1/refunds`` (of a PaymentIntent that succeeded; an ``amount`` refunds part of it,
+  never more than is left),
 - Connect: ``POST /v1/accounts`` (Express accounts), ``POST /v1/account_links`` and
   ``POST /v1/transfers`` (to an account whose payouts are enabled, from a platform
   balance that ``balance_cents`` keeps),
@@ -203,7 +204,8 @@ class StripeFake:
                     "message": "This PaymentIntent does not have a successful charge to refund.",
                 }
             }
-        if any(r["payment_intent"] == intent["id"] for r in self.refunds.values()):
+        left = intent["amount_received"] - self.refunded_of(intent["id"])
+        if left <= 0:
             return 400, {
                 "error": {
                     "type": "invalid_request_error",
@@ -211,10 +213,21 @@ class StripeFake:
                     "message": "Charge has already been refunded.",
                 }
             }
+        # Without ``amount`` Stripe refunds what is left of the charge.
+        amount = int(dict(params).get("amount", left))
+        if amount > left:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "amount_too_large",
+                    "message": f"Refund amount ({amount}) is greater than unrefunded amount "
+                    f"on charge ({left}).",
+                }
+            }
         refund = {
             "id": _id("re"),
             "object": "refund",
-            "amount": intent["amount_received"],
+            "amount": amount,
             "currency": intent["currency"],
             "charge": intent["latest_charge"],
             "payment_intent": intent["id"],
@@ -223,6 +236,14 @@ class StripeFake:
         }
         self.refunds[refund["id"]] = refund
         return 200, refund
+
+    def keys_of(self, endpoint: str) -> list[str]:
+        """The idempotency keys sent to an endpoint (``"refunds"``, ...), first seen first."""
+        return [key for key, seen in self._keys.items() if seen.endpoint == endpoint]
+
+    def refunded_of(self, intent_id: str) -> int:
+        """What the refunds of an intent gave back so far."""
+        return sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent_id)
 
     def _create_account(self, params: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
         values = dict(params)
@@ -324,14 +345,17 @@ class StripeFake:
         return event("payment_intent.payment_failed", intent)
 
     def charge_refunded(self, intent_id: str) -> dict[str, Any]:
-        """The ``charge.refunded`` event of an intent's refunded charge."""
+        """The ``charge.refunded`` event of an intent's charge: all of it refunded, or (after
+        partial refunds through the API) what those refunds gave back so far."""
         intent = self.intents[intent_id]
+        received = intent["amount_received"]
+        given_back = self.refunded_of(intent_id) or received
         charge = {
             "id": intent["latest_charge"],
             "object": "charge",
-            "amount": intent["amount_received"],
-            "amount_refunded": intent["amount_received"],
-            "refunded": True,
+            "amount": received,
+            "amount_refunded": given_back,
+            "refunded": given_back >= received,
             "currency": intent["currency"],
             "payment_intent": intent_id,
             "metadata": {},

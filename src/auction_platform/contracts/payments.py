@@ -142,3 +142,37 @@ class FeedbackData(TypedDict):
 
 
 FEEDBACK_LEFT = "FeedbackLeft"  # FeedbackData: to the rated party
+
+
+class DisputeData(TypedDict):
+    """A dispute on a paid order, as it stands after the news (the same shape for each event).
+
+    ``DisputeOpened`` goes to the seller; ``DisputeMessage`` to the party (buyer or
+    seller) who did not write it (``author_id``, ``author_role`` and ``body`` name the
+    message; an admin's goes to both); ``DisputeResolved`` to both parties, with the
+    ``outcome`` (``refunded``: the buyer has all their money back; ``decided_refund``:
+    an admin had ``refunded_cents`` in all given back; ``decided_for_seller``).
+    """
+
+    dispute_id: str
+    order_id: str
+    auction_id: str
+    title: str
+    buyer_id: str
+    seller_id: str
+    currency: str
+    reason: str  # "not_received" or "not_as_described"
+    status: str  # "open" or "resolved"
+    outcome: str | None
+    paid_cents: int
+    refunded_cents: int  # given back to the buyer so far, by any refund of the order
+    author_id: str | None
+    author_role: str | None  # "buyer", "seller" or "admin"
+    body: str | None
+    amount_cents: int | None  # what a refund this news is about gave back
+    at: str
+
+
+DISPUTE_OPENED = "DisputeOpened"  # DisputeData: to the seller
+DISPUTE_MESSAGE = "DisputeMessage"  # DisputeData: to the other party
+DISPUTE_RESOLVED = "DisputeResolved"  # DisputeData: to both parties

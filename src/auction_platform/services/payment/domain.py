@@ -337,12 +337,15 @@ def refunded(order: Order, *, refunded_cents: int, full: bool, now: datetime) ->
     """The provider gave money back: a full refund ends the order as ``refunded``.
 
     A refund that arrives before the success it undoes still ends the order
-    refunded (the later success then changes nothing). A partial refund (made
-    outside the platform) is recorded and leaves the status alone.
+    refunded (the later success then changes nothing). A partial refund (a
+    dispute's, or one made outside the platform) is recorded in ``refunded_cents``
+    and leaves the order ``paid``; news of an earlier, smaller total changes nothing.
     """
     if order.status is Status.REFUNDED:
         return Transition(order, "ignored_refunded", changed=False)
     if not full:
+        if refunded_cents <= order.refunded_cents:
+            return Transition(order, "ignored_partial_refund", changed=False)
         partial = replace(order, refunded_cents=refunded_cents, updated_at=now)
         return Transition(partial, "partial_refund_recorded", changed=False)
     done = replace(

@@ -402,10 +402,9 @@ async def refund(command: RefundOrder, *, ctx: Payments) -> Order:
         assert current is not None
         if done.status == "succeeded":
             # Card refunds settle at once; ``charge.refunded`` then finds it done.
-            change = domain.refunded(
-                current, refunded_cents=done.amount_cents, full=True, now=ctx.clock()
-            )
-            await save_transition(tx, current, change, refunded_cents=done.amount_cents)
+            given_back = order.refunded_cents + done.amount_cents  # after any partial ones
+            change = domain.refunded(current, refunded_cents=given_back, full=True, now=ctx.clock())
+            await save_transition(tx, current, change, refunded_cents=given_back)
             current = change.order
     return current
 

@@ -11,8 +11,9 @@ event finds its entry there and adds nothing.
 A payout is one row per order, released when the buyer confirms receipt. It is
 ``pending`` until the payouts job sends it (``sending`` while the provider is
 asked), ``awaiting_account`` while the seller has no connected account that may
-receive money, ``held`` while an admin holds it, then ``paid`` or ``failed``. A
-refund before it is sent shrinks it (``cancelled`` when nothing is left).
+receive money, ``held`` while an admin holds it (or while its order's dispute is
+open), then ``paid`` or ``failed``. A refund before it is sent shrinks it
+(``cancelled`` when nothing is left).
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ UNSENT = frozenset(
         PayoutStatus.FAILED,
     }
 )
+
+
+# The ``hold_reason`` of a payout held because its order's dispute is open: the dispute's
+# end releases it; any other reason is an admin's hold, which only an admin releases.
+DISPUTE_HOLD = "dispute"
 
 
 class Refused(Exception):
@@ -231,8 +237,11 @@ def after_refund(payout: Payout, entries: Iterable[Entry], *, now: datetime) -> 
 
 
 def hold(payout: Payout, *, reason: str, now: datetime) -> Payout:
-    """An admin stops a payout from being sent until released."""
-    if payout.status is PayoutStatus.HELD:
+    """An admin (or an open dispute) stops a payout from being sent until released.
+
+    An admin's hold takes over a dispute's, so it outlasts the dispute.
+    """
+    if payout.status is PayoutStatus.HELD and payout.hold_reason != DISPUTE_HOLD:
         raise Refused("payout_held", "the payout is held already")
     if payout.status not in UNSENT or payout.status is PayoutStatus.SENDING:
         raise Refused(

@@ -18,7 +18,7 @@ from typing import Any
 from auction_platform.contracts.payments import PAYOUT_SENT, PayoutData
 from auction_platform.core.failures import Conflict, NotFound
 from auction_platform.core.uow import Transaction
-from auction_platform.services.payment import ledger, payout_store, store
+from auction_platform.services.payment import dispute_store, ledger, payout_store, store
 from auction_platform.services.payment.handlers import (
     Payments,
     decode_cursor,
@@ -153,6 +153,8 @@ async def release(payout_id: str, *, ctx: Payments) -> Payout:
     """An admin lets a held (or failed) payout go: the next run of the job sends it."""
     async with ctx.uow() as tx:
         payout = await _locked_payout(tx, payout_id)
+        if await dispute_store.has_open_dispute(tx.conn, payout.order_id):
+            raise Conflict("payout_disputed", "the order's dispute is open: its end releases it")
         account = await payout_store.account_of(tx.conn, payout.seller_id)
         ready = account is not None and account.payouts_enabled
         try:

@@ -12,8 +12,8 @@ import uuid
 from datetime import datetime
 
 from auction_platform.core.uow import Transaction
-from auction_platform.services.payment import ledger, payout_store
-from auction_platform.services.payment.ledger import Payout, Sale
+from auction_platform.services.payment import dispute_store, ledger, payout_store
+from auction_platform.services.payment.ledger import Payout, PayoutStatus, Sale
 
 
 async def credit_paid_order(tx: Transaction, order: Sale, *, now: datetime) -> None:
@@ -50,6 +50,34 @@ async def release_payout(tx: Transaction, order: Sale, *, now: datetime) -> Payo
         account_ready=account is not None and account.payouts_enabled,
         now=now,
     )
-    if payout is None or not await payout_store.add_payout(tx.conn, payout):
+    if payout is None:
+        return None
+    if await dispute_store.has_open_dispute(tx.conn, order.id):
+        payout = ledger.hold(payout, reason=ledger.DISPUTE_HOLD, now=now)
+    if not await payout_store.add_payout(tx.conn, payout):
         return None
     return payout
+
+
+async def hold_for_dispute(tx: Transaction, order_id: str, *, now: datetime) -> None:
+    """A dispute opened: the order's payout, if released and not yet sent, is held."""
+    payout = await payout_store.payout_of_order(tx.conn, order_id, for_update=True)
+    if payout is None or payout.status not in ledger.UNSENT:
+        return
+    if payout.status in (PayoutStatus.HELD, PayoutStatus.SENDING, PayoutStatus.FAILED):
+        return  # held by an admin, being sent, or waiting for an admin already
+    await payout_store.save_payout(
+        tx.conn, ledger.hold(payout, reason=ledger.DISPUTE_HOLD, now=now)
+    )
+
+
+async def release_dispute_hold(tx: Transaction, order_id: str, *, now: datetime) -> None:
+    """A dispute ended: its hold on the order's payout goes (an admin's hold stays)."""
+    payout = await payout_store.payout_of_order(tx.conn, order_id, for_update=True)
+    if payout is None or payout.status is not PayoutStatus.HELD:
+        return
+    if payout.hold_reason != ledger.DISPUTE_HOLD:
+        return
+    account = await payout_store.account_of(tx.conn, payout.seller_id)
+    ready = account is not None and account.payouts_enabled
+    await payout_store.save_payout(tx.conn, ledger.unhold(payout, account_ready=ready, now=now))

@@ -3,8 +3,9 @@
 A provider creates one PaymentIntent per order (the idempotency key ``pi-{order_id}``
 makes a repeated call return the same intent), gives back what the buyer's client
 needs to confirm it (the ``client_secret``), and refunds a paid order (key
-``re-{order_id}``). Outcomes never come back from these calls: they arrive as
-signed webhook events, the one path that changes an order's payment state.
+``re-{order_id}``) or part of it (a dispute's refunds, ``re-{order_id}-{n}`` for
+the n-th). Outcomes never come back from these calls: they arrive as signed webhook
+events, the one path that changes an order's payment state.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class PaymentProvider(Protocol):
 
     async def confirm(self, intent: Intent, order: Order, card: str) -> Intent: ...
 
-    async def refund(self, order: Order) -> Refund: ...
+    async def refund(
+        self, order: Order, *, amount_cents: int | None = None, key: str | None = None
+    ) -> Refund: ...
 
     def health(self) -> dict[str, Any]: ...
 
@@ -90,9 +93,9 @@ def intent_key(order: Order) -> str:
     return f"pi-{order.id}"
 
 
-def refund_key(order: Order) -> str:
-    """The idempotency key of an order's refund."""
-    return f"re-{order.id}"
+def refund_key(order: Order, number: int | None = None) -> str:
+    """The idempotency key of an order's refund: its whole refund, or its ``number``-th part."""
+    return f"re-{order.id}" if number is None else f"re-{order.id}-{number}"
 
 
 def translate(error: stripe.StripeError) -> ProviderError:
@@ -208,17 +211,22 @@ class StripeProvider:
             "card_not_accepted", "card numbers are not accepted; confirm with Stripe.js"
         )
 
-    async def refund(self, order: Order) -> Refund:
-        """Give back the whole payment of the order (once, whatever the retries)."""
+    async def refund(
+        self, order: Order, *, amount_cents: int | None = None, key: str | None = None
+    ) -> Refund:
+        """Give back ``amount_cents`` of the order's payment, or what is left of it (once per
+        ``key``, whatever the retries; without one, the order's whole-refund key)."""
         if order.payment_intent_id is None:
             raise ProviderError("order_not_paid", "the order has no payment to refund")
         params: RefundCreateParams = {
             "payment_intent": order.payment_intent_id,
             "metadata": {"order_id": order.id},
         }
+        if amount_cents is not None:
+            params["amount"] = amount_cents
         try:
             done = await self._stripe().v1.refunds.create_async(
-                params, options={"idempotency_key": refund_key(order)}
+                params, options={"idempotency_key": key or refund_key(order)}
             )
         except stripe.StripeError as error:
             raise translate(error) from error

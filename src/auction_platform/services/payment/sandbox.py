@@ -184,21 +184,28 @@ class SandboxProvider:
         await self._send(self._event_id(), "payment_intent.payment_failed", declined)
         raise CardDeclined(decline.code, decline.message, decline_code=decline.decline_code)
 
-    async def refund(self, order: Order) -> Refund:
-        """Give the payment back; ``charge.refunded`` goes out before this returns."""
-        amount = order.paid_cents if order.paid_cents is not None else order.total_cents
+    async def refund(
+        self, order: Order, *, amount_cents: int | None = None, key: str | None = None
+    ) -> Refund:
+        """Give back ``amount_cents`` (or what is left of the payment); ``charge.refunded``,
+        with everything given back so far, goes out before this returns."""
+        paid = order.paid_cents if order.paid_cents is not None else order.total_cents
+        amount = paid - order.refunded_cents if amount_cents is None else amount_cents
+        given_back = min(paid, order.refunded_cents + amount)
         charge = {
             "id": f"ch_sandbox_{order.id}",
             "object": "charge",
-            "amount": amount,
-            "amount_refunded": amount,
-            "refunded": True,
+            "amount": paid,
+            "amount_refunded": given_back,
+            "refunded": given_back >= paid,
             "currency": order.currency.lower(),
             "payment_intent": order.payment_intent_id,
             "metadata": {"order_id": order.id},
         }
-        await self._send(f"evt_sandbox_refunded_{order.id}", "charge.refunded", charge)
-        return Refund(id=f"re_sandbox_{order.id}", status="succeeded", amount_cents=amount)
+        # One event per refund: a part's id comes from its key, the whole one's from the order.
+        name = order.id if key is None else key
+        await self._send(f"evt_sandbox_refunded_{name}", "charge.refunded", charge)
+        return Refund(id=f"re_sandbox_{name}", status="succeeded", amount_cents=amount)
 
     def health(self) -> dict[str, Any]:
         """Always ready: nothing to reach."""

@@ -13,6 +13,7 @@ from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRu
 from auction_platform.services.payment import (
     api,
     consumers,
+    dispute_api,
     feedback_api,
     handlers,
     payout_api,
@@ -130,6 +131,7 @@ DEFINITION = ServiceDefinition[Payments](
     routers=lambda runtime: [
         api.build_router(runtime.context),
         feedback_api.build_router(runtime.context),
+        dispute_api.build_router(runtime.context),
         payout_api.build_router(runtime.context),
     ],
     consumers=_consumers,
