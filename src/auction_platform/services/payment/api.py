@@ -131,6 +131,13 @@ class DeliveryBody(BaseModel):
     address: AddressBody | None = None
 
 
+class RefundBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: Annotated[
+        str | None, Field(max_length=500, description="Why (kept in the audit trail).")
+    ] = None
+
+
 class ShipmentBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     tracking_number: Annotated[str, Field(max_length=100)] | None = None
@@ -336,9 +343,14 @@ def build_router(ctx: Payments) -> APIRouter:
             503: {"description": "The payment provider cannot be reached; retry later."},
         },
     )
-    async def refund(order_id: ItemId, admin: Admin, response: Response) -> dict[str, Any]:
-        """Give a paid order's money back (admins); 202 while the provider is still refunding."""
-        order = await handlers.refund(RefundOrder(order_id), ctx=ctx)
+    async def refund(
+        order_id: ItemId, admin: Admin, response: Response, body: RefundBody | None = None
+    ) -> dict[str, Any]:
+        """Give a paid order's money back (admins); 202 while the provider is still refunding.
+
+        An optional ``reason`` goes with the admin's name into the audit trail."""
+        command = RefundOrder(order_id, admin.subject, body.reason if body else None)
+        order = await handlers.refund(command, ctx=ctx)
         if order.refunded_at is None:
             response.status_code = 202
         return one(order, seller_view=True)

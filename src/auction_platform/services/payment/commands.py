@@ -82,9 +82,11 @@ class ConfirmReceipt:
 
 @dataclass(frozen=True, slots=True)
 class RefundOrder:
-    """Give a paid order's money back (an admin's decision)."""
+    """Give a paid order's money back (an admin's decision: ``actor_id``, for ``reason``)."""
 
     order_id: str
+    actor_id: str = "system"
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auction_platform.contracts import audit
 from auction_platform.contracts.payments import (
     ORDER_CREATED,
     ORDER_PAID,
@@ -406,6 +407,21 @@ async def refund(command: RefundOrder, *, ctx: Payments) -> Order:
             change = domain.refunded(current, refunded_cents=given_back, full=True, now=ctx.clock())
             await save_transition(tx, current, change, refunded_cents=given_back)
             current = change.order
+        audit.record(
+            tx,
+            actor_id=command.actor_id,
+            action="order.refunded",
+            target=f"order:{order.id}",
+            at=ctx.clock().isoformat(),
+            reason=command.reason,
+            details={
+                "amount_cents": done.amount_cents,
+                "currency": order.currency,
+                "provider_status": done.status,
+                "buyer_id": order.buyer_id,
+                "seller_id": order.seller_id,
+            },
+        )
     return current
 
 

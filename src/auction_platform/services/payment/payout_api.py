@@ -28,6 +28,13 @@ class HoldBody(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
+class ReleaseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: Annotated[
+        str | None, Field(max_length=500, description="Why (kept in the audit trail).")
+    ] = None
+
+
 def payout_document(payout: Payout) -> dict[str, Any]:
     """A payout for the API."""
     return {
@@ -146,8 +153,12 @@ def build_router(ctx: Payments) -> APIRouter:
         },
     )
     async def hold(payout_id: ResourceId, body: HoldBody, admin: Admin) -> dict[str, Any]:
-        """Hold a payout (admins): it is not sent until released."""
-        return one(await payout_handlers.hold(payout_id, reason=body.reason, ctx=ctx))
+        """Hold a payout (admins): it is not sent until released. The audit trail keeps
+        who held it and why."""
+        held = await payout_handlers.hold(
+            payout_id, reason=body.reason, actor_id=admin.subject, ctx=ctx
+        )
+        return one(held)
 
     @router.post(
         "/{payout_id}/release",
@@ -157,8 +168,15 @@ def build_router(ctx: Payments) -> APIRouter:
             409: {"description": "Only a held or failed payout is released (`payout_not_held`)."},
         },
     )
-    async def release(payout_id: ResourceId, admin: Admin) -> dict[str, Any]:
-        """Release a held (or failed) payout (admins): the payouts job sends it."""
-        return one(await payout_handlers.release(payout_id, ctx=ctx))
+    async def release(
+        payout_id: ResourceId, admin: Admin, body: ReleaseBody | None = None
+    ) -> dict[str, Any]:
+        """Release a held (or failed) payout (admins): the payouts job sends it. The
+        audit trail keeps who released it (and why, given a ``reason``)."""
+        reason = body.reason if body else None
+        released = await payout_handlers.release(
+            payout_id, actor_id=admin.subject, reason=reason, ctx=ctx
+        )
+        return one(released)
 
     return router

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from auction_platform.contracts import audit
 from auction_platform.contracts.payments import PAYOUT_SENT, PayoutData
 from auction_platform.core.failures import Conflict, NotFound
 from auction_platform.core.uow import Transaction
@@ -137,7 +138,27 @@ async def _locked_payout(tx: Transaction, payout_id: str) -> Payout:
     return found
 
 
-async def hold(payout_id: str, *, reason: str, ctx: Payments) -> Payout:
+def _audit(tx: Transaction, payout: Payout, *, action: str, by: str, reason: str | None) -> None:
+    """Put an admin's hold or release of a payout in the audit trail."""
+    audit.record(
+        tx,
+        actor_id=by,
+        action=action,
+        target=f"payout:{payout.id}",
+        at=payout.updated_at.isoformat(),
+        reason=reason,
+        details={
+            "seller_id": payout.seller_id,
+            "amount_cents": payout.amount_cents,
+            "currency": payout.currency,
+            "status": payout.status.value,
+        },
+    )
+
+
+async def hold(
+    payout_id: str, *, reason: str, ctx: Payments, actor_id: str = audit.SYSTEM
+) -> Payout:
     """An admin holds a payout: it is not sent until released."""
     async with ctx.uow() as tx:
         payout = await _locked_payout(tx, payout_id)
@@ -146,10 +167,13 @@ async def hold(payout_id: str, *, reason: str, ctx: Payments) -> Payout:
         except ledger.Refused as error:
             raise refused(error) from error
         await payout_store.save_payout(tx.conn, held)
+        _audit(tx, held, action="payout.held", by=actor_id, reason=reason)
     return held
 
 
-async def release(payout_id: str, *, ctx: Payments) -> Payout:
+async def release(
+    payout_id: str, *, ctx: Payments, actor_id: str = audit.SYSTEM, reason: str | None = None
+) -> Payout:
     """An admin lets a held (or failed) payout go: the next run of the job sends it."""
     async with ctx.uow() as tx:
         payout = await _locked_payout(tx, payout_id)
@@ -162,6 +186,7 @@ async def release(payout_id: str, *, ctx: Payments) -> Payout:
         except ledger.Refused as error:
             raise refused(error) from error
         await payout_store.save_payout(tx.conn, released)
+        _audit(tx, released, action="payout.released", by=actor_id, reason=reason)
     return released
 
 
