@@ -13,6 +13,8 @@ from auction_platform.services.web import (
     addresses,
     admin,
     admin_categories,
+    admin_reports,
+    admin_shill,
     bidder,
     delivery,
     feedback,
@@ -20,6 +22,7 @@ from auction_platform.services.web import (
     photos,
     public,
     relisting,
+    report_forms,
     seller,
 )
 from auction_platform.services.web.assets import Assets
@@ -69,6 +72,9 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
         relisting.build_router(web),
         admin.build_router(web),
         admin_categories.build_router(web),
+        admin_shill.build_router(web),
+        admin_reports.build_router(web),
+        report_forms.build_router(web),
         payouts.build_router(web),
         public.build_router(web),
     ]
