@@ -1,9 +1,10 @@
-"""Which events the analytics service takes: four consumers on four queues.
+"""Which events the analytics service takes: five consumers on five queues.
 
 One projection's trouble never holds up the others: the event store keeps every
 event (``#``), the rollups count what the admin reports show, the search index
-follows the lots, and the audit log keeps every operator action (``AuditRecorded``
-from any producer). Each runs in the transaction that records the event in the
+follows the lots, the audit log keeps every operator action (``AuditRecorded``
+from any producer), and the signup fingerprints of new accounts feed the
+shill-bidding signals. Each runs in the transaction that records the event in the
 inbox (``core.service``), so a redelivered event changes nothing.
 """
 
@@ -14,9 +15,11 @@ from datetime import datetime
 
 from auction_platform.contracts.audit import AUDIT_RECORDED
 from auction_platform.contracts.events import Envelope
+from auction_platform.contracts.identity import USER_REGISTERED
 from auction_platform.core.service import Consumer
 from auction_platform.core.uow import Transaction
-from auction_platform.services.analytics import audit_store, indexing, rollups, store
+from auction_platform.services.analytics import audit_store, indexing, rollups, shill_store, store
+from auction_platform.services.analytics.shill import Fingerprints
 
 
 async def record_event(tx: Transaction, envelope: Envelope) -> None:
@@ -27,6 +30,13 @@ async def record_event(tx: Transaction, envelope: Envelope) -> None:
 async def record_audit(tx: Transaction, envelope: Envelope) -> None:
     """Keep an operator action in the audit log."""
     await audit_store.append(tx.conn, envelope)
+
+
+async def record_signup(tx: Transaction, envelope: Envelope) -> None:
+    """Keep a new account's signup fingerprints for the shill-bidding signals."""
+    data = envelope.data
+    kept = Fingerprints(data.get("signup_address"), data.get("signup_device"))
+    await shill_store.keep_fingerprints(tx.conn, str(data["user_id"]), kept)
 
 
 def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
@@ -42,4 +52,5 @@ def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
             "search", tuple(f"*.{name}" for name in indexing.EVENT_TYPES), indexing.update_search
         ),
         Consumer("audit", (f"*.{AUDIT_RECORDED}",), record_audit),
+        Consumer("signup-signals", (f"*.{USER_REGISTERED}",), record_signup),
     )

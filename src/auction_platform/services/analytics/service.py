@@ -9,11 +9,20 @@ from fastapi import APIRouter
 
 from auction_platform.core.health import Check
 from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
-from auction_platform.services.analytics import api, audit_api, consumers, search_api, store
+from auction_platform.services.analytics import (
+    api,
+    audit_api,
+    consumers,
+    search_api,
+    shill_api,
+    shill_scheduler,
+    store,
+)
 from auction_platform.services.analytics.category_tree import CategoryTreeReader
 from auction_platform.services.analytics.handlers import Analytics
 from auction_platform.services.analytics.search import build_search
 from auction_platform.services.analytics.search_es import ElasticSearch
+from auction_platform.services.analytics.shill_handlers import ShillSignals
 
 
 def build_context(runtime: ServiceRuntime[Analytics]) -> Analytics:
@@ -32,9 +41,19 @@ def build_context(runtime: ServiceRuntime[Analytics]) -> Analytics:
     )
 
 
+def _shill_signals(runtime: ServiceRuntime[Analytics]) -> ShillSignals:
+    """The shill-signals job's context (its window is a setting)."""
+    return ShillSignals(
+        uow=runtime.require_uow(),
+        clock=runtime.clock,
+        window_days=runtime.settings.shill_window_days,
+    )
+
+
 def _routers(runtime: ServiceRuntime[Analytics]) -> Sequence[APIRouter]:
     ctx = runtime.context
-    return [api.build_router(ctx), audit_api.build_router(ctx), search_api.build_router(ctx)]
+    shill = shill_api.build_router(_shill_signals(runtime))
+    return [api.build_router(ctx), audit_api.build_router(ctx), search_api.build_router(ctx), shill]
 
 
 def _consumers(runtime: ServiceRuntime[Analytics]) -> Sequence[Consumer]:
@@ -47,7 +66,9 @@ async def _startup(runtime: ServiceRuntime[Analytics]) -> None:
 
 def _background(runtime: ServiceRuntime[Analytics]) -> Sequence[Callable[[], Awaitable[None]]]:
     search = runtime.context.search
-    return [search.run] if isinstance(search, ElasticSearch) else []
+    shill = _shill_signals(runtime)
+    daily: list[Callable[[], Awaitable[None]]] = [lambda: shill_scheduler.run(shill)]
+    return [*daily, search.run] if isinstance(search, ElasticSearch) else daily
 
 
 async def _shutdown(runtime: ServiceRuntime[Analytics]) -> None:
