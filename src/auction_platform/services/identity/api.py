@@ -94,6 +94,9 @@ class RolesChange(_Strict):
         list[str],
         Field(max_length=3, json_schema_extra={"items": {"enum": [role.value for role in Role]}}),
     ]
+    reason: Annotated[
+        str | None, Field(max_length=500, description="Why (kept in the audit trail).")
+    ] = None
 
 
 # Channels and notices by name: an unknown one is refused by the rules (422
@@ -300,10 +303,12 @@ def build_router(ctx: Identity) -> APIRouter:
 
     @users.put("/{user_id}/roles", responses={200: {"model": answers.UserAnswer}})
     async def change_roles(user_id: ResourceId, body: RolesChange, admin: Admin) -> dict[str, Any]:
-        """Grant or withdraw roles (admins only). The account's access tokens issued
+        """Grant or withdraw roles (admins only), with an optional ``reason``; the audit
+        trail records who changed what. The account's access tokens issued
         before the change are refused from then on (401 ``token_stale``): its client
         refreshes and gets a token with the new roles."""
-        user = await handlers.set_roles(SetRoles(user_id, tuple(body.roles)), ctx=ctx)
+        command = SetRoles(user_id, tuple(body.roles), admin.subject, body.reason)
+        user = await handlers.set_roles(command, ctx=ctx)
         return {"user": user.public()}
 
     @users.get("/{user_id}/contact", responses={200: {"model": answers.Contact}})

@@ -262,10 +262,13 @@ class SetPreferences:
 
 @dataclass(frozen=True, slots=True)
 class SetRoles:
-    """Replace an account's roles."""
+    """Replace an account's roles: ``actor_id`` decides (an admin, or ``system`` for the
+    command line), for ``reason`` when given; the audit trail keeps both."""
 
     user_id: str
     roles: tuple[str, ...]
+    actor_id: str = "system"
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from auction_platform.contracts import audit
 from auction_platform.contracts import identity as contract
 from auction_platform.core.auth import (
     REVOKED_MARK,
@@ -187,6 +188,8 @@ async def _open_account(command: Register, *, roles: tuple[Role, ...], ctx: Iden
             "roles": list(user.roles),
         }
         tx.emit(contract.USER_REGISTERED, dict(registered))
+        if Role.ADMIN in roles:  # an admin made from the command line: a grant of every role
+            _record_roles(tx, user.id, (), roles, by=audit.SYSTEM, ctx=ctx, reason=_FROM_CLI)
     return user
 
 
@@ -386,19 +389,60 @@ async def set_roles(command: SetRoles, *, ctx: Identity) -> store.User:
     except domain.AccountError as error:
         raise _refused(error) from error
     async with ctx.uow() as tx:
-        await _change_roles(tx, command.user_id, checked, ctx=ctx)
+        before = await _change_roles(tx, command.user_id, checked, ctx=ctx)
         await _mark_stale(tx.conn, command.user_id, ctx=ctx)
+        _record_roles(
+            tx,
+            command.user_id,
+            before,
+            checked,
+            by=command.actor_id,
+            ctx=ctx,
+            reason=command.reason,
+        )
     return await user(command.user_id, ctx=ctx)
 
 
 async def _change_roles(
     tx: Transaction, user_id: str, roles: tuple[Role, ...], *, ctx: Identity
-) -> None:
-    """Write an account's roles (locking it first) and tell the other services."""
-    if await store.user_by_id(tx.conn, user_id, for_update=True) is None:
+) -> tuple[str, ...]:
+    """Write an account's roles (locking it first) and tell the other services; the
+    roles it had before."""
+    found = await store.user_by_id(tx.conn, user_id, for_update=True)
+    if found is None:
         raise _no_user()
     await store.update_user(tx.conn, user_id, now=ctx.clock(), roles=roles)
     tx.emit("UserRolesChanged", {"user_id": user_id, "roles": [role.value for role in roles]})
+    return tuple(found.roles)
+
+
+def _record_roles(
+    tx: Transaction,
+    user_id: str,
+    before: tuple[str, ...],
+    after: tuple[Role, ...],
+    *,
+    by: str,
+    ctx: Identity,
+    reason: str | None = None,
+    action: str = "user.roles_changed",
+) -> None:
+    """Put a change of roles in the audit trail: who, the roles before and after."""
+    roles = [role.value for role in after]
+    audit.record(
+        tx,
+        actor_id=by,
+        action=action,
+        target=f"user:{user_id}",
+        at=ctx.clock().isoformat(),
+        reason=reason,
+        details={
+            "roles": roles,
+            "previous_roles": list(before),
+            "granted": [role for role in roles if role not in before],
+            "removed": [role for role in before if role not in roles],
+        },
+    )
 
 
 async def _mark_stale(conn: Any, user_id: str, *, ctx: Identity) -> None:
@@ -439,8 +483,13 @@ async def become_seller(command: BecomeSeller, *, ctx: Identity) -> SellerGrante
             raise _no_user()
         if Role.SELLER not in found.roles:
             roles = domain.check_roles((*found.roles, Role.SELLER))
-            await _change_roles(tx, found.id, roles, ctx=ctx)
+            before = await _change_roles(tx, found.id, roles, ctx=ctx)
             await _mark_stale(tx.conn, found.id, ctx=ctx)
+            # The account's own act, not an operator's: recorded as a role change
+            # all the same, with the account as its actor.
+            _record_roles(
+                tx, found.id, before, roles, by=found.id, ctx=ctx, action="user.became_seller"
+            )
         tokens = await _issue(found.id, family_id=uuid.uuid4().hex, ctx=ctx, conn=tx.conn)
     return SellerGranted(await user(command.user_id, ctx=ctx), tokens)
 
@@ -477,6 +526,9 @@ async def issue_service_token(command: IssueServiceToken, *, ctx: Identity) -> S
     return ServiceToken(token, expires)
 
 
+_FROM_CLI = "made an admin from the command line"
+
+
 async def create_admin(command: CreateAdmin, *, ctx: Identity) -> tuple[store.User, bool]:
     """Make an admin (the first one comes from the command line); True if newly created.
 
@@ -490,4 +542,5 @@ async def create_admin(command: CreateAdmin, *, ctx: Identity) -> tuple[store.Us
     if existing is None:
         registration = Register(normalised, command.password, command.display_name)
         return await _open_account(registration, roles=domain.ROLES, ctx=ctx), True
-    return await set_roles(SetRoles(existing.id, domain.ROLES), ctx=ctx), False
+    promotion = SetRoles(existing.id, domain.ROLES, reason=_FROM_CLI)
+    return await set_roles(promotion, ctx=ctx), False
