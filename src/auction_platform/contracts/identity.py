@@ -18,15 +18,23 @@ class UserRegisteredData(TypedDict):
 USER_REGISTERED = "UserRegistered"
 
 
-class UserErasedData(TypedDict):
-    """A member closed their account: identity erased what was personal in it.
-
-    Every service pseudonymises what it keeps that is personal (the account's id stays,
-    so orders, bids and the ledger keep their integrity).
-    """
+class UserSuspendedData(TypedDict):
+    """An admin suspended an account: its tokens are refused, its listings and leads go."""
 
     user_id: str
-    at: str  # ISO 8601, UTC
+    reason: str
+    until: str | None  # ISO 8601, UTC: when it lapses by itself; None: until reinstated
+    suspended_by: str
+    at: str
 
 
-USER_ERASED = "UserErased"
+class UserReinstatedData(TypedDict):
+    """An admin lifted an account's suspension early: it may sign in again."""
+
+    user_id: str
+    reinstated_by: str
+    at: str
+
+
+USER_SUSPENDED = "UserSuspended"
+USER_REINSTATED = "UserReinstated"

@@ -99,7 +99,7 @@ def check_comment(reason: Reason, comment: str | None) -> str | None:
     """The reporter's comment: 1 to 1000 printable characters, required for ``other``."""
     cleaned = _text(comment, limit=COMMENT_MAX, code="invalid_comment", what="comment")
     if cleaned is None and reason is Reason.OTHER:
-        raise Invalid("invalid_comment", "say what is wrong: a comment is required for 'other'")
+        raise Invalid("invalid_comment", "Say what is wrong: a comment is required for “other”.")
     return cleaned
 
 

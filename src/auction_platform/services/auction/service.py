@@ -7,15 +7,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from auction_platform.core.health import Check
 from auction_platform.core.http import ServiceClient
 from auction_platform.core.objects import S3Store, build_object_store
-from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
+from auction_platform.core.service import AnyConsumer, ServiceDefinition, ServiceRuntime
 from auction_platform.services.auction import (
     api,
     category_api,
     consumers,
     photo_api,
-    privacy,
+    report_api,
     scheduler,
     store,
+    suspensions,
 )
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.lot_cache import LotCache
@@ -49,8 +50,8 @@ def _checks(runtime: ServiceRuntime[Auctions]) -> Sequence[Check]:
     return [Check("photos", runtime.context.photos.check, critical=False)]
 
 
-def _consumers(runtime: ServiceRuntime[Auctions]) -> Sequence[Consumer]:
-    return consumers.consumers(runtime.context)
+def _consumers(runtime: ServiceRuntime[Auctions]) -> Sequence[AnyConsumer]:
+    return (*consumers.consumers(runtime.context), suspensions.consumer(runtime.context))
 
 
 def _background(runtime: ServiceRuntime[Auctions]) -> Sequence[Callable[[], Awaitable[None]]]:
@@ -73,7 +74,7 @@ DEFINITION = ServiceDefinition[Auctions](
         api.build_router(runtime.context),
         category_api.build_router(runtime.context.categories),
         photo_api.build_router(runtime.context, runtime.context.photos),
-        privacy.build_router(runtime.context),
+        report_api.build_router(runtime.context),
     ],
     consumers=_consumers,
     background=_background,

@@ -16,9 +16,9 @@ from auction_platform.services.bidding import (
     closer,
     consumers,
     handlers,
-    privacy,
     queries,
     store,
+    suspensions,
 )
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.ports import HttpAuctionRules
@@ -107,12 +107,12 @@ DEFINITION = ServiceDefinition[Bidding](
     calls=("auction",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
-    routers=lambda runtime: [
-        *api.build_routers(runtime.context),
-        privacy.build_router(runtime.context),
-    ],
+    routers=lambda runtime: api.build_routers(runtime.context),
     middleware=_lean,
     errors=api.ERRORS,
-    consumers=lambda runtime: consumers.consumers(runtime.context),
+    consumers=lambda runtime: [
+        *consumers.consumers(runtime.context),
+        suspensions.consumer(runtime.context),
+    ],
     background=lambda runtime: [_closer(runtime), _janitor(runtime), _copies_repair(runtime)],
 )

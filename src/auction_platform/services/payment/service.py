@@ -13,11 +13,11 @@ from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRu
 from auction_platform.services.payment import (
     api,
     consumers,
+    dispute_api,
     feedback_api,
     handlers,
     payout_api,
     payout_scheduler,
-    privacy,
     scheduler,
     store,
     webhooks,
@@ -114,7 +114,7 @@ async def _shutdown(runtime: ServiceRuntime[Payments]) -> None:
 
 
 def _consumers(runtime: ServiceRuntime[Payments]) -> Sequence[Consumer]:
-    return (*consumers.consumers(runtime.context), *privacy.CONSUMERS)
+    return consumers.consumers(runtime.context)
 
 
 DEFINITION = ServiceDefinition[Payments](
@@ -131,8 +131,8 @@ DEFINITION = ServiceDefinition[Payments](
     routers=lambda runtime: [
         api.build_router(runtime.context),
         feedback_api.build_router(runtime.context),
+        dispute_api.build_router(runtime.context),
         payout_api.build_router(runtime.context),
-        privacy.build_router(runtime.context),
     ],
     consumers=_consumers,
     checks=_checks,

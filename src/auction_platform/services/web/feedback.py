@@ -131,6 +131,8 @@ def build_router(web: Web) -> APIRouter:
                 feedback=received,
                 raters=raters,
                 paged=cursor is not None,
+                # A member's own visit may follow a form (a report of the member).
+                flash=await visit.take_flash() if visit.session else None,
             )
             return 200, page
 
