@@ -38,3 +38,17 @@ class UserReinstatedData(TypedDict):
 
 USER_SUSPENDED = "UserSuspended"
 USER_REINSTATED = "UserReinstated"
+
+
+class UserErasedData(TypedDict):
+    """A member closed their account: identity erased what was personal in it.
+
+    Every service pseudonymises what it keeps that is personal (the account's id stays,
+    so orders, bids and the ledger keep their integrity).
+    """
+
+    user_id: str
+    at: str  # ISO 8601, UTC
+
+
+USER_ERASED = "UserErased"

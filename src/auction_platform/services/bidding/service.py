@@ -16,6 +16,7 @@ from auction_platform.services.bidding import (
     closer,
     consumers,
     handlers,
+    privacy,
     queries,
     store,
     suspensions,
@@ -107,7 +108,10 @@ DEFINITION = ServiceDefinition[Bidding](
     calls=("auction",),
     critical=frozenset({"npgsql"}),
     tables=store.TABLES,
-    routers=lambda runtime: api.build_routers(runtime.context),
+    routers=lambda runtime: [
+        *api.build_routers(runtime.context),
+        privacy.build_router(runtime.context),
+    ],
     middleware=_lean,
     errors=api.ERRORS,
     consumers=lambda runtime: [

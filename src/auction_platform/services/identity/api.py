@@ -12,7 +12,7 @@ from auction_platform.core.errors import ErrorTable
 from auction_platform.core.failures import NotFound
 from auction_platform.core.inputs import ResourceId
 from auction_platform.core.net import client_address
-from auction_platform.services.identity import answers, handlers, store
+from auction_platform.services.identity import answers, handlers, store, suspension_handlers
 from auction_platform.services.identity.domain import (
     CHANNELS,
     NOTICES,
@@ -30,6 +30,7 @@ from auction_platform.services.identity.domain import (
     SetRoles,
 )
 from auction_platform.services.identity.handlers import Identity
+from auction_platform.services.identity.suspension import Suspension
 
 # Every refusal leaves with its kind's status. A refused sign-in, refresh or service
 # credential came in the body, not as a bearer token: its 401 carries no challenge.
@@ -121,14 +122,16 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.subject, principal.roles)
 
 
-def _listed(user: store.User) -> dict[str, Any]:
-    """An account as the operators' list shows it."""
+def _listed(user: store.User, suspended: Suspension | None = None) -> dict[str, Any]:
+    """An account as the operators' list shows it, with its suspension in force if any."""
     return {
         "id": user.id,
         "email": user.email,
         "display_name": user.display_name,
         "roles": list(user.roles),
         "created_at": user.created_at.isoformat(),
+        "suspended": suspended is not None,
+        "suspended_until": suspended.until.isoformat() if suspended and suspended.until else None,
     }
 
 
@@ -265,7 +268,10 @@ def build_router(ctx: Identity) -> APIRouter:
         name, whatever the case; ``role`` keeps the holders of one role; ``cursor`` is
         the ``next_cursor`` of the page before."""
         page = await handlers.list_users(ListUsers(q, role, cursor, limit), ctx=ctx)
-        return {"items": [_listed(user) for user in page.items], "next_cursor": page.next_cursor}
+        ids = [user.id for user in page.items]
+        suspended = await suspension_handlers.in_force_among(ids, ctx=ctx)
+        items = [_listed(user, suspended.get(user.id)) for user in page.items]
+        return {"items": items, "next_cursor": page.next_cursor}
 
     @users.post("/me/seller", responses={200: {"model": answers.SellerAnswer}})
     async def become_seller(principal: CurrentUser) -> dict[str, Any]:

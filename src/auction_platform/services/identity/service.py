@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from auction_platform.core.auth import TokenVerifier
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.identity import address_api, api, store, suspension_api
+from auction_platform.services.identity import address_api, api, privacy_api, store, suspension_api
 from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.keys import KeyRing
 from auction_platform.services.identity.passwords import Passwords
+from auction_platform.services.identity.privacy import PARTS, Peers
 
 
 def build_context(runtime: ServiceRuntime[Identity]) -> Identity:
@@ -57,7 +58,11 @@ DEFINITION = ServiceDefinition[Identity](
     tables=store.TABLES,
     errors=api.ERRORS,
     startup=startup,
+    # A member's data export and the closing of their account ask the services that
+    # keep a part of it, with the member's own token (``privacy``).
+    calls=tuple(service for service, _ in PARTS),
     routers=lambda runtime: [
+        privacy_api.build_router(runtime.context, Peers(lambda name: runtime.clients[name])),
         api.build_router(runtime.context),
         address_api.build_router(runtime.context),
         suspension_api.build_router(runtime.context),

@@ -18,6 +18,7 @@ from auction_platform.services.payment import (
     handlers,
     payout_api,
     payout_scheduler,
+    privacy,
     scheduler,
     store,
     webhooks,
@@ -114,7 +115,7 @@ async def _shutdown(runtime: ServiceRuntime[Payments]) -> None:
 
 
 def _consumers(runtime: ServiceRuntime[Payments]) -> Sequence[Consumer]:
-    return consumers.consumers(runtime.context)
+    return (*consumers.consumers(runtime.context), *privacy.CONSUMERS)
 
 
 DEFINITION = ServiceDefinition[Payments](
@@ -133,6 +134,7 @@ DEFINITION = ServiceDefinition[Payments](
         feedback_api.build_router(runtime.context),
         dispute_api.build_router(runtime.context),
         payout_api.build_router(runtime.context),
+        privacy.build_router(runtime.context),
     ],
     consumers=_consumers,
     checks=_checks,
