@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class UserRegisteredData(TypedDict):
@@ -13,6 +13,11 @@ class UserRegisteredData(TypedDict):
     # Every role the account starts with: an admin made by ``create-admin`` is made
     # with all of them in one transaction, so its welcome speaks of those roles.
     roles: list[str]
+    # Fingerprints (keyed hashes) of the sign-up's client address and the site's device
+    # cookie, None when unknown: equal for equal values, so analytics can see two
+    # accounts from one place without learning the address (shill-bidding signals).
+    signup_address: NotRequired[str | None]
+    signup_device: NotRequired[str | None]
 
 
 USER_REGISTERED = "UserRegistered"

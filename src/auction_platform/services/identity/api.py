@@ -30,6 +30,7 @@ from auction_platform.services.identity.domain import (
     SetRoles,
 )
 from auction_platform.services.identity.handlers import Identity
+from auction_platform.services.identity.signup import DEVICE_HEADER, signals_of
 from auction_platform.services.identity.suspension import Suspension
 
 # Every refusal leaves with its kind's status. A refused sign-in, refresh or service
@@ -164,9 +165,12 @@ def build_router(ctx: Identity) -> APIRouter:
             409: {"description": "An account with this email exists (`email_taken`)."},
         },
     )
-    async def register(body: Registration) -> dict[str, Any]:
-        """Open an account (as a bidder)."""
-        command = Register(body.email, body.password, body.display_name, body.phone)
+    async def register(body: Registration, request: Request) -> dict[str, Any]:
+        """Open an account (as a bidder). The client address and the site's device id
+        (``X-Device-Id``, set by the site only: the gateway drops it) are kept for
+        the shill-bidding signals, shown to admins only."""
+        signals = signals_of(client_address(request), request.headers.get(DEVICE_HEADER))
+        command = Register(body.email, body.password, body.display_name, body.phone, signals)
         return {"user": (await handlers.register(command, ctx=ctx)).public()}
 
     @auth.post(

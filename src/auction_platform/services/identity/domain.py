@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from auction_platform.services.identity.signup import SignupSignals
+
 
 class Role(StrEnum):
     """What an account may do; every account is a bidder."""
@@ -214,6 +216,8 @@ class Register:
     password: str
     display_name: str
     phone: str | None = None
+    # Where and on which device: kept for the shill-bidding signals (``signup``).
+    signals: SignupSignals = field(default_factory=SignupSignals)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from auction_platform.core.failures import (
 )
 from auction_platform.core.revocations import Revocations
 from auction_platform.core.uow import Transaction, UnitOfWork
-from auction_platform.services.identity import domain, store, suspension_store
+from auction_platform.services.identity import domain, signup, signup_store, store, suspension_store
 from auction_platform.services.identity.domain import (
     Actor,
     BecomeSeller,
@@ -182,10 +182,16 @@ async def _open_account(command: Register, *, roles: tuple[Role, ...], ctx: Iden
     async with ctx.uow() as tx:
         if not await store.add_user(tx.conn, user):
             raise Conflict("email_taken", "an account with this email already exists")
+        await signup_store.record(tx.conn, user.id, command.signals, at=now)
+        key = ctx.settings.derived_key(signup.FINGERPRINT_KEY_PURPOSE)
         registered: contract.UserRegisteredData = {
             "user_id": user.id,
             "display_name": user.display_name,
             "roles": list(user.roles),
+            "signup_address": signup.fingerprint(
+                signup.shared_address(command.signals.address), key=key
+            ),
+            "signup_device": signup.fingerprint(command.signals.device_id, key=key),
         }
         tx.emit(contract.USER_REGISTERED, dict(registered))
         if Role.ADMIN in roles:  # an admin made from the command line: a grant of every role

@@ -6,7 +6,14 @@ from datetime import timedelta
 
 from auction_platform.core.auth import TokenVerifier
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
-from auction_platform.services.identity import address_api, api, privacy_api, store, suspension_api
+from auction_platform.services.identity import (
+    address_api,
+    api,
+    privacy_api,
+    signup_api,
+    store,
+    suspension_api,
+)
 from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.keys import KeyRing
 from auction_platform.services.identity.passwords import Passwords
@@ -65,6 +72,7 @@ DEFINITION = ServiceDefinition[Identity](
         privacy_api.build_router(runtime.context, Peers(lambda name: runtime.clients[name])),
         api.build_router(runtime.context),
         address_api.build_router(runtime.context),
+        signup_api.build_router(runtime.context),
         suspension_api.build_router(runtime.context),
     ],
 )
