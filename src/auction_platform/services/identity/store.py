@@ -41,6 +41,8 @@ users = Table(
     Column("preferences", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # When its owner closed the account and what was personal in it was erased.
+    Column("erased_at", DateTime(timezone=True), nullable=True),
     # The operators' list pages newest first.
     Index("ix_identity_users_created", "created_at", "id"),
 )
@@ -87,6 +89,7 @@ class User:
     roles: tuple[str, ...]
     preferences: dict[str, dict[str, bool]]
     created_at: datetime
+    erased_at: datetime | None = None
 
     def public(self) -> dict[str, Any]:
         """The profile as its owner (or an admin) sees it: never the password hash."""
@@ -110,6 +113,7 @@ def _user(row: Any) -> User:
         roles=tuple(r for r in row.roles.split(",") if r),
         preferences=row.preferences,
         created_at=utc(row.created_at),
+        erased_at=utc(row.erased_at) if row.erased_at else None,
     )
 
 

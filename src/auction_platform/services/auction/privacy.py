@@ -1,0 +1,68 @@
+"""What the catalogue holds about a member, and what keeps their account open here.
+
+A seller's listings and a member's watchlist leave in their data export. A listing
+scheduled or open (with bids or not) keeps the account open: its bidders expect a
+seller who answers, so the seller cancels it (or lets it close) first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auction_platform.core.privacy import privacy_router, records
+from auction_platform.services.auction.domain import Status
+from auction_platform.services.auction.handlers import Auctions
+from auction_platform.services.auction.store import lots, watchlist
+
+_LISTED = (
+    lots.c.id,
+    lots.c.title,
+    lots.c.description,
+    lots.c.category,
+    lots.c.currency,
+    lots.c.start_cents,
+    lots.c.reserve_cents,
+    lots.c.buy_now_cents,
+    lots.c.status,
+    lots.c.outcome,
+    lots.c.final_price_cents,
+    lots.c.bid_count,
+    lots.c.starts_at,
+    lots.c.ends_at,
+    lots.c.created_at,
+)
+_KEEPING = (Status.SCHEDULED.value, Status.OPEN.value)
+
+
+async def export(conn: AsyncConnection, user_id: str) -> dict[str, Any]:
+    """The member's listings (every status) and watchlist."""
+    listings = await conn.execute(
+        select(*_LISTED).where(lots.c.seller_id == user_id).order_by(lots.c.created_at)
+    )
+    watched = await conn.execute(
+        select(watchlist.c.auction_id, watchlist.c.created_at)
+        .where(watchlist.c.user_id == user_id)
+        .order_by(watchlist.c.created_at)
+    )
+    return {"listings": records(listings), "watchlist": records(watched)}
+
+
+async def obligations(conn: AsyncConnection, user_id: str) -> list[str]:
+    """``open_listings`` while the member has a listing scheduled or open."""
+    query = select(lots.c.id).where(lots.c.seller_id == user_id, lots.c.status.in_(_KEEPING))
+    return ["open_listings"] if (await conn.execute(query.limit(1))).first() else []
+
+
+def build_router(ctx: Auctions) -> APIRouter:
+    """``/api/v1/auctions/me/export`` and ``/me/obligations``."""
+    return privacy_router(
+        "/api/v1/auctions",
+        tag="auctions",
+        db=lambda: ctx.uow.db,
+        export=export,
+        obligations=obligations,
+    )
