@@ -107,6 +107,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "auction_cancelled": {**LOT, "by": "admin", "bids_voided": True},
     "auction_cancelled_seller": {**LOT, "by": "admin", "bids_voided": True},
     "welcome": {"roles": ["bidder"]},
+    "report_resolved": {**LOT, "target_type": "auction", "target_id": "a-1", "outcome": "warn"},
+    "report_warning": {
+        **LOT,
+        "target_type": "auction",
+        "target_id": "a-1",
+        "outcome": "warn",
+        "note": "Say it is a replica",
+    },
     "account_suspended": {"reason": "Shill bidding on your own lots", "until": None},
     "account_reinstated": {},
     "feedback_received": {
