@@ -166,6 +166,7 @@ async def test_every_page_type_is_accessible_at_both_widths(
             ("/admin/status", "admin-status"),
             ("/admin/categories", "admin-categories"),
             ("/admin/categories/kitchen", "admin-category"),
+            ("/admin/audit", "admin-audit-every-page"),
         ):
             await console.goto(site.url + path)
             await _check(console, name, problems)
