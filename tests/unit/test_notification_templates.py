@@ -40,6 +40,18 @@ SHIPPED: dict[str, Any] = {
     "carrier": "UPS",
 }
 LOT: dict[str, Any] = {"auction_id": "auc-1", "title": "A 1960s Leica M3"}
+DISPUTE = {
+    **LOT,
+    "order_id": "ord-1",
+    "currency": "EUR",
+    "reason": "not_as_described",
+    "outcome": None,
+    "paid_cents": 10_500,
+    "refunded_cents": 0,
+    "author_role": "buyer",
+    "body": "The lens is scratched",
+    "amount_cents": None,
+}
 EXAMPLES: dict[str, dict[str, Any]] = {
     "outbid": {
         **LOT,
@@ -117,6 +129,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "account_suspended": {"reason": "Shill bidding on your own lots", "until": None},
     "account_reinstated": {},
+    "dispute_opened": {**DISPUTE, "side": "seller"},
+    "dispute_message": {**DISPUTE, "side": "buyer", "author_role": "seller"},
+    "dispute_resolved": {**DISPUTE, "side": "buyer", "outcome": "decided_refund"},
     "feedback_received": {
         **LOT,
         "order_id": "ord-1",
@@ -127,6 +142,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "rated_id": "u-seller",
     },
 }
+
+
+def test_a_dispute_refund_names_what_was_given_back(templates: Templates) -> None:
+    text = templates.email(
+        "dispute_message", values("dispute_message", amount_cents=2_500, refunded_cents=2_500)
+    ).text
+    assert "The seller gave back €25.00" in text and "€25.00 of €105.00" in text
 
 
 @pytest.fixture

@@ -288,3 +288,11 @@ def test_for_any_sequence_the_ledger_balances_and_payouts_never_exceed_credits(
             assert 0 <= payout.amount_cents <= sales
     for balance in ledger.balances(books.entries, books.payouts.values()):
         assert min(balance.pending_cents, balance.available_cents, balance.paid_out_cents) >= 0
+
+
+def test_an_admin_hold_takes_over_a_disputes_hold() -> None:
+    by_dispute = ledger.hold(a_payout(), reason=ledger.DISPUTE_HOLD, now=NOW)
+    by_admin = ledger.hold(by_dispute, reason="Checking the seller", now=NOW)
+    assert (by_admin.status, by_admin.hold_reason) == (PayoutStatus.HELD, "Checking the seller")
+    with pytest.raises(ledger.Refused):
+        ledger.hold(by_admin, reason=ledger.DISPUTE_HOLD, now=NOW)

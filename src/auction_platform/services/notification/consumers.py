@@ -28,6 +28,7 @@ from auction_platform.services.notification.notices import (
     auction_closed,
     by_type,
     delivery,
+    dispute,
     ending_soon,
     feedback_left,
     outbid,
@@ -78,6 +79,15 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("payouts", (f"payment.{payments.PAYOUT_SENT}",), payout_sent),
     Subscription("second_chance", (f"payment.{payments.SECOND_CHANCE_OFFERED}",), second_chance),
     Subscription("feedback", (f"payment.{payments.FEEDBACK_LEFT}",), feedback_left),
+    Subscription(
+        "disputes",
+        (
+            f"payment.{payments.DISPUTE_OPENED}",
+            f"payment.{payments.DISPUTE_MESSAGE}",
+            f"payment.{payments.DISPUTE_RESOLVED}",
+        ),
+        dispute,
+    ),
     Subscription(
         "account",
         (

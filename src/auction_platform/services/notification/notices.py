@@ -241,6 +241,33 @@ def feedback_left(event: Envelope) -> list[Notice]:
     return [Notice("feedback_received", "feedback", rated, values)]
 
 
+def dispute(event: Envelope) -> list[Notice]:
+    """``payment.DisputeOpened`` (to the seller), ``DisputeMessage`` (to the party who did not
+    write it; an admin's to both) and ``DisputeResolved`` (to both parties)."""
+    data = event.data
+    buyer, seller = str(data["buyer_id"]), str(data["seller_id"])
+    values = {
+        "order_id": str(data["order_id"]),
+        "title": str(data["title"]),
+        "currency": str(data["currency"]),
+        "reason": str(data["reason"]),
+        "outcome": data.get("outcome"),
+        "paid_cents": int(data["paid_cents"]),
+        "refunded_cents": int(data["refunded_cents"]),
+        "author_role": data.get("author_role"),
+        "body": data.get("body"),
+        "amount_cents": data.get("amount_cents"),
+    }
+    if event.type == payments.DISPUTE_OPENED:
+        return [Notice("dispute_opened", "delivery", seller, {**values, "side": "seller"})]
+    kind = "dispute_resolved" if event.type == payments.DISPUTE_RESOLVED else "dispute_message"
+    author = data.get("author_id")
+    told = [(buyer, "buyer"), (seller, "seller")]
+    if kind == "dispute_message":
+        told = [(user, side) for user, side in told if user != author]
+    return [Notice(kind, "delivery", user, {**values, "side": side}) for user, side in told]
+
+
 def welcome(event: Envelope) -> list[Notice]:
     """``identity.UserRegistered``: a welcome to the new account, in the words of its roles.
 

@@ -64,7 +64,7 @@ UNSENT = frozenset(
 
 # The ``hold_reason`` of a payout held because its order's dispute is open: the dispute's
 # end releases it; any other reason is an admin's hold, which only an admin releases.
-DISPUTE_HOLD = "dispute"
+DISPUTE_HOLD = "held while the order's dispute is open"
 
 
 class Refused(Exception):
