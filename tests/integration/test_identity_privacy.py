@@ -18,7 +18,7 @@ from auction_platform.composition import Platform
 from auction_platform.services.payment import payout_store, store
 from auction_platform.services.payment.domain import Order
 from support.accounts import PASSWORD, Account, sign_up
-from support.auctions import open_lot, place_bid, seller
+from support.auctions import admin_token, open_lot, place_bid, seller
 from support.sales import auction_closed, order_of, shipped_and_received
 from support.waiting import eventually
 
@@ -142,6 +142,37 @@ async def test_an_account_with_something_open_is_not_closed(
     await order_of(platform, auction_closed(sam.id, carl.id, title="A clock", price_cents=5_000))
     unpaid = (await close(http, carl)).json()["error"]["details"]["obligations"]
     assert unpaid == ["unpaid_orders"]
+
+
+async def test_an_open_dispute_keeps_both_parties_accounts_open(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    sam = await seller(http)
+    bob = await sign_up(http, name="Bob")
+    order = await received_order(http, platform, sam, bob)
+    dispute = f"/api/v1/orders/{order.id}/dispute"
+    opened = await http.post(
+        dispute,
+        json={"reason": "not_as_described", "message": "The lamp is plastic"},
+        headers=bob.headers,
+    )
+    assert opened.status_code == 201, opened.text
+
+    for who in (bob, sam):
+        refused = await close(http, who)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["details"]["obligations"] == ["open_disputes"]
+    mine = (await http.get("/api/v1/users/me/export", headers=bob.headers)).json()["payment"]
+    assert [(d["order_id"], d["status"]) for d in mine["disputes"]] == [(order.id, "open")]
+    assert [m["body"] for m in mine["dispute_messages"]] == ["The lamp is plastic"]
+
+    decided = await http.post(
+        dispute + "/decision",
+        json={"decision": "seller", "reason": "As described in the listing"},
+        headers=await admin_token(http, platform),
+    )
+    assert decided.status_code == 200, decided.text
+    assert (await close(http, bob)).status_code == 204
 
 
 async def test_a_closed_account_is_erased_and_its_token_refused(

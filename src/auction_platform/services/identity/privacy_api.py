@@ -16,7 +16,8 @@ OBLIGATIONS = (
     "`open_listings` (a listing scheduled or open), `leading_bids` (you lead an open "
     "auction), `unpaid_orders` (an order awaiting payment, as buyer or seller), "
     "`undelivered_orders` (a paid order not yet received), `open_offers` (a second-chance "
-    "offer not yet taken or lapsed)"
+    "offer not yet taken or lapsed), `open_disputes` (a dispute not yet resolved, as buyer "
+    "or seller)"
 )
 
 
@@ -45,7 +46,8 @@ def build_router(ctx: Identity, peers: Peers) -> APIRouter:
     async def export_me(principal: CurrentUser, request: Request) -> dict[str, Any]:
         """Download your data: your account, addresses, notice preferences and signup
         record (identity), listings and watchlist (`auction`), bids (`bidding`), orders,
-        offers, payouts, ledger and feedback given and received (`payment`)."""
+        offers, payouts, ledger, feedback given and received, and disputes with their
+        threads (`payment`)."""
         return await privacy.export(principal.subject, token=_bearer(request), ctx=ctx, peers=peers)
 
     @router.delete(
