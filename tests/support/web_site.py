@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,10 @@ import httpx
 from playwright.async_api import BrowserContext, Page, expect
 
 from auction_platform.composition import Platform
+from auction_platform.services.identity import handlers as identity_handlers
+from auction_platform.services.identity.domain import CreateAdmin
 from auction_platform.settings import SERVICES
-from support.accounts import PASSWORD, Account, sign_up
+from support.accounts import PASSWORD, Account, log_in, sign_up
 from support.http_server import serving
 from support.platforms import embedded_settings, running
 
@@ -54,6 +57,18 @@ async def sign_in(context: BrowserContext, site: Site, account: Account) -> Page
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     return page
+
+
+async def admin(site: Site, name: str = "Root") -> Account:
+    """A new admin account (as ``auction-platform create-admin`` makes one), signed in."""
+    assert site.platform is not None
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    made, _ = await identity_handlers.create_admin(
+        CreateAdmin(email=email, password=PASSWORD, display_name=name),
+        ctx=site.platform.runtimes["identity"].context,
+    )
+    tokens = await log_in(site.http, email)
+    return Account(made.id, email, tokens["access_token"], tokens["refresh_token"])
 
 
 async def bidder(site: Site, name: str) -> Account:

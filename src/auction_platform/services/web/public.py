@@ -14,11 +14,13 @@ from auction_platform.services.web.categories import category_tree, facet_choice
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
 from auction_platform.services.web.site import (
+    SUSPENDED,
     PageRoute,
     Visit,
     Web,
     problem_page,
     query,
+    suspension_of,
     visit_of,
 )
 
@@ -175,10 +177,14 @@ def build_router(web: Web) -> APIRouter:
         except ApiProblem as problem:
             if problem.status >= 500:
                 raise
+            email = fields.get("email", "")
+            if problem.code == SUSPENDED:
+                refused = suspension_of(problem)
+                return visit.render(
+                    "signin.html", 403, email=email, problem=None, next=target, suspension=refused
+                )
             status = 429 if problem.status == 429 else 401 if problem.status == 401 else 422
-            return visit.render(
-                "signin.html", status, email=fields.get("email", ""), problem=problem, next=target
-            )
+            return visit.render("signin.html", status, email=email, problem=problem, next=target)
 
     @router.post("/signout")
     async def signout(request: Request) -> Response:
@@ -198,8 +204,10 @@ def build_router(web: Web) -> APIRouter:
         return visit.redirect("/")
 
     async def _sign_in(visit: Visit, email: str, password: str, target: str) -> Response:
-        pair = await visit.api(
-            "POST", "/api/v1/auth/login", json={"email": email, "password": password}
+        # Not as the visitor: a suspended account's refusal is this form's answer, not the
+        # end of a session (the visitor's own is replaced anyway).
+        pair = await web.api.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}, address=visit.address
         )
         me = await web.api.get(
             "/api/v1/users/me", token=pair["access_token"], address=visit.address

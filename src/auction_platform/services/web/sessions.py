@@ -34,6 +34,16 @@ _REFRESH_MARGIN = 30.0
 Refresher = Callable[[str], Awaitable[dict[str, Any]]]
 
 
+class AccountSuspended(Exception):
+    """The visitor's account is suspended (the API's 403 ``account_suspended``): the
+    session ends, and the sign-in page says why and until when."""
+
+    def __init__(self, until: str | None, reason: str | None) -> None:
+        super().__init__(until, reason)
+        self.until = until
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """A signed-in visitor: who they are and the tokens the site calls the API with."""
@@ -117,6 +127,9 @@ class SessionStore:
                     return current
                 try:
                     pair = await refresh(current.refresh_token)
+                except AccountSuspended:
+                    await self.delete(cookie)
+                    raise
                 except Exception:
                     await self.delete(cookie)
                     return None

@@ -32,6 +32,7 @@ from auction_platform.services.web.sessions import (
     DEVICE_COOKIE,
     DEVICE_COOKIE_DAYS,
     VISITOR_COOKIE,
+    AccountSuspended,
     Session,
     SessionStore,
 )
@@ -146,11 +147,32 @@ class Visit:
                 method, path, token=self.token, address=self.address, **kwargs
             )
         except ApiProblem as problem:
+            if problem.code == SUSPENDED and self.session is not None:
+                raise await self.suspended(problem) from problem
             if problem.status != 401 or problem.code != "token_stale" or not await self.renew():
                 raise
         return await self.web.api.call(
             method, path, token=self.token, address=self.address, **kwargs
         )
+
+    async def suspended(self, problem: ApiProblem) -> AccountSuspended:
+        """The end of a session whose account is suspended. A live token's refusal
+        carries the end only: the refused refresh says the reason too."""
+        refused = suspension_of(problem)
+        if refused.reason is None and self.session is not None:
+            try:
+                await refresher(self.web, self.request)(self.session.refresh_token)
+            except AccountSuspended as found:
+                refused = found
+            except ApiProblem:
+                pass
+        return refused
+
+    async def sign_out_suspended(self) -> None:
+        """Forget this visitor's session: their account is suspended."""
+        if self.cookie is not None:
+            await self.web.sessions.delete(self.cookie)
+        self.session, self.cookie, self.drop_session = None, None, True
 
     async def renew(self) -> bool:
         """New tokens for this session, and the roles they carry; False if it has ended."""
@@ -313,14 +335,41 @@ def refresher(web: Web, request: Request) -> Callable[[str], Awaitable[dict[str,
     """How this request renews a session's tokens: identity's refresh, as the visitor."""
 
     async def refresh(refresh_token: str) -> dict[str, Any]:
-        answer: dict[str, Any] = await web.api.post(
-            "/api/v1/auth/refresh",
-            json={"refresh_token": refresh_token},
-            address=client_address(request),
-        )
+        try:
+            answer: dict[str, Any] = await web.api.post(
+                "/api/v1/auth/refresh",
+                json={"refresh_token": refresh_token},
+                address=client_address(request),
+            )
+        except ApiProblem as problem:
+            if problem.code == SUSPENDED:
+                raise suspension_of(problem) from problem
+            raise
         return answer
 
     return refresh
+
+
+SUSPENDED = "account_suspended"
+
+
+def suspension_of(problem: ApiProblem) -> AccountSuspended:
+    """The suspension an ``account_suspended`` refusal tells of (its end, its reason)."""
+    details = problem.details if isinstance(problem.details, dict) else {}
+    until, reason = details.get("until"), details.get("reason")
+    return AccountSuspended(
+        str(until) if until else None, str(reason) if reason is not None else None
+    )
+
+
+def suspension_page(visit: Visit, refused: AccountSuspended) -> Response:
+    """The sign-in page, saying that the account is suspended, until when and why (403)."""
+    if visit.wants_json():
+        body = {"message": "Your account is suspended.", "kind": "error", "signed_out": True}
+        return visit.finish(JSONResponse(body, 403))
+    return visit.render(
+        "signin.html", 403, email="", problem=None, next="/", suspension=refused, signed_out=True
+    )
 
 
 _TITLES = {
@@ -358,6 +407,10 @@ class PageRoute(APIRoute):
             except NotSignedIn:
                 target = quote(request.url.path, safe="/")
                 return RedirectResponse(f"/signin?next={target}", status_code=303)
+            except AccountSuspended as refused:
+                visit = await visit_of(request, request.app.state.runtime.context)
+                await visit.sign_out_suspended()
+                return suspension_page(visit, refused)
             except (Forbidden, CsrfRefused, ApiProblem) as exc:
                 web: Web = request.app.state.runtime.context
                 visit = await visit_of(request, web)
