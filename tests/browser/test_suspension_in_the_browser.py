@@ -146,3 +146,24 @@ async def test_an_admin_cannot_suspend_their_own_account_from_the_console(
             account.id,
         )
         await expect(root.get_by_role("alert")).to_contain_text("You cannot suspend your own")
+
+
+async def test_a_session_renewing_its_token_is_signed_out_with_the_reason_and_no_end(
+    tmp_path: Path, new_context: NewContext
+) -> None:
+    # Tokens of 30 s: every page renews the session's token, so the refusal is the refresh's.
+    async with embedded_site(tmp_path, access_token_ttl_seconds=30) as site:
+        ann = await bidder(site, "Ann")
+        root = await admin(site)
+        member = await sign_in(await new_context(PHONE), site, ann)
+        done = await site.http.post(
+            f"/api/v1/users/{ann.id}/suspension", json={"reason": REASON}, headers=root.headers
+        )
+        assert done.status_code == 201, done.text
+
+        await member.goto(f"{site.url}/account")
+        notice = member.get_by_role("alert")
+        await expect(notice).to_contain_text("You have been signed out")
+        await expect(notice).to_contain_text("until an administrator lifts the suspension")
+        await expect(notice).to_contain_text(REASON)
+        await expect(member.get_by_role("button", name="Sign out")).to_have_count(0)
