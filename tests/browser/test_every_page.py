@@ -167,6 +167,8 @@ async def test_every_page_type_is_accessible_at_both_widths(
             ("/admin/categories", "admin-categories"),
             ("/admin/categories/kitchen", "admin-category"),
             ("/admin/audit", "admin-audit-every-page"),
+            ("/admin/users", "admin-users-every-page"),
+            (f"/admin/users/{owner.id}", "admin-user"),
         ):
             await console.goto(site.url + path)
             await _check(console, name, problems)
