@@ -1,4 +1,5 @@
-"""A member's own pages: account, notification preferences, orders, payment and receipts."""
+"""A member's own pages: account (its data and deletion too), notification preferences, orders,
+payment and receipts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from auction_platform.services.web import delivery, feedback
+from auction_platform.services.web import account_privacy, delivery, disputes, feedback
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.site import STRIPE_CSP, PageRoute, Web, query, visit_of
 
@@ -46,6 +47,7 @@ _FAILURES = {
 def build_router(web: Web) -> APIRouter:
     """The account and order pages."""
     router = APIRouter(route_class=PageRoute, include_in_schema=False)
+    router.include_router(account_privacy.build_router(web))
 
     @router.get("/account")
     async def account(request: Request) -> Response:
@@ -141,6 +143,10 @@ def build_router(web: Web) -> APIRouter:
         if section and query(request).get("feedback"):
             # Back from the feedback form: its outcome shows beside it.
             section["feedback_outcome"], outcome = outcome, None
+        disputed = await disputes.order_section(visit, document, buyer=buyer)
+        if disputed and query(request).get("dispute"):
+            # Back from a dispute's form: its outcome shows beside the dispute.
+            disputed["dispute_outcome"], outcome = outcome, None
         return visit.render(
             "order.html",
             order=document,
@@ -151,6 +157,7 @@ def build_router(web: Web) -> APIRouter:
             outcome=outcome,
             **shipping,
             **section,
+            **disputed,
         )
 
     @router.post("/orders/{order_id}/pay")
