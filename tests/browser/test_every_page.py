@@ -96,6 +96,7 @@ async def test_every_page_type_is_accessible_at_both_widths(
         for path, name in (
             ("/account", "account"),
             ("/account/notifications", "notifications"),
+            ("/account/delete", "account-closing"),
             ("/my/bids", "my-bids"),
             ("/watchlist", "watchlist"),
             ("/orders", "orders"),

@@ -19,6 +19,7 @@ from auction_platform.services.payment import payout_store, store
 from auction_platform.services.payment.domain import Order
 from support.accounts import PASSWORD, Account, sign_up
 from support.auctions import admin_token, open_lot, place_bid, seller
+from support.platforms import client
 from support.sales import auction_closed, order_of, shipped_and_received
 from support.waiting import eventually
 
@@ -204,6 +205,13 @@ async def test_a_closed_account_is_erased_and_its_token_refused(
     assert renewed.status_code == 401, renewed.text
     profile = (await http.get(f"/api/v1/users/{bob.id}/profile")).json()["user"]
     assert profile["display_name"] == "Deleted user"
+    # Notices reach no one: the contact of a closed account is 404 to the notifier.
+    notifier = platform.runtimes["notification"]
+    async with client(platform.apps["identity"]) as identity_api:
+        contact = await identity_api.get(
+            f"/api/v1/users/{bob.id}/contact", headers=await notifier.auth_headers()
+        )
+    assert contact.status_code == 404, contact.text
 
     identity = platform.runtimes["identity"].context
     erased = await identity_user(platform, bob.id)

@@ -13,6 +13,7 @@ import pytest
 
 from auction_platform.core.outages import dependency_down
 from auction_platform.services.notification.ports import (
+    CONTACT_TTL_SECONDS,
     Channel,
     Contact,
     ContactLookupFailed,
@@ -153,6 +154,27 @@ async def test_contacts_are_asked_for_once_within_their_ttl(
     clock.now += 61
     await contacts.get("ann")
     assert identity.asked == ["ann", "ann", "ann"]
+
+
+async def test_a_closed_account_is_reached_by_no_one_within_a_minute(
+    identity: Identity, clock: Clock
+) -> None:
+    # Decision: no UserErased consumer here; identity answers 404 for a closed account
+    # and the cache keeps an answer at most a minute, so that is the longest a notice
+    # can still go to the old address.
+    async def headers() -> dict[str, str]:
+        return {"Authorization": "Bearer service-token"}
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(identity.handle), base_url="http://identity"
+    ) as http:
+        contacts = HttpContacts(lambda: http, auth_headers=headers, clock=clock)
+        identity.add("ann")
+        assert await contacts.get("ann") is not None
+        del identity.people["ann"]  # closed: identity's contact answers 404
+        assert CONTACT_TTL_SECONDS <= 60
+        clock.now += CONTACT_TTL_SECONDS + 0.001
+        assert await contacts.get("ann") is None
 
 
 async def test_the_least_recently_used_contact_is_dropped_first(
