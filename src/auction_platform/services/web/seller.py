@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from auction_platform.services.web import disputes
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.listing_form import (
     FormProblem,
@@ -228,6 +229,7 @@ def build_router(web: Web) -> APIRouter:
             "sales.html",
             orders=orders,
             buyers=buyers,
+            disputes=await disputes.of_orders(visit, orders),
             next_cursor=found.get("next_cursor"),
             paged=cursor is not None,
             flash=await visit.take_flash(),
