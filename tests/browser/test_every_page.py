@@ -108,6 +108,12 @@ async def test_every_page_type_is_accessible_at_both_widths(
         await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
         await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
         await _check(page, "receipt", problems)
+        await page.get_by_text("Open a dispute", exact=True).click()
+        await page.get_by_label("The lot is not as described").check()
+        await page.get_by_label("Tell the seller what happened").fill("The box is oak, not walnut.")
+        await page.get_by_role("button", name="Open the dispute").click()
+        await expect(page.get_by_test_id("dispute-status")).to_have_text("Open")
+        await _check(page, "order-dispute", problems)
 
         # A seller's pages.
         await page.goto(f"{site.url}/sell")
@@ -168,6 +174,8 @@ async def test_every_page_type_is_accessible_at_both_widths(
             ("/admin/categories", "admin-categories"),
             ("/admin/categories/kitchen", "admin-category"),
             ("/admin/audit", "admin-audit-every-page"),
+            ("/admin/disputes", "admin-disputes-every-page"),
+            (f"/admin/disputes/{order}", "admin-dispute-every-page"),
             ("/admin/users", "admin-users-every-page"),
             (f"/admin/users/{owner.id}", "admin-user"),
         ):
