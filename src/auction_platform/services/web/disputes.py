@@ -10,7 +10,7 @@ how much); its refusals come back as sentences beside the dispute. The admins' s
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -102,20 +102,22 @@ def role_in(dispute_or_order: dict[str, Any], user_id: str) -> str:
     return "seller" if user_id == dispute_or_order["seller_id"] else "admin"
 
 
+def open_until(order: dict[str, Any], *, now: datetime) -> datetime | None:
+    """Until when the order's buyer may open a dispute: a paid order (not wholly refunded)
+    within ``WINDOW`` of paying; None when they may not now."""
+    paid_at = moment(order.get("paid_at"))
+    if order.get("status") != "paid" or paid_at is None or now >= paid_at + WINDOW:
+        return None
+    return paid_at + WINDOW
+
+
 async def order_section(visit: Visit, order: dict[str, Any], *, buyer: bool) -> dict[str, Any]:
     """What the dispute section of an order's page reads (nothing when it has none to show)."""
     if order.get("status") not in ("paid", "refunded") or visit.session is None:
         return {}
     found = await dispute_of(visit, str(order["id"]))
-    paid_at = moment(order.get("paid_at"))
-    closes = paid_at + WINDOW if paid_at is not None else None
-    may_open = (
-        buyer
-        and found is None
-        and order["status"] == "paid"
-        and closes is not None
-        and visit.web.clock() < closes
-    )
+    closes = open_until(order, now=visit.web.clock())
+    may_open = buyer and found is None and closes is not None
     if found is None and not may_open:
         return {}
     return {
