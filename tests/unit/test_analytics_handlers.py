@@ -106,12 +106,14 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
     await db.dispose()
 
 
-def test_the_consumers_are_three_queues() -> None:
+def test_the_consumers_are_five_queues() -> None:
     found = {c.name: c.patterns for c in consumers.consumers(lambda: NOW)}
-    assert set(found) == {"event-store", "rollups", "search"}
+    assert set(found) == {"event-store", "rollups", "search", "audit", "signup-signals"}
     assert found["event-store"] == ("#",)
     assert "*.AuctionClosed" in found["rollups"]
     assert "*.BidPlaced" in found["search"]
+    assert found["audit"] == ("*.AuditRecorded",)
+    assert found["signup-signals"] == ("*.UserRegistered",)
 
 
 async def test_a_sale_shows_in_every_report(platform: Platform) -> None:
