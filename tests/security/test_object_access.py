@@ -11,6 +11,7 @@ owner's, and leave the owner's thing as it was. A new route with an id fails
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -194,6 +195,200 @@ async def unwatch_owners_lot(world: World) -> Target:
     return Target({"lot_id": lot_id}, unchanged=check, statuses=REFUSED | {204})
 
 
+async def same_order(world: World, order: Json) -> Check:
+    """A check that the order reads as it reads now (as one order, which shows its terms)."""
+    before = await world.order_as_owner(order["id"])
+
+    async def check() -> None:
+        assert await world.order_as_owner(order["id"]) == before
+
+    return check
+
+
+async def choose_delivery(world: World) -> Target:
+    order = await world.order()
+    return Target({"order_id": order["id"]}, {"method": "pickup"}, await same_order(world, order))
+
+
+async def ship_sale(world: World) -> Target:
+    """The owner's sale, which only the owner (its seller) marks shipped."""
+    order = await world.sale()
+    body = {"tracking_number": "TAKEN-1", "carrier": "DHL"}
+    return Target({"order_id": order["id"]}, body, await same_order(world, order))
+
+
+async def confirm_receipt(world: World) -> Target:
+    order = await world.shipped_order()
+    return Target({"order_id": order["id"]}, unchanged=await same_order(world, order))
+
+
+async def _feedback(world: World, body: Json | None = None) -> Target:
+    order = await world.received_order()
+    comment = f"Quick payer {uuid.uuid4().hex[:8]}"
+    path = f"/api/v1/orders/{order['id']}/feedback"
+    given = {"rating": "positive", "comment": comment}
+    left = await world.http.put(path, json=given, headers=world.owner.headers)
+    assert left.status_code == 201, left.text
+
+    async def feedback() -> Json:
+        found = await world.get(path)
+        del found["server_time"]
+        return found
+
+    before = await feedback()
+
+    async def check() -> None:
+        assert await feedback() == before
+
+    return Target({"order_id": order["id"]}, body, check, secrets=(comment,))
+
+
+async def see_feedback(world: World) -> Target:
+    return await _feedback(world)
+
+
+async def leave_feedback(world: World) -> Target:
+    return await _feedback(world, {"rating": "negative", "comment": "Never paid"})
+
+
+async def open_dispute(world: World) -> Target:
+    order = await world.paid_order()
+    path = f"/api/v1/orders/{order['id']}/dispute"
+    same = await same_order(world, order)
+
+    async def check() -> None:
+        await same()
+        none = await world.http.get(path, headers=world.owner.headers)
+        assert none.status_code == 404, none.text
+
+    body = {"reason": "not_received", "message": "Where is it?"}
+    return Target({"order_id": order["id"]}, body, check)
+
+
+async def _dispute(
+    world: World, body: Json | None = None, statuses: frozenset[int] = REFUSED
+) -> Target:
+    message = f"The lens is scratched {uuid.uuid4().hex[:8]}"
+    order = await world.disputed_order(message)
+    before = await world.dispute(order["id"])
+    same = await same_order(world, order)
+
+    async def check() -> None:
+        assert await world.dispute(order["id"]) == before
+        await same()
+
+    return Target({"order_id": order["id"]}, body, check, (message,), statuses)
+
+
+async def see_dispute(world: World) -> Target:
+    return await _dispute(world)
+
+
+async def write_in_dispute(world: World) -> Target:
+    return await _dispute(world, {"body": "Nothing was wrong with it"})
+
+
+async def refund_in_dispute(world: World) -> Target:
+    return await _dispute(world, {"amount_cents": 100})
+
+
+async def decide_dispute(world: World) -> Target:
+    body = {"decision": "seller", "reason": "Mine to decide"}
+    return await _dispute(world, body, frozenset({403}))
+
+
+async def _payout(world: World, body: Json, *, held: bool = False) -> Target:
+    payout = await world.payout(held=held)
+    before = await world.payouts()
+
+    async def check() -> None:
+        assert await world.payouts() == before
+
+    return Target({"payout_id": payout["id"]}, body, check, statuses=frozenset({403}))
+
+
+async def hold_payout(world: World) -> Target:
+    return await _payout(world, {"reason": "Hold it for me"})
+
+
+async def release_payout(world: World) -> Target:
+    return await _payout(world, {"reason": "Let it go"}, held=True)
+
+
+async def _address(world: World, body: Json | None = None) -> Target:
+    address = await world.address()
+    before = await world.addresses()
+
+    async def check() -> None:
+        assert await world.addresses() == before
+
+    return Target({"address_id": address["id"]}, body, check, secrets=(address["line1"],))
+
+
+async def change_address(world: World) -> Target:
+    return await _address(world, {"city": "Elsewhere"})
+
+
+async def delete_address(world: World) -> Target:
+    return await _address(world)
+
+
+async def _suspended(world: World) -> Target:
+    reason = f"Non-paying bidder {uuid.uuid4().hex[:8]}"
+    user_id = await world.suspended(reason)
+    before = await world.suspension(user_id)
+
+    async def check() -> None:
+        assert await world.suspension(user_id) == before
+
+    return Target({"user_id": user_id}, None, check, (reason,), frozenset({403}))
+
+
+async def see_suspension(world: World) -> Target:
+    return await _suspended(world)
+
+
+async def reinstate(world: World) -> Target:
+    return await _suspended(world)
+
+
+async def suspend_owner(world: World) -> Target:
+    target = await _account(world, {"reason": "Out of the way"})
+
+    async def check() -> None:
+        await target.unchanged()
+        assert await world.suspension(world.owner.id) is None
+
+    return Target(target.ids, target.body, check, statuses=frozenset({403}))
+
+
+async def see_signup_signals(world: World) -> Target:
+    target = await _account(world)
+    return Target(target.ids, None, target.unchanged, target.secrets, frozenset({403}))
+
+
+async def resolve_report(world: World) -> Target:
+    report = await world.report()
+    before = await world.reports()
+
+    async def check() -> None:
+        assert await world.reports() == before
+
+    body = {"outcome": "dismiss"}
+    return Target({"report_id": report["id"]}, body, check, statuses=frozenset({403}))
+
+
+async def review_flag(world: World) -> Target:
+    """A flag on the intruder's bidding, which the intruder would like dismissed."""
+    flag = await world.flag()
+
+    async def check() -> None:
+        assert flag in await world.flags()
+
+    body = {"status": "dismissed", "note": "Nothing in it"}
+    return Target({"signal_id": flag["id"]}, body, check, statuses=frozenset({403}))
+
+
 # How to probe each operation with an id: which of the owner's things to make.
 PROBES: dict[str, Make] = {
     "GET /api/v1/analytics/auctions/{auction_id}": lot_report,
@@ -212,9 +407,29 @@ PROBES: dict[str, Make] = {
     "GET /api/v1/orders/{order_id}": see_order,
     "POST /api/v1/orders/{order_id}/pay": pay_order,
     "POST /api/v1/orders/{order_id}/refund": refund_order,
+    "PUT /api/v1/orders/{order_id}/delivery": choose_delivery,
+    "POST /api/v1/orders/{order_id}/shipment": ship_sale,
+    "POST /api/v1/orders/{order_id}/receipt": confirm_receipt,
+    "GET /api/v1/orders/{order_id}/feedback": see_feedback,
+    "PUT /api/v1/orders/{order_id}/feedback": leave_feedback,
+    "POST /api/v1/orders/{order_id}/dispute": open_dispute,
+    "GET /api/v1/orders/{order_id}/dispute": see_dispute,
+    "POST /api/v1/orders/{order_id}/dispute/messages": write_in_dispute,
+    "POST /api/v1/orders/{order_id}/dispute/refund": refund_in_dispute,
+    "POST /api/v1/orders/{order_id}/dispute/decision": decide_dispute,
+    "POST /api/v1/payouts/{payout_id}/hold": hold_payout,
+    "POST /api/v1/payouts/{payout_id}/release": release_payout,
+    "PATCH /api/v1/users/me/addresses/{address_id}": change_address,
+    "DELETE /api/v1/users/me/addresses/{address_id}": delete_address,
+    "POST /api/v1/reports/{report_id}/resolution": resolve_report,
+    "POST /api/v1/analytics/shill-signals/{signal_id}/review": review_flag,
     "GET /api/v1/users/{user_id}": see_account,
     "PATCH /api/v1/users/{user_id}": change_account,
     "PUT /api/v1/users/{user_id}/roles": change_roles,
+    "GET /api/v1/users/{user_id}/signup-signals": see_signup_signals,
+    "GET /api/v1/users/{user_id}/suspension": see_suspension,
+    "POST /api/v1/users/{user_id}/suspension": suspend_owner,
+    "DELETE /api/v1/users/{user_id}/suspension": reinstate,
     "PUT /api/v1/watchlist/{lot_id}": watch_draft,
     "DELETE /api/v1/watchlist/{lot_id}": unwatch_owners_lot,
 }

@@ -20,6 +20,8 @@ import httpx
 from auction_platform.composition import Platform
 from auction_platform.contracts.auctions import AUCTION_CLOSED, AuctionClosedData
 from auction_platform.contracts.events import Envelope
+from auction_platform.services.analytics import shill_store
+from auction_platform.services.analytics.shill import Flag, SignalKind
 from auction_platform.services.payment import scheduler
 from auction_platform.services.payment.handlers import Payments
 from auction_platform.settings import Settings
@@ -179,13 +181,142 @@ class World:
 
     async def paid_order(self) -> Json:
         """An order of the owner's, paid with Stripe's test card through the sandbox."""
-        order = await self.order()
-        paid = await self.http.post(
-            f"/api/v1/orders/{order['id']}/pay",
-            json={"card": PAYING_CARD},
-            headers=self.owner.headers,
-        )
-        assert paid.status_code == 200, paid.text
+        return await self._paid(await self.order(), self.owner)
+
+    async def sale(self) -> Json:
+        """An order of a lot the owner sold to the third party, who paid for it."""
+        auction_id = await self._hammer(winner=self.third.id, seller=self.owner)
+        return await self._paid(await self._order_of(auction_id, self.third), self.third)
+
+    async def shipped_order(self) -> Json:
+        """A paid order of the owner's that the seller, the third party, marked shipped."""
+        order = await self.paid_order()
+        await self._post(f"/api/v1/orders/{order['id']}/shipment", self.third, {})
+        return await self.order_as_owner(order["id"])
+
+    async def received_order(self) -> Json:
+        """A shipped order of the owner's whose receipt the owner confirmed."""
+        order = await self.shipped_order()
+        await self._post(f"/api/v1/orders/{order['id']}/receipt", self.owner)
+        return await self.order_as_owner(order["id"])
+
+    async def disputed_order(self, message: str) -> Json:
+        """A paid order of the owner's on which the owner opened a dispute with ``message``."""
+        order = await self.paid_order()
+        body = {"reason": "not_received", "message": message}
+        await self._post(f"/api/v1/orders/{order['id']}/dispute", self.owner, body, status=201)
+        return order
+
+    async def dispute(self, order_id: str) -> Json:
+        """An order's dispute as its buyer, the owner, sees it (the clock left out)."""
+        found: Json = (await self.get(f"/api/v1/orders/{order_id}/dispute"))["dispute"]
+        return found
+
+    async def payout(self, *, held: bool = False) -> Json:
+        """The owner's payout of a sale the buyer received (held by an admin if asked)."""
+        order = await self.sale()
+        await self._post(f"/api/v1/orders/{order['id']}/shipment", self.owner, {})
+        await self._post(f"/api/v1/orders/{order['id']}/receipt", self.third)
+
+        async def made() -> Json:
+            for payout in await self.payouts():
+                if payout["order_id"] == order["id"]:
+                    return payout  # type: ignore[no-any-return]
+            return {}
+
+        payout = await eventually(made)
+        if held:
+            admin = await self.admin()
+            hold = f"/api/v1/payouts/{payout['id']}/hold"
+            answer = await self.http.post(hold, json={"reason": "checking"}, headers=admin)
+            assert answer.status_code == 200, answer.text
+            payout = answer.json()["payout"]
+        return payout
+
+    async def payouts(self) -> list[Json]:
+        """The owner's payouts."""
+        found: list[Json] = (await self.get("/api/v1/payouts?limit=100"))["items"]
+        return found
+
+    # --- addresses, reports, suspensions and shill signals -----------------------------
+
+    async def address(self) -> Json:
+        """A delivery address of the owner's (a street only the owner's address has)."""
+        body = {
+            "name": "Olive Owner",
+            "line1": f"Hidden Lane {uuid.uuid4().hex[:6]}",
+            "city": "Leipzig",
+            "country": "DE",
+        }
+        path = "/api/v1/users/me/addresses"
+        address: Json = (await self._post(path, self.owner, body, status=201))["address"]
+        return address
+
+    async def addresses(self) -> list[Json]:
+        """The owner's delivery addresses."""
+        found: list[Json] = (await self.get("/api/v1/users/me/addresses"))["items"]
+        return found
+
+    async def report(self) -> Json:
+        """The owner's open report on a lot of the third party's."""
+        lot = await self.open_lot(self.third)
+        body = {"target_type": "auction", "target_id": lot["id"], "reason": "counterfeit"}
+        report: Json = (await self._post("/api/v1/reports", self.owner, body, status=201))["report"]
+        return report
+
+    async def reports(self) -> list[Json]:
+        """The owner's reports."""
+        found: list[Json] = (await self.get("/api/v1/reports/mine"))["items"]
+        return found
+
+    async def suspended(self, reason: str) -> str:
+        """A new account an admin suspended for ``reason``; its id."""
+        someone = await sign_up(self.http, name="Sid")
+        path = f"/api/v1/users/{someone.id}/suspension"
+        answer = await self.http.post(path, json={"reason": reason}, headers=await self.admin())
+        assert answer.status_code == 201, answer.text
+        return someone.id
+
+    async def suspension(self, user_id: str) -> Json | None:
+        """An account's latest suspension, as an admin sees it."""
+        path = f"/api/v1/users/{user_id}/suspension"
+        answer = await self.http.get(path, headers=await self.admin())
+        assert answer.status_code == 200, answer.text
+        found: Json | None = answer.json()["suspension"]
+        return found
+
+    async def flag(self) -> Json:
+        """An open shill-bidding flag on the intruder bidding on the owner's lots.
+
+        Recorded as the daily job records what it finds (the rules have their own tests).
+        """
+        flag = Flag(SignalKind.CONCENTRATION, self.intruder.id, self.owner.id, {"bids": 5})
+        db = self.platform.runtimes["analytics"].db
+        assert db is not None
+        now = datetime.now(UTC)
+        async with db.transaction() as conn:
+            await shill_store.add_flag(conn, flag, day=now.date(), at=now)
+        return next(f for f in await self.flags() if f["bidder_id"] == self.intruder.id)
+
+    async def flags(self) -> list[Json]:
+        """Every shill-bidding flag, as an admin sees them."""
+        path = "/api/v1/analytics/shill-signals?limit=500"
+        answer = await self.http.get(path, headers=await self.admin())
+        assert answer.status_code == 200, answer.text
+        found: list[Json] = answer.json()["items"]
+        return found
+
+    async def _post(
+        self, path: str, who: Account, body: Json | None = None, *, status: int = 200
+    ) -> Json:
+        answer = await self.http.post(path, json=body, headers=who.headers)
+        assert answer.status_code == status, (path, answer.text)
+        found: Json = answer.json()
+        return found
+
+    async def _paid(self, order: Json, buyer: Account) -> Json:
+        path = f"/api/v1/orders/{order['id']}/pay"
+        await self._post(path, buyer, {"card": PAYING_CARD})
 
         async def settled() -> Json:
             found = await self.order_as_owner(order["id"])
@@ -219,12 +350,14 @@ class World:
 
         return await eventually(offered)
 
-    async def _hammer(self, *, winner: str, runner_up: str | None = None) -> str:
-        """Publish the close of a sold lot of the third party's; the auction's id."""
+    async def _hammer(
+        self, *, winner: str, runner_up: str | None = None, seller: Account | None = None
+    ) -> str:
+        """Publish the close of a sold lot of the third party's (or ``seller``'s); its id."""
         auction_id = uuid.uuid4().hex
         closed: AuctionClosedData = {
             "auction_id": auction_id,
-            "seller_id": self.third.id,
+            "seller_id": (seller or self.third).id,
             "title": "A Rolleiflex 2.8F",
             "winner_id": winner,
             "leader_id": winner,

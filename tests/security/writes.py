@@ -265,6 +265,172 @@ async def watch(world: World) -> Write:
     return Write({"lot_id": lot["id"]}, None, world.owner.headers, read)
 
 
+def _reader(find: Callable[[], Awaitable[Json]]) -> Read:
+    async def read(response: httpx.Response) -> Json:
+        return await find()
+
+    return read
+
+
+def _one(items: Callable[[], Awaitable[list[Json]]], key: str, value: str) -> Read:
+    """The item of a list whose ``key`` is ``value``, read again after the write."""
+
+    async def find() -> Json:
+        return next(item for item in await items() if item[key] == value)
+
+    return _reader(find)
+
+
+def _order_by_id(world: World, order_id: str) -> Read:
+    return _reader(lambda: world.order_as_owner(order_id))
+
+
+def _dispute_of(world: World, order_id: str) -> Read:
+    return _reader(lambda: world.dispute(order_id))
+
+
+def _on_order(
+    world: World,
+    order: Json,
+    body: Json | None,
+    headers: dict[str, str] | None = None,
+    reader: Callable[[World, str], Read] = _order_by_id,
+) -> Write:
+    """A write on an order (the owner's by default), read back with ``reader``."""
+    ids = {"order_id": order["id"]}
+    return Write(ids, body, headers or world.owner.headers, reader(world, order["id"]))
+
+
+async def choose_delivery(world: World) -> Write:
+    order = await world.order()
+    body = {"method": "buyer_arranges"}
+    return _on_order(world, order, body)
+
+
+async def ship(world: World) -> Write:
+    order = await world.sale()
+    body = {"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}
+    return _on_order(world, order, body)
+
+
+async def confirm_receipt(world: World) -> Write:
+    order = await world.shipped_order()
+    return _on_order(world, order, None)
+
+
+async def leave_feedback(world: World) -> Write:
+    order = await world.received_order()
+
+    async def find() -> Json:
+        found = await world.get(f"/api/v1/orders/{order['id']}/feedback")
+        return found["by_buyer"]  # type: ignore[no-any-return]
+
+    body = {"rating": "positive", "comment": "Well packed, as described"}
+    return Write({"order_id": order["id"]}, body, world.owner.headers, _reader(find))
+
+
+async def open_dispute(world: World) -> Write:
+    order = await world.paid_order()
+    body = {"reason": "not_received", "message": "It has not come yet"}
+    return _on_order(world, order, body, None, _dispute_of)
+
+
+async def write_in_dispute(world: World) -> Write:
+    order = await world.disputed_order("It has not come yet")
+    body = {"body": "Any news of the parcel?"}
+    return _on_order(world, order, body, None, _dispute_of)
+
+
+async def refund_in_dispute(world: World) -> Write:
+    order = await world.disputed_order("It has not come yet")
+    body = {"amount_cents": 1_000}
+    return _on_order(world, order, body, world.third.headers, _dispute_of)
+
+
+async def decide_dispute(world: World) -> Write:
+    order = await world.disputed_order("It has not come yet")
+    body = {"decision": "seller", "reason": "Tracked as delivered"}
+    return _on_order(world, order, body, await world.admin(), _dispute_of)
+
+
+async def connect_payouts(world: World) -> Write:
+    async def read(response: httpx.Response) -> Json:
+        balance = await world.get("/api/v1/payouts/balance")
+        return {**response.json(), **balance, **(await _me(world)(response))}
+
+    return Write({}, None, world.owner.headers, read)
+
+
+async def _payout_write(world: World, body: Json, *, held: bool) -> Write:
+    payout = await world.payout(held=held)
+    read = _one(world.payouts, "id", payout["id"])
+    return Write({"payout_id": payout["id"]}, body, await world.admin(), read)
+
+
+async def hold_payout(world: World) -> Write:
+    return await _payout_write(world, {"reason": "Checking the sale"}, held=False)
+
+
+async def release_payout(world: World) -> Write:
+    return await _payout_write(world, {"reason": "Checked"}, held=True)
+
+
+def _made(items: Callable[[], Awaitable[list[Json]]], key: str) -> Read:
+    """The item of a list the write made (``{key: {"id": ...}}``), read again."""
+
+    async def read(response: httpx.Response) -> Json:
+        return await _one(items, "id", response.json()[key]["id"])(response)
+
+    return read
+
+
+async def add_address(world: World) -> Write:
+    body = {"name": "Olive Owner", "line1": "Main St 1", "city": "Leipzig", "country": "DE"}
+    return Write({}, body, world.owner.headers, _made(world.addresses, "address"))
+
+
+async def change_address(world: World) -> Write:
+    address = await world.address()
+    read = _one(world.addresses, "id", address["id"])
+    return Write({"address_id": address["id"]}, {"city": "Dresden"}, world.owner.headers, read)
+
+
+async def file_report(world: World) -> Write:
+    lot = await world.open_lot(world.third)
+    body = {"target_type": "auction", "target_id": lot["id"], "reason": "counterfeit"}
+    return Write({}, body, world.owner.headers, _made(world.reports, "report"))
+
+
+async def resolve_report(world: World) -> Write:
+    report = await world.report()
+    read = _one(world.reports, "id", report["id"])
+    return Write({"report_id": report["id"]}, {"outcome": "dismiss"}, await world.admin(), read)
+
+
+async def suspend(world: World) -> Write:
+    someone = await sign_up(world.http, name="Sid")
+
+    async def find() -> Json:
+        return await world.suspension(someone.id) or {}
+
+    body = {"reason": "Unpaid orders"}
+    return Write({"user_id": someone.id}, body, await world.admin(), _reader(find))
+
+
+async def run_shill_job(world: World) -> Write:
+    async def read(response: httpx.Response) -> Json:
+        return {**response.json(), "flags": await world.flags()}
+
+    return Write({}, None, await world.admin(), read)
+
+
+async def review_flag(world: World) -> Write:
+    flag = await world.flag()
+    read = _one(world.flags, "id", flag["id"])
+    body = {"status": "reviewed", "note": "Looked into it"}
+    return Write({"signal_id": flag["id"]}, body, await world.admin(), read)
+
+
 WRITES: dict[str, Prepare | Unprobed] = {
     "POST /api/v1/auth/register": register,
     "POST /api/v1/auth/login": login,
@@ -286,6 +452,24 @@ WRITES: dict[str, Prepare | Unprobed] = {
     "POST /api/v1/offers/{offer_id}/accept": accept_offer,
     "POST /api/v1/orders/{order_id}/pay": pay_order,
     "POST /api/v1/orders/{order_id}/refund": refund_order,
+    "PUT /api/v1/orders/{order_id}/delivery": choose_delivery,
+    "POST /api/v1/orders/{order_id}/shipment": ship,
+    "POST /api/v1/orders/{order_id}/receipt": confirm_receipt,
+    "PUT /api/v1/orders/{order_id}/feedback": leave_feedback,
+    "POST /api/v1/orders/{order_id}/dispute": open_dispute,
+    "POST /api/v1/orders/{order_id}/dispute/messages": write_in_dispute,
+    "POST /api/v1/orders/{order_id}/dispute/refund": refund_in_dispute,
+    "POST /api/v1/orders/{order_id}/dispute/decision": decide_dispute,
+    "POST /api/v1/payouts/account": connect_payouts,
+    "POST /api/v1/payouts/{payout_id}/hold": hold_payout,
+    "POST /api/v1/payouts/{payout_id}/release": release_payout,
+    "POST /api/v1/users/me/addresses": add_address,
+    "PATCH /api/v1/users/me/addresses/{address_id}": change_address,
+    "POST /api/v1/reports": file_report,
+    "POST /api/v1/reports/{report_id}/resolution": resolve_report,
+    "POST /api/v1/users/{user_id}/suspension": suspend,
+    "POST /api/v1/analytics/shill-signals/run": run_shill_job,
+    "POST /api/v1/analytics/shill-signals/{signal_id}/review": review_flag,
     "POST /api/v1/payments/webhooks/stripe": Unprobed(
         "its body is the provider's signed event, not the caller's fields: test_webhooks"
     ),
