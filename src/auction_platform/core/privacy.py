@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.auth import CurrentUser
@@ -33,10 +33,22 @@ Export = Callable[[AsyncConnection, str], Awaitable[dict[str, Any]]]
 Obligations = Callable[[AsyncConnection, str], Awaitable[list[str]]]
 
 
-class ExportAnswer(BaseModel):
-    """A service's part of a member's data: sections of records."""
+Record = dict[str, Any]
 
-    model_config = {"extra": "allow"}
+
+def export_answer(name: str, sections: dict[str, str]) -> type[BaseModel]:
+    """The answer of a service's part of a member's data: its sections, each a list of
+    records (column by column) and what it holds."""
+    fields: dict[str, Any] = {
+        section: (list[Record], Field(description=what)) for section, what in sections.items()
+    }
+    model: type[BaseModel] = create_model(
+        name,
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Your records in this service, by section.",
+        **fields,
+    )
+    return model
 
 
 class ObligationsAnswer(BaseModel):
@@ -62,11 +74,12 @@ def privacy_router(
     db: Callable[[], Database],
     export: Export,
     obligations: Obligations,
+    answer: type[BaseModel],
 ) -> APIRouter:
     """The two routes by which identity gathers a member's data and asks what keeps them."""
     router = APIRouter(prefix=prefix, tags=[tag])
 
-    @router.get("/me/export", responses={200: {"model": ExportAnswer}})
+    @router.get("/me/export", responses={200: {"model": answer}})
     async def export_mine(user: CurrentUser) -> dict[str, Any]:
         """Everything this service holds about you (part of your data export)."""
         async with db().read() as conn:

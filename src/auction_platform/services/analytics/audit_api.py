@@ -21,6 +21,7 @@ from auction_platform.services.analytics.commands import AuditQuery
 from auction_platform.services.analytics.handlers import Analytics
 
 NDJSON = "application/x-ndjson"
+RECORD = f"#/components/schemas/{answers.AuditRecord.__name__}"
 MAX_PAGE = 200
 
 Actor = Annotated[
@@ -80,7 +81,8 @@ def build_router(ctx: Analytics) -> APIRouter:
         responses={
             200: {
                 "description": "One JSON record per line (an `AuditRecord`), newest first.",
-                "content": {NDJSON: {"schema": {"type": "string"}}},
+                # The schema is each line's (JSON lines are a sequence of documents).
+                "content": {NDJSON: {"schema": {"$ref": RECORD}}},
             },
             **_BAD_FILTER,
         },

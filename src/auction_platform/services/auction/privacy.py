@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auction_platform.core.privacy import privacy_router, records
+from auction_platform.core.privacy import export_answer, privacy_router, records
 from auction_platform.services.auction.domain import Status
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.store import lots, watchlist
@@ -65,4 +65,8 @@ def build_router(ctx: Auctions) -> APIRouter:
         db=lambda: ctx.uow.db,
         export=export,
         obligations=obligations,
+        answer=export_answer(
+            "AuctionExport",
+            {"listings": "Your listings, any status.", "watchlist": "The lots you watch."},
+        ),
     )

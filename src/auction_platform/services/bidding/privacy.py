@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auction_platform.core.privacy import privacy_router, records
+from auction_platform.core.privacy import export_answer, privacy_router, records
 from auction_platform.services.bidding.domain import BookStatus
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.store import bids, books
@@ -47,5 +47,10 @@ async def obligations(conn: AsyncConnection, user_id: str) -> list[str]:
 def build_router(ctx: Bidding) -> APIRouter:
     """``/api/v1/bids/me/export`` and ``/me/obligations``."""
     return privacy_router(
-        "/api/v1/bids", tag="bidding", db=lambda: ctx.uow.db, export=export, obligations=obligations
+        "/api/v1/bids",
+        tag="bidding",
+        db=lambda: ctx.uow.db,
+        export=export,
+        obligations=obligations,
+        answer=export_answer("BiddingExport", {"bids": "Every bid you placed."}),
     )

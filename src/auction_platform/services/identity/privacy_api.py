@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -27,6 +28,24 @@ class Closing(BaseModel):
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+Part = Annotated[dict[str, Any], Field(description="That service's sections of records.")]
+
+
+class DataExport(BaseModel):
+    """Your data: identity's records, and each other service's part (`auction`,
+    `bidding`, `payment`: sections of records, as each service's `/me/export`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exported_at: datetime
+    account: dict[str, Any] = Field(description="Your account and notice preferences.")
+    addresses: list[dict[str, Any]]
+    signup: dict[str, Any] | None = Field(description="Your signup record, if kept.")
+    auction: Part
+    bidding: Part
+    payment: Part
+
+
 def _bearer(request: Request) -> str:
     """The caller's own token, to ask the other services as them."""
     return request.headers.get("authorization", "").partition(" ")[2]
@@ -39,7 +58,10 @@ def build_router(ctx: Identity, peers: Peers) -> APIRouter:
     @router.get(
         "/me/export",
         responses={
-            200: {"description": "Every record the platform keeps about you, by service."},
+            200: {
+                "model": DataExport,
+                "description": "Every record the platform keeps about you, by service.",
+            },
             503: {"description": "A service cannot answer for its part now (`peer_unavailable`)."},
         },
     )

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.contracts.events import Envelope
 from auction_platform.contracts.identity import USER_ERASED
-from auction_platform.core.privacy import privacy_router, records
+from auction_platform.core.privacy import export_answer, privacy_router, records
 from auction_platform.core.service import Consumer
 from auction_platform.core.uow import Transaction
 from auction_platform.services.payment.dispute_store import dispute_messages, disputes
@@ -95,6 +95,18 @@ async def obligations(conn: AsyncConnection, user_id: str) -> list[str]:
     return [code for code, query in checks if (await conn.execute(query.limit(1))).first()]
 
 
+SECTIONS = {
+    "orders": "Your orders, as buyer or seller.",
+    "offers": "Second-chance offers made to you or on your lots.",
+    "payouts": "Your payouts as a seller.",
+    "ledger": "Your seller ledger's entries.",
+    "feedback_given": "The feedback you left.",
+    "feedback_received": "The feedback left about you.",
+    "disputes": "The disputes you are a party to.",
+    "dispute_messages": "Their threads.",
+}
+
+
 def build_router(ctx: Payments) -> APIRouter:
     """``/api/v1/payments/me/export`` and ``/me/obligations``."""
     return privacy_router(
@@ -103,6 +115,7 @@ def build_router(ctx: Payments) -> APIRouter:
         db=lambda: ctx.uow.db,
         export=export,
         obligations=obligations,
+        answer=export_answer("PaymentExport", SECTIONS),
     )
 
 
