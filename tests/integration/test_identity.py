@@ -343,6 +343,8 @@ async def test_operators_list_and_search_accounts_newest_first_a_page_at_a_time(
         "display_name": f"Bob {tag}",
         "roles": ["bidder", "seller"],
         "created_at": body["items"][1]["created_at"],
+        "suspended": False,
+        "suspended_until": None,
     }
     by_email = await http.get("/api/v1/users", params={"q": f"BOB.{tag}"}, headers=admin)
     assert [u["id"] for u in by_email.json()["items"]] == [bob.id]
