@@ -185,12 +185,12 @@ async def test_the_winner_pays_with_a_sandbox_card_and_sees_the_receipt(
 
         await page.get_by_label("Card number").fill("4000 0000 0000 0002")
         await page.get_by_role("button", name="Pay $21.00").click()
-        await expect(page.get_by_role("status")).to_contain_text("declined")
+        await expect(page.locator("#pay-result")).to_contain_text("declined")
         await expect(page.get_by_test_id("order-status")).to_have_text("Awaiting payment")
 
         await page.get_by_label("Card number").fill("4242 4242 4242 4242")
         await page.get_by_role("button", name="Pay $21.00").click()
-        await expect(page.get_by_role("status")).to_contain_text("Payment received")
+        await expect(page.locator("#pay-result")).to_contain_text("Payment received")
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Receipt")
         await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
         await screenshots_at_both_widths(page, "receipt")

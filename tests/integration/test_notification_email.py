@@ -542,7 +542,7 @@ async def close_below_the_reserve(
             start_cents=1000,
             soft_close=None,
             starts_at=start.isoformat(),
-            ends_at=(start + timedelta(seconds=3)).isoformat(),
+            ends_at=(start + timedelta(seconds=8)).isoformat(),
         )
 
         async def bid(who: Account, cents: int) -> bool:
@@ -556,7 +556,7 @@ async def close_below_the_reserve(
         await eventually(lambda: bid(ann, 1500))
         assert await bid(bob, 2000)
         # Every notice of the close is sent before the platform stops.
-        await until(lambda: handled(platform, "auction_closed") == 1, timeout=20)
+        await until(lambda: handled(platform, "auction_closed") == 1, timeout=30)
     return sam, ann, bob
 
 
