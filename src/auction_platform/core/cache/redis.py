@@ -234,7 +234,7 @@ class _MessageIterator:
         if read is not None:
             read.cancel()
             await asyncio.wait([read])
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._pubsub.aclose()
 
 
 class RedisCache:
