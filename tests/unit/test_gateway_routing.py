@@ -45,6 +45,53 @@ def test_unknown_paths_have_no_owner(path: str) -> None:
     assert owner_of(path) is None
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/auctions",
+        "/auctions/abc",
+        "/auctions/abc/bids",  # the site's bid form, not the API's
+        "/signin",
+        "/offers/o1",
+        "/admin/users/u1",
+        "/static/site.css",
+        # Only whole first segments are kept from the site.
+        "/apis",
+        "/api-guide",
+        "/wsx",
+        "/healthy-eating",
+        "/metrics-explained",
+        "/.well-knownish",
+    ],
+)
+def test_every_other_path_is_a_page_of_the_site(path: str) -> None:
+    assert owner_of(path) == "web"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api",
+        "/api/",
+        "/api/v1",
+        "/api/docs",
+        "/api/openapi.json",
+        "/ws",
+        "/ws/auctions/abc",
+        "/.well-known",
+        "/.well-known/security.txt",
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/health/detail",
+        "/metrics",
+    ],
+)
+def test_the_gateways_own_paths_and_the_apis_are_never_pages(path: str) -> None:
+    assert owner_of(path) is None
+
+
 def test_only_provider_webhooks_escape_the_rate_limit() -> None:
     from auction_platform.contracts.routes import route_for
 
