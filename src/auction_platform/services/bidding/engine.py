@@ -1,5 +1,7 @@
 """The rules of bidding: proxy bids, increments, reserve, Buy It Now, soft close, retraction.
 
+One book serves every format, chosen by ``Rules.format``: the English proxy auction here,
+the sealed-bid formats' standing bids in ``sealed`` and the Dutch clock in ``dutch``.
 Pure: standard library only, no clock, no I/O. Money is integer cents and callers pass
 the time in as aware UTC datetimes. A refused bid returns the very book it was given.
 """
@@ -11,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from auction_platform.services.bidding import sealed
+from auction_platform.services.bidding.dutch import DutchClock as DutchClock
 
 # eBay's retraction policy: free until 12 h before the end, then only a fresh latest bid.
 RETRACT_FREELY_UNTIL = timedelta(hours=12)
@@ -28,6 +33,23 @@ class Refusal(StrEnum):
     BUY_NOW_UNAVAILABLE = "buy_now_unavailable"
     NOT_YOUR_BID = "not_your_bid"
     RETRACTION_WINDOW_CLOSED = "retraction_window_closed"
+    SEALED_BID_NOT_RAISED = "sealed_bid_not_raised"
+    SEALED_BID_FINAL = "sealed_bid_final"
+    DUTCH_ACCEPT_ONLY = "dutch_accept_only"
+
+
+class Format(StrEnum):
+    """How the lot is sold."""
+
+    ENGLISH = "english"
+    SEALED_FIRST_PRICE = "sealed_first_price"
+    SEALED_SECOND_PRICE = "sealed_second_price"
+    DUTCH = "dutch"
+
+    @property
+    def is_sealed(self) -> bool:
+        """True for the formats whose bids stay hidden until the close."""
+        return self in (Format.SEALED_FIRST_PRICE, Format.SEALED_SECOND_PRICE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +106,7 @@ class SoftClose:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What the seller chose when listing: prices in cents, the schedule, the soft close."""
+    """What the seller chose when listing: the format, prices in cents, the schedule."""
 
     start_cents: int
     reserve_cents: int | None
@@ -94,6 +116,8 @@ class Rules:
     ends_at: datetime
     soft_close: SoftClose | None
     increments: IncrementTable = EBAY_INCREMENTS
+    format: Format = Format.ENGLISH
+    clock: DutchClock | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.starts_at)
@@ -108,6 +132,18 @@ class Rules:
         floor = max(self.start_cents, self.reserve_cents or 0)
         if self.buy_now_cents is not None and self.buy_now_cents < floor:
             raise ValueError("Buy It Now must be at least the start price and the reserve")
+        if (self.format is Format.DUTCH) != (self.clock is not None):
+            raise ValueError("a Dutch auction needs a clock, and only a Dutch auction has one")
+        if self.format is Format.ENGLISH:
+            return
+        # Both would end the auction on another schedule than the one its format is about.
+        if self.buy_now_cents is not None or self.soft_close is not None:
+            raise ValueError(f"a {self.format} auction has no Buy It Now and no soft close")
+        if self.clock is not None:
+            if self.reserve_cents is not None:
+                raise ValueError("a Dutch auction has no reserve: its floor is the lowest price")
+            if self.clock.floor_cents >= self.start_cents:
+                raise ValueError("a Dutch clock's floor must lie below the start price")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +169,9 @@ class Book:
     bid_count: int = 0
     extensions: int = 0
     buyer_id: str | None = None
+    # A sealed-bid auction's standing bids, best first: its leader, runner-up and price
+    # (what the leader would pay now) follow from them at every step.
+    sealed: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def open(cls, rules: Rules) -> Book:
@@ -170,16 +209,41 @@ class Result:
 
 def min_next_bid(book: Book) -> int:
     """The smallest max a new bidder may place now."""
-    if book.leader_id is None:
+    # A sealed bid need only reach the start price (nobody sees the others); a Dutch lot
+    # takes no bids, and its clock price is current_price's.
+    if book.leader_id is None or book.rules.format is not Format.ENGLISH:
         return book.rules.start_cents
     return book.price_cents + book.rules.increments.increment(book.price_cents)
 
 
+def current_price(book: Book, at: datetime) -> int:
+    """The price at ``at``: the clock's for a Dutch lot nobody has accepted, else the book's."""
+    rules, clock = book.rules, book.rules.clock
+    if clock is None or book.buyer_id is not None:
+        return book.price_cents
+    _require_aware(at)
+    # The clock stops at the end: an unsold lot's last price is the one it closed at.
+    return clock.price_at(rules.start_cents, rules.starts_at, min(at, book.ends_at))
+
+
+def next_price_drop(book: Book, at: datetime) -> datetime | None:
+    """When an open Dutch lot's price next falls; None at the floor or if the end comes first."""
+    rules, clock = book.rules, book.rules.clock
+    if clock is None or book.buyer_id is not None:
+        return None
+    _require_aware(at)
+    drop = clock.next_drop_at(rules.start_cents, rules.starts_at, at)
+    return drop if drop is not None and drop < book.ends_at else None
+
+
 def place_bid(book: Book, bidder_id: str, max_cents: int, at: datetime) -> tuple[Book, Outcome]:
-    """Place a proxy bid of up to ``max_cents``; a refused bid leaves the book untouched."""
+    """Place a proxy bid of up to ``max_cents`` (or a sealed bid); a refusal changes nothing."""
     refusal = _bid_refusal(book, bidder_id, max_cents, at)
     if refusal is not None:
         return book, _outcome(book, refusal)
+    if book.rules.format.is_sealed:
+        placed = _place_sealed(book, bidder_id, max_cents)
+        return placed, _outcome(placed, None)
     rules = book.rules
     leader_id, leader_max = book.leader_id, book.leader_max_cents
     runner_up_id, runner_up_max = book.runner_up_id, book.runner_up_max_cents
@@ -226,18 +290,27 @@ def place_bids(book: Book, bids: Sequence[Bid]) -> tuple[Book, tuple[Outcome, ..
 
 
 def replay(rules: Rules, bids: Sequence[Bid]) -> Book:
-    """The book after placing ``bids`` in order on a fresh book."""
+    """The book after the ledger's ``bids`` in order (a Dutch lot's are its acceptances)."""
+    if rules.clock is not None:
+        book = Book.open(rules)
+        for bid in bids:
+            # The clock, not the ledger, sets the price: the same moment gives the same
+            # price, so an acceptance's recorded price is what this gives again.
+            book = buy_now(book, bid.bidder_id, bid.at)[0]
+        return book
     # A bid the rules now refuse (its extension came from a retracted bid) counts for
     # nothing, exactly as when it is placed; place_bids reports which ones.
     return place_bids(Book.open(rules), bids)[0]
 
 
 def buy_now(book: Book, buyer_id: str, at: datetime) -> tuple[Book, Outcome]:
-    """Buy the item outright at the Buy It Now price, closing the auction at ``at``."""
+    """Buy outright at the Buy It Now price, or at a Dutch lot's clock; closes it at ``at``."""
     refusal = _closed_refusal(book, at)
     if refusal is None and buyer_id == book.rules.seller_id:
         refusal = Refusal.SELLER_CANNOT_BID
-    price = book.rules.buy_now_cents
+    is_dutch = book.rules.clock is not None
+    price = current_price(book, at) if is_dutch else book.rules.buy_now_cents
+    # A Dutch lot's first acceptance closes it, so its bid count is 0 until then.
     if refusal is None and (price is None or book.bid_count > 0):
         refusal = Refusal.BUY_NOW_UNAVAILABLE
     if refusal is not None or price is None:
@@ -249,6 +322,8 @@ def buy_now(book: Book, buyer_id: str, at: datetime) -> tuple[Book, Outcome]:
         leader_max_cents=price,
         ends_at=at,
         buyer_id=buyer_id,
+        # A Dutch acceptance is the lot's one bid; Buy It Now ends an auction without one.
+        bid_count=1 if is_dutch else book.bid_count,
     )
     return bought, _outcome(bought, None)
 
@@ -285,6 +360,10 @@ def retraction_refusal(
     bid = bids[index]
     if bid.bidder_id != bidder_id:
         return Refusal.NOT_YOUR_BID
+    # A sealed bid is a commitment nobody else can see or answer, so it stands; a Dutch
+    # acceptance ended the auction, so it was refused above.
+    if rules.format is not Format.ENGLISH:
+        return Refusal.SEALED_BID_FINAL
     if ends_at - at > RETRACT_FREELY_UNTIL:
         return None
     latest = all(later.bidder_id != bidder_id for later in bids[index + 1 :])
@@ -303,14 +382,35 @@ def _closed_refusal(book: Book, at: datetime) -> Refusal | None:
 
 
 def _bid_refusal(book: Book, bidder_id: str, max_cents: int, at: datetime) -> Refusal | None:
+    rules = book.rules
+    if rules.format is Format.DUTCH:
+        # The clock sets the price; the only way in is to accept it, whenever asked.
+        return Refusal.DUTCH_ACCEPT_ONLY
     refusal = _closed_refusal(book, at)
     if refusal is not None:
         return refusal
-    if bidder_id == book.rules.seller_id:
+    if bidder_id == rules.seller_id:
         return Refusal.SELLER_CANNOT_BID
-    if bidder_id == book.leader_id and book.leader_max_cents is not None:
+    if rules.format.is_sealed:
+        own = sealed.own_bid(book.sealed, bidder_id)
+        if own is not None:
+            return Refusal.SEALED_BID_NOT_RAISED if max_cents <= own else None
+    elif bidder_id == book.leader_id and book.leader_max_cents is not None:
         return Refusal.NOT_ABOVE_OWN_MAX if max_cents <= book.leader_max_cents else None
     return Refusal.BELOW_MINIMUM if max_cents < min_next_bid(book) else None
+
+
+def _place_sealed(book: Book, bidder_id: str, amount_cents: int) -> Book:
+    rules = book.rules
+    standing = sealed.with_bid(book.sealed, bidder_id, amount_cents)
+    top = sealed.top(
+        standing,
+        second_price=rules.format is Format.SEALED_SECOND_PRICE,
+        start_cents=rules.start_cents,
+        reserve_cents=rules.reserve_cents,
+    )
+    # No soft close: the end is the one announced, whatever comes in before it.
+    return replace(book, sealed=standing, bid_count=book.bid_count + 1, **top._asdict())
 
 
 def _soft_closed_end(book: Book, at: datetime) -> tuple[datetime, int]:

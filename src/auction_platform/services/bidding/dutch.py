@@ -1,0 +1,67 @@
+"""The descending clock of a Dutch auction: the price at any moment, and when it next falls.
+
+Pure: standard library only, plain values. The price is computed from the rules and the
+moment asked about, never stored per tick, so every reader at the same moment agrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class DutchClock:
+    """A Dutch lot's price falls by ``step_cents`` at each ``tick``, down to ``floor_cents``."""
+
+    floor_cents: int
+    step_cents: int
+    tick: timedelta
+
+    def __post_init__(self) -> None:
+        # The floor's place below the start price is checked with the rules, which know both.
+        if self.floor_cents <= 0 or self.step_cents <= 0 or self.tick <= timedelta(0):
+            raise ValueError("a Dutch clock's floor, step and tick must be positive")
+
+    def price_at(self, start_cents: int, starts_at: datetime, at: datetime) -> int:
+        """``price_at`` under this clock."""
+        return price_at(start_cents, self.floor_cents, self.step_cents, self.tick, starts_at, at)
+
+    def next_drop_at(self, start_cents: int, starts_at: datetime, at: datetime) -> datetime | None:
+        """``next_drop_at`` under this clock."""
+        return next_drop_at(
+            start_cents, self.floor_cents, self.step_cents, self.tick, starts_at, at
+        )
+
+
+def price_at(
+    start_cents: int,
+    floor_cents: int,
+    step_cents: int,
+    tick: timedelta,
+    starts_at: datetime,
+    at: datetime,
+) -> int:
+    """The price at ``at``: the start price until the first tick, a step less at each tick."""
+    # Never below the floor: the lowest price the seller takes.
+    return max(floor_cents, start_cents - _ticks(tick, starts_at, at) * step_cents)
+
+
+def next_drop_at(
+    start_cents: int,
+    floor_cents: int,
+    step_cents: int,
+    tick: timedelta,
+    starts_at: datetime,
+    at: datetime,
+) -> datetime | None:
+    """The first moment after ``at`` at which the price falls; None once it is at the floor."""
+    if price_at(start_cents, floor_cents, step_cents, tick, starts_at, at) <= floor_cents:
+        return None
+    return starts_at + (_ticks(tick, starts_at, at) + 1) * tick
+
+
+def _ticks(tick: timedelta, starts_at: datetime, at: datetime) -> int:
+    # Whole ticks elapsed, so the price changes exactly at each tick and holds between them;
+    # before the start no tick has passed.
+    return max(0, (at - starts_at) // tick)
