@@ -1,12 +1,13 @@
 """The rules of Dutch (descending clock) auctions, as scenarios without I/O."""
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from auction_platform.services.bidding import dutch
+from auction_platform.services.bidding import codec, dutch
 from auction_platform.services.bidding.engine import (
     Bid,
     Book,
@@ -214,7 +215,7 @@ def test_an_acceptance_cannot_be_retracted() -> None:
     assert retraction_refusal(rules(), ledger, 0, "ann", at) == "auction_ended"
 
 
-# -- the ledger ---------------------------------------------------------------------------
+# -- the ledger and storage ---------------------------------------------------------------
 
 
 def test_replaying_the_acceptance_gives_the_same_book() -> None:
@@ -224,3 +225,22 @@ def test_replaying_the_acceptance_gives_the_same_book() -> None:
     ledger = [Bid("ann", book.price_cents, at), Bid("bob", 6_500, at)]
     assert replay(rules(), ledger) == book
     assert replay(rules(), []) == Book.open(rules())
+
+
+def test_a_dutch_book_and_its_rules_survive_storage() -> None:
+    data = {
+        "seller_id": SELLER,
+        "start_cents": 10_000,
+        "reserve_cents": None,
+        "buy_now_cents": None,
+        "starts_at": START.isoformat(),
+        "ends_at": END.isoformat(),
+        "soft_close": None,
+        "increments": [],
+        "format": "dutch",
+        "dutch": {"floor_cents": 2_000, "step_cents": 500, "tick_seconds": 600},
+    }
+    stored_rules = codec.rules_from(json.loads(json.dumps(data)))
+    assert stored_rules == rules()
+    for book in (Book.open(rules()), buy_now(Book.open(rules()), "ann", START + TICK)[0]):
+        assert codec.load(json.loads(json.dumps(codec.dump(book))), stored_rules) == book

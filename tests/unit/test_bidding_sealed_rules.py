@@ -1,11 +1,13 @@
 """The rules of sealed-bid auctions (first price and Vickrey), as scenarios without I/O."""
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from auction_platform.services.bidding import codec
 from auction_platform.services.bidding.engine import (
     Bid,
     Book,
@@ -234,7 +236,7 @@ def test_a_sealed_bid_is_final(index: int, bidder: str, at: datetime, reason: st
     assert retraction_refusal(rules(), LEDGER, index, bidder, at) == reason
 
 
-# -- the ledger ---------------------------------------------------------------------------
+# -- the ledger and storage ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("sale", [FIRST, SECOND])
@@ -242,3 +244,52 @@ def test_replaying_the_ledger_gives_the_same_sealed_book(sale: Format) -> None:
     ledger = bids(("ann", 500), ("bob", 700), ("ann", 700), ("cat", 650))
     book, _ = place_bids(Book.open(rules(sale, reserve_cents=600)), ledger)
     assert replay(rules(sale, reserve_cents=600), ledger) == book
+
+
+@pytest.mark.parametrize("sale", [FIRST, SECOND])
+def test_a_sealed_book_and_its_rules_survive_storage(sale: Format) -> None:
+    data = {
+        "seller_id": SELLER,
+        "start_cents": 100,
+        "reserve_cents": 600,
+        "buy_now_cents": None,
+        "starts_at": START.isoformat(),
+        "ends_at": END.isoformat(),
+        "soft_close": None,
+        "increments": [],
+        "format": sale.value,
+    }
+    stored_rules = codec.rules_from(json.loads(json.dumps(data)))
+    assert stored_rules == rules(sale, reserve_cents=600)
+    book = book_after(("ann", 500), ("bob", 700), ("ann", 700), sale=sale, reserve_cents=600)
+    state = json.loads(json.dumps(codec.dump(book)))
+    assert state["sealed"] == [["bob", 700], ["ann", 700]]
+    assert codec.load(state, stored_rules) == book
+
+
+def test_rules_and_a_book_stored_before_there_were_formats_load_as_english() -> None:
+    data = {
+        "seller_id": SELLER,
+        "start_cents": 100,
+        "reserve_cents": None,
+        "buy_now_cents": None,
+        "starts_at": START.isoformat(),
+        "ends_at": END.isoformat(),
+        "soft_close": None,
+        "increments": [],
+    }
+    stored_rules = codec.rules_from(data)
+    assert (stored_rules.format, stored_rules.clock) == (Format.ENGLISH, None)
+    state = {
+        "price_cents": 150,
+        "leader_id": "ann",
+        "leader_max_cents": 500,
+        "runner_up_id": "bob",
+        "runner_up_max_cents": 125,
+        "bid_count": 2,
+        "extensions": 0,
+        "buyer_id": None,
+        "ends_at": END.isoformat(),
+    }
+    book = codec.load(state, stored_rules)
+    assert (book.sealed, book.leader_id, book.price_cents) == ((), "ann", 150)

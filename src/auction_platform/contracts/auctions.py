@@ -7,7 +7,7 @@ minor units with an ISO 4217 currency; times are ISO 8601 strings in UTC.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 
 class SoftCloseData(TypedDict):
@@ -16,6 +16,19 @@ class SoftCloseData(TypedDict):
     window_seconds: int
     extend_seconds: int
     max_extensions: int
+
+
+class DutchClockData(TypedDict):
+    """A Dutch auction's clock: the price falls by ``step_cents`` each tick to ``floor_cents``."""
+
+    floor_cents: int
+    step_cents: int
+    tick_seconds: int
+
+
+# How a lot is sold: the English proxy auction, sealed bids paying the winner's own bid or
+# the second-highest (Vickrey), or a descending Dutch clock.
+AuctionFormat = Literal["english", "sealed_first_price", "sealed_second_price", "dutch"]
 
 
 class AuctionRulesData(TypedDict):
@@ -32,6 +45,9 @@ class AuctionRulesData(TypedDict):
     ends_at: str
     soft_close: SoftCloseData | None
     increments: list[list[int]]  # [[from_cents, increment_cents], ...] ascending
+    # Absent in rules written before there were formats: an English auction.
+    format: NotRequired[AuctionFormat]
+    dutch: NotRequired[DutchClockData | None]  # the clock of a "dutch" format only
 
 
 class ShippingRateData(TypedDict):

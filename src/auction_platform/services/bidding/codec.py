@@ -11,7 +11,7 @@ from auction_platform.services.bidding import engine
 
 def rules_from(data: dict[str, Any]) -> engine.Rules:
     """Engine rules from an auction's rules (``AuctionRulesData``)."""
-    soft = data.get("soft_close")
+    soft, clock = data.get("soft_close"), data.get("dutch")
     return engine.Rules(
         start_cents=int(data["start_cents"]),
         reserve_cents=data.get("reserve_cents"),
@@ -31,6 +31,15 @@ def rules_from(data: dict[str, Any]) -> engine.Rules:
         )
         if data.get("increments")
         else engine.EBAY_INCREMENTS,
+        # Rules written before there were formats are English auctions.
+        format=engine.Format(data.get("format") or engine.Format.ENGLISH),
+        clock=engine.DutchClock(
+            floor_cents=int(clock["floor_cents"]),
+            step_cents=int(clock["step_cents"]),
+            tick=timedelta(seconds=clock["tick_seconds"]),
+        )
+        if clock
+        else None,
     )
 
 
@@ -50,6 +59,7 @@ def dump(book: engine.Book) -> dict[str, Any]:
     """The mutable part of a book (its rules are stored beside it)."""
     state: dict[str, Any] = {name: getattr(book, name) for name in _FIELDS}
     state["ends_at"] = book.ends_at.isoformat()
+    state["sealed"] = [[bidder_id, cents] for bidder_id, cents in book.sealed]
     return state
 
 
@@ -58,6 +68,8 @@ def load(state: dict[str, Any], rules: engine.Rules) -> engine.Book:
     values: dict[str, Any] = {name: state.get(name) for name in _FIELDS}
     values["bid_count"] = int(values["bid_count"] or 0)
     values["extensions"] = int(values["extensions"] or 0)
+    # A book stored before sealed bids existed has none.
+    values["sealed"] = tuple((str(who), int(cents)) for who, cents in state.get("sealed") or ())
     return engine.Book(rules=rules, ends_at=datetime.fromisoformat(state["ends_at"]), **values)
 
 
