@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from auction_platform.core.auth import CurrentUser
 from auction_platform.services.identity import privacy
 from auction_platform.services.identity.handlers import Identity
-from auction_platform.services.identity.privacy import CloseAccount, Peers
+from auction_platform.services.identity.ports import Peers
+from auction_platform.services.identity.privacy import CloseAccount
 
 OBLIGATIONS = (
     "`open_listings` (a listing scheduled or open), `leading_bids` (you lead an open "

@@ -17,7 +17,7 @@ from auction_platform.services.identity import (
 from auction_platform.services.identity.handlers import Identity
 from auction_platform.services.identity.keys import KeyRing
 from auction_platform.services.identity.passwords import Passwords
-from auction_platform.services.identity.privacy import PARTS, Peers
+from auction_platform.services.identity.ports import PEERS, HttpPeers
 
 
 def build_context(runtime: ServiceRuntime[Identity]) -> Identity:
@@ -66,10 +66,10 @@ DEFINITION = ServiceDefinition[Identity](
     errors=api.ERRORS,
     startup=startup,
     # A member's data export and the closing of their account ask the services that
-    # keep a part of it, with the member's own token (``privacy``).
-    calls=tuple(service for service, _ in PARTS),
+    # keep a part of it, with the member's own token (``privacy``, through ``ports.Peers``).
+    calls=PEERS,
     routers=lambda runtime: [
-        privacy_api.build_router(runtime.context, Peers(lambda name: runtime.clients[name])),
+        privacy_api.build_router(runtime.context, HttpPeers(lambda name: runtime.clients[name])),
         api.build_router(runtime.context),
         address_api.build_router(runtime.context),
         signup_api.build_router(runtime.context),
