@@ -1,4 +1,4 @@
-"""The site's sessions over HTTP: signing out revokes the tokens.
+"""The site's sessions over HTTP: signing out revokes the tokens, and the cookie's flags.
 
 The session's tokens stay on the server (``services/web/sessions.py``): the browser
 holds an opaque cookie, and the site keeps the access and refresh tokens in the cache
@@ -13,11 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from auction_platform.composition import Platform
-from auction_platform.services.web.sessions import COOKIE, Session
+from auction_platform.services.web.sessions import COOKIE, VISITOR_COOKIE, Session
 from auction_platform.services.web.site import Web
-from auction_platform.settings import SERVICES
+from auction_platform.settings import SERVICES, Environment
 from support.accounts import PASSWORD, Account, sign_up
 from support.platforms import embedded_settings, running
 
@@ -96,3 +97,44 @@ async def test_signing_out_revokes_the_sessions_tokens_at_identity(platform: Pla
         # The account itself is untouched: another sign-in works.
         await _sign_in(http, ann)
         assert (await http.get("/account")).status_code == 200
+
+
+def _cookie_flags(answer: httpx.Response, name: str) -> set[str]:
+    """The attributes of the ``Set-Cookie`` for ``name`` (lower case, without values)."""
+    for header in answer.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            return {part.split("=", 1)[0].strip().lower() for part in header.split(";")[1:]}
+    raise AssertionError(f"no {name} cookie in {answer.headers.get_list('set-cookie')}")
+
+
+@pytest.mark.parametrize(
+    ("environment", "secure"),
+    [
+        (Environment.DEVELOPMENT, False),
+        (Environment.TEST, True),
+        (Environment.PRODUCTION, True),
+    ],
+)
+async def test_the_session_cookie_is_secure_outside_development(
+    tmp_path: Path, environment: Environment, secure: bool
+) -> None:
+    # Outside development the settings refuse the development secret and the sandbox
+    # provider; the payment service is not started, so Stripe is named but never called.
+    settings = embedded_settings(
+        tmp_path,
+        environment=environment,
+        secret_key=SecretStr("a-secret-key-for-this-test-only-" + "x" * 16),
+        payment_provider="stripe",
+        stripe_api_key=SecretStr("sk_test_not_used"),
+        stripe_webhook_secrets=["whsec_not_used"],
+    )
+    services = ("identity", "web", "gateway")
+    async with running(settings, services, embedded=True) as platform, _client(platform) as http:
+        form = await http.get("/signin")
+        assert form.status_code == 200
+        assert ("secure" in _cookie_flags(form, VISITOR_COOKIE)) is secure
+        ann = await sign_up(http, name="Ann")
+        signed_in = await _sign_in(http, ann)
+        flags = _cookie_flags(signed_in, COOKIE)
+        assert {"httponly", "samesite", "path", "max-age"} <= flags
+        assert ("secure" in flags) is secure
