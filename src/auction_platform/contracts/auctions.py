@@ -141,12 +141,14 @@ class BidPlacedData(TypedDict):
     auction_id: str
     seq: int
     bidder_id: str
-    leader_id: str
+    # None for a sealed bid: before the close it shows no leader, and the start price.
+    leader_id: str | None
     price_cents: int
     currency: str
     bid_count: int
     ends_at: str
     placed_at: str
+    format: NotRequired[AuctionFormat]  # absent: "english" (events older than the formats)
 
 
 BID_PLACED = "BidPlaced"
@@ -185,6 +187,7 @@ class BuyNowUsedData(TypedDict):
     price_cents: int
     currency: str
     at: str
+    format: NotRequired[AuctionFormat]  # "dutch": the acceptance of the clock's price
 
 
 BUY_NOW_USED = "BuyNowUsed"
@@ -226,6 +229,7 @@ class AuctionClosedData(TypedDict):
     bidder_ids: list[str]
     by_buy_now: bool
     closed_at: str
+    format: NotRequired[AuctionFormat]
 
 
 AUCTION_CLOSED = "AuctionClosed"

@@ -14,6 +14,23 @@ from pydantic import BaseModel, ConfigDict, Field
 Cents = Annotated[int, Field(ge=0)]
 
 
+class DutchClock(BaseModel):
+    """A Dutch lot's falling price: from `start_cents` at `starts_at`, less `step_cents` at
+    each tick of `tick_seconds`, never below `floor_cents`. The price at a moment is
+    computed from these, so a page can show it falling without asking again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_cents: Cents
+    floor_cents: Cents
+    step_cents: Cents
+    tick_seconds: float = Field(gt=0)
+    starts_at: datetime
+    next_drop_at: datetime | None = Field(
+        description="When the price next falls; null at the floor or when the end comes first."
+    )
+
+
 class PublicBook(BaseModel):
     """An auction's book as anyone may see it: never a maximum bid, never a bidder's
     identity. Each live feed message is one of these."""
@@ -24,8 +41,17 @@ class PublicBook(BaseModel):
     status: Literal["open", "closed", "cancelled"] = Field(
         description="Where the auction is; `closed` and `cancelled` are final."
     )
+    format: Literal["english", "sealed_first_price", "sealed_second_price", "dutch"] = Field(
+        default="english",
+        description=(
+            "How the lot is sold. In the sealed-bid formats the price, leader and "
+            "reserve stay as before the first bid until the close."
+        ),
+    )
     currency: str = Field(description="ISO 4217.", examples=["EUR"])
-    price_cents: Cents = Field(description="The current price.")
+    price_cents: Cents = Field(
+        description="The current price (a Dutch lot's clock price when the book was sent)."
+    )
     leader: str | None = Field(
         description=(
             "The leading bidder's pseudonym in this auction (`bidder-` and six hex "
@@ -45,6 +71,9 @@ class PublicBook(BaseModel):
     )
     ends_at: datetime = Field(
         description="When bidding ends (it moves with an anti-sniping extension)."
+    )
+    dutch: DutchClock | None = Field(
+        default=None, description="An open Dutch lot's clock; null in other formats."
     )
     seq: Cents = Field(
         description=(

@@ -6,6 +6,10 @@ may arrive out of order, so each update is one that order cannot spoil: a bid
 applies only if newer than the last one seen, ends only move later, and a
 closed lot takes no more news. The lot's cached copy is written as the last
 step of the transaction (the row lock orders those writes as it orders commits).
+
+``every`` is what the service takes, declared here in one place: these, and the
+stateless consumer of suspensions (``suspensions``: a suspended seller's lots are
+cancelled).
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from auction_platform.contracts.auctions import (
     BID_RETRACTED,
 )
 from auction_platform.contracts.events import Envelope
-from auction_platform.core.service import Consumer
+from auction_platform.core.service import AnyConsumer, Consumer
 from auction_platform.core.uow import Transaction
-from auction_platform.services.auction import domain, store
+from auction_platform.services.auction import domain, store, suspensions
 from auction_platform.services.auction.domain import Lot
 from auction_platform.services.auction.handlers import Auctions
 
@@ -45,7 +49,7 @@ def _bid_placed(lot: Lot, event: Envelope, now: datetime) -> Lot:
         seq=int(data["seq"]),
         price_cents=int(data["price_cents"]),
         bid_count=int(data["bid_count"]),
-        leader_id=str(data["leader_id"]),
+        leader_id=None if data["leader_id"] is None else str(data["leader_id"]),
         ends_at=_time(data["ends_at"]),
         now=now,
     )
@@ -132,3 +136,8 @@ def consumers(ctx: Auctions) -> tuple[Consumer, ...]:
         _consumer("bid-retracted", BID_RETRACTED, _retracted, ctx),
         _consumer("auction-closed", AUCTION_CLOSED, _closed, ctx),
     )
+
+
+def every(ctx: Auctions) -> tuple[AnyConsumer, ...]:
+    """Every queue of the auction service: the bid book's events, then suspensions."""
+    return (*consumers(ctx), suspensions.consumer(ctx))

@@ -323,11 +323,14 @@ def apply_bid(
     seq: int,
     price_cents: int,
     bid_count: int,
-    leader_id: str,
+    leader_id: str | None,
     ends_at: datetime,
     now: datetime,
 ) -> Lot:
-    """The book accepted a bid: the new price, leader and end (older news is ignored)."""
+    """The book accepted a bid: the new price, leader and end (older news is ignored).
+
+    A sealed bid names no leader and leaves the price at the start until the close.
+    """
     if lot.status in FINAL or seq <= lot.last_bid_seq:
         return lot
     return replace(

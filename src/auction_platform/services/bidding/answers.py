@@ -23,7 +23,9 @@ class _Answer(BaseModel):
 class YourStanding(_Answer):
     """Where the signed-in caller stands in this auction."""
 
-    leading: bool
+    leading: bool | None = Field(
+        description="Whether you lead; null in a sealed-bid auction until it is over."
+    )
     max_cents: Cents | None = Field(description="Your highest maximum; null without a bid.")
     bids: list[int] = Field(description="The `seq` of each of your bids not retracted.")
 
@@ -40,7 +42,12 @@ class AcceptedBid(PublicBook):
     """The bid stands: the book after it, and your standing."""
 
     accepted: Literal[True]
-    leading: bool = Field(description="Whether your maximum leads (else you were outbid at once).")
+    leading: bool | None = Field(
+        description=(
+            "Whether your maximum leads (else you were outbid at once); null for a "
+            "sealed bid, whose rank is secret until the close."
+        )
+    )
     your_max_cents: Cents
 
 
@@ -58,6 +65,12 @@ class HistoryEntry(_Answer):
     bidder: str = Field(description="The bidder's pseudonym in this auction.")
     price_cents: Cents = Field(description="The price after this bid.")
     leader: str = Field(description="The leader's pseudonym after this bid.")
+    amount_cents: Cents | None = Field(
+        description=(
+            "A sealed bid's amount, shown once the auction is over (a sealed-bid "
+            "auction's history is empty before); null in other formats."
+        )
+    )
     placed_at: datetime
     retracted: bool
 

@@ -40,6 +40,7 @@ class Standing(StrEnum):
     OUTBID = "outbid"
     WON = "won"
     LOST = "lost"
+    SEALED = "sealed"  # a sealed bid stands, where it ranks is secret until the close
 
 
 # --- commands ------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class BidAccepted:
 
     book: BookView
     seq: int
-    leading: bool
+    leading: bool | None  # None for a sealed bid: where it ranks is secret until the close
     your_max_cents: int
 
 
@@ -156,6 +157,8 @@ _BID_REFUSALS = {
     Refusal.AUCTION_NOT_OPEN: "the auction has not started",
     Refusal.NOT_ABOVE_OWN_MAX: "you lead already; a new maximum must exceed your current one",
     Refusal.BUY_NOW_UNAVAILABLE: "Buy It Now is no longer available",
+    Refusal.SEALED_BID_NOT_RAISED: "a sealed bid may only be raised: offer more than your bid",
+    Refusal.DUTCH_ACCEPT_ONLY: "a Dutch auction takes no bids: accept the current price",
 }
 
 
@@ -166,9 +169,14 @@ def bid_refused(reason: Refusal, book: BookView) -> DomainError:
 
 
 def retraction_refused(reason: Refusal) -> DomainError:
-    """Why a retraction was refused (eBay's policy, or not the caller's bid)."""
+    """Why a retraction was refused (eBay's policy, a final sealed bid, or not the caller's)."""
     kind = Forbidden if reason is Refusal.NOT_YOUR_BID else Conflict
-    return kind(reason.value, reason.value.replace("_", " "))
+    message = (
+        "a sealed bid is final: it may be raised, not withdrawn"
+        if reason is Refusal.SEALED_BID_FINAL
+        else reason.value.replace("_", " ")
+    )
+    return kind(reason.value, message)
 
 
 def book_not_open(status: BookStatus, book: BookView) -> Conflict:
@@ -192,9 +200,16 @@ def overloaded(reason: str) -> Unavailable:
 
 
 def standing(
-    status: str, *, leading: bool, price_cents: int, reserve_cents: int | None
+    status: str,
+    *,
+    leading: bool,
+    price_cents: int,
+    reserve_cents: int | None,
+    sealed: bool = False,
 ) -> Standing:
-    """Where a bidder stands: while open, leading or outbid; once over, won or lost."""
+    """Where a bidder stands: while open, leading or outbid (or sealed); once over, won or lost."""
+    if status == BookStatus.OPEN and sealed:
+        return Standing.SEALED
     if status == BookStatus.OPEN:
         return Standing.LEADING if leading else Standing.OUTBID
     reserve_met = reserve_cents is None or price_cents >= reserve_cents

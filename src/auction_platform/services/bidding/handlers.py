@@ -266,19 +266,24 @@ async def place_bid(
         raise domain.bid_refused(outcome.reason, state.public(now))
     state.book = book
     seq = state.append(command.user_id, max_cents, now)
+    rules = book.rules
+    # A sealed bid moves nothing anyone may see before the close: every reader of the
+    # event (the lot, the search index, the notices) gets the start price and no leader.
+    sealed = rules.format.is_sealed
     data: contract.BidPlacedData = {
         "auction_id": state.auction_id,
         "seq": seq,
         "bidder_id": command.user_id,
-        "leader_id": str(book.leader_id),
-        "price_cents": book.price_cents,
+        "leader_id": None if sealed else book.leader_id,
+        "price_cents": rules.start_cents if sealed else book.price_cents,
         "currency": state.currency,
         "bid_count": book.bid_count,
         "ends_at": book.ends_at.isoformat(),
         "placed_at": now.isoformat(),
+        "format": rules.format.value,
     }
     tx.emit(contract.BID_PLACED, dict(data))
-    if before.leader_id is not None and before.leader_id != book.leader_id:
+    if not sealed and before.leader_id is not None and before.leader_id != book.leader_id:
         outbid: contract.OutbidData = {
             "auction_id": state.auction_id,
             "user_id": before.leader_id,
@@ -294,7 +299,7 @@ async def place_bid(
             "extensions": book.extensions,
         }
         tx.emit(contract.AUCTION_EXTENDED, dict(extended))
-    leading = book.leader_id == command.user_id
+    leading = None if sealed else book.leader_id == command.user_id
     return BidAccepted(state.public(now), seq=seq, leading=leading, your_max_cents=max_cents)
 
 
@@ -304,6 +309,9 @@ async def buy_now(tx: Transaction, state: BookState, command: BuyNow, now: datet
     if outcome.reason is not None:
         raise domain.bid_refused(outcome.reason, state.public(now))
     state.book = book
+    if book.rules.format is engine.Format.DUTCH:
+        # The acceptance is the Dutch lot's one bid: the ledger keeps it for replay.
+        state.append(command.user_id, book.price_cents, now)
     used: contract.BuyNowUsedData = {
         "auction_id": state.auction_id,
         "seller_id": state.seller_id,
@@ -311,6 +319,7 @@ async def buy_now(tx: Transaction, state: BookState, command: BuyNow, now: datet
         "price_cents": book.price_cents,
         "currency": state.currency,
         "at": now.isoformat(),
+        "format": book.rules.format.value,
     }
     tx.emit(contract.BUY_NOW_USED, dict(used))
     await close_book(tx, state, now, by_buy_now=True)
@@ -473,6 +482,7 @@ async def close_book(
         "bidder_ids": list(await bidder_ids(tx, state, recorded=recorded)),
         "by_buy_now": by_buy_now,
         "closed_at": now.isoformat(),
+        "format": state.book.rules.format.value,
     }
     tx.emit(contract.AUCTION_CLOSED, dict(closed))
 

@@ -13,9 +13,10 @@ from typing import Any
 from auction_platform.core.failures import NotFound
 from auction_platform.core.sql import utc
 from auction_platform.services.bidding import domain, store
-from auction_platform.services.bidding.domain import BookView
+from auction_platform.services.bidding.domain import BookStatus, BookView
+from auction_platform.services.bidding.engine import Format
 from auction_platform.services.bidding.handlers import Bidding
-from auction_platform.services.bidding.state import BookState
+from auction_platform.services.bidding.state import BookState, repriced
 
 
 def _no_book() -> NotFound:
@@ -24,7 +25,7 @@ def _no_book() -> NotFound:
 
 async def book(ctx: Bidding, auction_id: str, *, viewer_id: str | None) -> BookView:
     """Price, leader (pseudonymous), bid count and end; the viewer's standing when a bidder."""
-    public = await _public_book(ctx, auction_id)
+    public = repriced(await _public_book(ctx, auction_id), ctx.clock())
     if viewer_id is not None:
         async with ctx.uow.db.read() as conn:
             mine = [
@@ -32,8 +33,12 @@ async def book(ctx: Bidding, auction_id: str, *, viewer_id: str | None) -> BookV
                 for r in await store.ledger(conn, auction_id)
                 if r.bidder_id == viewer_id and r.retracted_at is None
             ]
+        # Nobody learns where a sealed bid stands before the close, its bidder included.
+        sealed_open = _sealed(public) and public["status"] == BookStatus.OPEN
         public["you"] = {
-            "leading": public["leader"] == ctx.pseudonyms.of(auction_id, viewer_id),
+            "leading": None
+            if sealed_open
+            else public["leader"] == ctx.pseudonyms.of(auction_id, viewer_id),
             "max_cents": max((r.max_cents for r in mine), default=None),
             "bids": [r.seq for r in mine],
         }
@@ -63,11 +68,19 @@ async def current_books(ctx: Bidding, auction_ids: list[str]) -> list[BookView]:
 
 
 async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:
-    """The public bid history: price steps and pseudonymous bidders, never maximums."""
+    """The public bid history: price steps and pseudonymous bidders, never maximums.
+
+    A sealed-bid auction's history is empty until the close; then every bid is shown
+    with its amount (a sealed bid is what its bidder offered, not a proxy's ceiling).
+    """
     async with ctx.uow.db.read() as conn:
-        if await store.book_row(conn, auction_id, lock=False) is None:
+        row = await store.book_row(conn, auction_id, lock=False)
+        if row is None:
             raise _no_book()
         rows = await store.ledger(conn, auction_id)
+    sealed = _sealed(row.rules)
+    if sealed and row.status == BookStatus.OPEN:
+        rows = []
     return {
         "auction_id": auction_id,
         "bids": [
@@ -76,6 +89,7 @@ async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:
                 "bidder": ctx.pseudonyms.of(auction_id, r.bidder_id),
                 "price_cents": r.price_cents,
                 "leader": ctx.pseudonyms.of(auction_id, r.leader_id),
+                "amount_cents": r.max_cents if sealed else None,
                 "placed_at": utc(r.placed_at).isoformat(),
                 "retracted": r.retracted_at is not None,
             }
@@ -83,6 +97,12 @@ async def history(ctx: Bidding, auction_id: str) -> dict[str, Any]:
         ],
         "server_time": ctx.clock().isoformat(),
     }
+
+
+def _sealed(rules_or_book: dict[str, Any] | None) -> bool:
+    """Whether an auction's rules (or its public book) name a sealed-bid format."""
+    fmt = (rules_or_book or {}).get("format") or Format.ENGLISH
+    return Format(fmt).is_sealed
 
 
 async def bids_of(ctx: Bidding, user_id: str, *, limit: int) -> dict[str, Any]:
@@ -97,11 +117,14 @@ async def bids_of(ctx: Bidding, user_id: str, *, limit: int) -> dict[str, Any]:
 
 def _standing(row: Any, user_id: str) -> dict[str, Any]:
     """One of a bidder's lots as they see it: never another bidder's maximum."""
+    rules = row.rules or {}
+    hidden = _sealed(rules) and row.status == BookStatus.OPEN
     standing = domain.standing(
         row.status,
         leading=row.leader_id == user_id,
         price_cents=row.price_cents,
-        reserve_cents=(row.rules or {}).get("reserve_cents"),
+        reserve_cents=rules.get("reserve_cents"),
+        sealed=hidden,
     )
     return {
         "auction_id": row.auction_id,
@@ -109,7 +132,7 @@ def _standing(row: Any, user_id: str) -> dict[str, Any]:
         "currency": row.currency,
         "status": row.status,
         "standing": standing.value,
-        "price_cents": int(row.price_cents),
+        "price_cents": int(rules["start_cents"]) if hidden else int(row.price_cents),
         "your_max_cents": int(row.max_cents),
         "your_bids": int(row.bids),
         "bid_count": int(row.bid_count),

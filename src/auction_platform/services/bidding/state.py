@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from auction_platform.services.bidding import codec, engine
+from auction_platform.services.bidding import codec, dutch, engine
 from auction_platform.services.bidding.domain import BookStatus, BookView
 
 
@@ -120,28 +120,82 @@ class BookState:
         }
 
     def public(self, now: datetime) -> BookView:
-        """What anyone may see: never a maximum, never a bidder's identity."""
+        """What anyone may see: never a maximum, never a bidder's identity.
+
+        A sealed-bid book shows only its bid count and end until it is over: its price,
+        leader and reserve stand at what they were before the first bid. A Dutch book
+        shows its clock, so a reader can compute the price at any later moment.
+        """
         book = self.book
         rules = book.rules
         is_open = self.status is BookStatus.OPEN
+        hidden = is_open and rules.format.is_sealed
         buy_now = (
             rules.buy_now_cents if is_open and book.bid_count == 0 and rules.buy_now_cents else None
         )
+        if hidden:
+            price, leader, reserve_met = rules.start_cents, None, None
+        else:
+            price = engine.current_price(book, now) if is_open else book.price_cents
+            leader = self.pseudonyms.of(self.auction_id, book.leader_id)
+            reserve_met = (
+                None
+                if rules.reserve_cents is None
+                else (book.leader_id is not None and book.price_cents >= rules.reserve_cents)
+            )
         return {
             "auction_id": self.auction_id,
             "status": self.status.value,
+            "format": rules.format.value,
             "currency": self.currency,
-            "price_cents": book.price_cents,
-            "leader": self.pseudonyms.of(self.auction_id, book.leader_id),
+            "price_cents": price,
+            "leader": leader,
             "bid_count": book.bid_count,
             # A closed or cancelled book takes no next bid.
             "min_next_bid_cents": engine.min_next_bid(book) if is_open else None,
             "buy_now_cents": buy_now,
-            "reserve_met": None
-            if rules.reserve_cents is None
-            else (book.leader_id is not None and book.price_cents >= rules.reserve_cents),
+            "reserve_met": reserve_met,
             "ends_at": book.ends_at.isoformat(),
+            "dutch": _clock_view(book, now) if is_open else None,
             "seq": self.seq,
             "version": self.count_changes(),
             "server_time": now.isoformat(),
         }
+
+
+def _clock_view(book: engine.Book, now: datetime) -> dict[str, Any] | None:
+    """A Dutch book's clock as readers need it to show the falling price themselves."""
+    rules, clock = book.rules, book.rules.clock
+    if clock is None:
+        return None
+    drop = engine.next_price_drop(book, now)
+    return {
+        "start_cents": rules.start_cents,
+        "floor_cents": clock.floor_cents,
+        "step_cents": clock.step_cents,
+        "tick_seconds": clock.tick.total_seconds(),
+        "starts_at": rules.starts_at.isoformat(),
+        "next_drop_at": drop.isoformat() if drop is not None else None,
+    }
+
+
+def repriced(public: BookView, now: datetime) -> BookView:
+    """A stored copy of a Dutch book with its price at ``now`` (a copy is kept until it changes)."""
+    clock = public.get("dutch")
+    if clock is None or public["status"] != BookStatus.OPEN:
+        return public
+    starts_at = datetime.fromisoformat(clock["starts_at"])
+    ends_at = datetime.fromisoformat(public["ends_at"])
+    tick = timedelta(seconds=clock["tick_seconds"])
+    floor, step, start = clock["floor_cents"], clock["step_cents"], clock["start_cents"]
+    moment = min(now, ends_at)
+    drop = dutch.next_drop_at(start, floor, step, tick, starts_at, moment)
+    return {
+        **public,
+        "price_cents": dutch.price_at(start, floor, step, tick, starts_at, moment),
+        "dutch": {
+            **clock,
+            "next_drop_at": drop.isoformat() if drop is not None and drop < ends_at else None,
+        },
+        "server_time": now.isoformat(),
+    }
