@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from auction_platform.core.health import Check
-from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.analytics import (
     api,
     audit_api,
@@ -56,10 +56,6 @@ def _routers(runtime: ServiceRuntime[Analytics]) -> Sequence[APIRouter]:
     return [api.build_router(ctx), audit_api.build_router(ctx), search_api.build_router(ctx), shill]
 
 
-def _consumers(runtime: ServiceRuntime[Analytics]) -> Sequence[Consumer]:
-    return consumers.consumers(runtime.clock)
-
-
 async def _startup(runtime: ServiceRuntime[Analytics]) -> None:
     await runtime.context.search.start()
 
@@ -102,7 +98,7 @@ DEFINITION = ServiceDefinition[Analytics](
     tables=store.TABLES,
     errors=api.ERRORS,
     routers=_routers,
-    consumers=_consumers,
+    consumers=lambda runtime: consumers.consumers(runtime.clock),
     checks=_checks,
     background=_background,
     startup=_startup,

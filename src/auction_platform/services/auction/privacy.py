@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auction_platform.core.privacy import export_answer, privacy_router, records
+from auction_platform.core.privacy import records
 from auction_platform.services.auction.domain import Status
-from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.store import lots, watchlist
 
 _LISTED = (
@@ -55,18 +53,3 @@ async def obligations(conn: AsyncConnection, user_id: str) -> list[str]:
     """``open_listings`` while the member has a listing scheduled or open."""
     query = select(lots.c.id).where(lots.c.seller_id == user_id, lots.c.status.in_(_KEEPING))
     return ["open_listings"] if (await conn.execute(query.limit(1))).first() else []
-
-
-def build_router(ctx: Auctions) -> APIRouter:
-    """``/api/v1/auctions/me/export`` and ``/me/obligations``."""
-    return privacy_router(
-        "/api/v1/auctions",
-        tag="auctions",
-        db=lambda: ctx.uow.db,
-        export=export,
-        obligations=obligations,
-        answer=export_answer(
-            "AuctionExport",
-            {"listings": "Your listings, any status.", "watchlist": "The lots you watch."},
-        ),
-    )

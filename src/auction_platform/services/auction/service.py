@@ -7,17 +7,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from auction_platform.core.health import Check
 from auction_platform.core.http import ServiceClient
 from auction_platform.core.objects import S3Store, build_object_store
-from auction_platform.core.service import AnyConsumer, ServiceDefinition, ServiceRuntime
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.auction import (
     api,
     category_api,
     consumers,
     photo_api,
-    privacy,
+    privacy_api,
     report_api,
     scheduler,
     store,
-    suspensions,
 )
 from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.lot_cache import LotCache
@@ -51,10 +50,6 @@ def _checks(runtime: ServiceRuntime[Auctions]) -> Sequence[Check]:
     return [Check("photos", runtime.context.photos.check, critical=False)]
 
 
-def _consumers(runtime: ServiceRuntime[Auctions]) -> Sequence[AnyConsumer]:
-    return (*consumers.consumers(runtime.context), suspensions.consumer(runtime.context))
-
-
 def _background(runtime: ServiceRuntime[Auctions]) -> Sequence[Callable[[], Awaitable[None]]]:
     ctx = runtime.context
     return [lambda: scheduler.run(ctx)]
@@ -75,10 +70,10 @@ DEFINITION = ServiceDefinition[Auctions](
         api.build_router(runtime.context),
         category_api.build_router(runtime.context.categories),
         photo_api.build_router(runtime.context, runtime.context.photos),
-        privacy.build_router(runtime.context),
+        privacy_api.build_router(runtime.context),
         report_api.build_router(runtime.context),
     ],
-    consumers=_consumers,
+    consumers=lambda runtime: consumers.every(runtime.context),
     background=_background,
     startup=_startup,
     checks=_checks,

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auction_platform.core.privacy import export_answer, privacy_router, records
+from auction_platform.core.privacy import records
 from auction_platform.services.bidding.domain import BookStatus
-from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.store import bids, books
 
 
@@ -42,15 +40,3 @@ async def obligations(conn: AsyncConnection, user_id: str) -> list[str]:
         books.c.leader_id == user_id, books.c.status == BookStatus.OPEN.value
     )
     return ["leading_bids"] if (await conn.execute(query.limit(1))).first() else []
-
-
-def build_router(ctx: Bidding) -> APIRouter:
-    """``/api/v1/bids/me/export`` and ``/me/obligations``."""
-    return privacy_router(
-        "/api/v1/bids",
-        tag="bidding",
-        db=lambda: ctx.uow.db,
-        export=export,
-        obligations=obligations,
-        answer=export_answer("BiddingExport", {"bids": "Every bid you placed."}),
-    )

@@ -16,10 +16,9 @@ from auction_platform.services.bidding import (
     closer,
     consumers,
     handlers,
-    privacy,
+    privacy_api,
     queries,
     store,
-    suspensions,
 )
 from auction_platform.services.bidding.handlers import Bidding
 from auction_platform.services.bidding.ports import HttpAuctionRules
@@ -110,13 +109,10 @@ DEFINITION = ServiceDefinition[Bidding](
     tables=store.TABLES,
     routers=lambda runtime: [
         *api.build_routers(runtime.context),
-        privacy.build_router(runtime.context),
+        privacy_api.build_router(runtime.context),
     ],
     middleware=_lean,
     errors=api.ERRORS,
-    consumers=lambda runtime: [
-        *consumers.consumers(runtime.context),
-        suspensions.consumer(runtime.context),
-    ],
+    consumers=lambda runtime: consumers.every(runtime.context),
     background=lambda runtime: [_closer(runtime), _janitor(runtime), _copies_repair(runtime)],
 )

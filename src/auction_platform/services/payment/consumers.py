@@ -15,6 +15,9 @@ the order's insert is ``ON CONFLICT DO NOTHING`` against the unique
 ``(auction_id, second_chance)``: a redelivered event, a second copy of the event
 with another id, or two deliveries racing on two replicas all end with exactly
 one order (and one ``OrderCreated``).
+
+From identity it takes ``UserErased`` (``user-erased``): a closed account's delivery
+addresses are erased from its orders (``privacy.user_erased``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ import uuid
 
 from auction_platform.contracts.auctions import AUCTION_CLOSED, AUCTION_EDITED, AUCTION_PUBLISHED
 from auction_platform.contracts.events import Envelope
+from auction_platform.contracts.identity import USER_ERASED
 from auction_platform.core.service import Consumer
 from auction_platform.core.uow import Transaction
-from auction_platform.services.payment import domain, store, views
+from auction_platform.services.payment import domain, privacy, store, views
 from auction_platform.services.payment.handlers import Payments, open_order
 
 log = logging.getLogger("auction_platform.payment.consumers")
@@ -92,4 +96,5 @@ def consumers(ctx: Payments) -> tuple[Consumer, ...]:
     return (
         Consumer("auction-closed", (f"bidding.{AUCTION_CLOSED}",), auction_closed),
         Consumer("lot-delivery", listed, lot_listed),
+        Consumer("user-erased", (f"identity.{USER_ERASED}",), privacy.user_erased),
     )

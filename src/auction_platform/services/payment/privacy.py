@@ -15,20 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.contracts.events import Envelope
-from auction_platform.contracts.identity import USER_ERASED
-from auction_platform.core.privacy import export_answer, privacy_router, records
-from auction_platform.core.service import Consumer
+from auction_platform.core.privacy import records
 from auction_platform.core.uow import Transaction
 from auction_platform.services.payment.dispute_store import dispute_messages, disputes
 from auction_platform.services.payment.disputes import DisputeStatus
 from auction_platform.services.payment.domain import Fulfilment, OfferStatus, Status
 from auction_platform.services.payment.feedback_store import feedback
-from auction_platform.services.payment.handlers import Payments
 from auction_platform.services.payment.payout_store import ledger, payouts
 from auction_platform.services.payment.store import offers, orders
 
@@ -95,37 +91,11 @@ async def obligations(conn: AsyncConnection, user_id: str) -> list[str]:
     return [code for code, query in checks if (await conn.execute(query.limit(1))).first()]
 
 
-SECTIONS = {
-    "orders": "Your orders, as buyer or seller.",
-    "offers": "Second-chance offers made to you or on your lots.",
-    "payouts": "Your payouts as a seller.",
-    "ledger": "Your seller ledger's entries.",
-    "feedback_given": "The feedback you left.",
-    "feedback_received": "The feedback left about you.",
-    "disputes": "The disputes you are a party to.",
-    "dispute_messages": "Their threads.",
-}
-
-
-def build_router(ctx: Payments) -> APIRouter:
-    """``/api/v1/payments/me/export`` and ``/me/obligations``."""
-    return privacy_router(
-        "/api/v1/payments",
-        tag="payments",
-        db=lambda: ctx.uow.db,
-        export=export,
-        obligations=obligations,
-        answer=export_answer("PaymentExport", SECTIONS),
-    )
-
-
 async def user_erased(tx: Transaction, event: Envelope) -> None:
-    """Erase the delivery addresses on a closed account's orders (as buyer)."""
+    """Erase the delivery addresses on a closed account's orders (as buyer): the
+    ``user-erased`` consumer of ``identity.UserErased`` (``consumers``)."""
     await tx.conn.execute(
         update(orders)
         .where(orders.c.buyer_id == str(event.data["user_id"]))
         .values(delivery_address=None)
     )
-
-
-CONSUMERS = (Consumer("user-erased", (f"identity.{USER_ERASED}",), user_erased),)

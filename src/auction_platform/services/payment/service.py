@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from auction_platform.core.health import Check
-from auction_platform.core.service import Consumer, ServiceDefinition, ServiceRuntime
+from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.payment import (
     api,
     consumers,
@@ -18,7 +18,7 @@ from auction_platform.services.payment import (
     handlers,
     payout_api,
     payout_scheduler,
-    privacy,
+    privacy_api,
     scheduler,
     store,
     webhooks,
@@ -114,10 +114,6 @@ async def _shutdown(runtime: ServiceRuntime[Payments]) -> None:
     await runtime.context.provider.close()
 
 
-def _consumers(runtime: ServiceRuntime[Payments]) -> Sequence[Consumer]:
-    return (*consumers.consumers(runtime.context), *privacy.CONSUMERS)
-
-
 DEFINITION = ServiceDefinition[Payments](
     name="payment",
     context=build_context,
@@ -134,9 +130,9 @@ DEFINITION = ServiceDefinition[Payments](
         feedback_api.build_router(runtime.context),
         dispute_api.build_router(runtime.context),
         payout_api.build_router(runtime.context),
-        privacy.build_router(runtime.context),
+        privacy_api.build_router(runtime.context),
     ],
-    consumers=_consumers,
+    consumers=lambda runtime: consumers.consumers(runtime.context),
     checks=_checks,
     background=_background,
     shutdown=_shutdown,
