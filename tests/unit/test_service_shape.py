@@ -33,12 +33,18 @@ FURNITURE = (
 )
 
 HTTP_LIBRARIES = frozenset({"httpx", "fastapi", "starlette", "aiohttp"})
-# Where use cases and their commands live: they must not speak HTTP. (Notification's one
-# use case is ``dispatch.py``; its package docstring says why.)
+# Where use cases and their commands live: they must not speak HTTP. Found by name in
+# every service, so a new one is read as soon as it is added: the use cases
+# (``handlers.py`` and every ``*_handlers.py``), the commands and the domain, and the
+# privacy use cases (``privacy.py``: the export, the obligations and the erasure; their
+# routes are ``privacy_api.py``). Notification's one use case is ``dispatch.py`` (its
+# package docstring says why); payment's feedback rules are ``feedback.py``.
 USE_CASE_MODULES = (
     "handlers.py",
+    "*_handlers.py",
     "domain.py",
     "commands.py",
+    "privacy.py",
     "notification/dispatch.py",
     "payment/feedback.py",
 )
@@ -58,7 +64,8 @@ def _relative(path: Path) -> str:
 
 
 def _existing(names: tuple[str, ...]) -> list[Path]:
-    """The modules by these names: in any service (``handlers.py``) or in one (``a/b.py``)."""
+    """The modules by these names: in any service (``handlers.py``, or a pattern such as
+    ``*_handlers.py``) or in one (``a/b.py``)."""
     found = {
         path
         for name in names
@@ -109,6 +116,46 @@ def test_use_cases_and_rules_import_no_http_library_nor_api_error(path: Path) ->
     )
 
 
+def test_the_import_check_reads_every_use_case_module() -> None:
+    read = {_relative(path) for path in _existing(USE_CASE_MODULES)}
+    everywhere = {
+        _relative(path)
+        for pattern in ("*/handlers.py", "*/*_handlers.py", "*/privacy.py")
+        for path in SERVICES_DIR.glob(pattern)
+    }
+    assert everywhere <= read
+    # The newer use cases, named: a glob that stopped matching would drop them silently.
+    assert {
+        "identity/privacy.py",
+        "identity/address_handlers.py",
+        "identity/suspension_handlers.py",
+        "auction/category_handlers.py",
+        "auction/privacy.py",
+        "bidding/privacy.py",
+        "payment/dispute_handlers.py",
+        "payment/privacy.py",
+        "analytics/shill_handlers.py",
+    } <= read
+
+
+def test_the_import_check_catches_http_in_a_use_case(tmp_path: Path) -> None:
+    module = tmp_path / "late_handlers.py"
+    module.write_text(
+        "import httpx\n"
+        "from fastapi import APIRouter\n"
+        "from auction_platform.core.errors import ApiError\n"
+        "from auction_platform.core import errors\n"
+        "def refuse() -> None:\n"
+        "    raise errors.ApiError(404, 'gone', 'gone')\n"
+    )
+    assert _speaks_http(module) == [
+        "line 1: import httpx",
+        "line 2: from fastapi import APIRouter",
+        "line 3: from auction_platform.core.errors import ApiError",
+        "line 6: uses errors.ApiError",
+    ]
+
+
 @pytest.mark.parametrize("path", _existing(RULE_MODULES), ids=_relative)
 def test_rule_modules_use_the_standard_library_only(path: Path) -> None:
     service = _relative(path).split("/")[0]
@@ -142,3 +189,115 @@ def test_the_check_sees_every_service() -> None:
         SERVICES
     )
     assert {"gateway", "web"} <= set(SERVICES)
+
+
+# --- consumers: declared in consumers.py, taken from there by service.py ------------------
+
+
+def _definition_call(tree: ast.AST) -> ast.Call | None:
+    """The module's ``ServiceDefinition(...)`` (or ``ServiceDefinition[C](...)``) call."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called = node.func.value if isinstance(node.func, ast.Subscript) else node.func
+            if isinstance(called, ast.Name) and called.id == "ServiceDefinition":
+                return node
+    return None
+
+
+def _plain_reference(node: ast.expr) -> bool:
+    """A name or a chain of attributes (``runtime.context``): nothing built, nothing called."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _consumer_problems(service: str, source: str, *, has_consumers_py: bool) -> list[str]:
+    """Why ``service.py`` (``source``) does not take its consumers from ``consumers.py`` alone.
+
+    Allowed: ``consumers=consumers.<function>``, or ``consumers=lambda runtime:
+    consumers.<function>(<plain references>)``, with ``consumers`` imported from the
+    service's own package; and no ``consumers=`` for a service without a consumers.py.
+    """
+    tree = ast.parse(source)
+    definition = _definition_call(tree)
+    if definition is None:
+        return ["no ServiceDefinition(...) call"]
+    given = next((kw.value for kw in definition.keywords if kw.arg == "consumers"), None)
+    if not has_consumers_py:
+        return [] if given is None else ["passes consumers= but has no consumers.py"]
+    if given is None:
+        return ["has a consumers.py but passes no consumers="]
+    imported = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == f"auction_platform.services.{service}"
+        and any(alias.name == "consumers" and alias.asname is None for alias in node.names)
+        for node in ast.walk(tree)
+    )
+    problems = [] if imported else [f"does not import consumers from services.{service}"]
+    taken = given.body if isinstance(given, ast.Lambda) else given
+    arguments: list[ast.expr] = []
+    if isinstance(given, ast.Lambda) and isinstance(taken, ast.Call):
+        arguments = [*taken.args, *(kw.value for kw in taken.keywords)]
+        taken = taken.func
+    from_module = (
+        isinstance(taken, ast.Attribute)
+        and isinstance(taken.value, ast.Name)
+        and taken.value.id == "consumers"
+    )
+    if not from_module or not all(_plain_reference(argument) for argument in arguments):
+        problems.append(
+            f"consumers={ast.unparse(given)}: take them from consumers.py only "
+            "(consumers=consumers.<function>, or a lambda calling it with the runtime's parts)"
+        )
+    return problems
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_definitions_take_their_consumers_from_consumers_py_only(service: str) -> None:
+    folder = SERVICES_DIR / service
+    problems = _consumer_problems(
+        service,
+        (folder / "service.py").read_text(),
+        has_consumers_py=(folder / "consumers.py").is_file(),
+    )
+    assert not problems, (
+        f"services/{service}/service.py: declare every consumer in consumers.py:\n  "
+        + "\n  ".join(problems)
+    )
+
+
+_DEFINITION = """
+from auction_platform.services.bidding import consumers, suspensions
+
+DEFINITION = ServiceDefinition[Bidding](name="bidding", {given})
+"""
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "consumers=lambda runtime: [*consumers.consumers(runtime.context),"
+        " suspensions.consumer(runtime.context)]",
+        "consumers=lambda runtime: (*consumers.consumers(runtime.context), *privacy.CONSUMERS)",
+        "consumers=_consumers",
+        "consumers=lambda runtime: consumers.every(extra(runtime))",
+        "consumers=suspensions.consumer",
+    ],
+)
+def test_the_consumers_check_catches_a_consumer_added_in_service_py(given: str) -> None:
+    source = _DEFINITION.format(given=given)
+    assert _consumer_problems("bidding", source, has_consumers_py=True) != []
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "consumers=consumers.consumers",
+        "consumers=lambda runtime: consumers.every(runtime.context)",
+        "consumers=lambda runtime: consumers.consumers(runtime.clock)",
+    ],
+)
+def test_the_consumers_check_passes_consumers_taken_from_consumers_py(given: str) -> None:
+    source = _DEFINITION.format(given=given)
+    assert _consumer_problems("bidding", source, has_consumers_py=True) == []
+    assert _consumer_problems("bidding", source, has_consumers_py=False) != []
