@@ -206,10 +206,14 @@ def demo(
     """Like `up`, with demo sellers, bidders and lots in every state (never in production)."""
     import asyncio
 
-    import httpx
-
     from auction_platform.core.failures import DomainError
-    from auction_platform.ops.demo import DemoAccount, DemoError, DemoReport, seed_demo
+    from auction_platform.ops.demo import (
+        DemoAccount,
+        DemoError,
+        DemoReport,
+        seed_in_process,
+        seed_url,
+    )
     from auction_platform.services.identity import handlers
     from auction_platform.services.identity.domain import CreateAdmin
     from auction_platform.settings import Environment
@@ -220,20 +224,15 @@ def demo(
             "demo refuses to run with ENVIRONMENT=production "
             "(its accounts share a published password)"
         )
-    failures = (DemoError, DomainError, httpx.HTTPError)
+    failures = (DemoError, DomainError)
 
     def show(report: DemoReport) -> None:
         for line in report.lines():
             console().print(line, markup=False, highlight=False, soft_wrap=True)
 
     if url is not None:
-
-        async def seed_remote() -> DemoReport:
-            async with httpx.AsyncClient(base_url=url, timeout=settings.http_timeout) as http:
-                return await seed_demo(http)
-
         try:
-            report = asyncio.run(seed_remote())
+            report = asyncio.run(seed_url(url, timeout=settings.http_timeout))
         except failures as error:
             fail(f"demo seeding of {url} failed: {error}")
         show(report)
@@ -247,11 +246,9 @@ def demo(
             command = CreateAdmin(account.email, password, account.display_name)
             await handlers.create_admin(command, ctx=identity)
 
-        gateway = httpx.ASGITransport(app=platform.apps["gateway"], raise_app_exceptions=False)
         site = f"http://{host}:{port}/"
         try:
-            async with httpx.AsyncClient(transport=gateway, base_url=site) as http:
-                report = await seed_demo(http, admin=make_admin)
+            report = await seed_in_process(platform.apps["gateway"], site=site, admin=make_admin)
         except failures as error:
             say(f"[red]Demo seeding failed:[/] {error}")
             return

@@ -2,7 +2,9 @@
 
 Everything goes through the same HTTP API any client uses (sign up, ask to sell,
 list, bid, buy), so a seeded platform holds nothing a person could not have made,
-and the seeding works the same on the embedded platform and on a remote one.
+and the seeding works the same on the embedded platform (``seed_in_process``: its
+gateway app, without a socket) and on a remote one (``seed_url``). The command line
+calls those two and holds no HTTP client of its own.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 DEMO_PASSWORD = "gavel-and-lantern-42"  # noqa: S105 - shared by the demo accounts, printed
 IMAGES = "/static/demo/"
@@ -256,6 +261,37 @@ async def seed_demo(
         bought = lot.bought_by is not None
         seeded.append(SeededLot(lot_id, lot.title, lot.timing, len(lot.bids), bought))
     return DemoReport(True, password, ACCOUNTS, tuple(seeded), admin=operator)
+
+
+async def seed_url(url: str, *, timeout: float) -> DemoReport:
+    """Seed the platform whose gateway answers at ``url``, through its public API only (no
+    operator account: only code inside the platform can grant the role).
+
+    Raises ``DemoError`` when a step is refused or the platform cannot be reached.
+    """
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
+            return await seed_demo(http)
+    except httpx.HTTPError as error:
+        raise _unreachable(error) from error
+
+
+async def seed_in_process(gateway: FastAPI, *, site: str, admin: MakeAdmin) -> DemoReport:
+    """Seed the embedded platform through its gateway's app, in this process (the public
+    API, no socket), ``admin`` making the operator account; ``site`` is where it is served.
+
+    Raises ``DemoError`` when a step is refused; ``admin``'s own errors pass through.
+    """
+    transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=site) as http:
+            return await seed_demo(http, admin=admin)
+    except httpx.HTTPError as error:
+        raise _unreachable(error) from error
+
+
+def _unreachable(error: httpx.HTTPError) -> DemoError:
+    return DemoError(str(error) or type(error).__name__)
 
 
 async def _listed(http: httpx.AsyncClient) -> tuple[bool, Clock]:
