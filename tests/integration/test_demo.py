@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from auction_platform.composition import Platform
 from auction_platform.ops.demo import (
@@ -19,10 +21,13 @@ from auction_platform.ops.demo import (
     IMAGES,
     OPERATOR,
     DemoAccount,
+    DemoError,
     DemoReport,
     SeededLot,
     Timing,
     seed_demo,
+    seed_in_process,
+    seed_url,
 )
 from auction_platform.services.identity import handlers as identity_handlers
 from auction_platform.services.identity.domain import CreateAdmin
@@ -203,3 +208,21 @@ async def test_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
     assert len(lines) == 1, lines
     assert "production" in lines[0]
     assert not (tmp_path / "data").exists()
+
+
+async def test_a_platform_out_of_reach_or_refusing_is_a_demo_error() -> None:
+    """What the command line catches: the network's errors come as ``DemoError`` too."""
+    with pytest.raises(DemoError):
+        await seed_url("http://127.0.0.1:9/", timeout=2.0)  # the discard port: nobody
+
+    refusing = FastAPI()
+
+    @refusing.get("/api/v1/auctions")
+    async def busy() -> JSONResponse:
+        return JSONResponse({"error": {"code": "busy", "message": "not now"}}, status_code=503)
+
+    async def no_admin(account: DemoAccount, password: str) -> None:
+        raise AssertionError("the listing is read first")
+
+    with pytest.raises(DemoError, match="GET /api/v1/auctions answered 503: not now"):
+        await seed_in_process(refusing, site="http://demo.test/", admin=no_admin)

@@ -3,15 +3,18 @@ a command runs, and every flag shows as a flag."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+import auction_platform.cli
 from auction_platform.cli import SERVICE_NAMES, cli
 from auction_platform.settings import SERVICES
 
@@ -29,6 +32,24 @@ def test_importing_the_command_loads_no_framework_driver_settings_or_service() -
     assert [
         m for m in ours if not m.startswith(("auction_platform.cli", "auction_platform.ops"))
     ] == []
+
+
+def test_the_command_line_holds_no_http_client() -> None:
+    """Not even inside a command: the demo seeds through ``ops.demo``, which owns its client."""
+    source = Path(auction_platform.cli.__file__)
+    tree = ast.parse(source.read_text(), filename=str(source))
+    imported = [
+        (node.lineno, name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+        )
+        if name.split(".")[0] in {"httpx", "aiohttp"}
+    ]
+    assert imported == []
 
 
 def test_the_services_listed_in_help_are_the_platforms() -> None:
