@@ -107,7 +107,8 @@ async def test_every_page_type_is_accessible_at_both_widths(
         await page.get_by_label("Card number").fill("4242 4242 4242 4242")
         await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
         await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
-        await _check(page, "receipt", problems)
+        # "receipt" is the sandbox-card test's shot (test_bidding_in_the_browser.py).
+        await _check(page, "receipt-every-page", problems)
         await page.get_by_text("Open a dispute", exact=True).click()
         await page.get_by_label("The lot is not as described").check()
         await page.get_by_label("Tell the seller what happened").fill("The box is oak, not walnut.")
