@@ -16,8 +16,9 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from auction_platform.services.identity import handlers as identity
 from auction_platform.services.identity.domain import CreateAdmin
+from auction_platform.services.payment import scheduler
 from support.accounts import PASSWORD, Account
-from support.auctions import create, open_lot, seller, unsold_lot
+from support.auctions import create, open_lot, place_bid, seller, unsold_lot
 from support.browser import DESKTOP, screenshots_at_both_widths, serious_accessibility_violations
 from support.waiting import eventually
 from support.web_site import Site, bid, bidder, embedded_site, sign_in
@@ -182,6 +183,67 @@ async def test_every_page_type_is_accessible_at_both_widths(
         ):
             await console.goto(site.url + path)
             await _check(console, name, problems)
+    assert not problems, problems
+
+
+async def _second_chance_offer(site: Site, winner: Account, runner_up: Account) -> str:
+    """A lot ``winner`` won over ``runner_up`` and did not pay for: the runner-up's offer's id.
+
+    The winner's order falls due when the payment service's deadlines pass at its due
+    moment (``scheduler.run_once`` told the time), which offers the lot to the runner-up.
+    """
+    assert site.platform is not None
+    owner = await seller(site.http, "Olga")
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    lot = await open_lot(
+        site.http,
+        owner,
+        title="Enamel coffee pot",
+        currency="GBP",
+        start_cents=1_000,
+        reserve_cents=None,
+        buy_now_cents=None,
+        soft_close=None,
+        starts_at=start.isoformat(),
+        ends_at=(start + timedelta(seconds=8)).isoformat(),
+    )
+    await place_bid(site.http, lot["id"], runner_up, 2_400)
+    await place_bid(site.http, lot["id"], winner, 3_000)
+
+    async def unpaid() -> list[dict[str, object]]:
+        answer = await site.http.get("/api/v1/orders", headers=winner.headers)
+        items: list[dict[str, object]] = answer.json()["items"]
+        return items
+
+    [order] = await eventually(unpaid, timeout=60, interval=0.5)
+    due = datetime.fromisoformat(str(order["due_at"]))
+    payment = site.platform.runtimes["payment"].context
+    await scheduler.run_once(payment, now=due + timedelta(seconds=1))
+    offers = await site.http.get("/api/v1/offers", headers=runner_up.headers)
+    [offer] = offers.json()["items"]
+    return str(offer["id"])
+
+
+async def test_a_second_chance_offer_is_accessible_at_both_widths(
+    tmp_path: Path, new_context: NewContext
+) -> None:
+    problems: dict[str, object] = {}
+    async with embedded_site(tmp_path, auction_min_duration_seconds=1) as site:
+        winner, runner_up = await bidder(site, "Wanda"), await bidder(site, "Rui")
+        offer = await _second_chance_offer(site, winner, runner_up)
+        page = await sign_in(await new_context(DESKTOP), site, runner_up)
+        await page.goto(f"{site.url}/orders")
+        await expect(page.get_by_role("heading", name="Second-chance offers")).to_be_visible()
+        await page.goto(f"{site.url}/offers/{offer}")
+        await expect(
+            page.get_by_role("heading", name=re.compile("A second chance at"))
+        ).to_be_visible()
+        accept = page.get_by_role("button", name="Accept for £24.00")
+        await expect(accept).to_be_visible()
+        await _check(page, "offer", problems)
+        await accept.click()
+        await expect(page.get_by_text("Offer accepted: pay to complete it.")).to_be_visible()
+        await expect(page.get_by_test_id("order-status")).to_have_text("Awaiting payment")
     assert not problems, problems
 
 

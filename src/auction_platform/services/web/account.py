@@ -117,7 +117,7 @@ def build_router(web: Web) -> APIRouter:
         return visit.render(
             "orders.html",
             orders=bought["items"],
-            offers=[o for o in offers["items"] if o.get("status") == "open"],
+            offers=[o for o in offers["items"] if o.get("status") == "offered"],
             flash=await visit.take_flash(),
         )
 
