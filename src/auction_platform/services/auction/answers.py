@@ -8,13 +8,19 @@ documented schema.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auction_platform.services.auction.domain import Actor, Outcome, Status
 
 Cents = Annotated[int, Field(ge=0)]
+Format = Literal["english", "sealed_first_price", "sealed_second_price", "dutch"]
+FORMAT = (
+    "How the lot is sold: `english` (proxy bids), `sealed_first_price` and "
+    "`sealed_second_price` (hidden bids until the close; the winner pays their bid, or "
+    "the second-highest), `dutch` (a falling price; the first to accept buys)."
+)
 SERVER_TIME = "The server's clock (UTC), to count down to an end without trusting the client's."
 
 
@@ -28,6 +34,15 @@ class SoftCloseTerms(_Answer):
     window_seconds: int
     extend_seconds: int
     max_extensions: int
+
+
+class DutchClockTerms(_Answer):
+    """A Dutch lot's clock: from the start price, `step_cents` less every `tick_seconds`,
+    never below `floor_cents`. Its price at a moment is the bid book's (`.../book`)."""
+
+    floor_cents: Cents
+    step_cents: Cents
+    tick_seconds: int
 
 
 class ShippingRate(_Answer):
@@ -57,7 +72,9 @@ class LotSummary(_Answer):
     """A lot in a list: everything but its description.
 
     The reserve, the leader and the winner (and, on a relisted lot, its successor)
-    appear only to the lot's seller and to admins."""
+    appear only to the lot's seller and to admins. A sealed-bid lot shows its start
+    price and no leader (to its seller too) until it closes; a Dutch lot shows its start
+    price until someone accepts its clock's (the book has the falling price)."""
 
     id: str
     seller_id: str
@@ -80,6 +97,8 @@ class LotSummary(_Answer):
         description="`[from_cents, increment_cents]` bands, ascending from 0."
     )
     soft_close: SoftCloseTerms | None
+    format: Format = Field(description=FORMAT)
+    dutch: DutchClockTerms | None = Field(description="A Dutch lot's clock; null otherwise.")
     extensions: int = Field(description="How often late bids moved the end.")
     starts_at: datetime | None = Field(
         description="Null while a draft is left to start when it is published."
@@ -165,6 +184,8 @@ class Rules(_Answer):
     ends_at: datetime
     soft_close: SoftCloseTerms | None
     increments: list[list[int]]
+    format: Format = Field(description=FORMAT)
+    dutch: DutchClockTerms | None = Field(description="A Dutch lot's clock; null otherwise.")
     status: Status
     server_time: datetime
 

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from auction_platform.contracts.auctions import AuctionFormat
 from auction_platform.contracts.countries import COUNTRIES
 from auction_platform.contracts.money import MAX_AMOUNT_CENTS
 from auction_platform.core.auth import (
@@ -60,15 +61,18 @@ from auction_platform.services.auction.handlers import Auctions
 from auction_platform.services.auction.listing import (
     CATEGORY_PATTERN,
     DEFAULT_INCREMENTS,
-    DEFAULT_SOFT_CLOSE,
     DESCRIPTION_MAX,
+    DUTCH_TICK_SECONDS,
     MAX_INCREMENT_ROWS,
     SOFT_CLOSE_MAX_EXTENSIONS,
     SOFT_CLOSE_MAX_SECONDS,
     TITLE_LENGTH,
     URL_MAX,
+    DutchClock,
+    Format,
     SoftClose,
     Terms,
+    default_soft_close,
 )
 
 # How the use cases' refusals leave: by kind (bad terms 422, the wrong moment 409,
@@ -155,8 +159,24 @@ PickupTown = Annotated[
         json_schema_extra={"minLength": PICKUP_TOWN_LENGTH[0], "maxLength": PICKUP_TOWN_LENGTH[1]},
     ),
 ]
+# How the lot is sold; the rules refuse what a format does not take with their own codes.
+FormatField = Annotated[
+    AuctionFormat,
+    Field(
+        description=(
+            "`english` (proxy bids, the default), `sealed_first_price` (hidden bids, "
+            "the highest pays their bid), `sealed_second_price` (hidden bids, the "
+            "highest pays the second-highest: Vickrey) or `dutch` (a falling price, "
+            "the first to accept buys)."
+        )
+    ),
+]
+DutchTick = Annotated[
+    StrictInt,
+    Field(json_schema_extra={"minimum": DUTCH_TICK_SECONDS[0], "maximum": DUTCH_TICK_SECONDS[1]}),
+]
 # Optional terms that may be cleared with an explicit null (a null start: when published).
-NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close", "starts_at"})
+NULLABLE = frozenset({"reserve_cents", "buy_now_cents", "soft_close", "starts_at", "dutch"})
 
 
 class _Strict(BaseModel):
@@ -171,6 +191,18 @@ class SoftCloseBody(_Strict):
     max_extensions: Annotated[
         StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": SOFT_CLOSE_MAX_EXTENSIONS})
     ]
+
+
+class DutchClockBody(_Strict):
+    """A Dutch lot's clock: from the start price, the price falls by `step_cents` every
+    `tick_seconds`, never below `floor_cents` (at least 1, below the start price).
+
+    Refused with 422 `invalid_dutch_floor`, `invalid_dutch_step` or `invalid_dutch_tick`.
+    """
+
+    floor_cents: ListedCents
+    step_cents: ListedCents
+    tick_seconds: DutchTick
 
 
 class ShippingRateBody(_Strict):
@@ -218,7 +250,14 @@ class DeliveryBody(_Strict):
 
 
 class NewLot(_Strict):
-    """A lot to list. The reserve is at least the start price; Buy It Now is above both."""
+    """A lot to list. The reserve is at least the start price; Buy It Now is above both.
+
+    `format` chooses how it is sold (English unless said). The sealed-bid formats and
+    the Dutch clock take no Buy It Now (422 `buy_now_not_offered`) and no soft close
+    (422 `soft_close_not_offered`; left out, they have none); a Dutch lot takes no
+    reserve (422 `reserve_not_offered`) and needs its clock, `dutch` (422
+    `dutch_clock_required`), which no other format takes (422 `dutch_clock_not_offered`).
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -256,6 +295,8 @@ class NewLot(_Strict):
     soft_close: SoftCloseBody | None = None
     # Left out: the buyer arranges delivery.
     delivery: DeliveryBody | None = None
+    format: FormatField = "english"
+    dutch: DutchClockBody | None = None
     publish: StrictBool = False
 
     @model_validator(mode="after")
@@ -284,6 +325,8 @@ class LotChange(_Strict):
     duration_seconds: Duration | None = None
     soft_close: SoftCloseBody | None = None
     delivery: DeliveryBody | None = None
+    format: FormatField | None = None
+    dutch: DutchClockBody | None = None
 
     @model_validator(mode="after")
     def _at_most_one_end(self) -> Self:
@@ -300,12 +343,20 @@ def _soft_close(body: SoftCloseBody | None) -> SoftClose | None:
     return SoftClose(**body.model_dump()) if body is not None else None
 
 
+def _dutch(body: DutchClockBody | None) -> DutchClock | None:
+    return DutchClock(**body.model_dump()) if body is not None else None
+
+
 def _increments(rows: list[list[int]]) -> tuple[tuple[int, int], ...]:
     return tuple((row[0], row[1]) for row in rows)
 
 
 def _terms(body: NewLot, *, now: datetime) -> Terms:
-    """The terms of a new lot; a time left out is provisional (``now``) until it is timed."""
+    """The terms of a new lot; a time left out is provisional (``now``) until it is timed.
+
+    A soft close left out is the format's default: none but for an English auction.
+    """
+    fmt = Format(body.format)
     return Terms(
         title=body.title,
         description=body.description,
@@ -323,11 +374,13 @@ def _terms(body: NewLot, *, now: datetime) -> Terms:
         soft_close=(
             _soft_close(body.soft_close)
             if "soft_close" in body.model_fields_set
-            else DEFAULT_SOFT_CLOSE
+            else default_soft_close(fmt)
         ),
         starts_when_published=body.starts_at is None,
         duration=_duration(body.duration_seconds),
         delivery=body.delivery.delivery() if body.delivery is not None else DEFAULT_DELIVERY,
+        format=fmt,
+        dutch=_dutch(body.dutch),
     )
 
 
@@ -348,6 +401,10 @@ def _changes(body: LotChange) -> dict[str, Any]:
             value = _increments(value)
         elif name == "soft_close":
             value = _soft_close(value)
+        elif name == "dutch":
+            value = _dutch(value)
+        elif name == "format":
+            value = Format(value)
         elif name == "delivery":
             value = value.delivery()
         elif name == "duration_seconds":
@@ -410,6 +467,18 @@ def build_router(ctx: Auctions) -> APIRouter:
         (a country in two rates), `invalid_shipping_cost`, `invalid_pickup_town`
         (1 to 80 characters on one line). Delivery is a term like the others: it may
         change until the first bid.
+
+        **How it is sold.** `format` is `english` (the proxy auction, the default),
+        `sealed_first_price`, `sealed_second_price` or `dutch`. A sealed-bid lot's
+        bids stay hidden until the close (its price shows the start price, its leader
+        nobody); a Dutch lot's price falls from `start_cents` by `dutch.step_cents`
+        every `dutch.tick_seconds` (10 to 86,400) to `dutch.floor_cents`, and the first
+        to accept it (`POST .../buy-now`) buys at that price. Neither takes Buy It Now
+        (422 `buy_now_not_offered`) or a soft close (422 `soft_close_not_offered`;
+        left out, they have none); a Dutch lot takes no reserve (422
+        `reserve_not_offered`) and needs `dutch` (422 `dutch_clock_required`), which
+        another format refuses (422 `dutch_clock_not_offered`); a bad clock is 422
+        `invalid_dutch_floor`, `invalid_dutch_step` or `invalid_dutch_tick`.
         """
         terms = _terms(body, now=ctx.clock())
         command = CreateLot(seller_id=seller.subject, terms=terms, publish=body.publish)
@@ -488,7 +557,9 @@ def build_router(ctx: Auctions) -> APIRouter:
         watchers have seen its prices in it); a new end must be ahead (422
         `end_in_past`) and within the duration limits. The bid book takes the new
         terms with the edit; once a bid has been accepted, the edit is refused (409
-        `has_bids`). A closed or cancelled lot is 409 `not_editable`.
+        `has_bids`). A closed or cancelled lot is 409 `not_editable`. A new `format`
+        brings its default soft close (none but for `english`) and drops a Dutch
+        clock it does not use, unless the body sets them.
         """
         command = EditLot(lot_id, changes=_changes(body), by=caller(user))
         return one(await handlers.edit_lot(command, ctx=ctx), user)

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +41,9 @@ DESCRIPTION_MAX = 10_000
 URL_MAX = 2_048
 SOFT_CLOSE_MAX_SECONDS = 3_600
 SOFT_CLOSE_MAX_EXTENSIONS = 100
+# A Dutch lot's price falls once a tick: at most every 10 seconds (so a page showing it
+# and a bidder accepting it agree), at least once a day.
+DUTCH_TICK_SECONDS = (10, 86_400)
 
 CATEGORY_PATTERN = r"^[a-z0-9-]{2,40}$"
 
@@ -82,6 +86,33 @@ class SoftClose:
 DEFAULT_SOFT_CLOSE = SoftClose()
 
 
+class Format(StrEnum):
+    """How a lot is sold (``contracts.auctions.AuctionFormat``).
+
+    The English proxy auction; sealed bids, the winner paying their own bid or the
+    second-highest (Vickrey); or a Dutch clock, whose price falls until someone accepts.
+    """
+
+    ENGLISH = "english"
+    SEALED_FIRST_PRICE = "sealed_first_price"
+    SEALED_SECOND_PRICE = "sealed_second_price"
+    DUTCH = "dutch"
+
+
+@dataclass(frozen=True, slots=True)
+class DutchClock:
+    """A Dutch lot's price falls by ``step_cents`` every ``tick_seconds``, to ``floor_cents``."""
+
+    floor_cents: int
+    step_cents: int
+    tick_seconds: int
+
+
+def default_soft_close(fmt: Format) -> SoftClose | None:
+    """The soft close a listing gets when it says nothing: only an English auction has one."""
+    return DEFAULT_SOFT_CLOSE if fmt is Format.ENGLISH else None
+
+
 @dataclass(frozen=True, slots=True)
 class Terms:
     """Everything a seller decides about a lot. Money in minor units; times in UTC."""
@@ -105,6 +136,9 @@ class Terms:
     duration: timedelta | None = None
     # How the lot reaches its buyer (``delivery``): the buyer arranges, unless said.
     delivery: Delivery = DEFAULT_DELIVERY
+    # How it is sold; a Dutch lot's clock (``dutch``), None in every other format.
+    format: Format = Format.ENGLISH
+    dutch: DutchClock | None = None
 
 
 # The terms that say when a lot runs; ``revise`` reads them together.
@@ -133,9 +167,16 @@ def revise(terms: Terms, changes: Mapping[str, Any], *, now: datetime) -> Terms:
 
     ``starts_at`` None leaves the start to publication; a new ``ends_at`` fixes the
     end, a ``duration`` makes it follow the start. A lot that ran for a duration
-    keeps its length when it is given a start time.
+    keeps its length when it is given a start time. A new ``format`` brings its own
+    soft close (none but for an English auction) and drops a Dutch clock it has no
+    use for, unless ``changes`` say otherwise.
     """
     revised = replace(terms, **{k: v for k, v in changes.items() if k not in _TIMES})
+    if "format" in changes and Format(changes["format"]) is not terms.format:
+        if "soft_close" not in changes:
+            revised = replace(revised, soft_close=default_soft_close(revised.format))
+        if "dutch" not in changes and revised.format is not Format.DUTCH:
+            revised = replace(revised, dutch=None)
     if "starts_at" in changes:
         start = changes["starts_at"]
         revised = replace(
@@ -166,6 +207,7 @@ def check_terms(terms: Terms, *, limits: Limits) -> Terms:
         delivery=check_delivery(terms.delivery, max_cents=limits.max_amount_cents),
     )
     check_prices(terms, max_cents=limits.max_amount_cents)
+    check_format(terms, max_cents=limits.max_amount_cents)
     check_duration(terms.starts_at, terms.ends_at, limits=limits)
     return terms
 
@@ -339,6 +381,56 @@ def check_prices(terms: Terms, *, max_cents: int) -> None:
             raise InvalidTerms(
                 "invalid_buy_now", "the Buy It Now price must be at least the reserve"
             )
+
+
+def check_format(terms: Terms, *, max_cents: int) -> None:
+    """What each format takes: sealed bids and the Dutch clock end on their own schedule.
+
+    Neither offers Buy It Now or a soft close; a Dutch lot has no reserve (its floor is
+    the lowest price it sells at) and needs its clock, which no other format has.
+    """
+    fmt = terms.format
+    if fmt is Format.ENGLISH:
+        if terms.dutch is not None:
+            raise InvalidTerms(
+                "dutch_clock_not_offered", "only a Dutch auction has a clock; leave out dutch"
+            )
+        return
+    if terms.buy_now_cents is not None:
+        raise InvalidTerms("buy_now_not_offered", f"a {fmt.value} auction offers no Buy It Now")
+    if terms.soft_close is not None:
+        raise InvalidTerms(
+            "soft_close_not_offered", f"a {fmt.value} auction has no soft close; send null"
+        )
+    if fmt is not Format.DUTCH:
+        if terms.dutch is not None:
+            raise InvalidTerms(
+                "dutch_clock_not_offered", "only a Dutch auction has a clock; leave out dutch"
+            )
+        return
+    if terms.reserve_cents is not None:
+        raise InvalidTerms(
+            "reserve_not_offered", "a Dutch auction has no reserve: its floor is the lowest price"
+        )
+    check_dutch_clock(terms.dutch, start_cents=terms.start_cents, max_cents=max_cents)
+
+
+def check_dutch_clock(clock: DutchClock | None, *, start_cents: int, max_cents: int) -> None:
+    """A floor from 1 to below the start price, a positive step, a tick of 10 s to a day."""
+    if clock is None:
+        raise InvalidTerms(
+            "dutch_clock_required",
+            "a Dutch auction needs its clock: floor_cents, step_cents, tick_seconds",
+        )
+    if not 1 <= clock.floor_cents < start_cents:
+        raise InvalidTerms(
+            "invalid_dutch_floor", "the floor must be at least 1 and below the start price"
+        )
+    if not 1 <= clock.step_cents <= max_cents:
+        raise InvalidTerms("invalid_dutch_step", f"the step must be between 1 and {max_cents}")
+    low, high = DUTCH_TICK_SECONDS
+    if not low <= clock.tick_seconds <= high:
+        raise InvalidTerms("invalid_dutch_tick", f"the price falls every {low} to {high} seconds")
 
 
 def check_duration(starts_at: datetime, ends_at: datetime, *, limits: Limits) -> None:

@@ -31,7 +31,7 @@ from auction_platform.core.service import service_tables
 from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc, utc
 from auction_platform.services.auction import delivery
 from auction_platform.services.auction.domain import Actor, Lot, Outcome, Status
-from auction_platform.services.auction.listing import SoftClose, Terms
+from auction_platform.services.auction.listing import DutchClock, Format, SoftClose, Terms
 
 TABLES = service_tables("auction")
 
@@ -77,6 +77,9 @@ lots = Table(
     Column("relisted_as", String(32), nullable=True),
     # How the lot reaches its buyer: ``DeliveryData`` as JSON text.
     Column("delivery", Text, nullable=False, server_default=delivery.DEFAULT_JSON),
+    # How the lot is sold (``listing.Format``), and a Dutch lot's clock (``DutchClockData``).
+    Column("format", String(24), nullable=False, server_default=Format.ENGLISH.value),
+    Column("dutch", JSON, nullable=True),
     Index("ix_auction_lots_status_ends", "status", "ends_at", "id"),
     Index("ix_auction_lots_status_price", "status", "current_price_cents", "id"),
     Index("ix_auction_lots_status_created", "status", "created_at", "id"),
@@ -164,7 +167,29 @@ def _columns(lot: Lot) -> dict[str, Any]:
         "relisted_from": lot.relisted_from,
         "relisted_as": lot.relisted_as,
         "delivery": delivery.dumps(terms.delivery),
+        "format": terms.format.value,
+        "dutch": _dutch_data(terms.dutch),
     }
+
+
+def _dutch_data(clock: DutchClock | None) -> dict[str, int] | None:
+    if clock is None:
+        return None
+    return {
+        "floor_cents": clock.floor_cents,
+        "step_cents": clock.step_cents,
+        "tick_seconds": clock.tick_seconds,
+    }
+
+
+def _dutch_clock(data: Any) -> DutchClock | None:
+    if not data:
+        return None
+    return DutchClock(
+        floor_cents=int(data["floor_cents"]),
+        step_cents=int(data["step_cents"]),
+        tick_seconds=int(data["tick_seconds"]),
+    )
 
 
 def lot_from_row(row: Any) -> Lot:
@@ -192,6 +217,8 @@ def lot_from_row(row: Any) -> Lot:
         if row.duration_seconds is not None
         else None,
         delivery=delivery.loads(row.delivery),
+        format=Format(row.format),
+        dutch=_dutch_clock(row.dutch),
     )
     return Lot(
         id=row.id,

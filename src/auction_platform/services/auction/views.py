@@ -15,6 +15,7 @@ from auction_platform.contracts.auctions import (
     AuctionCancelledData,
     AuctionEndingSoonData,
     AuctionRulesData,
+    DutchClockData,
     SoftCloseData,
 )
 from auction_platform.services.auction import delivery, domain
@@ -33,6 +34,17 @@ def _soft_close(lot: Lot) -> SoftCloseData | None:
         "window_seconds": soft.window_seconds,
         "extend_seconds": soft.extend_seconds,
         "max_extensions": soft.max_extensions,
+    }
+
+
+def _dutch(lot: Lot) -> DutchClockData | None:
+    clock = lot.terms.dutch
+    if clock is None:
+        return None
+    return {
+        "floor_cents": clock.floor_cents,
+        "step_cents": clock.step_cents,
+        "tick_seconds": clock.tick_seconds,
     }
 
 
@@ -75,6 +87,8 @@ def document(lot: Lot) -> dict[str, Any]:
         "buy_now_available": available,
         "increments": [list(row) for row in terms.increments],
         "soft_close": _soft_close(lot),
+        "format": terms.format.value,
+        "dutch": _dutch(lot),
         "extensions": lot.extensions,
         "starts_at": starts_at,
         "starts_when_published": terms.starts_when_published,
@@ -148,6 +162,8 @@ def rules(lot: Lot) -> AuctionRulesData:
         "ends_at": terms.ends_at.isoformat(),
         "soft_close": _soft_close(lot),
         "increments": [list(row) for row in terms.increments],
+        "format": terms.format.value,
+        "dutch": _dutch(lot),
     }
 
 

@@ -118,8 +118,9 @@ REFUSED_BID: dict[int | str, dict[str, Any]] = {
     409: {
         "description": (
             "Refused by the book (`below_minimum`, `not_above_own_max`, `auction_ended`, "
-            "`auction_not_open`, `auction_cancelled`, `buy_now_unavailable`; `details` is "
-            "the book as it stands), or the same Idempotency-Key is in flight "
+            "`auction_not_open`, `auction_cancelled`, `buy_now_unavailable`, "
+            "`sealed_bid_not_raised`, `dutch_accept_only`; `details` is the book as "
+            "anyone may see it), or the same Idempotency-Key is in flight "
             "(`request_in_flight`)."
         )
     },

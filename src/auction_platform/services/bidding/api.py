@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from auction_platform.contracts.auctions import AuctionFormat
 from auction_platform.contracts.books import PublicBook
 from auction_platform.contracts.money import MAX_AMOUNT_CENTS
 from auction_platform.core.auth import CurrentService, CurrentUser, OptionalPrincipal, Principal
@@ -119,6 +120,12 @@ class SoftCloseRules(_Strict):
     max_extensions: Annotated[int, Field(ge=0, le=1_000)]
 
 
+class DutchRules(_Strict):
+    floor_cents: Annotated[int, Field(gt=0, le=MAX_AMOUNT_CENTS)]
+    step_cents: Annotated[int, Field(gt=0, le=MAX_AMOUNT_CENTS)]
+    tick_seconds: Annotated[int, Field(gt=0, le=86_400)]
+
+
 class RulesRequest(_Strict):
     """An auction's rules (``AuctionRulesData``), as the auction service sends them."""
 
@@ -135,6 +142,9 @@ class RulesRequest(_Strict):
     increments: Annotated[
         list[Annotated[list[Amount], Field(min_length=2, max_length=2)]], Field(max_length=50)
     ]
+    # Left out: an English auction (rules sent before there were formats).
+    format: AuctionFormat = "english"
+    dutch: DutchRules | None = None
 
 
 def _bid(auction_id: str, user: Principal, body: BidRequest, key: str | None) -> PlaceBid:
@@ -264,6 +274,11 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
     ) -> JSONResponse:
         """Bid with a secret maximum; the price rises only as far as competition requires.
 
+        In a sealed-bid auction the bid is the amount offered, hidden until the close:
+        one per bidder, which may be raised (409 `sealed_bid_not_raised` otherwise),
+        and the answer says nothing of where it ranks (`leading` null). A Dutch lot
+        takes no bids (409 `dutch_accept_only`): accept its price with `buy-now`.
+
         Send the maximum as `max_amount_cents`. Its old name, `max_amount`, is still
         accepted (not both): the answer then carries a `Deprecation` header.
         """
@@ -289,7 +304,12 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
     async def buy_now(
         auction_id: AuctionId, user: CurrentUser, key: IdempotencyKey = None
     ) -> JSONResponse:
-        """Buy at the Buy It Now price (until the first bid)."""
+        """Buy at the Buy It Now price (until the first bid), or accept a Dutch lot's price.
+
+        On a Dutch lot this is the acceptance: the first to accept buys at the clock's
+        price at that moment and the lot closes; acceptances are applied one at a time
+        with the book, so of two at once the second is refused (409 `auction_ended`).
+        """
         idempotency = _idempotency("buy_now", auction_id, {}, key)
         return await run(auction_id, BuyNow(user.subject, idempotency))
 
