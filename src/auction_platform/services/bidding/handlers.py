@@ -45,7 +45,7 @@ from auction_platform.services.bidding.domain import (
     WithdrawBids,
 )
 from auction_platform.services.bidding.idempotency import RecordedAnswer
-from auction_platform.services.bidding.ports import AuctionRules
+from auction_platform.services.bidding.ports import AuctionRules, LotStatus
 from auction_platform.services.bidding.state import BookState, Pseudonyms
 
 log = logging.getLogger("auction_platform.bidding")
@@ -142,21 +142,23 @@ class Bidding:
     async def open_missing_book(self, auction_id: str) -> None:
         """Create the book from the auction's rules when the opened event has not arrived."""
         rules = await self.rules.rules_of(auction_id)
-        status = None if rules is None else rules.get("status")
-        if rules is None or status == "draft":
+        status = None if rules is None else rules["status"]
+        if rules is None or status == LotStatus.DRAFT:
             raise NotFound("auction_not_found", "there is no such auction")
-        if status == "cancelled":
+        if status == LotStatus.CANCELLED:
             raise Conflict("auction_cancelled", "the auction was cancelled")
-        if status == "closed":
+        if status == LotStatus.CLOSED:
             raise Conflict("auction_ended", "the auction has ended")
-        if status == "scheduled" and self.clock() < datetime.fromisoformat(rules["starts_at"]):
+        if status == LotStatus.SCHEDULED and self.clock() < datetime.fromisoformat(
+            rules["starts_at"]
+        ):
             # No book before the start: until then the lot's terms may change without
             # asking the book, and a lot cancelled before its start has no book to close.
             raise Conflict("auction_not_open", "the auction has not started")
         # Open, or scheduled and due (the scheduler has not got to it yet): the book
         # can start.
         async with self.uow() as tx:
-            await open_book(tx, rules, now=self.clock())
+            await open_book(tx, dict(rules), now=self.clock())
 
     # --- the batch ----------------------------------------------------------------
 

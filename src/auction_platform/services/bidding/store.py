@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auction_platform.core.service import service_tables
 from auction_platform.core.sql import insert_ignoring_duplicates, maybe_utc
+from auction_platform.services.bidding.domain import BookStatus
 
 TABLES = service_tables("bidding")
 
@@ -214,12 +215,12 @@ async def mark_retracted(conn: AsyncConnection, auction_id: str, seq: int, *, at
 # them for every few books, and building them cost more CPU than running them.
 _DUE_BOOKS = (
     select(books)
-    .where(books.c.status == "open", books.c.ends_at <= bindparam("now"))
+    .where(books.c.status == BookStatus.OPEN.value, books.c.ends_at <= bindparam("now"))
     .order_by(books.c.ends_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_NEXT_END = select(func.min(books.c.ends_at)).where(books.c.status == "open")
+_NEXT_END = select(func.min(books.c.ends_at)).where(books.c.status == BookStatus.OPEN.value)
 
 
 async def due_books(conn: AsyncConnection, *, now: datetime, limit: int) -> list[Any]:
@@ -237,7 +238,7 @@ async def count_overdue(conn: AsyncConnection, *, before: datetime) -> int:
     query = (
         select(func.count())
         .select_from(books)
-        .where(books.c.status == "open", books.c.ends_at < before)
+        .where(books.c.status == BookStatus.OPEN.value, books.c.ends_at < before)
     )
     return int((await conn.execute(query)).scalar_one())
 
@@ -432,5 +433,7 @@ async def bidders_of_books(conn: AsyncConnection, auction_ids: list[str]) -> dic
 
 async def open_books_led_by(conn: AsyncConnection, user_id: str) -> list[str]:
     """The auctions whose open book this account leads."""
-    query = select(books.c.auction_id).where(books.c.status == "open", books.c.leader_id == user_id)
+    query = select(books.c.auction_id).where(
+        books.c.status == BookStatus.OPEN.value, books.c.leader_id == user_id
+    )
     return [row.auction_id for row in await conn.execute(query)]
