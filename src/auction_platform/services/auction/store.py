@@ -424,7 +424,10 @@ async def listed_lot_ids_of(conn: AsyncConnection, seller_id: str) -> list[str]:
     """The ids of a seller's lots that are scheduled or open, oldest first."""
     query = (
         select(lots.c.id)
-        .where(lots.c.seller_id == seller_id, lots.c.status.in_(("scheduled", "open")))
+        .where(
+            lots.c.seller_id == seller_id,
+            lots.c.status.in_((Status.SCHEDULED.value, Status.OPEN.value)),
+        )
         .order_by(lots.c.id)
     )
     return [row.id for row in await conn.execute(query)]
