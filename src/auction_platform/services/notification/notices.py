@@ -1,8 +1,9 @@
 """Who hears about what: each consumed event becomes notices for the right people.
 
 Pure: an event in, a list of ``Notice`` out, no I/O. A notice names its template
-(``kind``), the kind of notice the recipient's preferences are keyed by
-(``preference``, one of identity's notices), the recipient and the values the
+(``kind``, a ``Kind``), the kind of notice the recipient's preferences are keyed by
+(``preference``, a ``Preference``: one of identity's notices, or the account's
+standing, which no preference switches off), the recipient and the values the
 template reads. A missing field fails the event, which the broker retries and
 then dead-letters (a malformed event must not be acknowledged silently).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from auction_platform.contracts import payments
@@ -19,12 +21,67 @@ from auction_platform.contracts.events import Envelope
 BIDDER = "bidder"  # the role every account has, and the only one a registration gives
 
 
+class Kind(StrEnum):
+    """A notice's template: ``email/<kind>.txt`` and ``.html``, ``sms/<kind>.txt``."""
+
+    OUTBID = "outbid"
+    ENDING_SOON = "ending_soon"
+    WON = "won"
+    SOLD = "sold"
+    NOT_SOLD = "not_sold"
+    RESERVE_NOT_MET = "reserve_not_met"
+    LOST = "lost"
+    AUCTION_CANCELLED = "auction_cancelled"
+    AUCTION_CANCELLED_SELLER = "auction_cancelled_seller"
+    PAYMENT_DUE = "payment_due"
+    PAYMENT_REMINDER = "payment_reminder"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_RECEIVED_BUYER = "payment_received_buyer"
+    PAYMENT_RECEIVED_SELLER = "payment_received_seller"
+    REFUNDED_BUYER = "refunded_buyer"
+    REFUNDED_SELLER = "refunded_seller"
+    ORDER_SHIPPED = "order_shipped"
+    ORDER_RECEIVED = "order_received"
+    PAYOUT_SENT = "payout_sent"
+    SECOND_CHANCE = "second_chance"
+    FEEDBACK_RECEIVED = "feedback_received"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_MESSAGE = "dispute_message"
+    DISPUTE_RESOLVED = "dispute_resolved"
+    WELCOME = "welcome"
+    REPORT_RESOLVED = "report_resolved"
+    REPORT_WARNING = "report_warning"
+    ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_REINSTATED = "account_reinstated"
+
+
+class Preference(StrEnum):
+    """What a recipient's preferences are keyed by: one of identity's notices, or one no
+    preference switches off."""
+
+    OUTBID = "outbid"
+    ENDING_SOON = "ending_soon"
+    WON = "won"
+    SOLD = "sold"
+    NOT_SOLD = "not_sold"
+    AUCTION_CANCELLED = "auction_cancelled"
+    PAYMENT_DUE = "payment_due"
+    PAYMENT_RECEIVED = "payment_received"
+    DELIVERY = "delivery"
+    SECOND_CHANCE = "second_chance"
+    FEEDBACK = "feedback"
+    ACCOUNT = "account"
+    # Told whatever the account's preferences say: not a notice a user can switch off
+    # (an unlisted notice goes by email only).
+    ACCOUNT_STANDING = "account_standing"
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     """One message for one person, on whichever channels they allow for ``preference``."""
 
-    kind: str
-    preference: str
+    kind: Kind
+    preference: Preference
     user_id: str
     values: Mapping[str, Any]
 
@@ -40,7 +97,7 @@ def outbid(event: Envelope) -> list[Notice]:
         "currency": str(data["currency"]),
         "ends_at": str(data["ends_at"]),
     }
-    return [Notice("outbid", "outbid", str(data["user_id"]), values)]
+    return [Notice(Kind.OUTBID, Preference.OUTBID, str(data["user_id"]), values)]
 
 
 def ending_soon(event: Envelope) -> list[Notice]:
@@ -53,7 +110,7 @@ def ending_soon(event: Envelope) -> list[Notice]:
         "minutes_left": int(data["minutes_left"]),
     }
     return [
-        Notice("ending_soon", "ending_soon", str(user), values)
+        Notice(Kind.ENDING_SOON, Preference.ENDING_SOON, str(user), values)
         for user in _unique(data["recipient_ids"])
     ]
 
@@ -84,14 +141,14 @@ def auction_closed(event: Envelope) -> list[Notice]:
     if sold:
         top: str | None = str(winner)
         notices = [
-            Notice("won", "won", str(winner), values),
-            Notice("sold", "sold", seller, values),
+            Notice(Kind.WON, Preference.WON, str(winner), values),
+            Notice(Kind.SOLD, Preference.SOLD, seller, values),
         ]
     else:
         top = str(leader) if leader is not None and bid_count > 0 else None
-        notices = [Notice("not_sold", "not_sold", seller, values)]
+        notices = [Notice(Kind.NOT_SOLD, Preference.NOT_SOLD, seller, values)]
         if top is not None and not reserve_met and top != seller:
-            notices.append(Notice("reserve_not_met", "won", top, values))
+            notices.append(Notice(Kind.RESERVE_NOT_MET, Preference.WON, top, values))
     return notices + _losers(data, top=top, seller=seller, values=values)
 
 
@@ -104,7 +161,7 @@ def _losers(
         return []
     # Losing is the last outbid: it follows the "outbid" preference.
     return [
-        Notice("lost", "outbid", user, values)
+        Notice(Kind.LOST, Preference.OUTBID, user, values)
         for user in _unique(bidders)
         if user not in (top, seller)
     ]
@@ -121,12 +178,14 @@ def auction_cancelled(event: Envelope) -> list[Notice]:
     }
     seller = str(data["seller_id"])
     notices = [
-        Notice("auction_cancelled", "auction_cancelled", str(user), values)
+        Notice(Kind.AUCTION_CANCELLED, Preference.AUCTION_CANCELLED, str(user), values)
         for user in _unique(data["bidder_ids"])
         if str(user) != seller
     ]
     if values["by"] == "admin":
-        notices.append(Notice("auction_cancelled_seller", "auction_cancelled", seller, values))
+        notices.append(
+            Notice(Kind.AUCTION_CANCELLED_SELLER, Preference.AUCTION_CANCELLED, seller, values)
+        )
     return notices
 
 
@@ -135,8 +194,8 @@ def payment_due(event: Envelope) -> list[Notice]:
     values = _order(event.data)
     if event.type == payments.PAYMENT_REMINDER:
         values["hours_after"] = int(event.data["hours_after"])
-        return [Notice("payment_reminder", "payment_due", values["buyer_id"], values)]
-    return [Notice("payment_due", "payment_due", values["buyer_id"], values)]
+        return [Notice(Kind.PAYMENT_REMINDER, Preference.PAYMENT_DUE, values["buyer_id"], values)]
+    return [Notice(Kind.PAYMENT_DUE, Preference.PAYMENT_DUE, values["buyer_id"], values)]
 
 
 def payment_received(event: Envelope) -> list[Notice]:
@@ -147,8 +206,12 @@ def payment_received(event: Envelope) -> list[Notice]:
         values["hammer_cents"] - values["seller_fee_cents"] + values["shipping_cents"]
     )
     return [
-        Notice("payment_received_buyer", "payment_received", values["buyer_id"], values),
-        Notice("payment_received_seller", "payment_received", values["seller_id"], values),
+        Notice(
+            Kind.PAYMENT_RECEIVED_BUYER, Preference.PAYMENT_RECEIVED, values["buyer_id"], values
+        ),
+        Notice(
+            Kind.PAYMENT_RECEIVED_SELLER, Preference.PAYMENT_RECEIVED, values["seller_id"], values
+        ),
     ]
 
 
@@ -156,7 +219,7 @@ def payment_failed(event: Envelope) -> list[Notice]:
     """``payment.PaymentFailed``: the buyer's card was declined; they may try again."""
     values = _order(event.data)
     values["reason"] = " ".join(str(event.data["reason"]).split())
-    return [Notice("payment_failed", "payment_due", values["buyer_id"], values)]
+    return [Notice(Kind.PAYMENT_FAILED, Preference.PAYMENT_DUE, values["buyer_id"], values)]
 
 
 def refunded(event: Envelope) -> list[Notice]:
@@ -165,8 +228,8 @@ def refunded(event: Envelope) -> list[Notice]:
     values["refunded_cents"] = int(event.data["refunded_cents"])
     values["payout_cents"] = values["hammer_cents"] - values["seller_fee_cents"]
     return [
-        Notice("refunded_buyer", "payment_received", values["buyer_id"], values),
-        Notice("refunded_seller", "payment_received", values["seller_id"], values),
+        Notice(Kind.REFUNDED_BUYER, Preference.PAYMENT_RECEIVED, values["buyer_id"], values),
+        Notice(Kind.REFUNDED_SELLER, Preference.PAYMENT_RECEIVED, values["seller_id"], values),
     ]
 
 
@@ -175,10 +238,10 @@ def delivery(event: Envelope) -> list[Notice]:
     ``payment.OrderReceived``: the seller hears the buyer has it."""
     values = {**_order(event.data), **_delivery(event.data)}
     if event.type == payments.ORDER_SHIPPED:
-        return [Notice("order_shipped", "delivery", values["buyer_id"], values)]
+        return [Notice(Kind.ORDER_SHIPPED, Preference.DELIVERY, values["buyer_id"], values)]
     values["automatically"] = bool(event.data["automatically"])
     values["received_at"] = str(event.data["received_at"])
-    return [Notice("order_received", "delivery", values["seller_id"], values)]
+    return [Notice(Kind.ORDER_RECEIVED, Preference.DELIVERY, values["seller_id"], values)]
 
 
 def _delivery(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,7 +270,7 @@ def payout_sent(event: Envelope) -> list[Notice]:
         "currency": str(data["currency"]),
         "paid_at": str(data["paid_at"]),
     }
-    return [Notice("payout_sent", "payment_received", str(data["seller_id"]), values)]
+    return [Notice(Kind.PAYOUT_SENT, Preference.PAYMENT_RECEIVED, str(data["seller_id"]), values)]
 
 
 def second_chance(event: Envelope) -> list[Notice]:
@@ -221,7 +284,7 @@ def second_chance(event: Envelope) -> list[Notice]:
         "currency": str(data["currency"]),
         "due_at": str(data["due_at"]),
     }
-    return [Notice("second_chance", "second_chance", str(data["user_id"]), values)]
+    return [Notice(Kind.SECOND_CHANCE, Preference.SECOND_CHANCE, str(data["user_id"]), values)]
 
 
 def feedback_left(event: Envelope) -> list[Notice]:
@@ -238,7 +301,7 @@ def feedback_left(event: Envelope) -> list[Notice]:
         "edited": bool(data["edited"]),
         "rated_id": rated,
     }
-    return [Notice("feedback_received", "feedback", rated, values)]
+    return [Notice(Kind.FEEDBACK_RECEIVED, Preference.FEEDBACK, rated, values)]
 
 
 def dispute(event: Envelope) -> list[Notice]:
@@ -259,13 +322,19 @@ def dispute(event: Envelope) -> list[Notice]:
         "amount_cents": data.get("amount_cents"),
     }
     if event.type == payments.DISPUTE_OPENED:
-        return [Notice("dispute_opened", "delivery", seller, {**values, "side": "seller"})]
-    kind = "dispute_resolved" if event.type == payments.DISPUTE_RESOLVED else "dispute_message"
+        return [
+            Notice(Kind.DISPUTE_OPENED, Preference.DELIVERY, seller, {**values, "side": "seller"})
+        ]
+    kind = (
+        Kind.DISPUTE_RESOLVED if event.type == payments.DISPUTE_RESOLVED else Kind.DISPUTE_MESSAGE
+    )
     author = data.get("author_id")
     told = [(buyer, "buyer"), (seller, "seller")]
-    if kind == "dispute_message":
+    if kind is Kind.DISPUTE_MESSAGE:
         told = [(user, side) for user, side in told if user != author]
-    return [Notice(kind, "delivery", user, {**values, "side": side}) for user, side in told]
+    return [
+        Notice(kind, Preference.DELIVERY, user, {**values, "side": side}) for user, side in told
+    ]
 
 
 def welcome(event: Envelope) -> list[Notice]:
@@ -277,7 +346,7 @@ def welcome(event: Envelope) -> list[Notice]:
     data = event.data
     roles = [str(role) for role in data.get("roles") or (BIDDER,)]
     values = {"display_name": str(data["display_name"]), "roles": roles}
-    return [Notice("welcome", "account", str(data["user_id"]), values)]
+    return [Notice(Kind.WELCOME, Preference.ACCOUNT, str(data["user_id"]), values)]
 
 
 def report_resolved(event: Envelope) -> list[Notice]:
@@ -294,12 +363,12 @@ def report_resolved(event: Envelope) -> list[Notice]:
     }
     answerable = str(data["answerable_id"])
     notices = [
-        Notice("report_resolved", "account", reporter, values)
+        Notice(Kind.REPORT_RESOLVED, Preference.ACCOUNT, reporter, values)
         for reporter in _unique(data["reporter_ids"])
     ]
     if values["outcome"] == "warn":
         warning = {**values, "note": data.get("note")}
-        notices.append(Notice("report_warning", "account", answerable, warning))
+        notices.append(Notice(Kind.REPORT_WARNING, Preference.ACCOUNT, answerable, warning))
     return notices
 
 
@@ -314,21 +383,20 @@ def by_type(
     return translate
 
 
-# Told whatever the account's preferences say: not a kind a user can switch off
-# (an unlisted notice goes by email only).
-_STANDING = "account_standing"
-
-
 def account_suspended(event: Envelope) -> list[Notice]:
     """``identity.UserSuspended``: the user learns why, and until when."""
     data = event.data
     values = {"reason": str(data["reason"]), "until": data.get("until")}
-    return [Notice("account_suspended", _STANDING, str(data["user_id"]), values)]
+    return [
+        Notice(Kind.ACCOUNT_SUSPENDED, Preference.ACCOUNT_STANDING, str(data["user_id"]), values)
+    ]
 
 
 def account_reinstated(event: Envelope) -> list[Notice]:
     """``identity.UserReinstated``: the user may sign in again."""
-    return [Notice("account_reinstated", _STANDING, str(event.data["user_id"]), {})]
+    return [
+        Notice(Kind.ACCOUNT_REINSTATED, Preference.ACCOUNT_STANDING, str(event.data["user_id"]), {})
+    ]
 
 
 def _order(data: Mapping[str, Any]) -> dict[str, Any]:
