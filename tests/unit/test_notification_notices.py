@@ -9,9 +9,10 @@ import pytest
 from auction_platform.contracts import auctions, payments
 from auction_platform.contracts.events import Envelope
 from auction_platform.core.broker.memory import topic_matches
+from auction_platform.services.identity.domain import NOTICES
 from auction_platform.services.notification import notices
 from auction_platform.services.notification.consumers import SUBSCRIPTIONS
-from auction_platform.services.notification.notices import Notice
+from auction_platform.services.notification.notices import Notice, Preference
 
 ORDER: dict[str, Any] = {
     "order_id": "ord-1",
@@ -287,3 +288,8 @@ def test_feedback_goes_to_the_rated_party_under_its_own_preference() -> None:
         "sam",
     )
     assert (notice.values["comment"], notice.values["rater_role"]) == ("Great seller", "buyer")
+
+
+def test_the_preferences_are_identitys_notices_and_the_accounts_standing() -> None:
+    assert set(Preference) - {Preference.ACCOUNT_STANDING} == set(NOTICES)
+    assert Preference.ACCOUNT_STANDING not in NOTICES  # nobody can switch it off

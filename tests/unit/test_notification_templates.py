@@ -10,6 +10,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from auction_platform.services.notification import formatting
+from auction_platform.services.notification.notices import Kind
 from auction_platform.services.notification.render import Templates
 
 PUBLIC = "https://auctions.example.com/"
@@ -158,6 +159,12 @@ def templates() -> Templates:
 
 def values(kind: str, **overrides: Any) -> dict[str, Any]:
     return {**EXAMPLES[kind], "display_name": "Ann", **overrides}
+
+
+def test_every_kind_of_notice_has_its_templates_and_no_template_is_left_over(
+    templates: Templates,
+) -> None:
+    assert templates.kinds() == sorted(Kind)
 
 
 def test_every_kind_has_an_example_here(templates: Templates) -> None:

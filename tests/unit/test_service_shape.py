@@ -171,6 +171,83 @@ def test_rule_modules_use_the_standard_library_only(path: Path) -> None:
     assert not impure, f"{_relative(path)} is a rule module but imports:\n  " + "\n  ".join(impure)
 
 
+# Statuses and kinds are StrEnums: the modules that decide and query compare against a
+# member (``BookStatus.OPEN``), never against a bare word ("open") a typo would keep
+# compiling. Known exceptions, each with its reason, by module and comparison:
+STATUS_MODULES = (*USE_CASE_MODULES, *RULE_MODULES, "store.py", "*_store.py", "queries.py")
+BARE_WORDS_ALLOWED = {
+    # A refund's status is the payment provider's own word (Stripe's: "succeeded",
+    # "pending", "requires_action", ...), typed ``str`` by the ``PaymentProvider`` port.
+    ("payment/handlers.py", "done.status == 'succeeded'"),
+    ("payment/dispute_handlers.py", "done.status == 'succeeded'"),
+}
+
+
+def _words(node: ast.expr) -> bool:
+    """A string literal, or a tuple, list or set of them."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return bool(node.elts) and all(_words(element) for element in node.elts)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _names_a_status(node: ast.expr) -> bool:
+    source = ast.unparse(node).lower()
+    return "status" in source or "kind" in source
+
+
+def _bare_status_words(tree: ast.AST) -> list[tuple[int, str]]:
+    """``status == "open"``, ``kind in ("a", "b")``, ``c.status.in_(("a",))``: line, source."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_words(o) for o in operands) and any(
+                not _words(o) and _names_a_status(o) for o in operands
+            ):
+                found.append((node.lineno, ast.unparse(node)))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"in_", "not_in", "notin_"}
+            and _names_a_status(node.func.value)
+            and any(_words(argument) for argument in node.args)
+        ):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+@pytest.mark.parametrize("path", _existing(STATUS_MODULES), ids=_relative)
+def test_statuses_and_kinds_are_compared_as_enum_members_not_bare_words(path: Path) -> None:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    bare = [
+        f"line {line}: {source}"
+        for line, source in _bare_status_words(tree)
+        if (_relative(path), source) not in BARE_WORDS_ALLOWED
+    ]
+    assert not bare, (
+        f"{_relative(path)} compares a status or kind with a bare word; use the StrEnum's "
+        "member:\n  " + "\n  ".join(bare)
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'status == "draft"',
+        'rules.get("status") != "closed"',
+        'notice.kind in ("won", "sold")',
+        'books.c.status.in_(("scheduled", "open"))',
+    ],
+)
+def test_the_status_check_catches_a_bare_word(source: str) -> None:
+    assert [text for _, text in _bare_status_words(ast.parse(source))] != []
+
+
+def test_the_status_check_passes_enum_members() -> None:
+    source = "status == LotStatus.DRAFT or books.c.status.in_(KEEPING) or kind is Kind.WON"
+    assert _bare_status_words(ast.parse(source)) == []
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_service_has_the_same_files_or_says_why_not(service: str) -> None:
     folder = SERVICES_DIR / service
