@@ -354,18 +354,23 @@ async def _take_out(
     now: datetime,
 ) -> list[engine.Bid]:
     """Retract the ledger's bid at ``index`` (number ``seq``): the book is replayed
-    without it and ``BidRetracted`` tells its new price and leader. The ledger left."""
+    without it and ``BidRetracted`` tells its new price and leader. The ledger left.
+
+    A sealed book's event tells its count only, as ``BidPlaced`` does: the start
+    price and no leader, whoever leads the bids left.
+    """
     bidder_id = ledger[index].bidder_id
     await store.mark_retracted(tx.conn, state.auction_id, seq, at=now)
     remaining = ledger[:index] + ledger[index + 1 :]
-    state.book = codec.replay_keeping_end(remaining, state.book)
+    book = state.book = codec.replay_keeping_end(remaining, state.book)
+    sealed = book.rules.format.is_sealed
     retracted: contract.BidRetractedData = {
         "auction_id": state.auction_id,
         "bidder_id": bidder_id,
         "seq": seq,
-        "price_cents": state.book.price_cents,
-        "leader_id": state.book.leader_id,
-        "bid_count": state.book.bid_count,
+        "price_cents": book.rules.start_cents if sealed else book.price_cents,
+        "leader_id": None if sealed else book.leader_id,
+        "bid_count": book.bid_count,
     }
     tx.emit(contract.BID_RETRACTED, dict(retracted))
     return remaining
