@@ -57,12 +57,25 @@ async def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+async def settled_layout(page: Page) -> None:
+    """Wait two animation frames: a page just resized is laid out again before it is shot.
+
+    Shot at once, a page resized from phone to desktop width can show the old layout's
+    heights under the new one's widths (a footer over the content, a grid wider than
+    the window): a picture of no page anyone sees.
+    """
+    await page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
+
+
 async def screenshots_at_both_widths(page: Page, name: str) -> list[Path]:
     """Shoot the page at phone width (390) then desktop width (1440), then restore its size."""
     before = page.viewport_size
     paths = []
     for viewport in (PHONE, DESKTOP):
         await page.set_viewport_size(viewport)
+        await settled_layout(page)
         paths.append(await screenshot(page, name))
     if before is not None:
         await page.set_viewport_size(before)
