@@ -57,8 +57,8 @@ async def bidding(tmp_path: Path) -> AsyncIterator[Bidding]:
     await db.dispose()
 
 
-async def _opened(bidding: Bidding, auction_id: str) -> str:
-    """An open book with a Buy It Now price, from START for an hour."""
+async def _opened(bidding: Bidding, auction_id: str, **changes: Any) -> str:
+    """An open book with a Buy It Now price, from START for an hour (unless ``changes``)."""
     rules = {
         "auction_id": auction_id,
         "seller_id": SELLER,
@@ -71,6 +71,7 @@ async def _opened(bidding: Bidding, auction_id: str) -> str:
         "ends_at": (START + LASTS).isoformat(),
         "soft_close": None,
         "increments": [],
+        **changes,
     }
     async with bidding.uow() as tx:
         await handlers.open_book(tx, rules, now=bidding.clock())
@@ -135,3 +136,23 @@ async def test_a_book_closed_by_the_timer_or_cancelled_shows_no_next_bid(
         assert view["status"] == status
         assert view["min_next_bid_cents"] is None
         assert view["buy_now_cents"] is None
+
+
+async def test_a_dutch_book_nobody_accepted_closes_at_the_last_price_of_its_clock(
+    bidding: Bidding,
+) -> None:
+    # 10.00 less 1.00 every 10 minutes down to 6.50: 5.00 would come at the end, the
+    # floor holds it at 6.50 from the fourth tick on.
+    clock = {"floor_cents": 650, "step_cents": 100, "tick_seconds": 600}
+    lot = await _opened(
+        bidding, "dutch", format="dutch", dutch=clock, buy_now_cents=None, start_cents=1_000
+    )
+    moment = bidding.clock
+    assert isinstance(moment, Clock)
+    moment.now = START + timedelta(minutes=25)
+    assert (await queries.book(bidding, lot, viewer_id=None))["price_cents"] == 800
+    moment.now = START + LASTS
+    assert await handlers.close_due_books(bidding) == 1
+    moment.now = START + LASTS + timedelta(days=1)
+    for view in await _views(bidding, lot):
+        assert (view["status"], view["price_cents"], view["dutch"]) == ("closed", 650, None)

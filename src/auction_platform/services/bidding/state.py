@@ -124,7 +124,8 @@ class BookState:
 
         A sealed-bid book shows only its bid count and end until it is over: its price,
         leader and reserve stand at what they were before the first bid. A Dutch book
-        shows its clock, so a reader can compute the price at any later moment.
+        shows its clock, so a reader can compute the price at any later moment; closed
+        unsold, its price is the last its clock showed.
         """
         book = self.book
         rules = book.rules
@@ -136,7 +137,10 @@ class BookState:
         if hidden:
             price, leader, reserve_met = rules.start_cents, None, None
         else:
-            price = engine.current_price(book, now) if is_open else book.price_cents
+            # A Dutch lot's price is its clock's: now while open, where the clock stopped
+            # once closed (at the acceptance, or at the end when nobody accepted).
+            cancelled = self.status is BookStatus.CANCELLED
+            price = book.price_cents if cancelled else engine.current_price(book, now)
             leader = self.pseudonyms.of(self.auction_id, book.leader_id)
             reserve_met = (
                 None
