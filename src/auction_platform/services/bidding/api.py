@@ -371,14 +371,22 @@ def build_routers(ctx: Bidding) -> list[APIRouter]:
 
     @router.get("/bids", responses={200: {"model": answers.BidHistory}})
     async def history(auction_id: AuctionId) -> dict[str, Any]:
-        """The public bid history: price steps and pseudonymous bidders, never maximums."""
+        """The public bid history: price steps and pseudonymous bidders, never maximums.
+
+        A sealed-bid auction's is empty until the close; then it shows every bid with
+        its `amount_cents`. A Dutch lot's is its acceptance.
+        """
         return await queries.history(ctx, auction_id)
 
     @mine.get("", responses={200: {"model": answers.MyLots}})
     async def my_bids(
         user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
     ) -> dict[str, Any]:
-        """The lots you bid on, latest first, with your standing: leading, outbid, won or lost."""
+        """The lots you bid on, latest first, with your standing: leading, outbid, won or lost.
+
+        In an open sealed-bid auction the standing is `sealed` and the price the start
+        price: where a sealed bid ranks is secret until the close.
+        """
         return await queries.bids_of(ctx, user.subject, limit=limit)
 
     return [router, mine]
