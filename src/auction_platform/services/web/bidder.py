@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from auction_platform.contracts.money import InvalidAmount, format_money, parse_amount
+from auction_platform.services.web import formats
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.site import PageRoute, Visit, Web, visit_of
 
@@ -24,10 +25,12 @@ def build_router(web: Web) -> APIRouter:
         page = f"/auctions/{lot_id}"
         book = await visit.api("GET", f"/api/v1/auctions/{lot_id}/book")
         currency = str(book["currency"])
+        sealed = formats.is_sealed(formats.format_of(book))
         try:
             cents = parse_amount(fields.get("max_bid", ""), currency)
         except InvalidAmount as error:
-            return await visit.answer(page, f"Your maximum bid: {error}.", "error")
+            label = "Your bid" if sealed else "Your maximum bid"
+            return await visit.answer(page, f"{label}: {error}.", "error")
         try:
             placed = await visit.api(
                 "POST",
@@ -38,7 +41,19 @@ def build_router(web: Web) -> APIRouter:
         except ApiProblem as problem:
             if problem.status >= 500 or problem.status == 401:
                 raise
-            return await visit.answer(page, _refusal(problem, currency), "error")
+            own = (book.get("you") or {}).get("max_cents")
+            return await visit.answer(page, _refusal(problem, currency, own), "error")
+        if sealed:
+            # Where a sealed bid ranks is secret until the close, its bidder included.
+            bid_text = format_money(cents, currency)
+            return await visit.answer(
+                page,
+                f"Your sealed bid of {bid_text} is in. Nobody sees it until the auction ends; "
+                "you may raise it until then.",
+                "success",
+                book=_public(placed),
+                sealed_bid=bid_text,
+            )
         price = format_money(int(placed["price_cents"]), currency)
         if placed.get("leading"):
             message = (
@@ -67,7 +82,8 @@ def build_router(web: Web) -> APIRouter:
         except ApiProblem as problem:
             if problem.status >= 500 or problem.status == 401:
                 raise
-            return await visit.answer(page, _refusal(problem, ""), "error")
+            refused = await _purchase_refusal(visit, lot_id, problem)
+            return await visit.answer(page, refused, "error")
         price = format_money(int(bought["price_cents"]), str(bought["currency"]))
         return await visit.answer(
             page,
@@ -113,7 +129,7 @@ def build_router(web: Web) -> APIRouter:
         items: list[dict[str, Any]] = mine.get("items", [])
         titles = await _titles(visit, [item["auction_id"] for item in items])
         groups: dict[str, list[dict[str, Any]]] = {
-            "leading": [], "outbid": [], "won": [], "lost": []
+            "leading": [], "sealed": [], "outbid": [], "won": [], "lost": []
         }  # fmt: skip
         for item in items:
             item["title"] = titles.get(item["auction_id"], "A lot")
@@ -145,6 +161,7 @@ def _idempotency(fields: dict[str, str]) -> dict[str, str]:
 
 def _public(book: dict[str, Any]) -> dict[str, Any]:
     keep = (
+        "format",
         "price_cents",
         "bid_count",
         "leader",
@@ -157,11 +174,27 @@ def _public(book: dict[str, Any]) -> dict[str, Any]:
     return {name: book.get(name) for name in keep}
 
 
-def _refusal(problem: ApiProblem, currency: str) -> str:
+async def _purchase_refusal(visit: Visit, lot_id: str, problem: ApiProblem) -> str:
+    """Why a purchase was refused: a Dutch lot another bidder accepted first says so."""
+    if problem.code == "auction_ended":
+        try:
+            book = await visit.api("GET", f"/api/v1/auctions/{lot_id}/book")
+        except ApiProblem:
+            book = {}
+        if formats.format_of(book) == formats.DUTCH and book.get("bid_count"):
+            price = format_money(int(book["price_cents"]), str(book["currency"]))
+            return f"Too late: another bidder accepted the price first and bought it for {price}."
+    return _refusal(problem, "")
+
+
+def _refusal(problem: ApiProblem, currency: str, own_cents: int | None = None) -> str:
     """A refusal of the bidding service in words, with the amount that would do."""
     details = problem.details if isinstance(problem.details, dict) else {}
     minimum = details.get("min_next_bid_cents")
     if problem.code == "below_minimum" and minimum and currency:
         return f"Your bid is too low: bid at least {format_money(int(minimum), currency)}."
+    worded = formats.refusal_words(problem.code, currency=currency, own_cents=own_cents)
+    if worded is not None:
+        return worded
     message = problem.message[:1].upper() + problem.message[1:]
     return message if message.endswith(".") else message + "."

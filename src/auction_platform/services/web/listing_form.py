@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auction_platform.contracts.money import CURRENCIES, InvalidAmount, parse_amount
-from auction_platform.services.web import delivery_form
+from auction_platform.services.web import delivery_form, formats
 from auction_platform.services.web.delivery_form import (
     DeliveryProblem,
     delivery_fields,
@@ -52,6 +52,16 @@ FIELD_OF_CODE = {
     "start_in_past": "starts_at",
     "invalid_time": "starts_at",
     "invalid_soft_close": "soft_close",
+    "unknown_format": "format",
+    "invalid_format": "format",
+    "dutch_clock_not_offered": "format",
+    "buy_now_not_offered": "buy_now_price",
+    "soft_close_not_offered": "soft_close",
+    "reserve_not_offered": "reserve_price",
+    "dutch_clock_required": "dutch_floor",
+    "invalid_dutch_floor": "dutch_floor",
+    "invalid_dutch_step": "dutch_step",
+    "invalid_dutch_tick": "dutch_tick",
     **delivery_form.FIELD_OF_CODE,
 }
 
@@ -67,14 +77,16 @@ class FormProblem(Exception):
 
 
 def blank_fields() -> dict[str, str]:
-    """A new listing form: US dollars, starting now, a week long, with a soft close."""
+    """A new listing form: rising bids in US dollars, starting now, a week long, a soft close."""
     return {
+        "format": formats.ENGLISH,
         "currency": "USD",
         "start": "now",
         "tz_offset": "0",
         "duration": str(DEFAULT_DURATION),
         "soft_close": "on",
         "buyer_arranges": "on",  # the platform's default delivery
+        **formats.tick_fields(None),
     }
 
 
@@ -102,6 +114,18 @@ def lot_fields(lot: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
         "duration": str(duration),
         "soft_close": "on" if lot.get("soft_close") else "",
         **delivery_fields(lot.get("delivery"), currency),
+        **_format_fields(lot, currency),
+    }
+
+
+def _format_fields(lot: Mapping[str, Any], currency: str) -> dict[str, str]:
+    """The form's format fields of a lot: its format, and its Dutch clock if it has one."""
+    clock = lot.get("dutch") or {}
+    return {
+        "format": formats.format_of(lot),
+        "dutch_floor": amount_input(clock.get("floor_cents"), currency),
+        "dutch_step": amount_input(clock.get("step_cents"), currency),
+        **formats.tick_fields(clock.get("tick_seconds")),
     }
 
 
@@ -119,6 +143,10 @@ def listing_terms(
     published); a start time sends the start and the end. Only what the form itself
     can know is checked here (amounts, times); the API judges the rest and its
     refusal is shown on the form.
+
+    Only rising bids (English) have a soft close, which is dropped for the other formats
+    (the box is ticked by default); a Buy It Now price typed for them, or a reserve for a
+    Dutch lot, is refused on its field, since those formats have none.
     """
     currency = fields.get("currency", "").strip().upper()
     if currency not in CURRENCIES:
@@ -133,19 +161,37 @@ def listing_terms(
     if starts_at is not None:
         ends_at = starts_at + timedelta(seconds=duration)
         times = {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
+    start_cents = _amount(fields, "start_price", "Start price", currency)
+    reserve = _amount(fields, "reserve_price", "Reserve price", currency, optional=True)
+    buy_now = _amount(fields, "buy_now_price", "Buy It Now price", currency, optional=True)
+    try:
+        how = formats.format_terms(fields, currency, start_cents or 0)
+    except formats.FormatProblem as problem:
+        raise FormProblem(problem.field, str(problem)) from problem
+    english = how["format"] == formats.ENGLISH
+    if buy_now is not None and not english:
+        raise FormProblem(
+            "buy_now_price",
+            "Buy It Now price: only rising bids offer one. Leave it empty for this format.",
+        )
+    if reserve is not None and how["format"] == formats.DUTCH:
+        raise FormProblem(
+            "reserve_price",
+            "Reserve price: a Dutch auction has none, its lowest price is its floor. "
+            "Leave it empty.",
+        )
     return {
         "title": fields.get("title", "").strip(),
         "description": fields.get("description", "").strip(),
         "category": "-".join(fields.get("category", "").lower().split()),
         "images": [line.strip() for line in fields.get("images", "").splitlines() if line.strip()],
         "currency": currency,
-        "start_cents": _amount(fields, "start_price", "Start price", currency),
-        "reserve_cents": _amount(fields, "reserve_price", "Reserve price", currency, optional=True),
-        "buy_now_cents": _amount(
-            fields, "buy_now_price", "Buy It Now price", currency, optional=True
-        ),
+        "start_cents": start_cents,
+        "reserve_cents": reserve,
+        "buy_now_cents": buy_now,
         **times,
-        "soft_close": dict(SOFT_CLOSE) if fields.get("soft_close") else None,
+        "soft_close": dict(SOFT_CLOSE) if english and fields.get("soft_close") else None,
+        **how,
         **({"delivery": delivery} if delivery is not None else {}),
     }
 
@@ -157,7 +203,9 @@ def changed_terms(terms: Mapping[str, Any], lot: Mapping[str, Any]) -> dict[str,
     the API with its own soft-close numbers keeps them when its title is edited.
     "Start now" on a lot with a start time asks it to start when published (a
     listed lot: now), with its duration. An open lot keeps its start (the API
-    refuses to move it): only its length, and so its end, may change.
+    refuses to move it): only its length, and so its end, may change. A lot from
+    before formats existed is an English one; a Dutch clock counts as unchanged when
+    its numbers are the same.
     """
     started = lot.get("status") == "open"
     changes: dict[str, Any] = {}
@@ -176,6 +224,12 @@ def changed_terms(terms: Mapping[str, Any], lot: Mapping[str, Any]) -> dict[str,
                 changes[name] = value
         elif name == "soft_close":
             if (value is None) != (lot.get("soft_close") is None):
+                changes[name] = value
+        elif name == "format":
+            if value != formats.format_of(lot):
+                changes[name] = value
+        elif name == "dutch":
+            if not formats.same_clock(value, lot.get("dutch")):
                 changes[name] = value
         elif value != lot.get(name):
             changes[name] = value

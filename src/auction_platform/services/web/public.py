@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from auction_platform.services.web import feedback
+from auction_platform.services.web import feedback, formats
 from auction_platform.services.web.categories import category_tree, facet_choices, trail
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
@@ -110,6 +111,7 @@ def build_router(web: Web) -> APIRouter:
                 "lot.html",
                 auction=auction,
                 book=book,
+                **_format_context(auction, book, visit.web.clock()),
                 history=list(reversed((history or {}).get("bids", []))),
                 seller=seller,
                 standing=standing,
@@ -128,9 +130,13 @@ def build_router(web: Web) -> APIRouter:
         """The bid history's rows alone: the lot page's script swaps them in as bids arrive."""
         visit = await visit_of(request, web)
         history = await visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")
-        currency = str(query(request).get("currency", "USD"))[:3]
+        asked = query(request)
+        currency = str(asked.get("currency", "USD"))[:3]
         return visit.render(
-            "_history.html", history=list(reversed(history["bids"])), currency=currency
+            "_history.html",
+            history=list(reversed(history["bids"])),
+            currency=currency,
+            sealed_open=asked.get("sealed") == "1",
         )
 
     @router.get("/signup")
@@ -246,6 +252,34 @@ def build_router(web: Web) -> APIRouter:
         return problem_page(visit, 404, "There is no page at this address.")
 
     return router
+
+
+def _format_context(
+    auction: dict[str, Any], book: dict[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """How the lot is sold, for its page: the format, and an open Dutch lot's clock and price.
+
+    The book names the format (the listing too, once it says it); an open Dutch lot's
+    price is the book's, read a moment ago, or the clock's now when it has no book yet.
+    """
+    fmt = formats.format_of(book if book and book.get("format") else auction)
+    status = (book or {}).get("status") or auction["status"]
+    clock = formats.clock_of(auction, book) if fmt == formats.DUTCH and status == "open" else None
+    price = next_drop = None
+    if clock is not None:
+        if book and book.get("dutch"):
+            price, next_drop = book["price_cents"], clock.get("next_drop_at")
+        else:
+            price = formats.price_at(clock, now)
+            drop = formats.next_drop_at(clock, now)
+            next_drop = drop.isoformat() if drop is not None else None
+    return {
+        "fmt": fmt,
+        "sealed": formats.is_sealed(fmt),
+        "clock": clock,
+        "dutch_price": price,
+        "next_drop": next_drop,
+    }
 
 
 def _number(text: str | None) -> int | None:

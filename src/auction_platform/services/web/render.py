@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
 from auction_platform.contracts.countries import country_name
 from auction_platform.contracts.money import format_money, minor_units
+from auction_platform.services.web import formats
 
 STATUS_LABELS = {
     "draft": "Draft",
@@ -83,6 +84,16 @@ def build_templates() -> Environment:
         moment=moment,
     )
     env.globals.update(
-        status_labels=STATUS_LABELS, duration_text=duration_text, country_name=country_name
+        status_labels=STATUS_LABELS,
+        duration_text=duration_text,
+        country_name=country_name,
+        format_of=formats.format_of,
+        format_choices=formats.CHOICES,
+        format_names=formats.NAMES,
+        format_labels=formats.LABELS,
+        sealed_formats=formats.SEALED,
+        clock_text=formats.clock_text,
+        every_text=formats.every_text,
+        sealed_count=formats.sealed_count,
     )
     return env

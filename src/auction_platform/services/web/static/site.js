@@ -48,6 +48,7 @@
   }
 
   function tick() {
+    dutchTick();
     document.querySelectorAll("[data-ends-at]").forEach(function (el) {
       var end = Date.parse(el.getAttribute("data-ends-at"));
       if (isNaN(end)) return;
@@ -64,6 +65,39 @@
   }
 
   var lot = document.querySelector("[data-live-auction]");
+  var format = lot ? lot.getAttribute("data-format") || "english" : "english";
+  var sealed = format === "sealed_first_price" || format === "sealed_second_price";
+  function sealedCount(count) {
+    if (!count) return "No sealed bids yet";
+    return count + " sealed bid" + (count === 1 ? "" : "s");
+  }
+
+  // A Dutch lot's price falls by a step at each tick, down to its floor: computed here
+  // from its clock and the server's time, as the server computes it, so it falls on
+  // screen without asking again. The clock stops at the end, and when the lot is sold.
+  function dutchNumber(name) { return Number(lot.getAttribute("data-dutch-" + name)); }
+  function dutchTick() {
+    if (!lot || !lot.hasAttribute("data-dutch-start") || lot.getAttribute("data-status") !== "open") return;
+    var startsAt = Date.parse(lot.getAttribute("data-dutch-starts-at"));
+    var until = Date.parse(lot.getAttribute("data-dutch-until"));
+    var tickMs = dutchNumber("tick") * 1000;
+    if (isNaN(startsAt) || !(tickMs > 0)) return;
+    var at = isNaN(until) ? now() : Math.min(now(), until);
+    var ticks = Math.max(0, Math.floor((at - startsAt) / tickMs));
+    var floor = dutchNumber("floor");
+    var price = Math.max(floor, dutchNumber("start") - ticks * dutchNumber("step"));
+    var currency = lot.getAttribute("data-currency");
+    ["current-price", "dutch-buy-price"].forEach(function (name) {
+      var el = field(name);
+      if (el) el.textContent = money(price, currency);
+    });
+    var next = field("next-drop");
+    if (!next) return;
+    var drop = startsAt + (ticks + 1) * tickMs;
+    if (price <= floor) next.textContent = "None: it is at its lowest price";
+    else if (!isNaN(until) && drop >= until) next.textContent = "None before the end";
+    else next.textContent = "in " + duration(drop - now());
+  }
   // Books are ordered by their version, which every change bumps (a retraction or a
   // close too); a book without one (an older server) by its ledger sequence.
   var lastVersion = lot ? Number(lot.getAttribute("data-version")) || 0 : 0;
@@ -78,7 +112,34 @@
     if (book.server_time) setSkew(book.server_time);
     var currency = lot.getAttribute("data-currency");
     var set = function (name, text) { var el = field(name); if (el) el.textContent = text; };
-    if (book.price_cents !== undefined) set("current-price", money(book.price_cents, currency));
+    var wasOpen = lot.getAttribute("data-status") === "open";
+    if (book.status) lot.setAttribute("data-status", book.status);
+    if (sealed) {
+      // Until the close a sealed lot shows its count and time left, never a price.
+      if (book.bid_count !== undefined) set("sealed-count", sealedCount(book.bid_count));
+      var ends = field("time-left");
+      if (ends && book.ends_at && book.status === "open") ends.setAttribute("data-ends-at", book.ends_at);
+      if (book.status && book.status !== "open") {
+        lot.querySelectorAll(".bidbox").forEach(function (el) { el.hidden = true; });
+        set("status", book.status === "closed" ? "Ended" : "Cancelled");
+        // The bids are revealed at the close: the page shows them, and who won.
+        if (wasOpen) setTimeout(function () { location.reload(); }, 800);
+      }
+      tick();
+      return;
+    }
+    if (book.dutch) {
+      lot.setAttribute("data-dutch-starts-at", book.dutch.starts_at);
+      lot.setAttribute("data-dutch-tick", book.dutch.tick_seconds);
+      lot.setAttribute("data-dutch-until", book.ends_at);
+    } else if (book.price_cents !== undefined) {
+      // (An open Dutch lot's price is its clock's, shown by dutchTick.)
+      set("current-price", money(book.price_cents, currency));
+    }
+    if (lot.hasAttribute("data-dutch-start") && book.status && book.status !== "open") {
+      set("next-drop", "—");
+      set("current-price", money(book.price_cents, currency));
+    }
     if (book.bid_count !== undefined) set("bid-count", String(book.bid_count));
     if (book.leader !== undefined) set("leader", book.leader || "No bids yet");
     if (book.min_next_bid_cents) {
@@ -106,6 +167,20 @@
       }
     }
     tick();
+  }
+
+  // A sealed bid placed: the page shows it (to its bidder alone), and the form raises it.
+  function showSealedBid(form, text) {
+    var mine = field("your-sealed-bid");
+    if (mine) {
+      mine.hidden = false;
+      var amount = mine.querySelector("strong");
+      if (amount) amount.textContent = text;
+    }
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.textContent = "Raise your bid";
+    var input = document.getElementById("max-bid");
+    if (input) input.value = "";
   }
 
   var historyTimer = null;
@@ -169,10 +244,15 @@
       if (!data) return;
       show(box, data.message, data.kind);
       if (data.book) apply(data.book);
+      if (data.sealed_bid) showSealedBid(form, data.sealed_bid);
+      // An answer came back, so the request was decided (a refusal too, which is kept
+      // under its key): the next one is a new request. Only a request that got no
+      // answer is sent again with the same key.
       var key = form.querySelector('[name="idempotency_key"]');
-      if (key && data.kind !== "error") key.value = newKey();
+      if (key) key.value = newKey();
       var input = document.getElementById("max-bid");
       if (input && data.kind !== "error") delete input.dataset.touched;
+      dutchTick();
     }).catch(function () {
       show(box, "The bid could not be sent. Check your connection and try again.", "error");
     }).finally(function () {
@@ -192,6 +272,24 @@
   document.addEventListener("error", function (event) { placeholder(event.target); }, true);
   document.querySelectorAll(".card img, .gallery img").forEach(function (img) {
     if (img.complete && img.naturalWidth === 0) placeholder(img); // failed before this ran
+  });
+
+  // The listing form: the fields of the format chosen show, the others hide and are not
+  // sent (a soft close is for rising bids only, a clock for a Dutch auction only).
+  // Without this script every field shows, with a hint saying which format it is for.
+  function showFormat(form) {
+    var chosen = form.querySelector('input[name="format"]:checked');
+    if (!chosen) return;
+    form.querySelectorAll("[data-format-hint]").forEach(function (el) { el.hidden = true; });
+    form.querySelectorAll("[data-for-formats]").forEach(function (el) {
+      var applies = el.getAttribute("data-for-formats").split(" ").indexOf(chosen.value) >= 0;
+      el.hidden = !applies;
+      el.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = !applies; });
+    });
+  }
+  document.querySelectorAll("form.sell-form").forEach(showFormat);
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "format" && event.target.form) showFormat(event.target.form);
   });
 
   localTimes(document);
