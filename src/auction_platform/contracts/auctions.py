@@ -77,7 +77,7 @@ DEFAULT_DELIVERY: DeliveryData = {"shipping": [], "buyer_arranges": True, "picku
 # --- auction service ---------------------------------------------------------
 
 # draft -> scheduled (listed); data: AuctionRulesData, the category and ``delivery``
-# (DeliveryData)
+# (DeliveryData); a lot published with its timed sale adds ``sale_id`` and ``lot_number``
 AUCTION_PUBLISHED = "AuctionPublished"
 # a listed lot's terms changed: before it opened, or while open until its first bid
 # (the bid book took the new rules first); data as AuctionPublished

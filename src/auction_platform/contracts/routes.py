@@ -44,7 +44,7 @@ ROUTES: tuple[Route, ...] = (
     _route(r"^/api/v1/users/[^/]+/feedback$", "payment"),
     _route(r"^/api/v1/(auth|users)(/|$)", "identity"),
     _route(r"^/\.well-known/jwks\.json$", "identity"),
-    _route(r"^/api/v1/(auctions|categories|photos|watchlist|reports)(/|$)", "auction"),
+    _route(r"^/api/v1/(auctions|categories|photos|watchlist|reports|sales)(/|$)", "auction"),
     _route(r"^/api/v1/payments/webhooks/", "payment", timeout=20, limited=False),
     _route(r"^/api/v1/(payments|orders|offers|payouts|disputes)(/|$)", "payment", timeout=20),
     _route(r"^/api/v1/(analytics|search)(/|$)", "analytics", timeout=15),

@@ -116,6 +116,9 @@ class LotSummary(_Answer):
     created_at: datetime
     updated_at: datetime
     relisted_from: str | None = Field(description="The lot this one lists again.")
+    sale_id: str | None = Field(
+        default=None, description="The timed sale it is sold in (`/api/v1/sales/{id}`)."
+    )
     reserve_cents: Cents | None = Field(default=None, description="Seller and admins only.")
     leader_id: str | None = Field(default=None, description="Seller and admins only.")
     winner_id: str | None = Field(default=None, description="Seller and admins only.")

@@ -569,7 +569,12 @@ def build_router(ctx: Auctions) -> APIRouter:
         responses={
             200: {"model": answers.LotAnswer},
             **answers.NOT_YOURS,
-            409: {"description": "Only a draft is published (`not_draft`)."},
+            409: {
+                "description": (
+                    "Only a draft is published (`not_draft`); a lot in a timed sale is "
+                    "published with its sale (`in_sale`)."
+                )
+            },
         },
     )
     async def publish(lot_id: LotId, user: CurrentUser) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class Lot:
     closed_at: datetime | None = None
     relisted_from: str | None = None  # the unsold lot this one lists again
     relisted_as: str | None = None  # the lot that lists this unsold one again
+    sale_id: str | None = None  # the timed sale the lot is sold in (``sales``)
 
 
 def new_lot(

@@ -225,6 +225,8 @@ async def publish_lot(command: PublishLot, *, ctx: Auctions) -> Lot:
     now = ctx.clock()
     async with ctx.uow() as tx:
         lot = _own(await store.lot_by_id(tx.conn, command.lot_id, for_update=True), command.by)
+        if lot.sale_id is not None and lot.status is Status.DRAFT:
+            raise NotAllowed("in_sale", "the lot is in a timed sale: it is published with the sale")
         lot = domain.publish(lot, limits=ctx.limits, now=now)
         await store.save_lot(tx.conn, lot)
         lot = await _list(tx, lot, ctx=ctx, now=now)

@@ -15,6 +15,7 @@ from auction_platform.services.auction import (
     photo_api,
     privacy_api,
     report_api,
+    sale_api,
     scheduler,
     store,
 )
@@ -72,6 +73,7 @@ DEFINITION = ServiceDefinition[Auctions](
         photo_api.build_router(runtime.context, runtime.context.photos),
         privacy_api.build_router(runtime.context),
         report_api.build_router(runtime.context),
+        sale_api.build_router(runtime.context),
     ],
     consumers=lambda runtime: consumers.every(runtime.context),
     background=_background,

@@ -80,6 +80,8 @@ lots = Table(
     # How the lot is sold (``listing.Format``), and a Dutch lot's clock (``DutchClockData``).
     Column("format", String(24), nullable=False, server_default=Format.ENGLISH.value),
     Column("dutch", JSON, nullable=True),
+    # The timed sale the lot is sold in (``sale_store``: its number there).
+    Column("sale_id", String(32), nullable=True),
     Index("ix_auction_lots_status_ends", "status", "ends_at", "id"),
     Index("ix_auction_lots_status_price", "status", "current_price_cents", "id"),
     Index("ix_auction_lots_status_created", "status", "created_at", "id"),
@@ -169,6 +171,7 @@ def _columns(lot: Lot) -> dict[str, Any]:
         "delivery": delivery.dumps(terms.delivery),
         "format": terms.format.value,
         "dutch": _dutch_data(terms.dutch),
+        "sale_id": lot.sale_id,
     }
 
 
@@ -242,6 +245,7 @@ def lot_from_row(row: Any) -> Lot:
         closed_at=maybe_utc(row.closed_at),
         relisted_from=row.relisted_from,
         relisted_as=row.relisted_as,
+        sale_id=row.sale_id,
     )
 
 

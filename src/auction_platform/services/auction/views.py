@@ -103,6 +103,7 @@ def document(lot: Lot) -> dict[str, Any]:
         "created_at": lot.created_at.isoformat(),
         "updated_at": lot.updated_at.isoformat(),
         "relisted_from": lot.relisted_from,
+        "sale_id": lot.sale_id,
         "delivery": delivery.to_data(terms.delivery),
     }
     private = {
