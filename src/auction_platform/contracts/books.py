@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Cents = Annotated[int, Field(ge=0)]
 
 
-class DutchClock(BaseModel):
+class BookClock(BaseModel):
     """A Dutch lot's falling price: from `start_cents` at `starts_at`, less `step_cents` at
     each tick of `tick_seconds`, never below `floor_cents`. The price at a moment is
     computed from these, so a page can show it falling without asking again."""
@@ -42,7 +42,6 @@ class PublicBook(BaseModel):
         description="Where the auction is; `closed` and `cancelled` are final."
     )
     format: Literal["english", "sealed_first_price", "sealed_second_price", "dutch"] = Field(
-        default="english",
         description=(
             "How the lot is sold. In the sealed-bid formats the price, leader and "
             "reserve stay as before the first bid until the close."
@@ -72,8 +71,8 @@ class PublicBook(BaseModel):
     ends_at: datetime = Field(
         description="When bidding ends (it moves with an anti-sniping extension)."
     )
-    dutch: DutchClock | None = Field(
-        default=None, description="An open Dutch lot's clock; null in other formats."
+    dutch: BookClock | None = Field(
+        description="An open Dutch lot's clock; null in other formats and once it is over."
     )
     seq: Cents = Field(
         description=(

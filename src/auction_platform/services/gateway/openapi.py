@@ -155,8 +155,13 @@ def _feed_path() -> dict[str, Any]:
     }
 
 
-# The feed's message, as the bidding service documents its books.
-BOOK: dict[str, Any] = PublicBook.model_json_schema()
+def _book_schemas() -> dict[str, dict[str, Any]]:
+    """The feed's message, as the bidding service documents its books, and what it refers to."""
+    book = PublicBook.model_json_schema(ref_template=_SCHEMA_REF + "{model}")
+    return {**book.pop("$defs", {}), BOOK_SCHEMA: book}
+
+
+BOOK_SCHEMAS = _book_schemas()
 
 
 # -- merging --------------------------------------------------------------------------
@@ -287,7 +292,7 @@ def merge(documents: Mapping[str, dict[str, Any]], missing: Sequence[str] = ()) 
                 renamed["title"] = renames[name]  # what Swagger UI shows
             schemas.setdefault(renames.get(name, name), renamed)
     paths[FEED_PATH] = _feed_path()
-    schemas[BOOK_SCHEMA] = BOOK
+    schemas.update(BOOK_SCHEMAS)
     used = _reachable(paths, schemas)
     kept = {name: schemas[name] for name in sorted(schemas) if name in used}
     tags_used = {tag for item in paths.values() for op in _operations(item) for tag in op["tags"]}
