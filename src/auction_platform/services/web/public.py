@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from auction_platform.services.web import feedback, formats
+from auction_platform.services.web import feedback, formats, sales_pages
 from auction_platform.services.web.categories import category_tree, facet_choices, trail
 from auction_platform.services.web.client import ApiProblem
 from auction_platform.services.web.sessions import COOKIE, new_session
@@ -98,13 +98,14 @@ def build_router(web: Web) -> APIRouter:
         async def render() -> tuple[int, str]:
             detail = await visit.api("GET", f"/api/v1/auctions/{lot_id}")
             auction = detail["auction"]
-            book, history, seller, standing, watching, tree = await asyncio.gather(
+            book, history, seller, standing, watching, tree, sale = await asyncio.gather(
                 _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/book")),
                 _optional(visit.api("GET", f"/api/v1/auctions/{lot_id}/bids")),
                 _optional(visit.api("GET", f"/api/v1/users/{auction['seller_id']}/profile")),
                 feedback.standing(visit, auction["seller_id"]),
                 _watching(visit, lot_id),
                 category_tree(visit, include_retired=True),
+                sales_pages.sale_link(visit, auction),
             )
             session = visit.session
             page = visit.html(
@@ -117,6 +118,7 @@ def build_router(web: Web) -> APIRouter:
                 standing=standing,
                 watching=watching,
                 category_trail=trail(tree, auction["category"]),
+                sale=sale,
                 mine=session is not None and session.user_id == auction["seller_id"],
                 idempotency_key=f"web-{visit.visitor[:12]}-{time.time_ns()}",
                 outcome=outcome,

@@ -53,6 +53,15 @@ def utc_text(value: Any) -> str:
     return f"{found.day} {found:%b %Y, %H:%M} UTC"
 
 
+def utc_seconds(value: Any) -> str:
+    """``3 Dec 2026, 14:05:30 UTC``: a moment to the second (a timed sale's lots)."""
+    found = moment(value)
+    if found is None:
+        return "—"
+    found = found.astimezone(UTC)
+    return f"{found.day} {found:%b %Y, %H:%M:%S} UTC"
+
+
 def duration_text(seconds: float) -> str:
     """``2d 4h``, ``3h 12m``, ``4m 05s``, ``12s``: time left, as an auction page counts it."""
     left = max(0, int(seconds))
@@ -81,6 +90,7 @@ def build_templates() -> Environment:
         money=money,
         amount_input=amount_input,
         utc_text=utc_text,
+        utc_seconds=utc_seconds,
         moment=moment,
     )
     env.globals.update(

@@ -27,6 +27,7 @@ from auction_platform.services.web import (
     public,
     relisting,
     report_forms,
+    sales_pages,
     seller,
 )
 from auction_platform.services.web.assets import Assets
@@ -84,6 +85,7 @@ def _routers(runtime: ServiceRuntime[Web]) -> Sequence[APIRouter]:
         admin_audit.build_router(web),
         report_forms.build_router(web),
         payouts.build_router(web),
+        sales_pages.build_router(web),
         public.build_router(web),
     ]
 

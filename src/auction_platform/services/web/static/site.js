@@ -41,9 +41,12 @@
 
   function localTimes(root) {
     var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    // Lots of a timed sale may close seconds apart: their times show the seconds.
+    var precise = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
     root.querySelectorAll("time[data-local]").forEach(function (el) {
       var t = Date.parse(el.getAttribute("datetime"));
-      if (!isNaN(t)) el.textContent = format.format(new Date(t));
+      var shown = el.getAttribute("data-local") === "seconds" ? precise : format;
+      if (!isNaN(t)) el.textContent = shown.format(new Date(t));
     });
   }
 
@@ -301,5 +304,20 @@
     setTimeout(function () { location.reload(); }, Math.max(1000, opens - now() + 1500));
   } else if (lot && window.WebSocket) {
     connect(1000);
+  }
+
+  // A timed sale's page: shown again when its lots open and when the lot that closes next
+  // has ended, so the mark moves on (late bids may have moved that end: the new one counts).
+  var timedSale = document.querySelector("[data-timed-sale]");
+  if (timedSale) {
+    var moments = ["data-opens-at", "data-next-close"].map(function (name) {
+      return Date.parse(timedSale.getAttribute(name) || "");
+    }).filter(function (t) { return !isNaN(t); });
+    if (moments.length) {
+      var wait = Math.min.apply(null, moments) - now() + 2000;
+      // At most a day ahead (a longer timer would fire at once); a close the book has not
+      // recorded yet is looked at again every few seconds.
+      setTimeout(function () { location.reload(); }, Math.min(Math.max(5000, wait), 86400000));
+    }
   }
 })();

@@ -1,0 +1,136 @@
+"""The timed-sale form: its fields, and the sale the API is sent from them.
+
+Pure: what a seller typed in, the API's body (or the field at fault) out. Times are
+typed in UTC, to the second (the page says what time it is in UTC), as on the
+listing form; the interval between two lots' ends in seconds or minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from auction_platform.services.web.render import moment
+
+# The API's bounds (``services.auction.sales.INTERVAL_SECONDS``), said in the form's help.
+INTERVAL_SECONDS = (10, 3_600)
+UNITS = {"seconds": 1, "minutes": 60}
+# The form field an API refusal is about, so the page can mark it.
+FIELD_OF_CODE = {
+    "invalid_title": "title",
+    "invalid_description": "description",
+    "invalid_interval": "interval",
+    "first_close_too_soon": "first_close_at",
+    "sale_too_long": "first_close_at",
+    "invalid_time": "first_close_at",
+    "start_in_past": "starts_at",
+}
+
+
+class SaleFormProblem(Exception):
+    """A field of the sale form that is not right; nothing was sent to the API."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.details = None
+
+
+def blank_fields(*, now: datetime) -> dict[str, str]:
+    """A new sale's form: the first lot closing in a day, a minute between lots, start now."""
+    first = (now + timedelta(days=1)).astimezone(UTC).replace(second=0, microsecond=0)
+    return {
+        "title": "",
+        "description": "",
+        "first_close_at": _typed(first),
+        "interval": "1",
+        "unit": "minutes",
+        "start": "now",
+        "starts_at": "",
+    }
+
+
+def sale_fields(sale: Mapping[str, Any]) -> dict[str, str]:
+    """A draft sale's form, as the API has it."""
+    seconds = int(sale["interval_seconds"])
+    minutes = seconds % 60 == 0
+    starts = moment(sale.get("starts_at"))
+    first = moment(sale["first_close_at"])
+    assert first is not None  # a sale always has its first close
+    return {
+        "title": str(sale["title"]),
+        "description": str(sale.get("description") or ""),
+        "first_close_at": _typed(first),
+        "interval": str(seconds // 60 if minutes else seconds),
+        "unit": "minutes" if minutes else "seconds",
+        "start": "at" if starts is not None else "now",
+        "starts_at": _typed(starts) if starts is not None else "",
+    }
+
+
+def sale_body(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The API's body of a sale from its form (``SaleFormProblem`` names a bad field)."""
+    title = fields.get("title", "").strip()
+    if not title:
+        raise SaleFormProblem("title", "Title: name the sale, e.g. “The Hartley estate”.")
+    return {
+        "title": title,
+        "description": fields.get("description", "").strip(),
+        "first_close_at": _moment(fields, "first_close_at", "First lot closes").isoformat(),
+        "interval_seconds": _interval(fields),
+        "starts_at": (
+            _moment(fields, "starts_at", "Start time").isoformat()
+            if fields.get("start", "now") == "at"
+            else None
+        ),
+    }
+
+
+def changed(body: Mapping[str, Any], sale: Mapping[str, Any]) -> dict[str, Any]:
+    """What of ``body`` differs from the draft ``sale`` (``PATCH`` sends only that)."""
+    changes: dict[str, Any] = {}
+    for name in ("title", "description", "interval_seconds"):
+        if body[name] != sale.get(name):
+            changes[name] = body[name]
+    for name in ("first_close_at", "starts_at"):
+        if moment(body[name]) != moment(sale.get(name)):
+            changes[name] = body[name]
+    return changes
+
+
+def _moment(fields: Mapping[str, str], name: str, label: str) -> datetime:
+    text = fields.get(name, "").strip()
+    try:
+        typed = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise SaleFormProblem(name, f"{label}: choose a date and a time (UTC).") from error
+    return typed.replace(tzinfo=UTC) if typed.tzinfo is None else typed.astimezone(UTC)
+
+
+def _interval(fields: Mapping[str, str]) -> int:
+    text, unit = fields.get("interval", "").strip(), fields.get("unit", "seconds")
+    low, high = INTERVAL_SECONDS
+    message = f"Time between lots: {low} seconds to {high // 60} minutes."
+    if not text.isdigit() or len(text) > 6 or unit not in UNITS:
+        raise SaleFormProblem("interval", message)
+    seconds = int(text) * UNITS[unit]
+    if not low <= seconds <= high:
+        raise SaleFormProblem("interval", message)
+    return seconds
+
+
+def _typed(found: datetime) -> str:
+    """A moment as a ``datetime-local`` field shows it: UTC, to the second when it has some."""
+    utc = found.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}" if utc.second else f"{utc:%Y-%m-%dT%H:%M}"
+
+
+def interval_text(seconds: int) -> str:
+    """``one a minute``, ``one every 30 seconds``, ``one every 2 minutes``."""
+    if seconds == 60:
+        return "one a minute"
+    if seconds % 60 == 0:
+        return f"one every {seconds // 60} minutes"
+    return f"one every {seconds} seconds"
