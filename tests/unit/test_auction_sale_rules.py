@@ -190,6 +190,23 @@ def test_a_lot_that_would_close_after_the_longest_run_is_refused() -> None:
     assert refused.value.code == "sale_too_long"
 
 
+def test_a_first_close_past_the_longest_run_is_refused_even_before_any_lot() -> None:
+    with pytest.raises(Invalid) as refused:
+        sale(first_close_at=NOW + timedelta(days=30, seconds=1))
+    assert refused.value.code == "sale_too_long"
+
+
+def test_times_at_the_end_of_the_calendar_are_refused_not_failed() -> None:
+    end = datetime.max.replace(tzinfo=UTC)
+    with pytest.raises(Invalid) as refused:
+        sale(first_close_at=datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))))
+    assert refused.value.code == "invalid_time"
+    late = replace(with_lots(1), starts_at=end - timedelta(hours=1), first_close_at=end)
+    with pytest.raises(Invalid) as refused:
+        sales.add_lot(late, lot("lot2"), limits=LIMITS, now=NOW)
+    assert refused.value.code == "sale_too_long"
+
+
 def test_a_lot_taken_out_lets_the_next_ones_move_up() -> None:
     made = sales.remove_lot(with_lots(3), "lot2", now=NOW)
     assert made.lot_ids == ("lot1", "lot3")

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from auction_platform.core.auth import CurrentUser, OptionalPrincipal, Seller
 from auction_platform.core.failures import Invalid
-from auction_platform.core.inputs import ResourceId
+from auction_platform.core.inputs import ID_PATTERN, ResourceId
 from auction_platform.services.auction import sale_handlers
 from auction_platform.services.auction.answers import SERVER_TIME, Format
 from auction_platform.services.auction.api import Description, Title, caller
@@ -39,6 +39,8 @@ from auction_platform.services.auction.sales import (
 
 SaleId = ResourceId
 LotId = ResourceId
+# A lot named in a body (a path's id has the same rule).
+LotRef = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 # The interval as the rules check it: outside it, 422 ``invalid_interval``.
 Interval = Annotated[
     StrictInt,
@@ -108,7 +110,7 @@ class SaleChange(_Strict):
 class LotToAdd(_Strict):
     """One of your draft lots, last in the sale unless `lot_number` places it."""
 
-    auction_id: LotId
+    auction_id: LotRef
     lot_number: LotNumber | None = None
 
 

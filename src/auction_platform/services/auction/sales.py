@@ -191,13 +191,19 @@ def check_times(sale: Sale, *, limits: Limits, now: datetime) -> None:
             "first_close_too_soon",
             f"the first lot must close at least {shortest} seconds after the sale starts",
         )
-    last = sale.last_close_at
+    too_long = InvalidSale(
+        "sale_too_long",
+        f"the last lot would close after {limits.max_duration.days} days, the longest "
+        "a lot may run: close the first one sooner, shorten the interval or take lots out",
+    )
+    if sale.first_close_at - start > limits.max_duration:
+        raise too_long
+    try:
+        last = sale.last_close_at
+    except OverflowError:  # past the calendar's end: far too long in any case
+        raise too_long from None
     if last is not None and last - start > limits.max_duration:
-        raise InvalidSale(
-            "sale_too_long",
-            f"the last lot would close after {limits.max_duration.days} days, the longest "
-            "a lot may run: close the first one sooner, shorten the interval or take lots out",
-        )
+        raise too_long
 
 
 def check_draft(sale: Sale) -> None:
@@ -327,4 +333,7 @@ def visible_to(sale: Sale, *, viewer_id: str | None, admin: bool) -> bool:
 def _utc(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidSale("invalid_time", f"{name} needs a time zone (e.g. 'Z')")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidSale("invalid_time", f"{name} is past the end of the calendar") from None
