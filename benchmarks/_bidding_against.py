@@ -49,7 +49,13 @@ def side_by_side(
     child = start_bidding({"PYTHONPATH": str(source)})
     try:
         previous = Target(
-            child.url, child.process.pid, current.tokens, current.books, current.loop, workdir
+            child.url,
+            child.process.pid,
+            current.tokens,
+            current.books,
+            current.loop,
+            workdir,
+            bid_field=args.against_field,
         )
         for target, who in ((current, "now"), (previous, "ref")):
             kinds = ("hot", "spread")

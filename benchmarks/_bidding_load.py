@@ -79,8 +79,13 @@ def run_wrk(
     seconds: float,
     tokens: Path,
     auctions: Path | None,
+    bid_field: str = "max_amount_cents",
 ) -> Load:
-    """Run wrk with one thread per connection; no bid is in flight when it returns."""
+    """Run wrk with one thread per connection; no bid is in flight when it returns.
+
+    ``bid_field`` names a bid's maximum in its body (``max_amount`` for revisions
+    older than the ``*_cents`` name).
+    """
     origin = time.clock_gettime(time.CLOCK_MONOTONIC)
     mode = "noop" if auctions is None else "bid"
     command = [
@@ -100,6 +105,7 @@ def run_wrk(
         str(connections),
         str(tokens),
         str(auctions or "-"),
+        bid_field,
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None

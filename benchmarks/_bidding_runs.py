@@ -46,6 +46,7 @@ class Target:
     workdir: Path
     auctions: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    bid_field: str = "max_amount_cents"  # what the serving revision calls a bid's maximum
 
     def open_books(self, keys: list[str]) -> None:
         """For each key (``hot-...`` or ``spread-...``): one book, or 1,000."""
@@ -65,6 +66,7 @@ class Target:
             seconds=seconds,
             tokens=self.tokens,
             auctions=None if key is None else self.files[key],
+            bid_field=self.bid_field,
         )
         cpu = cpu_seconds(self.pid) - before
         busy_after, total_after = host_jiffies()

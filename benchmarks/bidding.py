@@ -114,6 +114,12 @@ def _arguments() -> argparse.Namespace:
         help="also run bidding from git revision REF beside this tree's, alternating",
     )
     parser.add_argument(
+        "--against-field",
+        default="max_amount_cents",
+        metavar="NAME",
+        help="what REF calls a bid's maximum in its body (max_amount before the *_cents name)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="then record bidding with py-spy on the no-op, one and 1,000 auctions (largest count)",

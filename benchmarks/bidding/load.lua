@@ -63,6 +63,7 @@ function init(args)
   )
   local tokens = read_lines(args[5])
   auctions = args[6] == "-" and {} or read_lines(args[6])
+  bid_field = args[7] or "max_amount_cents"
   headers = {
     ["Authorization"] = "Bearer " .. tokens[id % #tokens + 1],
     ["Content-Type"] = "application/json",
@@ -83,7 +84,7 @@ function request()
     -- two connections seldom bid on one book at once, and each book sees several bidders.
     local first = math.floor(id * #auctions / thread_count)
     path = "/api/v1/auctions/" .. auctions[(first + sent) % #auctions + 1] .. "/bids"
-    field = "max_amount_cents"
+    field = bid_field
   end
   local body = string.format('{"%s":%.0f}', field, amount)
   if probing then
