@@ -192,6 +192,16 @@ class SaleAnswer(_Answer):
     server_time: datetime = Field(description=SERVER_TIME)
 
 
+# What the routes on one sale answer alike.
+ANSWERS_SALE: dict[int | str, dict[str, Any]] = {200: {"model": SaleAnswer}}
+NOT_YOURS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The sale is not yours (`forbidden`)."}
+}
+PUBLISHED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The sale is published (`sale_published`)."}
+}
+
+
 class SaleSummaryFields(SaleFields):
     """A sale in a list."""
 
@@ -368,7 +378,7 @@ def build_router(ctx: Auctions) -> APIRouter:
     @router.get(
         "/{sale_id}",
         responses={
-            200: {"model": SaleAnswer},
+            **ANSWERS_SALE,
             404: {"description": "No such sale, or a draft not yours (`sale_not_found`)."},
         },
     )
@@ -381,9 +391,9 @@ def build_router(ctx: Auctions) -> APIRouter:
     @router.patch(
         "/{sale_id}",
         responses={
-            200: {"model": SaleAnswer},
-            403: {"description": "The sale is not yours (`forbidden`)."},
-            409: {"description": "The sale is published (`sale_published`)."},
+            **ANSWERS_SALE,
+            **NOT_YOURS,
+            **PUBLISHED,
             422: {"description": "As for a new sale, and `sale_too_long`."},
         },
     )
@@ -396,8 +406,8 @@ def build_router(ctx: Auctions) -> APIRouter:
         "/{sale_id}",
         status_code=204,
         responses={
-            403: {"description": "The sale is not yours (`forbidden`)."},
-            409: {"description": "The sale is published (`sale_published`)."},
+            **NOT_YOURS,
+            **PUBLISHED,
         },
     )
     async def delete(sale_id: SaleId, user: CurrentUser) -> Response:
@@ -413,8 +423,8 @@ def build_router(ctx: Auctions) -> APIRouter:
             f"sale is published. Refused: {REFUSALS_TO_ADD}."
         ),
         responses={
-            200: {"model": SaleAnswer},
-            403: {"description": "The sale is not yours (`forbidden`)."},
+            **ANSWERS_SALE,
+            **NOT_YOURS,
             409: {"description": "See below."},
             422: {"description": "See below; a `lot_number` past the last (`invalid_lot_number`)."},
         },
@@ -427,10 +437,10 @@ def build_router(ctx: Auctions) -> APIRouter:
     @router.put(
         "/{sale_id}/lots/{auction_id}",
         responses={
-            200: {"model": SaleAnswer},
-            403: {"description": "The sale is not yours (`forbidden`)."},
+            **ANSWERS_SALE,
+            **NOT_YOURS,
             404: {"description": "No such sale, or the lot is not in it (`lot_not_in_sale`)."},
-            409: {"description": "The sale is published (`sale_published`)."},
+            **PUBLISHED,
             422: {"description": "A number past the last lot (`invalid_lot_number`)."},
         },
     )
@@ -444,10 +454,10 @@ def build_router(ctx: Auctions) -> APIRouter:
     @router.delete(
         "/{sale_id}/lots/{auction_id}",
         responses={
-            200: {"model": SaleAnswer},
-            403: {"description": "The sale is not yours (`forbidden`)."},
+            **ANSWERS_SALE,
+            **NOT_YOURS,
             404: {"description": "No such sale, or the lot is not in it (`lot_not_in_sale`)."},
-            409: {"description": "The sale is published (`sale_published`)."},
+            **PUBLISHED,
         },
     )
     async def remove(sale_id: SaleId, auction_id: LotId, user: CurrentUser) -> dict[str, Any]:
@@ -458,8 +468,8 @@ def build_router(ctx: Auctions) -> APIRouter:
     @router.post(
         "/{sale_id}/publish",
         responses={
-            200: {"model": SaleAnswer},
-            403: {"description": "The sale is not yours (`forbidden`)."},
+            **ANSWERS_SALE,
+            **NOT_YOURS,
             409: {
                 "description": (
                     "`sale_published`, `sale_empty`, or a lot no longer a draft "
