@@ -209,6 +209,13 @@ def test_nobody_accepting_leaves_the_lot_unsold() -> None:
     assert (result.sold, result.winner_id, result.reserve_met) == (False, None, True)
 
 
+def test_an_unsold_lot_closes_at_the_price_its_clock_stood_at_the_end() -> None:
+    # Four hours of ten-minute ticks reach the floor; a shorter lot stops above it.
+    assert close(Book.open(rules()), END + timedelta(hours=1)).price_cents == 2_000
+    short = rules(ends_at=START + 3 * TICK + SECOND)
+    assert close(Book.open(short), START + 5 * TICK).price_cents == price(START + 3 * TICK)
+
+
 def test_an_acceptance_cannot_be_retracted() -> None:
     at = START + TICK
     ledger = [Bid("ann", 9_500, at)]

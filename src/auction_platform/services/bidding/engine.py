@@ -339,7 +339,8 @@ def close(book: Book, at: datetime) -> Result:
     sold = has_leader and reserve_met
     return Result(
         winner_id=book.leader_id if sold else None,
-        price_cents=book.price_cents,
+        # A Dutch lot nobody bought ends where its clock stood at the end.
+        price_cents=current_price(book, at),
         sold=sold,
         reserve_met=reserve_met,
         runner_up_id=book.runner_up_id,
