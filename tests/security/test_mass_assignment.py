@@ -2,10 +2,10 @@
 
 Every write of the public API (``POST``, ``PUT``, ``PATCH``) is sent as a valid request
 (``security.writes``) with one field more at a time: roles, ids, owners, statuses,
-prices, dates, flags. The answer is a 422 ``validation_error`` (the field is not part
-of the request), or the write succeeds and the field is ignored: what it wrote, read
-back afterwards, holds none of the values sent. A write without a body gets them all
-at once as a body it must ignore.
+prices, dates, flags, the sale a lot is in. The answer is a 422 ``validation_error``
+(the field is not part of the request), or the write succeeds and the field is
+ignored: what it wrote, read back afterwards, holds none of the values sent. A write
+without a body gets them all at once as a body it must ignore.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def extras(world: World) -> Json:
         "bidder_id": other,
         "winner_id": other,
         "leader_id": other,
+        "sale_id": "forged-sale",
         "status": "closed",
         "outcome": "sold",
         "paid": True,
@@ -47,6 +48,7 @@ def extras(world: World) -> Json:
         "bid_count": 999,
         "created_at": FORGED_AT,
         "paid_at": FORGED_AT,
+        "published_at": FORGED_AT,
     }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from security.operations import Operation, internal_operations, not_in_table, public_operations
-from security.world import PAYING_CARD, Json, World, refused
+from security.world import PAYING_CARD, Json, World, refused, sale_body
 
 REFUSED = frozenset({403, 404})
 Check = Callable[[], Awaitable[None]]
@@ -101,6 +101,49 @@ async def cancel_open_lot(world: World) -> Target:
 async def relist_unsold_lot(world: World) -> Target:
     lot = await world.unsold_lot()
     return Target({"lot_id": lot["id"]}, {"publish": True}, same_lot(world, lot))
+
+
+async def _sale(world: World, body: Json | None = None, *, on_lot: bool = False) -> Target:
+    """The owner's draft sale of two lots, which nobody else may see, let alone change,
+    fill, reorder, empty, publish or throw away (``on_lot``: the path names lot 1 too)."""
+    sale = await world.timed_sale((await world.draft_sale(lots=2))["id"])
+    ids = {"sale_id": sale["id"]}
+    if on_lot:
+        ids["auction_id"] = sale["lots"][0]["auction_id"]
+
+    async def check() -> None:
+        assert await world.timed_sale(sale["id"]) == sale
+
+    secrets = (sale["title"], *(lot["title"] for lot in sale["lots"]))
+    return Target(ids, body, check, secrets)
+
+
+async def draft_sale(world: World) -> Target:
+    return await _sale(world)
+
+
+async def change_sale(world: World) -> Target:
+    return await _sale(world, {"title": "Taken over"})
+
+
+async def add_to_sale(world: World) -> Target:
+    """The intruder's own draft put in the owner's sale."""
+    theirs = await world.draft(world.intruder)
+    target = await _sale(world, {"auction_id": theirs["id"]})
+
+    async def check() -> None:
+        await target.unchanged()
+        assert (await world.lot(theirs["id"], world.intruder))["sale_id"] is None
+
+    return Target(target.ids, target.body, check, target.secrets)
+
+
+async def move_in_sale(world: World) -> Target:
+    return await _sale(world, {"lot_number": 2}, on_lot=True)
+
+
+async def remove_from_sale(world: World) -> Target:
+    return await _sale(world, on_lot=True)
 
 
 async def lot_report(world: World) -> Target:
@@ -403,6 +446,13 @@ PROBES: dict[str, Make] = {
     "POST /api/v1/auctions/{lot_id}/cancel": cancel_open_lot,
     "POST /api/v1/auctions/{lot_id}/publish": draft_lot,
     "POST /api/v1/auctions/{lot_id}/relist": relist_unsold_lot,
+    "GET /api/v1/sales/{sale_id}": draft_sale,
+    "PATCH /api/v1/sales/{sale_id}": change_sale,
+    "DELETE /api/v1/sales/{sale_id}": draft_sale,
+    "POST /api/v1/sales/{sale_id}/lots": add_to_sale,
+    "PUT /api/v1/sales/{sale_id}/lots/{auction_id}": move_in_sale,
+    "DELETE /api/v1/sales/{sale_id}/lots/{auction_id}": remove_from_sale,
+    "POST /api/v1/sales/{sale_id}/publish": draft_sale,
     "POST /api/v1/offers/{offer_id}/accept": accept_offer,
     "GET /api/v1/orders/{order_id}": see_order,
     "POST /api/v1/orders/{order_id}/pay": pay_order,
@@ -487,6 +537,50 @@ async def test_another_user_is_refused_on_every_route_with_an_id(world: World) -
     assert not findings.failures, "\n".join(findings.failures)
 
 
+async def test_a_sale_takes_in_no_draft_of_another_seller(world: World) -> None:
+    """The lot a body names, not the path: the intruder's own sale refuses the owner's draft."""
+    draft = await world.draft()
+    made = await world.http.post("/api/v1/sales", json=sale_body(), headers=world.intruder.headers)
+    assert made.status_code == 201, made.text
+    sale_id = made.json()["sale"]["id"]
+    response = await world.http.post(
+        f"/api/v1/sales/{sale_id}/lots",
+        json={"auction_id": draft["id"]},
+        headers=world.intruder.headers,
+    )
+    refused(response, {422}, code="not_your_lot")
+    assert draft["title"] not in response.text
+    assert await world.lot(draft["id"]) == draft
+
+
+async def test_another_seller_changes_nothing_of_a_published_sale(world: World) -> None:
+    """Anyone reads a published sale; only its seller is told it no longer changes (409):
+    anyone else is refused for whose it is (403), on every route that changes a sale."""
+    sale = await world.draft_sale(lots=2)
+    path = f"/api/v1/sales/{sale['id']}"
+    published = await world.http.post(f"{path}/publish", headers=world.owner.headers)
+    assert published.status_code == 200, published.text
+    before = await world.timed_sale(sale["id"])
+    seen = await world.http.get(path, headers=world.intruder.headers)
+    assert seen.status_code == 200, seen.text
+    lot = f"{path}/lots/{before['lots'][0]['auction_id']}"
+    theirs = await world.draft(world.intruder)
+    for method, target, body in (
+        ("PATCH", path, {"title": "Taken over"}),
+        ("DELETE", path, None),
+        ("POST", f"{path}/lots", {"auction_id": theirs["id"]}),
+        ("PUT", lot, {"lot_number": 2}),
+        ("DELETE", lot, None),
+        ("POST", f"{path}/publish", None),
+    ):
+        response = await world.http.request(
+            method, target, json=body, headers=world.intruder.headers
+        )
+        refused(response, {403}, code="forbidden")
+    assert await world.timed_sale(sale["id"]) == before
+    assert (await world.lot(theirs["id"], world.intruder))["sale_id"] is None
+
+
 async def test_the_services_own_routes_refuse_an_ordinary_user(world: World) -> None:
     lot = await world.lot((await world.open_lot())["id"])
     ids = {"user_id": world.owner.id, "lot_id": lot["id"], "auction_id": lot["id"]}
@@ -524,7 +618,15 @@ def queries(operation: Operation, finders: list[str]) -> Iterator[dict[str, str]
 
 async def test_no_list_shows_another_user_the_owners_things(world: World) -> None:
     draft, order, offer = await world.draft(), await world.order(), await world.offer()
-    secrets = (draft["title"], world.owner.email, order["id"], offer["id"])
+    sale = await world.draft_sale()
+    secrets = (
+        draft["title"],
+        world.owner.email,
+        order["id"],
+        offer["id"],
+        sale["title"],
+        sale["id"],
+    )
     finders = [world.owner.id, draft["title"], draft["id"], world.owner.email]
     failures = []
     for operation in await public_operations(world.http):

@@ -1,9 +1,10 @@
 """The people and the things of theirs the probes aim at, made as a client makes them.
 
 The owner's things are made through the public API (a draft, an open lot, a lot that
-ended unsold, a bid, a watched lot); an order and a second-chance offer come from the
-event the bid book publishes when the hammer falls (``AuctionClosed``), and an offer
-from the payment scheduler's expiry run at a later clock, as the deadlines job would.
+ended unsold, a bid, a watched lot, a draft timed sale of drafts); an order and a
+second-chance offer come from the event the bid book publishes when the hammer falls
+(``AuctionClosed``), and an offer from the payment scheduler's expiry run at a later
+clock, as the deadlines job would.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ def probe_settings(data_dir: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return embedded_settings(data_dir, **values)
+
+
+def sale_body(**overrides: Any) -> Json:
+    """A valid timed sale: it starts when published, lot 1 closes in an hour, a minute apart."""
+    body: Json = {
+        "title": "The Hartley estate: furniture and silver",
+        "description": "Collection from Bath.",
+        "first_close_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "interval_seconds": 60,
+    }
+    body.update(overrides)
+    return body
 
 
 def refused(
@@ -112,9 +125,9 @@ class World:
 
     # --- lots ---------------------------------------------------------------------
 
-    async def draft(self) -> Json:
-        """A draft of the owner's: seen by nobody else."""
-        return await create(self.http, self.owner, title=f"Draft {uuid.uuid4().hex[:8]}")
+    async def draft(self, who: Account | None = None) -> Json:
+        """A draft of the owner's (or of ``who``): seen by nobody else."""
+        return await create(self.http, who or self.owner, title=f"Draft {uuid.uuid4().hex[:8]}")
 
     async def open_lot(self, who: Account | None = None, **overrides: Any) -> Json:
         """An open lot of the owner's (or of ``who``), its bid book made."""
@@ -134,9 +147,9 @@ class World:
 
         return await eventually(ended)
 
-    async def lot(self, lot_id: str) -> Json:
-        """A lot as its owner sees it."""
-        lot: Json = (await self.get(f"/api/v1/auctions/{lot_id}"))["auction"]
+    async def lot(self, lot_id: str, who: Account | None = None) -> Json:
+        """A lot as its owner (or ``who``) sees it."""
+        lot: Json = (await self.get(f"/api/v1/auctions/{lot_id}", who))["auction"]
         return lot
 
     async def book(self, lot_id: str) -> Json:
@@ -171,6 +184,23 @@ class World:
         """The ids of the lots on a watchlist (the owner's by default)."""
         page = await self.get("/api/v1/watchlist?limit=100", who)
         return [item["auction"]["id"] for item in page["items"]]
+
+    # --- timed sales ------------------------------------------------------------------
+
+    async def draft_sale(self, lots: int = 1) -> Json:
+        """A draft sale of the owner's holding ``lots`` drafts of theirs: seen by nobody else."""
+        body = sale_body(title=f"Sale {uuid.uuid4().hex[:8]}")
+        sale: Json = (await self._post("/api/v1/sales", self.owner, body, status=201))["sale"]
+        for _ in range(lots):
+            lot = await self.draft()
+            path = f"/api/v1/sales/{sale['id']}/lots"
+            sale = (await self._post(path, self.owner, {"auction_id": lot["id"]}))["sale"]
+        return sale
+
+    async def timed_sale(self, sale_id: str) -> Json:
+        """A timed sale as its seller, the owner, sees it."""
+        found: Json = (await self.get(f"/api/v1/sales/{sale_id}"))["sale"]
+        return found
 
     # --- orders and offers ----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 The mass-assignment probes add fields to these requests; the body probes put numbers
 beyond what a field may hold into them. Each request is made ready on a thing of its
-own (a fresh draft, order, offer...), so a write that succeeds uses up nothing another
+own (a fresh draft, sale, order, offer...), so a write that succeeds uses up nothing another
 probe needs. A write that cannot be probed so says why (``Unprobed``).
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 
-from security.world import PAYING_CARD, Json, World
+from security.world import PAYING_CARD, Json, World, sale_body
 from support.accounts import PASSWORD, log_in, sign_up
 from support.auctions import lot_body
 
@@ -143,6 +143,49 @@ async def relist_lot(world: World) -> Write:
     lot = await world.unsold_lot()
     body = {"title": "A Leica, again"}
     return Write({"lot_id": lot["id"]}, body, world.owner.headers, _lot_reader(world))
+
+
+def _sale_reader(world: World, sale_id: str, lot_id: str | None = None) -> Read:
+    """The sale as its seller reads it, beside the fields of a lot the write put in it or
+    published (the sale's where both have one)."""
+
+    async def read(response: httpx.Response) -> Json:
+        lot = await world.lot(lot_id) if lot_id is not None else {}
+        return {**lot, **(await world.timed_sale(sale_id))}
+
+    return read
+
+
+async def create_sale(world: World) -> Write:
+    async def read(response: httpx.Response) -> Json:
+        return await world.timed_sale(response.json()["sale"]["id"])
+
+    return Write({}, sale_body(), world.owner.headers, read)
+
+
+async def change_sale(world: World) -> Write:
+    sale = await world.draft_sale(lots=0)
+    body = {"title": "The Hartley estate, part two"}
+    read = _sale_reader(world, sale["id"])
+    return Write({"sale_id": sale["id"]}, body, world.owner.headers, read)
+
+
+async def add_to_sale(world: World) -> Write:
+    sale, lot = await world.draft_sale(lots=0), await world.draft()
+    read = _sale_reader(world, sale["id"], lot["id"])
+    return Write({"sale_id": sale["id"]}, {"auction_id": lot["id"]}, world.owner.headers, read)
+
+
+async def move_in_sale(world: World) -> Write:
+    sale = await world.draft_sale(lots=2)
+    ids = {"sale_id": sale["id"], "auction_id": sale["lots"][0]["auction_id"]}
+    return Write(ids, {"lot_number": 2}, world.owner.headers, _sale_reader(world, sale["id"]))
+
+
+async def publish_sale(world: World) -> Write:
+    sale = await world.draft_sale()
+    read = _sale_reader(world, sale["id"], sale["lots"][0]["auction_id"])
+    return Write({"sale_id": sale["id"]}, None, world.owner.headers, read)
 
 
 async def place_bid(world: World) -> Write:
@@ -446,6 +489,11 @@ WRITES: dict[str, Prepare | Unprobed] = {
     "POST /api/v1/auctions/{lot_id}/cancel": cancel_lot,
     "POST /api/v1/auctions/{lot_id}/publish": publish_lot,
     "POST /api/v1/auctions/{lot_id}/relist": relist_lot,
+    "POST /api/v1/sales": create_sale,
+    "PATCH /api/v1/sales/{sale_id}": change_sale,
+    "POST /api/v1/sales/{sale_id}/lots": add_to_sale,
+    "PUT /api/v1/sales/{sale_id}/lots/{auction_id}": move_in_sale,
+    "POST /api/v1/sales/{sale_id}/publish": publish_sale,
     "POST /api/v1/auctions/{auction_id}/bids": place_bid,
     "POST /api/v1/auctions/{auction_id}/buy-now": buy_now,
     "POST /api/v1/auctions/{auction_id}/retractions": retract_bid,
