@@ -57,6 +57,10 @@ async def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+# A page with script answers in milliseconds; one without never does.
+LAYOUT_WAIT_SECONDS = 3
+
+
 async def settled_layout(page: Page) -> None:
     """Wait two animation frames: a page just resized is laid out again before it is shot.
 
@@ -64,9 +68,13 @@ async def settled_layout(page: Page) -> None:
     heights under the new one's widths (a footer over the content, a grid wider than
     the window): a picture of no page anyone sees.
     """
-    await page.evaluate(
-        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
-    )
+    frames = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    try:
+        await asyncio.wait_for(page.evaluate(frames), LAYOUT_WAIT_SECONDS)
+    except TimeoutError:
+        # A context with JavaScript off never answers an evaluate(): give the renderer
+        # a moment by the clock instead.
+        await page.wait_for_timeout(250)
 
 
 async def screenshots_at_both_widths(page: Page, name: str) -> list[Path]:
