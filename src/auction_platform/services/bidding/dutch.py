@@ -33,6 +33,19 @@ class DutchClock:
             start_cents, self.floor_cents, self.step_cents, self.tick, starts_at, at
         )
 
+    def price_until(
+        self, start_cents: int, starts_at: datetime, ends_at: datetime, at: datetime
+    ) -> int:
+        """The price at ``at`` of a lot ending at ``ends_at``: the clock stops at the end."""
+        return self.price_at(start_cents, starts_at, min(at, ends_at))
+
+    def drop_before(
+        self, start_cents: int, starts_at: datetime, ends_at: datetime, at: datetime
+    ) -> datetime | None:
+        """When the price next falls after ``at``; None at the floor or if the end comes first."""
+        drop = self.next_drop_at(start_cents, starts_at, at)
+        return drop if drop is not None and drop < ends_at else None
+
 
 def price_at(
     start_cents: int,

@@ -223,7 +223,7 @@ def current_price(book: Book, at: datetime) -> int:
         return book.price_cents
     _require_aware(at)
     # The clock stops at the end: an unsold lot's last price is the one it closed at.
-    return clock.price_at(rules.start_cents, rules.starts_at, min(at, book.ends_at))
+    return clock.price_until(rules.start_cents, rules.starts_at, book.ends_at, at)
 
 
 def next_price_drop(book: Book, at: datetime) -> datetime | None:
@@ -232,8 +232,7 @@ def next_price_drop(book: Book, at: datetime) -> datetime | None:
     if clock is None or book.buyer_id is not None:
         return None
     _require_aware(at)
-    drop = clock.next_drop_at(rules.start_cents, rules.starts_at, at)
-    return drop if drop is not None and drop < book.ends_at else None
+    return clock.drop_before(rules.start_cents, rules.starts_at, book.ends_at, at)
 
 
 def place_bid(book: Book, bidder_id: str, max_cents: int, at: datetime) -> tuple[Book, Outcome]:

@@ -188,18 +188,15 @@ def repriced(public: BookView, now: datetime) -> BookView:
     clock = public.get("dutch")
     if clock is None or public["status"] != BookStatus.OPEN:
         return public
-    starts_at = datetime.fromisoformat(clock["starts_at"])
+    dial = dutch.DutchClock(
+        clock["floor_cents"], clock["step_cents"], timedelta(seconds=clock["tick_seconds"])
+    )
+    start, starts_at = clock["start_cents"], datetime.fromisoformat(clock["starts_at"])
     ends_at = datetime.fromisoformat(public["ends_at"])
-    tick = timedelta(seconds=clock["tick_seconds"])
-    floor, step, start = clock["floor_cents"], clock["step_cents"], clock["start_cents"]
-    moment = min(now, ends_at)
-    drop = dutch.next_drop_at(start, floor, step, tick, starts_at, moment)
+    drop = dial.drop_before(start, starts_at, ends_at, now)
     return {
         **public,
-        "price_cents": dutch.price_at(start, floor, step, tick, starts_at, moment),
-        "dutch": {
-            **clock,
-            "next_drop_at": drop.isoformat() if drop is not None and drop < ends_at else None,
-        },
+        "price_cents": dial.price_until(start, starts_at, ends_at, now),
+        "dutch": {**clock, "next_drop_at": drop.isoformat() if drop is not None else None},
         "server_time": now.isoformat(),
     }
