@@ -386,3 +386,67 @@ def test_a_draft_is_seen_by_its_seller_and_admins_a_published_sale_by_anyone() -
     assert not sales.visible_to(draft, viewer_id=None, admin=False)
     published = sales.publish(draft, limits=LIMITS, now=NOW)
     assert sales.visible_to(published, viewer_id=None, admin=False)
+
+
+# --- cancelling a sale ----------------------------------------------------------------------
+
+LATER = NOW + timedelta(hours=3)
+
+
+def published(count: int = 3) -> Sale:
+    return sales.publish(with_lots(count), limits=LIMITS, now=NOW)
+
+
+def test_a_draft_is_deleted_not_cancelled() -> None:
+    draft = with_lots(2)
+    waiting = steps((Status.DRAFT, 0), (Status.DRAFT, 60))
+    for attempt in (
+        lambda: sales.to_withdraw(draft, waiting),
+        lambda: sales.cancelled(draft, waiting, now=LATER),
+        lambda: sales.check_cancellable(draft),
+    ):
+        with pytest.raises(Conflict) as refused:
+            attempt()
+        assert code_of(refused) == "sale_draft"
+        assert "delete it" in refused.value.message
+
+
+def test_a_cancellation_withdraws_the_lots_still_to_close_lot_1_first() -> None:
+    lots = steps((Status.CLOSED, 0), (Status.OPEN, 60), (Status.SCHEDULED, 120))
+    shuffled = [lots[2], lots[0], lots[1]]
+    assert sales.to_withdraw(published(), shuffled) == [lots[1], lots[2]]
+    over = steps((Status.CLOSED, 0), (Status.CANCELLED, 60))
+    assert sales.to_withdraw(published(2), over) == []
+
+
+def test_a_sale_is_cancelled_once_nothing_is_left_to_close_and_something_was_withdrawn() -> None:
+    sale = published()
+    withdrawn = steps((Status.CLOSED, 0), (Status.CANCELLED, 60), (Status.CANCELLED, 120))
+    marked = sales.cancelled(sale, withdrawn, now=LATER)
+    assert marked.cancelled_at == LATER and marked.updated_at == LATER
+    assert sales.state_of(marked, withdrawn, now=LATER) is SaleState.CANCELLED
+    assert sales.state_when(marked, running=False, now=LATER) is SaleState.CANCELLED
+
+
+def test_a_sale_with_a_lot_kept_runs_on_until_a_later_cancellation_withdraws_it() -> None:
+    sale = published()
+    kept = steps((Status.OPEN, 0), (Status.CANCELLED, 60), (Status.CANCELLED, 120))
+    assert sales.cancelled(sale, kept, now=LATER) is sale
+    assert sales.state_of(sale, kept, now=LATER) is SaleState.RUNNING
+    # An admin withdraws the lot with bids: nothing is left, and the sale is cancelled.
+    after = steps((Status.CANCELLED, 0), (Status.CANCELLED, 60), (Status.CANCELLED, 120))
+    assert sales.cancelled(sale, after, now=LATER).cancelled_at == LATER
+
+
+def test_a_sale_whose_lots_all_ended_by_themselves_is_finished_not_cancelled() -> None:
+    sale = published(2)
+    ended = steps((Status.CLOSED, 0), (Status.CLOSED, 60))
+    assert sales.cancelled(sale, ended, now=LATER) is sale
+    assert sales.state_of(sale, ended, now=LATER) is SaleState.FINISHED
+
+
+def test_a_repeated_cancellation_keeps_the_first_mark() -> None:
+    withdrawn = steps((Status.CANCELLED, 0), (Status.CANCELLED, 60))
+    marked = sales.cancelled(published(2), withdrawn, now=LATER)
+    again = sales.cancelled(marked, withdrawn, now=LATER + timedelta(minutes=5))
+    assert again is marked and again.cancelled_at == LATER

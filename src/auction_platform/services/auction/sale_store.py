@@ -55,6 +55,8 @@ sales = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    # Set when a cancellation left none of its lots to close (``sales.cancelled``).
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
     Index("ix_auction_sales_status_first_close", "status", "first_close_at", "id"),
     Index("ix_auction_sales_seller", "seller_id", "created_at", "id"),
 )
@@ -95,6 +97,7 @@ def _columns(sale: Sale) -> dict[str, Any]:
         "created_at": sale.created_at,
         "updated_at": sale.updated_at,
         "published_at": sale.published_at,
+        "cancelled_at": sale.cancelled_at,
     }
 
 
@@ -112,6 +115,7 @@ def _sale(row: Any, lot_ids: Sequence[str]) -> Sale:
         updated_at=utc(row.updated_at),
         lot_ids=tuple(lot_ids),
         published_at=maybe_utc(row.published_at),
+        cancelled_at=maybe_utc(row.cancelled_at),
     )
 
 

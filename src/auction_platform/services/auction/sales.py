@@ -6,6 +6,17 @@ the time it names) and lot ``n`` ends at ``first_close_at + (n - 1) * interval``
 From then on each lot is an auction like any other, with its own format and its own
 soft close: a late bid that extends lot 3 moves lot 3's end only, never lot 4's.
 
+Cancelling a published sale withdraws every lot still to close, each as cancelling
+it alone would (``to_withdraw``); a lot its caller may not cancel (a seller's lot with
+bids) is kept and runs on. **Decision:** the sale is marked cancelled (``cancelled_at``,
+state ``cancelled``) by a cancellation that leaves none of its lots to close while at
+least one of them was withdrawn (``cancelled``). So a sale with a lot kept stays
+running (and finishes as any sale) until a later cancellation, an admin's, withdraws
+the rest; a sale whose lots all ended by themselves is finished, never cancelled after
+the fact; and a cancellation repeated, or one that failed half-way and is asked again,
+reaches the same mark. A draft is not cancelled: nobody else has seen it, so it is
+deleted (``sale_draft``).
+
 Pure: standard library only (and the platform's domain errors and the listing rules,
 themselves pure). Every function takes the sale and the time and returns the new
 sale, or raises a domain error with a code: bad input ``Invalid`` (422), the wrong
@@ -50,6 +61,7 @@ class SaleState(StrEnum):
     UPCOMING = "upcoming"  # published, its lots not open yet
     RUNNING = "running"  # some lot still to close
     FINISHED = "finished"  # every lot closed (or withdrawn)
+    CANCELLED = "cancelled"  # cancelled as a whole: no lot left to close, some withdrawn
 
 
 class InvalidSale(Invalid):
@@ -77,6 +89,7 @@ class Sale:
     updated_at: datetime
     lot_ids: tuple[str, ...] = ()  # lot 1 first
     published_at: datetime | None = None
+    cancelled_at: datetime | None = None  # see ``cancelled``
 
     @property
     def interval(self) -> timedelta:
@@ -314,15 +327,53 @@ def next_closing(lots: Iterable[LotProgress]) -> LotProgress | None:
 
 
 def state_of(sale: Sale, lots: Iterable[LotProgress], *, now: datetime) -> SaleState:
-    """Draft, upcoming (its lots not open yet), running, or finished (none still to close)."""
+    """Draft, upcoming (its lots not open yet), running, finished (none still to close),
+    or cancelled."""
+    return state_when(sale, running=any(lot.status in RUNNING for lot in lots), now=now)
+
+
+def state_when(sale: Sale, *, running: bool, now: datetime) -> SaleState:
+    """The sale's state, ``running`` saying whether some lot of it is still to close."""
     if sale.status is SaleStatus.DRAFT:
         return SaleState.DRAFT
-    statuses = [lot.status for lot in lots]
-    if not any(status in RUNNING for status in statuses):
+    if sale.cancelled_at is not None:
+        return SaleState.CANCELLED
+    if not running:
         return SaleState.FINISHED
     if sale.starts_at is not None and now < sale.starts_at:
         return SaleState.UPCOMING
     return SaleState.RUNNING
+
+
+def check_cancellable(sale: Sale) -> None:
+    """Only a published sale is cancelled: a draft was never announced, so it is deleted."""
+    if sale.status is SaleStatus.DRAFT:
+        raise SaleRefused(
+            "sale_draft",
+            "the sale is a draft that nobody else has seen: delete it instead",
+        )
+
+
+def to_withdraw(sale: Sale, lots: Iterable[LotProgress]) -> list[LotProgress]:
+    """The lots a cancellation of the sale withdraws, lot 1 first: those still to close."""
+    check_cancellable(sale)
+    return sorted((lot for lot in lots if lot.status in RUNNING), key=lambda lot: lot.number)
+
+
+def cancelled(sale: Sale, lots: Iterable[LotProgress], *, now: datetime) -> Sale:
+    """The sale once a cancellation has withdrawn what it could (``lots`` as they stand).
+
+    Marked cancelled when none of its lots is left to close and one at least was
+    withdrawn; otherwise as it was (a lot kept runs on; a sale whose lots all ended
+    by themselves finished). Marked once: a repeated cancellation keeps the first time.
+    """
+    check_cancellable(sale)
+    if sale.cancelled_at is not None:
+        return sale
+    statuses = [lot.status for lot in lots]
+    if any(status in RUNNING for status in statuses) or Status.CANCELLED not in statuses:
+        return sale
+    return replace(sale, cancelled_at=now, updated_at=now)
 
 
 def visible_to(sale: Sale, *, viewer_id: str | None, admin: bool) -> bool:
