@@ -372,7 +372,7 @@ async def test_sealed_bids_stay_hidden_until_the_close_then_the_highest_earliest
         23_456,
     )
     order = await order_of(http, bob, lot_id)
-    assert order["hammer_cents"] == 23_456
+    assert (order["hammer_cents"], order["format"]) == (23_456, "sealed_first_price")
     revealed = (await http.get(f"/api/v1/auctions/{lot_id}/bids")).json()["bids"]
     assert [b["amount_cents"] for b in revealed] == [12_345, 23_456, 17_777, 15_555, 23_456]
     assert [b["seq"] for b in revealed] == [1, 2, 3, 4, 5]
@@ -483,7 +483,8 @@ async def test_vickrey_pays_the_second_bid_the_start_alone_the_reserve_above_it_
             winner.id,
             price,
         )
-        assert (await order_of(http, winner, lot["id"]))["hammer_cents"] == price
+        order = await order_of(http, winner, lot["id"])
+        assert (order["hammer_cents"], order["format"]) == (price, "sealed_second_price")
     missed = await closed_lot(http, reserve_missed["id"], sam)
     assert (missed["outcome"], missed["winner_id"]) == ("unsold", None)
     assert (await closed_book(http, reserve_missed["id"]))["reserve_met"] is False
@@ -561,7 +562,8 @@ async def test_a_dutch_price_falls_the_first_acceptance_buys_at_it_and_none_leav
         winner.id,
         price,
     )
-    assert (await order_of(http, winner, lot_id))["hammer_cents"] == price
+    order = await order_of(http, winner, lot_id)
+    assert (order["hammer_cents"], order["format"]) == (price, "dutch")
     history = (await http.get(f"/api/v1/auctions/{lot_id}/bids")).json()["bids"]
     assert [b["price_cents"] for b in history] == [price]  # the acceptance, in the ledger
 

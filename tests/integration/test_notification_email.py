@@ -80,6 +80,7 @@ def order(buyer: Account, seller: Account, **overrides: Any) -> payments.OrderDa
         "total_cents": 21_000,
         "due_at": DUE,
         "second_chance": False,
+        "format": "english",
     }
     return {**data, **overrides}  # type: ignore[typeddict-item]
 

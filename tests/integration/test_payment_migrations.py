@@ -38,7 +38,7 @@ async def test_migrations_match_the_store_and_enforce_one_order_per_auction(
         await migrate(db, "payment")
         await migrate(db, "payment")  # applying again changes nothing
         current, head = await revision_status(db, "payment")
-        assert current == head == "0007"
+        assert current == head == "0008"
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_drift) == []
             uniques = await conn.run_sync(_unique_sets, "payment_orders")

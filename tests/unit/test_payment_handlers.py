@@ -28,7 +28,15 @@ from auction_platform.core.failures import (
 )
 from auction_platform.core.migrate import migrate
 from auction_platform.core.uow import UnitOfWork
-from auction_platform.services.payment import api, consumers, handlers, scheduler, store, webhooks
+from auction_platform.services.payment import (
+    api,
+    consumers,
+    handlers,
+    scheduler,
+    store,
+    views,
+    webhooks,
+)
 from auction_platform.services.payment.commands import (
     AcceptOffer,
     Idempotency,
@@ -38,7 +46,7 @@ from auction_platform.services.payment.commands import (
     ReceiveWebhook,
     RefundOrder,
 )
-from auction_platform.services.payment.domain import Caller, Order, Status
+from auction_platform.services.payment.domain import Caller, Order, SaleFormat, Status
 from auction_platform.services.payment.handlers import Payments, ProviderFailed
 from auction_platform.services.payment.idempotency import IN_FLIGHT_SECONDS, RecordedAnswer
 from auction_platform.services.payment.providers import Intent, ProviderError, Refund
@@ -102,7 +110,11 @@ async def events(ctx: Payments) -> list[str]:
 
 
 def auction_closed(
-    *, winner: str | None = "bob", runner_up: str | None = None, auction_id: str | None = None
+    *,
+    winner: str | None = "bob",
+    runner_up: str | None = None,
+    auction_id: str | None = None,
+    **more: Any,
 ) -> Envelope:
     """What the bid book publishes when the hammer falls on Sam's lot."""
     return Envelope(
@@ -118,6 +130,7 @@ def auction_closed(
             "sold": winner is not None,
             "runner_up_id": runner_up,
             "runner_up_max_cents": 9_000 if runner_up else None,
+            **more,
         },
     )
 
@@ -360,6 +373,24 @@ async def test_the_runner_up_takes_a_second_chance_once(payments: Payments, cloc
     assert (accepted.order.buyer_id, accepted.order.hammer_cents) == ("eve", 9_000)
     again = await handlers.accept_offer(AcceptOffer(offer.id, "eve"), ctx=payments)
     assert (again.order.id, again.created) == (accepted.order.id, False)
+
+
+async def test_every_format_settles_alike_and_its_orders_say_which_it_was(
+    payments: Payments, clock: Clock
+) -> None:
+    # An event from before there were formats was an English auction.
+    assert (await an_order(payments)).format is SaleFormat.ENGLISH
+    for sale_format in SaleFormat:
+        order = await an_order(payments, format=sale_format.value)
+        assert (order.format, order.total_cents) == (sale_format, 10_500)
+        assert views.order_data(order)["format"] == sale_format.value
+    # The runner-up's second chance is sold the way the first order was.
+    order = await an_order(payments, runner_up="eve", format="dutch")
+    clock.now = order.due_at
+    await scheduler.expire_due_orders(payments, now=clock.now)
+    [offer] = await handlers.my_offers("eve", limit=10, ctx=payments)
+    accepted = await handlers.accept_offer(AcceptOffer(offer.id, "eve"), ctx=payments)
+    assert accepted.order.format is SaleFormat.DUTCH
 
 
 async def test_a_lapsed_offer_cannot_be_taken(payments: Payments, clock: Clock) -> None:

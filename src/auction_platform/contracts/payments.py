@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from auction_platform.contracts.auctions import AuctionFormat
+
 
 class OrderData(TypedDict):
     """An order as the other services need to know it."""
@@ -23,6 +25,7 @@ class OrderData(TypedDict):
     total_cents: int  # what the buyer pays: hammer + premium + shipping
     due_at: str
     second_chance: bool
+    format: AuctionFormat  # how the lot was sold; every format settles alike
     shipping_cents: int  # 0 until the buyer chose shipping (and for other methods)
     delivery_method: str | None  # "shipping" | "buyer_arranges" | "pickup"; None: not chosen
 

@@ -8,7 +8,7 @@ documented schema.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -93,6 +93,9 @@ class Order(_Answer):
         description="The buyer confirmed receipt, or it was confirmed for them."
     )
     second_chance: bool = Field(description="Bought through a second-chance offer.")
+    format: Literal["english", "sealed_first_price", "sealed_second_price", "dutch"] = Field(
+        description="How the lot was sold; every format settles alike, one order per sold lot."
+    )
     due_at: datetime
     created_at: datetime
     paid_at: datetime | None

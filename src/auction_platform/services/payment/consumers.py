@@ -44,6 +44,15 @@ def _optional_int(value: object) -> int | None:
     return int(str(value)) if value is not None else None
 
 
+def _format(value: object) -> domain.SaleFormat:
+    # Events from before there were formats say nothing: an English auction.
+    try:
+        return domain.SaleFormat(str(value or domain.SaleFormat.ENGLISH))
+    except ValueError:
+        log.error("unknown sale format %r: settled as an English auction", value)
+        return domain.SaleFormat.ENGLISH
+
+
 def order_for_result(
     event: Envelope, ctx: Payments, terms: domain.DeliveryTerms | None = None
 ) -> domain.Order | None:
@@ -66,6 +75,7 @@ def order_for_result(
             runner_up_id=_optional_text(data.get("runner_up_id")),
             runner_up_max_cents=_optional_int(data.get("runner_up_max_cents")),
             delivery_terms=terms,
+            sale_format=_format(data.get("format")),
         )
     except domain.NotAllowed as refusal:
         # Redelivering would not make the price valid: note it and move on.

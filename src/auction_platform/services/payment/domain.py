@@ -28,6 +28,15 @@ class Status(StrEnum):
     REFUNDED = "refunded"
 
 
+class SaleFormat(StrEnum):
+    """How the lot was sold; every format settles alike, one order per sold lot."""
+
+    ENGLISH = "english"
+    SEALED_FIRST_PRICE = "sealed_first_price"
+    SEALED_SECOND_PRICE = "sealed_second_price"
+    DUTCH = "dutch"
+
+
 class Fulfilment(StrEnum):
     """How far a paid order's lot has gone towards its buyer."""
 
@@ -130,6 +139,7 @@ class Order:
     tracking_number: str | None = None
     carrier: str | None = None
     received_at: datetime | None = None
+    format: SaleFormat = SaleFormat.ENGLISH
 
     @property
     def total_cents(self) -> int:
@@ -209,6 +219,7 @@ def new_order(
     runner_up_id: str | None = None,
     runner_up_max_cents: int | None = None,
     delivery_terms: DeliveryTerms | None = None,
+    sale_format: SaleFormat = SaleFormat.ENGLISH,
 ) -> Order:
     """An order awaiting payment, with its fees worked out and recorded."""
     if hammer_cents <= 0:
@@ -235,6 +246,7 @@ def new_order(
         runner_up_id=runner_up_id,
         runner_up_max_cents=runner_up_max_cents,
         delivery_terms=delivery_terms,
+        format=sale_format,
     )
 
 

@@ -431,6 +431,12 @@ async def my_offers(user_id: str, *, limit: int, ctx: Payments) -> list[Offer]:
         return await store.offers_of(conn, user_id, limit=limit)
 
 
+async def _format_of(tx: Transaction, order_id: str) -> domain.SaleFormat:
+    # A second-chance order is sold the way the lot's first order was.
+    first = await store.order_by_id(tx.conn, order_id)
+    return first.format if first is not None else domain.SaleFormat.ENGLISH
+
+
 async def accept_offer(command: AcceptOffer, *, ctx: Payments) -> Acceptance:
     """Take a second-chance offer: its order (created now, or the one made before)."""
     now = ctx.clock()
@@ -456,6 +462,7 @@ async def accept_offer(command: AcceptOffer, *, ctx: Payments) -> Acceptance:
                 now=now,
                 second_chance=True,
                 delivery_terms=await store.lot_delivery_terms(tx.conn, offer.auction_id),
+                sale_format=await _format_of(tx, offer.from_order_id),
             )
         except domain.NotAllowed as error:
             raise refused(error) from error

@@ -42,6 +42,7 @@ from auction_platform.services.payment.domain import (
     Offer,
     OfferStatus,
     Order,
+    SaleFormat,
     Status,
 )
 
@@ -89,6 +90,8 @@ orders = Table(
     Column("tracking_number", String(100), nullable=True),
     Column("carrier", String(100), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=True),
+    # How the lot was sold (an order made before there were formats: english).
+    Column("format", String(24), nullable=False, server_default="english"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # One order per auction for its winner, and at most one second-chance order.
@@ -214,6 +217,7 @@ def _order_columns(order: Order) -> dict[str, Any]:
     values["delivery_method"] = order.delivery_method.value if order.delivery_method else None
     values["delivery_address"] = _json(order.delivery_address)
     values["fulfilment"] = order.fulfilment.value
+    values["format"] = order.format.value
     return values
 
 
@@ -232,6 +236,7 @@ def order_from_row(row: Any) -> Order:
     values["delivery_method"] = DeliveryMethod(method) if method else None
     values["delivery_address"] = json.loads(address) if address else None
     values["fulfilment"] = Fulfilment(values["fulfilment"])
+    values["format"] = SaleFormat(values["format"])
     return Order(**values)
 
 

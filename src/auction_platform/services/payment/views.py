@@ -74,6 +74,7 @@ def order_data(order: Order) -> OrderData:
         "total_cents": order.total_cents,
         "due_at": order.due_at.isoformat(),
         "second_chance": order.second_chance,
+        "format": order.format.value,
         "shipping_cents": order.shipping_cents,
         "delivery_method": order.delivery_method.value if order.delivery_method else None,
     }
@@ -142,6 +143,7 @@ def order_document(order: Order, *, seller_view: bool, with_address: bool = True
         "buyers_premium_cents": order.buyers_premium_cents,
         "total_cents": order.total_cents,
         "second_chance": order.second_chance,
+        "format": order.format.value,
         "due_at": order.due_at.isoformat(),
         "created_at": order.created_at.isoformat(),
         "paid_at": _time(order.paid_at),
