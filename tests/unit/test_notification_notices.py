@@ -27,6 +27,7 @@ ORDER: dict[str, Any] = {
     "total_cents": 21_000,
     "due_at": "2030-05-18T10:00:00+00:00",
     "second_chance": False,
+    "format": "english",
 }
 
 
@@ -118,6 +119,15 @@ def test_a_sale_tells_the_winner_they_won_and_the_seller_they_sold() -> None:
         ("won", "won", "bob"),
         ("sold", "sold", "sam"),
     ]
+
+
+def test_every_notice_of_the_close_says_how_the_lot_was_sold() -> None:
+    # An event from before there were formats was an English auction.
+    assert {n.values["sale_format"] for n in notices.auction_closed(closed())} == {"english"}
+    for sale_format in ("sealed_first_price", "sealed_second_price", "dutch"):
+        found = notices.auction_closed(closed(format=sale_format, bidder_ids=["bob", "eve"]))
+        assert len(found) == 3
+        assert {n.values["sale_format"] for n in found} == {sale_format}
 
 
 def test_no_sale_tells_only_the_seller() -> None:

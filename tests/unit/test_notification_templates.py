@@ -29,6 +29,7 @@ ORDER: dict[str, Any] = {
     "shipping_cents": 0,
     "due_at": "2030-05-18T10:00:00+00:00",
     "second_chance": False,
+    "format": "english",
 }
 SHIPPED: dict[str, Any] = {
     **ORDER,
@@ -61,8 +62,22 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "ends_at": "2030-05-14T18:30:00+00:00",
     },
     "ending_soon": {**LOT, "ends_at": "2030-05-14T18:30:00+00:00", "minutes_left": 15},
-    "won": {**LOT, "price_cents": 15_500, "currency": "EUR", "bid_count": 3, "by_buy_now": False},
-    "sold": {**LOT, "price_cents": 15_500, "currency": "EUR", "bid_count": 1, "by_buy_now": False},
+    "won": {
+        **LOT,
+        "price_cents": 15_500,
+        "currency": "EUR",
+        "bid_count": 3,
+        "by_buy_now": False,
+        "sale_format": "english",
+    },
+    "sold": {
+        **LOT,
+        "price_cents": 15_500,
+        "currency": "EUR",
+        "bid_count": 1,
+        "by_buy_now": False,
+        "sale_format": "english",
+    },
     "not_sold": {
         **LOT,
         "price_cents": 900,
@@ -70,6 +85,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "bid_count": 2,
         "reserve_met": False,
         "by_buy_now": False,
+        "sale_format": "english",
     },
     "payment_due": ORDER,
     "payment_reminder": {**ORDER, "hours_after": 24},
@@ -96,6 +112,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "sold": True,
         "reserve_met": True,
         "by_buy_now": False,
+        "sale_format": "english",
     },
     "reserve_not_met": {
         **LOT,
@@ -105,6 +122,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "sold": False,
         "reserve_met": False,
         "by_buy_now": False,
+        "sale_format": "english",
     },
     "payment_failed": {**ORDER, "reason": "Your card was declined."},
     "refunded_buyer": {**ORDER, "refunded_cents": 21_000},
@@ -269,6 +287,33 @@ def test_the_close_tells_each_bidder_how_it_ended(templates: Templates) -> None:
     top = templates.email("reserve_not_met", values("reserve_not_met"))
     assert "Yours was the highest bid, at €9.00," in top.text
     assert "you owe nothing" in top.text
+
+
+def test_each_format_is_told_how_it_was_sold(templates: Templates) -> None:
+    def said(kind: str, sale_format: str, **overrides: Any) -> str:
+        data = values(kind, sale_format=sale_format, **overrides)
+        return templates.email(kind, data).text + templates.sms(kind, data)
+
+    dutch = said("won", "dutch", by_buy_now=True)
+    assert "You accepted the price of “A 1960s Leica M3” first, at €155.00" in dutch
+    assert "Buy It Now" not in dutch
+    second = said("won", "sealed_second_price")
+    assert "It was a second-price sale, so\nyou pay €155.00" in second
+    assert "you pay the second price, €155.00" in second
+    assert "Your sealed bid of €155.00" in said("won", "sealed_first_price")
+    assert "a bidder accepted the falling price" in said("sold", "dutch", by_buy_now=True)
+    assert "after 3 sealed bids, at the second-highest bid." in said(
+        "sold", "sealed_second_price", bid_count=3
+    )
+    assert "Another member accepted the price" in said("lost", "dutch", by_buy_now=True)
+    opened = said("lost", "sealed_first_price")
+    assert "The sealed bids on “A 1960s Leica M3” have been opened" in opened
+    assert "fell to the floor you set" in said("not_sold", "dutch", bid_count=0)
+    # A second-price close below the reserve carries the second bid: no amount is claimed as
+    # the top bid's.
+    for kind in ("not_sold", "reserve_not_met"):
+        text = said(kind, "sealed_second_price")
+        assert "highest sealed bid" in text and "€9.00" not in text
 
 
 def test_a_declined_payment_says_why_and_until_when_to_retry(templates: Templates) -> None:

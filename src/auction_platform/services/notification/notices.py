@@ -137,6 +137,8 @@ def auction_closed(event: Envelope) -> list[Notice]:
         "sold": sold,
         "reserve_met": reserve_met,
         "by_buy_now": bool(data["by_buy_now"]),
+        # How it was sold (absent from events older than the formats: English).
+        "sale_format": str(data.get("format") or "english"),
     }
     if sold:
         top: str | None = str(winner)
