@@ -82,6 +82,11 @@ class DemoLot:
     share_of_window: float = 1.0  # CLOSING_SOON lots end after this share of it
     bids: tuple[tuple[DemoAccount, int], ...] = ()  # (bidder, max amount), in order
     bought_by: DemoAccount | None = None  # uses Buy It Now as soon as it is listed
+    # How it is sold (see the listing API): sealed bids stay secret until the end; a
+    # Dutch lot's price falls from ``start_cents`` by ``dutch`` = (step, tick seconds,
+    # floor) down to its floor.
+    sale_format: str = "english"
+    dutch: tuple[int, int, int] | None = None
 
 
 def _images(*names: str) -> tuple[str, ...]:
@@ -113,6 +118,21 @@ CATALOGUE: tuple[DemoLot, ...] = (
         "cloth with gilt spines. Bookplates of one family; some foxing to the prelims.",
         "books", "GBP", 25_000, _images("books"), Timing.RUNNING,
         buy_now_cents=60_000, runs_for=timedelta(days=5),
+    ),
+    DemoLot(
+        CHARLES, "Brass ship's chronometer in a mahogany box",
+        "A two-day marine chronometer with a silvered dial and gimbal mount, in its "
+        "three-tier mahogany box. Sold by sealed bids: the highest pays the second-highest bid.",
+        "collectibles", "GBP", 40_000, _images("watch"), Timing.RUNNING,
+        runs_for=timedelta(days=3), sale_format="sealed_second_price",
+        bids=((GRACE, 52_000), (EDSGER, 61_000)),
+    ),
+    DemoLot(
+        ADA, "Pair of Art Deco table lamps, chrome and opaline glass",
+        "Two matching lamps with stepped chrome bases and opaline globes, rewired. "
+        "A Dutch auction: the price falls every hour until someone buys.",
+        "home", "EUR", 60_000, _images("lamp"), Timing.RUNNING,
+        runs_for=timedelta(days=2), sale_format="dutch", dutch=(1_000, 3_600, 25_000),
     ),
     DemoLot(
         ADA, "Danish teak lounge chair with its brass reading lamp",
@@ -364,6 +384,12 @@ def _listing(lot: DemoLot, starts_at: datetime, ends_at: datetime) -> dict[str, 
     }
     if lot.timing is Timing.QUICK:
         body["soft_close"] = None  # a late bid must not push a quick lot's end out
+    if lot.sale_format != "english":
+        body["format"] = lot.sale_format
+        body["soft_close"] = None  # only an English auction offers a soft close
+    if lot.dutch is not None:
+        step, tick, floor = lot.dutch
+        body["dutch"] = {"step_cents": step, "tick_seconds": tick, "floor_cents": floor}
     return body
 
 
