@@ -17,6 +17,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from support.auctions import seller
 from support.browser import DESKTOP, PHONE, screenshots_at_both_widths
 from support.browser import serious_accessibility_violations as violations
+from support.waiting import eventually
 from support.web_site import LIVE_DEADLINE_MS, Site, bidder, embedded_site, sign_in
 
 pytestmark = pytest.mark.browser
@@ -227,6 +228,21 @@ async def test_a_dutch_price_falls_on_screen_and_the_first_to_accept_buys(
         await expect(
             bob_page.get_by_role("button", name="Buy now at the current price")
         ).to_have_count(0)
+
+        # Ann's order settles like any other and says how the lot was sold.
+        async def to_pay() -> bool:
+            await ann_page.goto(f"{site.url}/orders")
+            return await ann_page.get_by_role("link", name="Pay now").count() > 0
+
+        await eventually(to_pay, timeout=60, interval=0.5)
+        await ann_page.get_by_role("link", name="Pay now").first.click()
+        await expect(ann_page.get_by_test_id("order-format")).to_have_text(
+            "Dutch auction (falling price)"
+        )
+        await expect(
+            ann_page.get_by_role("row", name=f"Price accepted {paid.group()}")
+        ).to_be_visible()
+        await _look(ann_page, "order-dutch")
 
 
 async def test_the_sell_form_without_javascript_shows_every_format_field_with_a_hint(
