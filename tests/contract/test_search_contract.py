@@ -56,6 +56,7 @@ class Index:
         auction_id: str | None = None,
         event_type: str = "AuctionPublished",
         ends_in: timedelta = timedelta(days=2),
+        terms: dict[str, Any] | None = None,
     ) -> str:
         """List a lot (``AuctionPublished``); its id."""
         self.listed += 1
@@ -77,6 +78,7 @@ class Index:
             ends_at=(START + ends_in).isoformat(),
             soft_close=None,
             increments=[],
+            **(terms or {}),  # how it is sold: none (older events) is English
         )
         return auction_id
 
@@ -172,6 +174,8 @@ async def test_a_hit_carries_what_a_result_list_shows(index: Index) -> None:
         "category": "cameras",
         "status": "scheduled",
         "currency": "EUR",
+        "format": "english",
+        "dutch": None,
         "current_price_cents": 12_500,
         "bid_count": 0,
         "starts_at": START.isoformat(),
@@ -249,11 +253,58 @@ async def test_facets_count_every_match_by_category_status_and_price_band(index:
             {"value": "10000-50000", "min_cents": 10_000, "max_cents": 50_000, "count": 1},
             {"value": "50000-100000", "min_cents": 50_000, "max_cents": 100_000, "count": 1},
         ],
+        "format": [{"value": "english", "count": 3}],
     }
     narrowed = await index.search("leica", category="cameras")
     assert narrowed.facets()["category"] == [
         {"value": "cameras", "name": "cameras", "parent": None, "count": 2}
     ]
+
+
+CLOCK = {"floor_cents": 2_000, "step_cents": 500, "tick_seconds": 60}
+SEALED = {"format": "sealed_second_price", "dutch": None}
+DUTCH = {"format": "dutch", "dutch": CLOCK}
+
+
+async def test_a_hit_names_its_format_and_a_dutch_lot_its_clock(index: Index) -> None:
+    tulips = await index.list("Tulip bulbs", terms=DUTCH)
+    sealed = await index.list("Tulip vase", terms=SEALED)
+    english = await index.list("Tulip print", terms={"format": "english"})
+    shown = {item["id"]: (item["format"], item["dutch"]) for item in (await index.search()).items}
+    assert shown == {
+        tulips: ("dutch", CLOCK),
+        sealed: ("sealed_second_price", None),
+        english: ("english", None),
+    }
+
+
+async def test_the_format_filter_narrows_and_its_facet_counts_every_match(index: Index) -> None:
+    tulips = await index.list("Tulip bulbs", terms=DUTCH)
+    vase = await index.list("Tulip vase", terms=SEALED)
+    older = await index.list("Tulip print")  # listed before formats: English
+    await index.list("Tulip book", terms={"format": "english"})
+    await index.list("Rose bush", terms=DUTCH)
+    assert await index.ids("tulip", format="dutch") == [tulips]
+    assert await index.ids("tulip", format="sealed_second_price") == [vase]
+    assert older in await index.ids("tulip", format="english")
+    assert await index.ids("tulip", format="sealed_first_price") == []
+    page = await index.search("tulip", limit=1)
+    assert page.facets()["format"] == [
+        {"value": "english", "count": 2},
+        {"value": "sealed_second_price", "count": 1},
+        {"value": "dutch", "count": 1},
+    ]
+    narrowed = await index.search("tulip", format="dutch")
+    assert narrowed.facets()["format"] == [{"value": "dutch", "count": 1}]
+    assert narrowed.facets()["status"] == [{"value": "scheduled", "count": 1}]
+
+
+async def test_an_edit_before_the_first_bid_changes_the_format(index: Index) -> None:
+    lot = await index.list("Tulip bulbs")
+    await index.list("Tulip bulbs", auction_id=lot, event_type="AuctionEdited", terms=DUTCH)
+    [item] = (await index.search("tulip", format="dutch")).items
+    assert (item["id"], item["dutch"]) == (lot, CLOCK)
+    assert await index.ids("tulip", format="english") == []
 
 
 async def test_an_empty_query_lists_every_lot_newest_first(index: Index) -> None:

@@ -100,7 +100,7 @@ async def test_migrate_is_idempotent(postgres_url: str) -> None:
     env = child_env(DATABASE_URL=postgres_url)
     first = await run_command("migrate", env=env)
     second = await run_command("migrate", env=env)
-    assert "analytics: empty -> 0007" in first
+    assert "analytics: empty -> 0008" in first
     for service in ("identity", "auction", "bidding", "payment", "analytics"):
         assert f"{service}: up to date" in second
 

@@ -129,7 +129,12 @@ async def test_a_sold_auction_shows_in_the_rollups_and_in_search(
         "category": [{"value": "cameras", "name": "Cameras & photo", "parent": None, "count": 1}],
         "status": [{"value": "closed", "count": 1}],
         "price": [{"value": "1000-5000", "min_cents": 1000, "max_cents": 5000, "count": 1}],
+        "format": [{"value": "english", "count": 1}],
     }
+    assert item["format"] == "english"
+    assert [(row["format"], row["sold"], row["bids"]) for row in totals["formats"]] == [
+        ("english", 1, 2)
+    ]
 
 
 async def test_analytics_reports_are_for_admins_only(
@@ -436,3 +441,52 @@ async def test_bids_per_minute_add_up_every_auction_and_show_quiet_minutes(
         ann = await sign_up(identity, name="Ann")
         forbidden = await http.get("/api/v1/analytics/bids-per-minute", headers=ann.headers)
         assert forbidden.status_code == 403
+
+
+async def test_search_finds_lots_by_format_and_refuses_a_format_it_does_not_know(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    sam = await seller(http)
+    word = unique_word()
+    clock = {"floor_cents": 2_000, "step_cents": 500, "tick_seconds": 60}
+    listed = {
+        "english": await create(http, sam, publish=True, title=f"{word} clock"),
+        "sealed_first_price": await create(
+            http,
+            sam,
+            publish=True,
+            title=f"{word} vase",
+            format="sealed_first_price",
+            buy_now_cents=None,
+        ),
+        "dutch": await create(
+            http,
+            sam,
+            publish=True,
+            title=f"{word} tulips",
+            format="dutch",
+            dutch=clock,
+            reserve_cents=None,
+            buy_now_cents=None,
+        ),
+    }
+
+    async def indexed() -> dict[str, Any]:
+        found = await search(http, q=word)
+        return found if found["total"] == 3 else {}
+
+    found = await eventually(indexed)
+    assert found["facets"]["format"] == [
+        {"value": "english", "count": 1},
+        {"value": "sealed_first_price", "count": 1},
+        {"value": "dutch", "count": 1},
+    ]
+    for fmt, lot in listed.items():
+        [item] = (await search(http, q=word, format=fmt))["items"]
+        assert (item["id"], item["format"]) == (lot["id"], fmt)
+        assert item["dutch"] == (clock if fmt == "dutch" else None)
+    assert (await search(http, q=word, format="sealed_second_price"))["total"] == 0
+    for bad in ("vickrey", "ENGLISH", ""):
+        refused = await http.get("/api/v1/search/auctions", params={"q": word, "format": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["code"] == "validation_error"

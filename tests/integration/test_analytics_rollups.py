@@ -43,7 +43,9 @@ class Feed:
                 Transaction(conn, producer="analytics"), envelope, clock=lambda: OPENED
             )
 
-    async def publish(self, category: str = "cameras", event: str = "AuctionPublished") -> None:
+    async def publish(
+        self, category: str = "cameras", event: str = "AuctionPublished", **terms: Any
+    ) -> None:
         await self.send(
             event,
             at=OPENED - timedelta(days=1),
@@ -51,14 +53,15 @@ class Feed:
             seller_id="sam",
             category=category,
             currency="EUR",
+            **terms,  # the format: none (events older than the formats) is English
         )
 
-    async def bid(self, seq: int, after: timedelta) -> None:
+    async def bid(self, seq: int, after: timedelta, **terms: Any) -> None:
         await self.send(
-            "BidPlaced", seq=seq, currency="EUR", placed_at=(OPENED + after).isoformat()
+            "BidPlaced", seq=seq, currency="EUR", placed_at=(OPENED + after).isoformat(), **terms
         )
 
-    async def close(self, *, sold: bool = True, price: int = 5_000) -> None:
+    async def close(self, *, sold: bool = True, price: int = 5_000, **terms: Any) -> None:
         await self.send(
             "AuctionClosed",
             sold=sold,
@@ -66,6 +69,7 @@ class Feed:
             currency="EUR",
             bid_count=2,
             closed_at=(OPENED + timedelta(hours=1)).isoformat(),
+            **terms,
         )
 
     async def order(self, event_type: str, order_id: str, at: datetime) -> None:
@@ -254,6 +258,65 @@ async def test_an_auction_first_heard_of_by_a_bid_counts_as_unknown(feed: Feed) 
     assert (row["category"], row["currency"], row["bids"]) == ("unknown", "EUR", 1)
     with pytest.raises(NotFound):
         await handlers.auction_report(AuctionReport("never-heard-of"), ctx=feed.ctx)
+
+
+async def test_each_format_counts_its_own_sales_bids_and_refunds(feed: Feed) -> None:
+    dutch, sealed = Feed(feed.db), Feed(feed.db)
+    await dutch.publish(format="dutch")
+    await dutch.send("AuctionOpened", currency="EUR", format="dutch")
+    await dutch.close(price=3_000, format="dutch")
+    await dutch.order("OrderCreated", "o-dutch", OPENED + timedelta(hours=2))
+    await dutch.order("OrderPaid", "o-dutch", OPENED + timedelta(hours=3))
+    await dutch.refund("o-dutch", OPENED + timedelta(hours=4))
+    await sealed.publish(format="sealed_second_price")
+    await sealed.bid(1, timedelta(seconds=5), format="sealed_second_price")
+    await sealed.bid(2, timedelta(seconds=9), format="sealed_second_price")
+    await sealed.close(sold=False, format="sealed_second_price")
+    await feed.publish()  # older events: English
+    await feed.close(price=5_000)
+    totals = await feed.summary()
+    by_format = {row["format"]: row for row in totals["formats"]}
+    assert list(by_format) == ["english", "sealed_second_price", "dutch"]
+    counts = {
+        fmt: (row["listed"], row["sold"], row["unsold"], row["bids"])
+        for fmt, row in by_format.items()
+    }
+    assert counts == {
+        "english": (1, 1, 0, 0),
+        "sealed_second_price": (1, 0, 1, 2),
+        "dutch": (1, 1, 0, 0),
+    }
+    assert by_format["english"]["money"] == [money(gmv=5_000)]
+    assert by_format["sealed_second_price"]["money"] == [money()]
+    # The refund (of its 5,000 hammer) nets out under the Dutch lot's format.
+    assert by_format["dutch"]["money"] == [
+        money(gmv=3_000, fees=750, refunds=1, refunded=5_250, net_gmv=-2_000, net_fees=0)
+    ]
+    assert by_format["dutch"]["orders"] == {"created": 1, "paid": 1, "refunded": 1}
+    assert (
+        by_format["dutch"]["sell_through_rate"],
+        by_format["sealed_second_price"]["sell_through_rate"],
+    ) == (1.0, 0.0)
+    # The formats add up to the totals.
+    assert sum(row["sold"] for row in by_format.values()) == totals["auctions"]["sold"]
+    assert sum(row["bids"] for row in by_format.values()) == totals["bids"]
+    net = sum(row["money"][0]["net_gmv_cents"] for row in by_format.values())
+    assert [net] == [purse["net_gmv_cents"] for purse in totals["money"]]
+
+
+async def test_an_edit_that_changes_the_format_moves_the_listing(feed: Feed) -> None:
+    await feed.publish(format="english")
+    await feed.publish(event="AuctionEdited", format="dutch")
+    await feed.publish(event="AuctionEdited", format="dutch")
+    listed = {row["format"]: row["listed"] for row in (await feed.summary())["formats"]}
+    assert listed == {"english": 0, "dutch": 1}
+    assert [(row["category"], row["listed"]) for row in await feed.daily()] == [("cameras", 1)]
+
+
+async def test_an_auction_first_heard_of_by_a_bid_takes_the_bids_format(feed: Feed) -> None:
+    await feed.bid(1, timedelta(seconds=3), format="sealed_first_price")
+    [row] = (await feed.summary())["formats"]
+    assert (row["format"], row["bids"]) == ("sealed_first_price", 1)
 
 
 def money(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import get_args
 
 import pytest
 
+from auction_platform.contracts.auctions import AuctionFormat
 from auction_platform.services.analytics import domain
 from auction_platform.services.analytics.domain import Totals
 
@@ -170,3 +172,26 @@ def test_a_default_range_reaching_before_the_first_day_is_refused_not_overflowed
         domain.report_days(None, date(1, 1, 1), today=date(2026, 12, 4))
     start, end = domain.report_days(None, date(1, 1, 30), today=date(2026, 12, 4))
     assert (start, end) == (date(1, 1, 1), date(1, 1, 30))
+
+
+def test_the_formats_are_the_contracts_in_the_reports_order() -> None:
+    assert get_args(AuctionFormat) == domain.FORMAT_ORDER
+
+
+def test_an_event_without_a_format_or_with_an_unknown_one_is_english() -> None:
+    assert domain.sale_format({}) == "english"
+    assert domain.sale_format({"format": None}) == "english"
+    assert domain.sale_format({"format": "candle"}) == "english"
+    assert domain.sale_format({"format": "dutch"}) == "dutch"
+
+
+def test_only_a_dutch_listing_has_a_clock() -> None:
+    clock = {"floor_cents": 500, "step_cents": 100, "tick_seconds": 60.0, "extra": 1}
+    assert domain.dutch_clock({"format": "dutch", "dutch": clock}) == {
+        "floor_cents": 500,
+        "step_cents": 100,
+        "tick_seconds": 60,
+    }
+    assert domain.dutch_clock({"format": "dutch", "dutch": None}) is None
+    assert domain.dutch_clock({"format": "english", "dutch": clock}) is None
+    assert domain.dutch_clock({"dutch": clock}) is None

@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auction_platform.services.analytics.search import SearchQuery
-from auction_platform.services.analytics.search_es_query import page_from, search_body
+from auction_platform.services.analytics.search_es_query import (
+    INDEX_MAPPINGS,
+    es_document,
+    page_from,
+    search_body,
+)
 from auction_platform.services.analytics.search_query import (
     MAX_TERMS,
     Group,
@@ -125,6 +130,7 @@ def test_elasticsearch_gets_filters_facets_sort_and_page() -> None:
             text="leica -m6",
             category="cameras",
             status="open",
+            format="dutch",
             min_price_cents=100,
             max_price_cents=900,
             sort="relevance",
@@ -135,13 +141,14 @@ def test_elasticsearch_gets_filters_facets_sort_and_page() -> None:
     condition = body["query"]["bool"]
     assert {"term": {"category": "cameras"}} in condition["filter"]
     assert {"term": {"status": "open"}} in condition["filter"]
+    assert {"term": {"format": "dutch"}} in condition["filter"]
     assert {"range": {"price_cents": {"gte": 100, "lte": 900}}} in condition["filter"]
     [group] = condition["must"][0]["bool"]["should"]
     assert group["bool"]["must"][0]["multi_match"]["query"] == "leica"
     assert group["bool"]["must_not"][0]["multi_match"]["query"] == "m6"
     assert body["sort"][0] == "_score"
     assert (body["from_"], body["size"], body["track_total_hits"]) == (10, 5, True)
-    assert set(body["aggs"]) == {"categories", "statuses", "prices"}
+    assert set(body["aggs"]) == {"categories", "statuses", "prices", "formats"}
 
 
 def test_elasticsearch_without_text_matches_everything_newest_first() -> None:
@@ -156,6 +163,9 @@ def test_an_elasticsearch_answer_becomes_a_page_with_facets() -> None:
         "aggregations": {
             "categories": {"buckets": [{"key": "cameras", "doc_count": 7}]},
             "statuses": {"buckets": [{"key": "open", "doc_count": 7}]},
+            "formats": {
+                "buckets": [{"key": "english", "doc_count": 5}, {"key": "dutch", "doc_count": 2}]
+            },
             "prices": {
                 "buckets": {
                     "0-1000": {"doc_count": 0},
@@ -170,4 +180,31 @@ def test_an_elasticsearch_answer_becomes_a_page_with_facets() -> None:
         "category": [{"value": "cameras", "name": "cameras", "parent": None, "count": 7}],
         "status": [{"value": "open", "count": 7}],
         "price": [{"value": "1000-5000", "min_cents": 1_000, "max_cents": 5_000, "count": 7}],
+        "format": [{"value": "english", "count": 5}, {"value": "dutch", "count": 2}],
     }
+
+
+def test_an_elasticsearch_document_carries_the_format_and_a_dutch_clock() -> None:
+    clock = {"floor_cents": 500, "step_cents": 100, "tick_seconds": 60}
+    doc = {
+        "auction_id": "a1",
+        "title": "Tulips",
+        "description": "",
+        "folded_title": "tulips",
+        "folded_description": "",
+        "category": "garden",
+        "status": "open",
+        "currency": "EUR",
+        "format": "dutch",
+        "dutch": clock,
+        "price_cents": 2_000,
+        "bid_count": 0,
+        "starts_at": None,
+        "ends_at": None,
+        "listed_at": None,
+    }
+    indexed = es_document(doc)
+    assert (indexed["format"], indexed["dutch"]) == ("dutch", clock)
+    # The mapping is strict: every field a document carries must be mapped.
+    assert set(indexed) <= set(INDEX_MAPPINGS["properties"])
+    assert INDEX_MAPPINGS["properties"]["format"] == {"type": "keyword"}

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auction_platform.contracts.auctions import AuctionFormat
 from auction_platform.services.analytics.search import SearchStatus
 
 Cents = Annotated[int, Field(ge=0)]
@@ -85,6 +86,19 @@ class OrderCounts(_Answer):
     refunded: int
 
 
+class FormatTotals(Rates):
+    """One sale format's lots, bids, orders and money over the range."""
+
+    format: AuctionFormat
+    listed: int
+    sold: int
+    unsold: int
+    cancelled: int
+    bids: int
+    orders: OrderCounts
+    money: list[Purse]
+
+
 class Summary(Rates, _Range):
     """Totals and rates over a range of days."""
 
@@ -92,6 +106,9 @@ class Summary(Rates, _Range):
     bids: int
     orders: OrderCounts
     money: list[Purse]
+    formats: list[FormatTotals] = Field(
+        description="The same figures by sale format (only formats with anything counted)."
+    )
     server_time: datetime
 
 
@@ -171,6 +188,14 @@ class AuctionReport(_Answer):
     server_time: datetime
 
 
+class DutchClock(_Answer):
+    """A Dutch lot's clock: from the start price, less ``step_cents`` a tick, to the floor."""
+
+    floor_cents: Cents
+    step_cents: Cents
+    tick_seconds: int
+
+
 class Hit(_Answer):
     """A lot matching the search."""
 
@@ -180,6 +205,10 @@ class Hit(_Answer):
     category: str
     status: SearchStatus
     currency: str
+    format: AuctionFormat = Field(description="How the lot is sold.")
+    dutch: DutchClock | None = Field(
+        description="A Dutch lot's clock, from its listing; null for the other formats."
+    )
     current_price_cents: Cents
     bid_count: int
     starts_at: datetime | None
@@ -211,6 +240,7 @@ class Facets(_Answer):
     category: list[CategoryCount]
     status: list[FacetCount]
     price: list[PriceBand]
+    format: list[FacetCount] = Field(description="Hits by sale format (`AuctionFormat`).")
 
 
 class SearchResults(_Answer):

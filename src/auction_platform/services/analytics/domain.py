@@ -7,6 +7,7 @@ the bid's time with its seconds cut off.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,32 @@ class LotStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+
+
+class SaleFormat(StrEnum):
+    """How a lot is sold (``contracts.auctions.AuctionFormat``), in the order reports list them."""
+
+    ENGLISH = "english"
+    SEALED_FIRST_PRICE = "sealed_first_price"
+    SEALED_SECOND_PRICE = "sealed_second_price"
+    DUTCH = "dutch"
+
+
+FORMAT_ORDER: tuple[str, ...] = tuple(fmt.value for fmt in SaleFormat)
+
+
+def sale_format(data: Mapping[str, object]) -> str:
+    """An event's format; absent (an event older than the formats) or unknown: English."""
+    value = data.get("format")
+    return str(value) if value in FORMAT_ORDER else SaleFormat.ENGLISH.value
+
+
+def dutch_clock(data: Mapping[str, object]) -> dict[str, int] | None:
+    """A Dutch listing's clock (floor, step, tick) as the search shows it; None otherwise."""
+    clock = data.get("dutch")
+    if sale_format(data) != SaleFormat.DUTCH or not isinstance(clock, Mapping):
+        return None
+    return {name: int(clock[name]) for name in ("floor_cents", "step_cents", "tick_seconds")}
 
 
 # A status only moves forward, so a late or redelivered event can never reopen a closed lot.

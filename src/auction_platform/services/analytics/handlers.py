@@ -62,6 +62,7 @@ async def summary(command: Summary, *, ctx: Analytics) -> dict[str, Any]:
     start, end = _days(command.start, command.end, ctx)
     async with ctx.db.read() as conn:
         rows = await rs.daily_rows(conn, start=start, end=end)
+        format_rows = await rs.daily_format_rows(conn, start=start, end=end)
     totals = domain.Totals()
     purses: dict[str, domain.Totals] = {}
     for row in rows:
@@ -84,11 +85,45 @@ async def summary(command: Summary, *, ctx: Analytics) -> dict[str, Any]:
             "refunded": totals.refunds,
         },
         **totals.rates(),
-        "money": [
-            {"currency": currency, "refunds": purse.refunds, **purse.money()}
-            for currency, purse in sorted(purses.items())
-        ],
+        "money": _money(purses),
+        "formats": _by_format(format_rows),
     }
+
+
+def _money(purses: dict[str, domain.Totals]) -> list[dict[str, Any]]:
+    return [
+        {"currency": currency, "refunds": purse.refunds, **purse.money()}
+        for currency, purse in sorted(purses.items())
+    ]
+
+
+def _by_format(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The summary's breakdown by sale format: counts, rates and money per currency."""
+    totals: dict[str, domain.Totals] = {}
+    purses: dict[str, dict[str, domain.Totals]] = {}
+    for row in rows:
+        totals.setdefault(row["format"], domain.Totals()).add(row)
+        by_currency = purses.setdefault(row["format"], {})
+        by_currency.setdefault(row["currency"], domain.Totals()).add(row)
+    return [
+        {
+            "format": fmt,
+            "listed": totals[fmt].listed,
+            "sold": totals[fmt].sold,
+            "unsold": totals[fmt].unsold,
+            "cancelled": totals[fmt].cancelled,
+            "bids": totals[fmt].bids,
+            "orders": {
+                "created": totals[fmt].orders_created,
+                "paid": totals[fmt].orders_paid,
+                "refunded": totals[fmt].refunds,
+            },
+            **totals[fmt].rates(),
+            "money": _money(purses[fmt]),
+        }
+        for fmt in domain.FORMAT_ORDER
+        if fmt in totals
+    ]
 
 
 def _day_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,9 @@ from auction_platform.core.uow import Transaction
 from auction_platform.services.analytics import search_store as ss
 from auction_platform.services.analytics.domain import (
     LotStatus,
+    dutch_clock,
     parse_time,
+    sale_format,
     status_advances,
     utc,
 )
@@ -47,6 +49,8 @@ def _listing(data: dict[str, Any]) -> dict[str, Any]:
         "description": str(data.get("description") or ""),
         "category": str(data["category"]),
         "currency": str(data["currency"]),
+        "format": sale_format(data),
+        "dutch": dutch_clock(data),
         "start_cents": int(data["start_cents"]),
         "starts_at": parse_time(data["starts_at"]),
         "ends_at": parse_time(data["ends_at"]),

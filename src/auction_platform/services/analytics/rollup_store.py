@@ -16,6 +16,7 @@ from auction_platform.services.analytics.store import (
     auctions,
     bid_minutes,
     daily,
+    daily_formats,
     orders,
 )
 
@@ -49,12 +50,13 @@ async def _row_for_update(
 
 
 async def auction_for_update(
-    conn: AsyncConnection, auction_id: str, *, currency: str | None, now: datetime
+    conn: AsyncConnection, auction_id: str, *, currency: str | None, fmt: str, now: datetime
 ) -> dict[str, Any]:
     """An auction's facts, locked; an auction first heard of now starts uncategorised."""
     stub = {
         "category": UNKNOWN_CATEGORY,
         "currency": currency or UNKNOWN_CURRENCY,
+        "format": fmt,
         "bid_count": 0,
         "updated_at": now,
     }
@@ -67,16 +69,22 @@ async def update_auction(conn: AsyncConnection, auction_id: str, **values: Any) 
 
 
 async def bump(
-    conn: AsyncConnection, day: date, category: str, currency: str, **deltas: float
+    conn: AsyncConnection, day: date, category: str, currency: str, fmt: str, **deltas: float
 ) -> None:
-    """Add ``deltas`` to the counters of one day, category and currency."""
-    key = {"day": day, "category": category, "currency": currency}
+    """Add ``deltas`` to a day's counters by category and currency, and by format and currency."""
+    await _add(conn, daily, {"day": day, "category": category, "currency": currency}, deltas)
+    await _add(conn, daily_formats, {"day": day, "format": fmt, "currency": currency}, deltas)
+
+
+async def _add(
+    conn: AsyncConnection, table: Table, key: dict[str, Any], deltas: dict[str, float]
+) -> None:
     zeros: dict[str, Any] = {name: 0 for name in (*COUNTERS, *_MONEY_AND_TIME)}
-    await insert_ignoring_duplicates(conn, daily, {**key, **zeros})
+    await insert_ignoring_duplicates(conn, table, {**key, **zeros})
     await conn.execute(
-        update(daily)
-        .where(daily.c.day == day, daily.c.category == category, daily.c.currency == currency)
-        .values({daily.c[name]: daily.c[name] + delta for name, delta in deltas.items()})
+        update(table)
+        .where(*(table.c[name] == value for name, value in key.items()))
+        .values({table.c[name]: table.c[name] + delta for name, delta in deltas.items()})
     )
 
 
@@ -118,6 +126,18 @@ async def daily_rows(
     )
     if category is not None:
         query = query.where(daily.c.category == category)
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def daily_format_rows(
+    conn: AsyncConnection, *, start: date, end: date
+) -> list[dict[str, Any]]:
+    """The per-format daily rows from ``start`` to ``end`` inclusive, oldest first."""
+    query = (
+        select(daily_formats)
+        .where(daily_formats.c.day >= start, daily_formats.c.day <= end)
+        .order_by(daily_formats.c.day, daily_formats.c.format, daily_formats.c.currency)
+    )
     return [dict(row) for row in (await conn.execute(query)).mappings()]
 
 

@@ -9,7 +9,19 @@ up whichever comes first.
 
 Where each counter goes: the UTC day of the fact, the auction's category (from
 ``AuctionPublished``; ``unknown`` for an auction first heard of by another event)
-and its currency.
+and its currency; and, in a second table of the same counters, the same day, the
+auction's sale format and its currency.
+
+The format is a second key rather than a fourth column of the first: every bump
+adds the same deltas to both rows (``rollup_store.bump``), so the category report
+keeps its rows and shape, the per-format breakdown of the summary reads a table a
+few rows a day, and both add up to the same totals (refunds, fees and moves too).
+The format is the listing's (``AuctionPublished``/``AuctionEdited``; an edit that
+changes it moves the listing as a change of category does); an auction first heard
+of by another event takes that event's (``BidPlaced``, ``AuctionOpened`` and
+``AuctionClosed`` name it), and an event without one is of an English auction. An
+order keeps the format its lot had when the order was heard of, as it keeps the
+category, so its payment and refund count where its sale did.
 
 - listed, opened, cancelled: on the day of the event.
 - sold / unsold, closed_bids, GMV (hammer prices of sold lots): on ``closed_at``.
@@ -49,6 +61,7 @@ from auction_platform.services.analytics.domain import (
     day_of,
     minute_of,
     parse_time,
+    sale_format,
     seconds_between,
     utc,
 )
@@ -62,38 +75,43 @@ def _currency(data: dict[str, Any]) -> str | None:
 
 
 async def _lock(tx: Transaction, event: Envelope, now: datetime) -> dict[str, Any]:
+    data = event.data
     return await rs.auction_for_update(
-        tx.conn, str(event.data["auction_id"]), currency=_currency(event.data), now=now
+        tx.conn, str(data["auction_id"]), currency=_currency(data), fmt=sale_format(data), now=now
     )
 
 
 async def _bump(tx: Transaction, facts: dict[str, Any], moment: datetime, **deltas: float) -> None:
-    await rs.bump(tx.conn, day_of(moment), facts["category"], facts["currency"], **deltas)
+    day = day_of(moment)
+    await rs.bump(tx.conn, day, facts["category"], facts["currency"], facts["format"], **deltas)
 
 
 async def published(tx: Transaction, event: Envelope, now: datetime) -> None:
-    """A lot was listed (or its listing edited): its category and currency, counted once."""
+    """A lot was listed (or its listing edited): its category, currency and format, counted once."""
     data = event.data
     facts = await _lock(tx, event, now)
-    category, currency = str(data["category"]), str(data["currency"])
+    dimensions = {
+        "category": str(data["category"]),
+        "currency": str(data["currency"]),
+        "format": sale_format(data),
+    }
     listed_at = facts["listed_at"] or utc(event.occurred_at)
     await rs.update_auction(
         tx.conn,
         facts["auction_id"],
         title=str(data["title"]),
         seller_id=str(data["seller_id"]),
-        category=category,
-        currency=currency,
+        **dimensions,
         listed_at=listed_at,
         updated_at=now,
     )
-    moved = (category, currency) != (facts["category"], facts["currency"])
+    moved = any(facts[name] != value for name, value in dimensions.items())
     if facts["listed_at"] is not None and not moved:
         return  # listed and counted already
     if facts["listed_at"] is not None:
-        # An edit moved the lot: its listing counts under the new category.
+        # An edit moved the lot: its listing counts under the new category or format.
         await _bump(tx, facts, listed_at, listed=-1)
-    await _bump(tx, {"category": category, "currency": currency}, listed_at, listed=1)
+    await _bump(tx, dimensions, listed_at, listed=1)
 
 
 async def opened(tx: Transaction, event: Envelope, now: datetime) -> None:
@@ -179,6 +197,7 @@ async def _order(tx: Transaction, event: Envelope, now: datetime) -> dict[str, A
         "auction_id": auction["auction_id"],
         "category": auction["category"],
         "currency": str(data.get("currency") or auction["currency"]),
+        "format": auction["format"],
         "fees_cents": int(data["buyers_premium_cents"]) + int(data["seller_fee_cents"]),
         "hammer_cents": int(hammer) if hammer is not None else None,
     }

@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from auction_platform.contracts.auctions import AuctionFormat
 from auction_platform.contracts.categories import Category
 from auction_platform.core.db import Database
-from auction_platform.services.analytics.domain import PRICE_BANDS, band_key
+from auction_platform.services.analytics.domain import (
+    FORMAT_ORDER,
+    PRICE_BANDS,
+    band_key,
+    sale_format,
+)
 from auction_platform.services.analytics.search_query import TextQuery, parse
 
 SearchStatus = Literal["scheduled", "open", "closed"]
@@ -40,6 +46,7 @@ class SearchQuery:
     # The category and its descendants (set from the tree before the backend runs).
     categories: frozenset[str] | None = None
     status: SearchStatus | None = None
+    format: AuctionFormat | None = None
     min_price_cents: int | None = None
     max_price_cents: int | None = None
     sort: SearchSort = "relevance"
@@ -61,6 +68,7 @@ class SearchPage:
     categories: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     price_bands: dict[str, int] = field(default_factory=dict)
+    formats: dict[str, int] = field(default_factory=dict)
     names: Mapping[str, Category] = field(default_factory=dict)  # the tree, by slug
 
     def _category(self, slug: str, count: int) -> dict[str, Any]:
@@ -90,6 +98,11 @@ class SearchPage:
                 if self.statuses.get(status)
             ],
             "price": bands,
+            "format": [
+                {"value": fmt, "count": self.formats[fmt]}
+                for fmt in FORMAT_ORDER
+                if self.formats.get(fmt)
+            ],
         }
 
 
@@ -105,6 +118,8 @@ def hit(doc: dict[str, Any]) -> dict[str, Any]:
         "category": doc["category"],
         "status": doc["status"],
         "currency": doc["currency"],
+        "format": sale_format(doc),
+        "dutch": doc.get("dutch"),
         "current_price_cents": int(doc["price_cents"]),
         "bid_count": int(doc["bid_count"]),
         "starts_at": _iso(doc.get("starts_at")),

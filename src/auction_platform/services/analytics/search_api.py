@@ -1,7 +1,8 @@
 """HTTP routes of search: ``/api/v1/search`` (public, no sign-in).
 
 Filter and sort names follow the catalogue's (``GET /api/v1/auctions``): ``status``,
-``category``, ``min_price`` and ``max_price`` in minor units. Pages are
+``category``, ``min_price`` and ``max_price`` in minor units, and ``format`` (how the
+lot is sold: one of ``contracts.auctions.AuctionFormat``). Pages are
 ``limit``/``offset`` (relevance has no stable key to make a cursor of).
 """
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from auction_platform.contracts.auctions import AuctionFormat
 from auction_platform.core.inputs import PriceFilter
 from auction_platform.services.analytics import answers, handlers
 from auction_platform.services.analytics.handlers import Analytics
@@ -31,6 +33,7 @@ def build_router(ctx: Analytics) -> APIRouter:
         q: Annotated[str, Query(max_length=200)] = "",
         category: Annotated[str | None, Query(max_length=40)] = None,
         status: SearchStatus | None = None,
+        sale_format: Annotated[AuctionFormat | None, Query(alias="format")] = None,
         min_price: PriceFilter = None,
         max_price: PriceFilter = None,
         sort: SearchSort = "relevance",
@@ -42,6 +45,7 @@ def build_router(ctx: Analytics) -> APIRouter:
             text=q,
             category=category,
             status=status,
+            format=sale_format,
             min_price_cents=min_price,
             max_price_cents=max_price,
             sort=sort,

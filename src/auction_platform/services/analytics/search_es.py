@@ -71,7 +71,7 @@ class ElasticSearch:
             log.warning("Elasticsearch index not ready at start-up: %s", error)
 
     async def ensure_index(self) -> None:
-        """Create the index with its mapping unless it exists."""
+        """Create the index with its mapping unless it exists; an older one takes new fields."""
         if self._index_ready:
             return
         if not await self.client.indices.exists(index=self.index):
@@ -82,6 +82,13 @@ class ElasticSearch:
             except ApiError as error:
                 if "resource_already_exists" not in str(error):  # another replica made it
                     raise
+        else:
+            # The mapping is strict: an index made before a field existed (the format,
+            # 0008) refuses documents carrying it until the field is added. Adding
+            # fields is allowed on a live index; the unchanged ones are a no-op.
+            await self.client.indices.put_mapping(
+                index=self.index, properties=INDEX_MAPPINGS["properties"]
+            )
         self._index_ready = True
 
     async def ping(self) -> dict[str, Any]:

@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from auction_platform.services.analytics.domain import PRICE_BANDS, SEARCHABLE_STATUSES, band_key
+from auction_platform.services.analytics.domain import (
+    FORMAT_ORDER,
+    PRICE_BANDS,
+    SEARCHABLE_STATUSES,
+    band_key,
+)
 from auction_platform.services.analytics.search import SearchPage, SearchQuery
 from auction_platform.services.analytics.search_query import STOP_WORDS, Term, TextQuery
 
@@ -46,6 +51,9 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "status": {"type": "keyword"},
         "status_rank": {"type": "byte"},
         "currency": {"type": "keyword"},
+        "format": {"type": "keyword"},
+        # Shown, never searched: a Dutch lot's clock.
+        "dutch": {"type": "object", "enabled": False},
         "price_cents": {"type": "long"},
         "bid_count": {"type": "integer"},
         "starts_at": {"type": "date"},
@@ -75,6 +83,8 @@ def es_document(doc: dict[str, Any]) -> dict[str, Any]:
         "status": doc["status"],
         "status_rank": _ENDING_RANK.get(doc["status"], len(_ENDING_RANK)),
         "currency": doc["currency"],
+        "format": doc["format"],
+        "dutch": doc.get("dutch"),
         "price_cents": int(doc["price_cents"]),
         "bid_count": int(doc["bid_count"]),
         "starts_at": iso("starts_at"),
@@ -113,6 +123,8 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = [{"terms": {"status": list(SEARCHABLE_STATUSES)}}]
     if query.status is not None:
         filters.append({"term": {"status": query.status}})
+    if query.format is not None:
+        filters.append({"term": {"format": query.format}})
     if query.categories is not None:
         filters.append({"terms": {"category": sorted(query.categories)}})
     elif query.category is not None:
@@ -168,6 +180,7 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         "aggs": {
             "categories": {"terms": {"field": "category", "size": CATEGORY_FACET_SIZE}},
             "statuses": {"terms": {"field": "status", "size": len(SEARCHABLE_STATUSES)}},
+            "formats": {"terms": {"field": "format", "size": len(FORMAT_ORDER)}},
             "prices": {"range": {"field": "price_cents", "keyed": True, "ranges": _price_ranges()}},
         },
     }
@@ -191,4 +204,5 @@ def page_from(body: dict[str, Any], to_hit: Hit) -> SearchPage:
         categories=buckets("categories"),
         statuses=buckets("statuses"),
         price_bands={key: int(b["doc_count"]) for key, b in prices.items() if b["doc_count"]},
+        formats=buckets("formats"),
     )

@@ -96,6 +96,8 @@ def _conditions(query: SearchQuery, match: _TextMatch) -> list[ColumnElement[boo
         conditions.append(match.condition)
     if query.status is not None:
         conditions.append(_DOCS.status == query.status)
+    if query.format is not None:
+        conditions.append(_DOCS.format == query.format)
     if query.categories is not None:
         conditions.append(_DOCS.category.in_(sorted(query.categories)))
     elif query.category is not None:
@@ -180,4 +182,5 @@ class SqlSearch:
             categories=await _counts(conn, _DOCS.category, base),
             statuses=await _counts(conn, _DOCS.status, base),
             price_bands=await _counts(conn, _band_of_price(), base),
+            formats=await _counts(conn, _DOCS.format, base),
         )

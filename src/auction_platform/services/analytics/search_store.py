@@ -25,6 +25,8 @@ LISTING_FIELDS = (
     "description",
     "category",
     "currency",
+    "format",
+    "dutch",
     "starts_at",
     "ends_at",
 )

@@ -48,8 +48,8 @@ events = Table(
     Index("ix_analytics_events_type_time", "event_type", "occurred_at"),
 )
 
-# One row per auction: the dimension (category, currency) the rollups are keyed by,
-# and the per-auction facts (opening, first bid, result).
+# One row per auction: the dimensions (category, currency, format) the rollups are
+# keyed by, and the per-auction facts (opening, first bid, result).
 auctions = Table(
     "analytics_auctions",
     TABLES.metadata,
@@ -57,6 +57,8 @@ auctions = Table(
     Column("title", String(200), nullable=True),
     Column("category", String(40), nullable=False),
     Column("currency", String(3), nullable=False),
+    # How the lot is sold (``domain.SaleFormat``); lots counted before 0008 were English.
+    Column("format", String(24), nullable=False, server_default="english"),
     Column("seller_id", String(64), nullable=True),
     Column("listed_at", DateTime(timezone=True), nullable=True),
     Column("opened_at", DateTime(timezone=True), nullable=True),
@@ -89,15 +91,35 @@ COUNTERS = (
 # Money per day: gross GMV and fees as they were made, and what refunds took back of
 # them (the reports show both, and the net).
 MONEY = ("gmv_cents", "fees_cents", "refunded_cents", "refunded_gmv_cents", "refunded_fees_cents")
+
+
+def _counters() -> list[Column[Any]]:
+    """The columns of a day's counters (each table of them gets its own copies)."""
+    return [
+        *(Column(name, Integer, nullable=False, default=0) for name in COUNTERS),
+        Column("first_bid_seconds", Float, nullable=False, default=0.0),
+        *(Column(name, BigInteger, nullable=False, default=0) for name in MONEY),
+    ]
+
+
 daily = Table(
     "analytics_daily",
     TABLES.metadata,
     Column("day", Date, primary_key=True),
     Column("category", String(40), primary_key=True),
     Column("currency", String(3), primary_key=True),
-    *(Column(name, Integer, nullable=False, default=0) for name in COUNTERS),
-    Column("first_bid_seconds", Float, nullable=False, default=0.0),
-    *(Column(name, BigInteger, nullable=False, default=0) for name in MONEY),
+    *_counters(),
+)
+
+# The same counters per UTC day, sale format and currency: every fact is counted in
+# both tables at once (``rollup_store.bump``), so each adds up to the same totals.
+daily_formats = Table(
+    "analytics_daily_formats",
+    TABLES.metadata,
+    Column("day", Date, primary_key=True),
+    Column("format", String(24), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    *_counters(),
 )
 
 bid_minutes = Table(
@@ -116,6 +138,8 @@ orders = Table(
     Column("category", String(40), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("fees_cents", BigInteger, nullable=False),
+    # The lot's format when the order was heard of: its refund nets under the same one.
+    Column("format", String(24), nullable=False, server_default="english"),
     Column("created_at", DateTime(timezone=True), nullable=True),
     Column("paid_at", DateTime(timezone=True), nullable=True),
     # The order's hammer (None for orders heard of before 0005), and its refund.
@@ -145,6 +169,10 @@ search_docs = Table(
     Column("category", String(40), nullable=False),
     Column("status", String(16), nullable=False),
     Column("currency", String(3), nullable=False),
+    # How the lot is sold, and a Dutch lot's clock ({floor_cents, step_cents,
+    # tick_seconds}; None for the other formats), from its listing (migration 0008).
+    Column("format", String(24), nullable=False, server_default="english"),
+    Column("dutch", JSON, nullable=True),
     Column("price_cents", BigInteger, nullable=False),
     Column("bid_count", Integer, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
