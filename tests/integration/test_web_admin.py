@@ -240,6 +240,19 @@ async def test_a_sale_shows_in_the_orders_and_the_gmv_and_is_refunded_from_the_o
     assert "€105.00 given back" in dashboard
     assert '<strong class="amounts"><span>€0.00</span></strong>' in dashboard
     assert "1 lot sold; gross €100.00" in dashboard
+    # The same sale and refund, by format: listed, sold, unsold, sell-through, bids, GMV, net.
+    by_format = dashboard.split('data-testid="by-format"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", by_format.split("<tbody>", 1)[1])
+    assert cells == [
+        "Rising bids (English auction)",
+        "1",
+        "1",
+        "0",
+        "100%",
+        "1",
+        "€100.00",
+        "€0.00",
+    ]
 
 
 async def test_an_admin_cancels_a_lot_with_a_reason(

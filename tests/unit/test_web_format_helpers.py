@@ -302,3 +302,39 @@ def test_a_dutch_card_shows_its_start_price(templates: Environment) -> None:
     }
     assert "Dutch · from €80.00" in card(templates, lot)
     assert "Dutch" not in card(templates, {**lot, "format": "english"})
+
+
+@pytest.mark.parametrize(
+    ("fmt", "words"),
+    [
+        ("sealed_first_price", "Sealed bids"),
+        ("sealed_second_price", "Sealed bids, second price"),
+        ("dutch", "Dutch auction"),
+    ],
+)
+def test_a_card_names_a_format_other_than_rising_bids(
+    templates: Environment, fmt: str, words: str
+) -> None:
+    lot = {
+        "id": "a3",
+        "title": "Brass bell",
+        "status": "closed",
+        "format": fmt,
+        "currency": "EUR",
+        "current_price_cents": 4_000,
+        "bid_count": 2,
+    }
+    assert f'data-testid="card-format-name">{words}</span>' in card(templates, lot)
+    for english in ({**lot, "format": "english"}, {k: v for k, v in lot.items() if k != "format"}):
+        assert "card-format-name" not in card(templates, english)
+
+
+def test_the_catalogue_offers_every_format_with_the_hits_search_counted() -> None:
+    facets = [{"value": "dutch", "count": 2}, {"value": "english", "count": 5}]
+    assert formats.filter_choices(facets) == [
+        ("english", "Rising bids (5)"),
+        ("sealed_first_price", "Sealed bids, first price"),
+        ("sealed_second_price", "Sealed bids, second price"),
+        ("dutch", "Dutch auction (2)"),
+    ]
+    assert [value for value, _ in formats.filter_choices([])] == list(formats.FORMATS)

@@ -9,7 +9,7 @@ bidder would pay at that moment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -52,6 +52,22 @@ CHOICES: tuple[tuple[str, str, str], ...] = (
 )
 NAMES = {value: name for value, name, _ in CHOICES}
 
+# What a card in a list says about how a lot is sold, under its title (an English lot
+# says nothing: the default).
+CARD_NAMES = {
+    SEALED_FIRST_PRICE: "Sealed bids",
+    SEALED_SECOND_PRICE: "Sealed bids, second price",
+    DUTCH: "Dutch auction",
+}
+
+# The catalogue's format filter, in words.
+FILTER_NAMES = {
+    ENGLISH: "Rising bids",
+    SEALED_FIRST_PRICE: "Sealed bids, first price",
+    SEALED_SECOND_PRICE: "Sealed bids, second price",
+    DUTCH: "Dutch auction",
+}
+
 # What a lot's page says about how it is sold (an English lot says nothing: the default).
 LABELS = {
     ENGLISH: "Rising bids: the highest bidder wins",
@@ -85,6 +101,16 @@ def format_of(lot: Mapping[str, Any] | None) -> str:
     """A lot's (or a book's) format; a lot from before formats existed is English."""
     value = (lot or {}).get("format") or ENGLISH
     return str(value) if value in FORMATS else ENGLISH
+
+
+def filter_choices(facets: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The catalogue's format options, ``(value, label)``: every format, with its hits when
+    the search counted them (a format the search has no hits of shows no count)."""
+    counts = {str(facet["value"]): int(facet["count"]) for facet in facets}
+    return [
+        (fmt, f"{FILTER_NAMES[fmt]} ({counts[fmt]})" if fmt in counts else FILTER_NAMES[fmt])
+        for fmt in FORMATS
+    ]
 
 
 def is_sealed(fmt: str) -> bool:

@@ -57,11 +57,13 @@ def build_router(web: Web) -> APIRouter:
         asked = query(request)
         sort = asked.get("sort") if asked.get("sort") in _SORTS else "relevance"
         status = asked.get("status") if asked.get("status") in _STATUSES else None
+        fmt = asked.get("format") if asked.get("format") in formats.FORMATS else None
         offset = _number(asked.get("after")) or 0
         params = {
             "q": asked.get("q", "")[:200],
             "category": asked.get("category") or None,
             "status": status,
+            "format": fmt,
             "min_price": _number(asked.get("min_price")),
             "max_price": _number(asked.get("max_price")),
             "sort": sort,
@@ -82,6 +84,7 @@ def build_router(web: Web) -> APIRouter:
                 asked=params,
                 sorts=_SORTS,
                 statuses=_STATUSES,
+                format_filter=formats.filter_choices(found.get("facets", {}).get("format") or []),
                 category_choices=facet_choices(
                     found.get("facets", {}).get("category") or [], asked.get("category")
                 ),

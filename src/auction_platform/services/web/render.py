@@ -101,6 +101,7 @@ def build_templates() -> Environment:
         format_choices=formats.CHOICES,
         format_names=formats.NAMES,
         format_labels=formats.LABELS,
+        format_card_names=formats.CARD_NAMES,
         sealed_formats=formats.SEALED,
         clock_text=formats.clock_text,
         every_text=formats.every_text,
