@@ -538,6 +538,13 @@ async def test_a_dutch_price_falls_the_first_acceptance_buys_at_it_and_none_leav
     assert later["price_cents"] == clock_price(later)
     assert (first["price_cents"] - later["price_cents"]) % DUTCH_CLOCK["step_cents"] == 0
     assert later["price_cents"] >= DUTCH_CLOCK["floor_cents"]
+    # The lot, alone and in the list, shows the clock's price, not the price it was listed at.
+    alone = (await http.get(f"/api/v1/auctions/{lot_id}")).json()["auction"]
+    mine = (await http.get("/api/v1/auctions/mine", headers=sam.headers)).json()["items"]
+    [in_list] = [item for item in mine if item["id"] == lot_id]
+    for shown in (alone["current_price_cents"], in_list["current_price_cents"]):
+        assert shown <= later["price_cents"] < START
+        assert (START - shown) % DUTCH_CLOCK["step_cents"] == 0
 
     # Two accept at once: the book takes one, the other finds the lot sold.
     answers = await asyncio.gather(

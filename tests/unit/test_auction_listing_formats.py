@@ -155,3 +155,31 @@ def test_the_rules_the_book_runs_name_the_format_and_the_clock() -> None:
     assert (views.rules(english)["format"], views.rules(english)["dutch"]) == ("english", None)
     public = views.document(dutch)["public"]
     assert (public["format"], public["dutch"]) == ("dutch", rules["dutch"])
+
+
+def test_an_open_dutch_lot_shows_the_clocks_price_at_each_answer_and_stops_at_its_end() -> None:
+    listed = domain.new_lot(lot_id="lot1", seller_id="sam", terms=DUTCH, limits=LIMITS, now=NOW)
+    lot = replace(listed, status=Status.OPEN)
+    doc, starts = views.document(lot), lot.terms.starts_at
+    start = DUTCH.start_cents
+
+    def shown(at: datetime) -> int:
+        return int(views.for_viewer(doc, None, now=at)["current_price_cents"])
+
+    assert shown(starts + timedelta(seconds=59)) == start
+    assert shown(starts + timedelta(seconds=60)) == start - 500
+    assert shown(starts + timedelta(minutes=7, seconds=30)) == start - 7 * 500
+    # Never below the floor, and the clock stops at the lot's end.
+    assert shown(starts + timedelta(days=30)) == max(2_000, start - _minutes(lot) * 500)
+    assert views.clock_price(doc["public"], starts + timedelta(minutes=3)) == start - 1_500
+    # Before it opens, once it has closed, and in any other format: the stored price.
+    assert views.clock_price(views.document(listed)["public"], NOW) is None
+    closed = replace(lot, status=Status.CLOSED, outcome=Outcome.UNSOLD, current_price_cents=2_000)
+    assert views.for_viewer(views.document(closed), None, now=NOW)["current_price_cents"] == 2_000
+    english = domain.new_lot(lot_id="lot2", seller_id="sam", terms=ENGLISH, limits=LIMITS, now=NOW)
+    english = replace(english, status=Status.OPEN)
+    assert views.clock_price(views.document(english)["public"], NOW + timedelta(days=1)) is None
+
+
+def _minutes(lot: domain.Lot) -> int:
+    return int((lot.terms.ends_at - lot.terms.starts_at) // timedelta(minutes=1))

@@ -433,12 +433,15 @@ def build_router(ctx: Auctions) -> APIRouter:
         return ctx.clock().isoformat()
 
     def one(lot: Lot, viewer: Principal | None) -> dict[str, Any]:
-        auction = views.for_viewer(views.document(lot), _viewer(viewer))
+        auction = views.for_viewer(views.document(lot), _viewer(viewer), now=ctx.clock())
         return {"auction": auction, "server_time": now()}
 
     def page(found: Page[Lot], viewer: Principal | None) -> dict[str, Any]:
         who = _viewer(viewer)
-        items = [views.for_viewer(views.document(lot), who, summary=True) for lot in found.items]
+        at = ctx.clock()
+        items = [
+            views.for_viewer(views.document(lot), who, now=at, summary=True) for lot in found.items
+        ]
         return {"items": items, "next_cursor": found.next_cursor, "server_time": now()}
 
     @auctions.post(
@@ -530,7 +533,7 @@ def build_router(ctx: Auctions) -> APIRouter:
         """One lot; the reserve only for its seller (others see ``reserve_met``)."""
         who = _viewer(viewer)
         document = await handlers.show_lot(ShowLot(lot_id, viewer=who), ctx=ctx)
-        return {"auction": views.for_viewer(document, who), "server_time": now()}
+        return {"auction": views.for_viewer(document, who, now=ctx.clock()), "server_time": now()}
 
     @auctions.patch(
         "/{lot_id}",
@@ -654,7 +657,9 @@ def build_router(ctx: Auctions) -> APIRouter:
         items = [
             {
                 "watched_since": item.since.isoformat(),
-                "auction": views.for_viewer(views.document(item.lot), who, summary=True),
+                "auction": views.for_viewer(
+                    views.document(item.lot), who, now=ctx.clock(), summary=True
+                ),
             }
             for item in found.items
         ]

@@ -84,7 +84,7 @@ def build_router(ctx: Auctions, store: ObjectStore) -> APIRouter:
         """
         data = await request.body()
         added = await photo_handlers.add_photo(lot_id, data, by=caller(user), ctx=ctx, store=store)
-        auction = views.for_viewer(views.document(added.lot), caller(user))
+        auction = views.for_viewer(views.document(added.lot), caller(user), now=ctx.clock())
         return {"photo": added.answer(), "auction": auction}
 
     @router.get(

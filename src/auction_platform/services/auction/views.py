@@ -8,7 +8,7 @@ request, so one cached copy serves every caller.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from auction_platform.contracts.auctions import (
@@ -18,6 +18,7 @@ from auction_platform.contracts.auctions import (
     DutchClockData,
     SoftCloseData,
 )
+from auction_platform.contracts.dutch import price_at
 from auction_platform.services.auction import delivery, domain
 from auction_platform.services.auction.domain import Actor, Caller, Lot
 
@@ -116,13 +117,36 @@ def document(lot: Lot) -> dict[str, Any]:
     return {"public": public, "private": private}
 
 
+def clock_price(public: dict[str, Any], now: datetime) -> int | None:
+    """An open Dutch lot's price at ``now`` (the clock stops at its end); None for any other.
+
+    The document is cached per change, and a Dutch price changes at every tick with no
+    change to the lot, so the price is worked out per answer from the lot's terms.
+    """
+    clock = public["dutch"]
+    if public["format"] != "dutch" or public["status"] != "open" or clock is None:
+        return None
+    ends_at = datetime.fromisoformat(public["ends_at"])
+    return price_at(
+        public["start_cents"],
+        clock["floor_cents"],
+        clock["step_cents"],
+        timedelta(seconds=clock["tick_seconds"]),
+        datetime.fromisoformat(public["starts_at"]),
+        min(now, ends_at),
+    )
+
+
 def for_viewer(
-    doc: dict[str, Any], viewer: Caller | None, *, summary: bool = False
+    doc: dict[str, Any], viewer: Caller | None, *, now: datetime, summary: bool = False
 ) -> dict[str, Any]:
-    """A lot as ``viewer`` may see it: the reserve and the bidders' ids only for its owner."""
+    """A lot as ``viewer`` may see it at ``now``: the reserve and bidders' ids for its owner."""
     public: dict[str, Any] = doc["public"]
     private: dict[str, Any] = doc["private"]
     view = dict(public)
+    dutch_price = clock_price(public, now)
+    if dutch_price is not None:
+        view["current_price_cents"] = dutch_price
     if summary:
         del view["description"]
         view.pop("delivery", None)

@@ -1,13 +1,19 @@
 """The descending clock of a Dutch auction: the price at any moment, and when it next falls.
 
-Pure: standard library only, plain values. The price is computed from the rules and the
-moment asked about, never stored per tick, so every reader at the same moment agrees.
+Pure: standard library and the shared formula only, plain values. The price is computed
+from the rules and the moment asked about, never stored per tick, so every reader at the
+same moment agrees; the formula itself is in ``contracts.dutch``, which the lot and the
+site show the price by too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from auction_platform.contracts.dutch import next_drop_at, price_at
+
+__all__ = ["DutchClock", "next_drop_at", "price_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,36 +51,3 @@ class DutchClock:
         """When the price next falls after ``at``; None at the floor or if the end comes first."""
         drop = self.next_drop_at(start_cents, starts_at, at)
         return drop if drop is not None and drop < ends_at else None
-
-
-def price_at(
-    start_cents: int,
-    floor_cents: int,
-    step_cents: int,
-    tick: timedelta,
-    starts_at: datetime,
-    at: datetime,
-) -> int:
-    """The price at ``at``: the start price until the first tick, a step less at each tick."""
-    # Never below the floor: the lowest price the seller takes.
-    return max(floor_cents, start_cents - _ticks(tick, starts_at, at) * step_cents)
-
-
-def next_drop_at(
-    start_cents: int,
-    floor_cents: int,
-    step_cents: int,
-    tick: timedelta,
-    starts_at: datetime,
-    at: datetime,
-) -> datetime | None:
-    """The first moment after ``at`` at which the price falls; None once it is at the floor."""
-    if price_at(start_cents, floor_cents, step_cents, tick, starts_at, at) <= floor_cents:
-        return None
-    return starts_at + (_ticks(tick, starts_at, at) + 1) * tick
-
-
-def _ticks(tick: timedelta, starts_at: datetime, at: datetime) -> int:
-    # Whole ticks elapsed, so the price changes exactly at each tick and holds between them;
-    # before the start no tick has passed.
-    return max(0, (at - starts_at) // tick)
