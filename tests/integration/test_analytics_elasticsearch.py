@@ -27,6 +27,7 @@ from auction_platform.core.uow import Transaction
 from auction_platform.services.analytics import indexing
 from auction_platform.services.analytics.search import SearchQuery
 from auction_platform.services.analytics.search_es import ElasticSearch
+from auction_platform.services.analytics.search_es_query import INDEX_MAPPINGS
 from auction_platform.services.analytics.search_sql import SqlSearch
 from auction_platform.services.analytics.store import search_docs
 from support.http_server import free_port, serving
@@ -82,6 +83,12 @@ def fake_elasticsearch(cluster: FakeCluster) -> FastAPI:
         cluster.indices[index] = json.loads(await request.body())
         return answer({"acknowledged": True, "index": index})
 
+    @app.put("/{index}/_mapping")
+    async def put_mapping(index: str, request: Request) -> Response:
+        added = json.loads(await request.body())["properties"]
+        cluster.indices[index]["mappings"]["properties"].update(added)
+        return answer({"acknowledged": True})
+
     @app.post("/{index}/_refresh")
     async def refresh(index: str) -> Response:
         return answer({"_shards": {"total": 1, "successful": 1, "failed": 0}})
@@ -112,8 +119,9 @@ async def db(sqlite_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def list_lot(db: Database, auction_id: str, title: str, event: str) -> None:
+async def list_lot(db: Database, auction_id: str, title: str, event: str, **terms: Any) -> None:
     data = {
+        **terms,
         "auction_id": auction_id,
         "seller_id": "sam",
         "title": title,
@@ -164,6 +172,35 @@ async def test_changes_are_shipped_in_bulk_with_external_versions(db: Database) 
             ]
             sent = cluster.searches[-1]
             assert {"term": {"category": "cameras"}} in sent["query"]["bool"]["filter"]
+        finally:
+            await backend.close()
+
+
+async def test_an_index_made_before_the_format_takes_it_and_documents_carry_it(
+    db: Database,
+) -> None:
+    cluster = FakeCluster()
+    older = dict(INDEX_MAPPINGS["properties"])
+    del older["format"], older["dutch"]
+    cluster.indices["t-auctions"] = {"mappings": {"dynamic": "strict", "properties": older}}
+    async with serving(fake_elasticsearch(cluster)) as url:
+        backend = ElasticSearch(url, index_prefix="t", db=db, fallback=SqlSearch(db))
+        try:
+            await backend.start()
+            mapped = cluster.indices["t-auctions"]["mappings"]["properties"]
+            assert mapped["format"] == {"type": "keyword"}
+            clock = {"floor_cents": 500, "step_cents": 100, "tick_seconds": 60}
+            await list_lot(db, "a1", "Tulips", "AuctionPublished", format="dutch", dutch=clock)
+            await list_lot(db, "a2", "Leica M3", "AuctionPublished")
+            await backend.catch_up()
+            shipped = {key: (doc["format"], doc["dutch"]) for key, (_, doc) in cluster.docs.items()}
+            assert shipped == {"a1": ("dutch", clock), "a2": ("english", None)}
+            page = await backend.search(SearchQuery(format="dutch"))
+            sent = cluster.searches[-1]
+            assert {"term": {"format": "dutch"}} in sent["query"]["bool"]["filter"]
+            assert sent["aggs"]["formats"] == {"terms": {"field": "format", "size": 4}}
+            formats = {item["id"]: item["format"] for item in page.items}
+            assert formats == {"a1": "dutch", "a2": "english"}  # the stand-in filters nothing
         finally:
             await backend.close()
 
