@@ -1,4 +1,5 @@
-"""HTTP routes of timed sales: ``/api/v1/sales`` (sellers build and publish; anyone reads).
+"""HTTP routes of timed sales: ``/api/v1/sales`` (sellers build, publish and cancel;
+anyone reads). What they answer is in ``sale_answers``.
 
 Every answer carries ``server_time`` (UTC), so a page can count down to each lot's end
 without trusting the reader's clock.
@@ -6,7 +7,6 @@ without trusting the reader's clock.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -16,13 +16,25 @@ from auction_platform.core.auth import CurrentUser, OptionalPrincipal, Seller
 from auction_platform.core.failures import Invalid
 from auction_platform.core.inputs import ID_PATTERN, ResourceId
 from auction_platform.services.auction import sale_handlers
-from auction_platform.services.auction.answers import SERVER_TIME, Format
-from auction_platform.services.auction.api import Description, Title, caller
+from auction_platform.services.auction.answers import BOOK_AWAY
+from auction_platform.services.auction.api import Cancellation, Description, Title, caller
 from auction_platform.services.auction.commands import Page
-from auction_platform.services.auction.domain import Caller, Outcome, Status
+from auction_platform.services.auction.domain import Caller
 from auction_platform.services.auction.handlers import Auctions
+from auction_platform.services.auction.sale_answers import (
+    ANSWERS_SALE,
+    NOT_YOURS,
+    PUBLISHED,
+    SaleAnswer,
+    SaleCancellationAnswer,
+    SalePage,
+    cancellation_document,
+    sale_document,
+    summary_document,
+)
 from auction_platform.services.auction.sale_handlers import (
     AddLot,
+    CancelSale,
     CreateSale,
     EditSale,
     MoveLot,
@@ -30,12 +42,7 @@ from auction_platform.services.auction.sale_handlers import (
     SaleSummary,
     SaleView,
 )
-from auction_platform.services.auction.sales import (
-    INTERVAL_SECONDS,
-    MAX_LOTS,
-    SaleState,
-    SaleStatus,
-)
+from auction_platform.services.auction.sales import INTERVAL_SECONDS, MAX_LOTS
 
 SaleId = ResourceId
 LotId = ResourceId
@@ -120,167 +127,6 @@ class LotPlace(_Strict):
     lot_number: LotNumber
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SaleLot(_Answer):
-    """A lot of the sale: what a catalogue of the sale shows of it, and when it ends."""
-
-    lot_number: int
-    auction_id: str
-    title: str
-    image: str | None = Field(description="Its first picture, if it has one.")
-    format: Format
-    currency: str
-    status: Status
-    outcome: Outcome | None
-    start_cents: int
-    current_price_cents: int = Field(
-        description="The lot's price (a sealed lot's start price until it closes)."
-    )
-    final_price_cents: int | None
-    bid_count: int
-    starts_at: datetime | None = Field(description="Null while a draft sale starts when published.")
-    ends_at: datetime = Field(
-        description="Its end as it stands (late bids move it), or as the draft sale plans it."
-    )
-    closed_at: datetime | None
-
-
-class NextClosing(_Answer):
-    """The lot still to close that ends soonest."""
-
-    lot_number: int
-    auction_id: str
-    ends_at: datetime
-
-
-class SaleFields(_Answer):
-    """A sale and where it stands."""
-
-    id: str
-    seller_id: str
-    title: str
-    description: str
-    status: SaleStatus
-    state: SaleState = Field(
-        description="`draft`, `upcoming` (lots not open yet), `running`, `finished`."
-    )
-    starts_at: datetime | None = Field(description="Null while a draft starts when published.")
-    first_close_at: datetime
-    interval_seconds: int
-    last_close_at: datetime | None = Field(description="Lot n's planned end; null without lots.")
-    lot_count: int
-    created_at: datetime
-    published_at: datetime | None
-
-
-class SaleWithLots(SaleFields):
-    """A sale with its lots in order and the lot that closes next."""
-
-    lots: list[SaleLot]
-    next_closing: NextClosing | None = Field(
-        description="The open (or scheduled) lot that ends soonest; null in a draft or when done."
-    )
-
-
-class SaleAnswer(_Answer):
-    """One sale."""
-
-    sale: SaleWithLots
-    server_time: datetime = Field(description=SERVER_TIME)
-
-
-# What the routes on one sale answer alike.
-ANSWERS_SALE: dict[int | str, dict[str, Any]] = {200: {"model": SaleAnswer}}
-NOT_YOURS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The sale is not yours (`forbidden`)."}
-}
-PUBLISHED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The sale is published (`sale_published`)."}
-}
-
-
-class SaleSummaryFields(SaleFields):
-    """A sale in a list."""
-
-    cover_image: str | None = Field(description="A picture of its first lot that has one.")
-
-
-class SalePage(_Answer):
-    """A page of sales; `next_cursor` asks for the next (null on the last page)."""
-
-    items: list[SaleSummaryFields]
-    next_cursor: str | None
-    server_time: datetime = Field(description=SERVER_TIME)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def _fields(sale: Any, state: SaleState) -> dict[str, Any]:
-    return {
-        "id": sale.id,
-        "seller_id": sale.seller_id,
-        "title": sale.title,
-        "description": sale.description,
-        "status": sale.status.value,
-        "state": state.value,
-        "starts_at": _iso(sale.starts_at),
-        "first_close_at": sale.first_close_at.isoformat(),
-        "interval_seconds": sale.interval_seconds,
-        "last_close_at": _iso(sale.last_close_at),
-        "lot_count": len(sale.lot_ids),
-        "created_at": sale.created_at.isoformat(),
-        "published_at": _iso(sale.published_at),
-    }
-
-
-def sale_document(view: SaleView) -> dict[str, Any]:
-    """The sale as ``GET /api/v1/sales/{id}`` answers it."""
-    sale = view.sale
-    draft = sale.status is SaleStatus.DRAFT
-    lots = []
-    for lot in view.lots:
-        terms = lot.terms
-        lots.append(
-            {
-                "lot_number": sale.number_of(lot.id),
-                "auction_id": lot.id,
-                "title": terms.title,
-                "image": terms.images[0] if terms.images else None,
-                "format": terms.format.value,
-                "currency": terms.currency,
-                "status": lot.status.value,
-                "outcome": lot.outcome.value if lot.outcome else None,
-                "start_cents": terms.start_cents,
-                "current_price_cents": lot.current_price_cents,
-                "final_price_cents": lot.final_price_cents,
-                "bid_count": lot.bid_count,
-                "starts_at": _iso(sale.starts_at if draft else terms.starts_at),
-                "ends_at": view.ends_of(lot).isoformat(),
-                "closed_at": _iso(lot.closed_at),
-            }
-        )
-    following = view.next_closing
-    next_closing = (
-        {
-            "lot_number": following.number,
-            "auction_id": following.lot_id,
-            "ends_at": following.ends_at.isoformat(),
-        }
-        if following is not None
-        else None
-    )
-    return {**_fields(sale, view.state), "lots": lots, "next_closing": next_closing}
-
-
-def _summary(found: SaleSummary) -> dict[str, Any]:
-    return {**_fields(found.sale, found.state), "cover_image": found.cover_image}
-
-
 def _viewer(principal: Any) -> Caller | None:
     return caller(principal) if principal is not None else None
 
@@ -306,7 +152,7 @@ def build_router(ctx: Auctions) -> APIRouter:
         return {"sale": sale_document(view), "server_time": now()}
 
     def page(found: Page[SaleSummary]) -> dict[str, Any]:
-        items = [_summary(item) for item in found.items]
+        items = [summary_document(item) for item in found.items]
         return {"items": items, "next_cursor": found.next_cursor, "server_time": now()}
 
     @router.post(
@@ -491,5 +337,31 @@ def build_router(ctx: Auctions) -> APIRouter:
         sale's id and the lot's number), starting at the sale's start and ending in
         its turn; the lots open at once when the sale starts now."""
         return one(await sale_handlers.publish_sale(sale_id, caller(user), ctx=ctx))
+
+    @router.post(
+        "/{sale_id}/cancel",
+        responses={
+            200: {"model": SaleCancellationAnswer},
+            403: {"description": "The sale is not yours (`forbidden`); admins may."},
+            404: {"description": "No such sale, or a draft not yours (`sale_not_found`)."},
+            409: {"description": "A draft is deleted, not cancelled (`sale_draft`)."},
+            **BOOK_AWAY,
+        },
+    )
+    async def cancel(
+        sale_id: SaleId, user: CurrentUser, body: Cancellation | None = None
+    ) -> dict[str, Any]:
+        """Cancel your published sale (admins: anyone's): withdraw every lot still to close.
+
+        Each lot is cancelled as `POST /api/v1/auctions/{id}/cancel` would cancel it
+        (`AuctionCancelled`, its bidders told, the optional `reason` with it); a lot you
+        may not cancel, one with bids unless you are an admin, is kept and runs on,
+        listed in `kept` with its code. The sale shows `cancelled` (and `cancelled_at`)
+        once a cancellation leaves none of its lots to close. Asking again is harmless:
+        what is withdrawn stays so, and with nothing left `cancelled` is empty. A
+        `503` leaves the lots before it withdrawn; ask again to go on."""
+        command = CancelSale(sale_id, by=caller(user), reason=body.reason if body else None)
+        done = await sale_handlers.cancel_sale(command, ctx=ctx)
+        return {**cancellation_document(done), "server_time": now()}
 
     return router

@@ -6,6 +6,11 @@ Publishing a sale publishes each of its lots as publishing one lot does (one
 for those whose start has come), with the times the sale gives them. From then on
 the lots are auctions like any other: the scheduler opens them, the bid book
 extends and closes each on its own, and the sale reads their progress.
+
+Cancelling a published sale (``cancel_sale``: its seller, or an admin) withdraws its
+lots still to close one by one through ``handlers.cancel_lot``, so each is withdrawn
+exactly as it would be alone, and then marks the sale by the rule of
+``sales.cancelled``.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from datetime import datetime
 from typing import Any
 
 from auction_platform.contracts.auctions import AUCTION_PUBLISHED
-from auction_platform.core.failures import DomainError, Forbidden, Invalid, NotFound
+from auction_platform.core.failures import Conflict, DomainError, Forbidden, Invalid, NotFound
 from auction_platform.core.uow import Transaction
 from auction_platform.services.auction import domain, sale_store, sales, store, views
-from auction_platform.services.auction.commands import Page
+from auction_platform.services.auction.commands import CancelLot, Page
 from auction_platform.services.auction.domain import Caller, Lot
-from auction_platform.services.auction.handlers import Auctions, announce_opened
+from auction_platform.services.auction.handlers import Auctions, announce_opened, cancel_lot
 from auction_platform.services.auction.sale_store import SaleList
 from auction_platform.services.auction.sales import LotProgress, Sale, SaleState
 
@@ -78,6 +83,15 @@ class RemoveLot:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelSale:
+    """Withdraw every lot of a published sale still to close, with an optional reason."""
+
+    sale_id: str
+    by: Caller
+    reason: str | None = None  # for the bidders, as a lot's cancellation carries it
+
+
+@dataclass(frozen=True, slots=True)
 class SaleView:
     """A sale as readers see it: its lots in order, where it stands, what closes next."""
 
@@ -104,6 +118,25 @@ class SaleSummary:
     cover_image: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class KeptLot:
+    """A lot a cancellation of its sale left running, and the refusal that kept it."""
+
+    number: int
+    lot_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaleCancellation:
+    """What cancelling a sale did: the sale after it, the lots it withdrew, those it kept."""
+
+    view: SaleView
+    cancelled: list[LotProgress]
+    kept: list[KeptLot]
+
+
 def sale_not_found() -> NotFound:
     """The one refusal for sales that do not exist and drafts that are not yours."""
     return NotFound("sale_not_found", "there is no such sale")
@@ -119,10 +152,10 @@ def _visible(sale: Sale | None, viewer: Caller | None) -> Sale:
     return sale
 
 
-def _own(sale: Sale | None, caller: Caller) -> Sale:
-    """The sale, if ``caller`` is its seller."""
+def _own(sale: Sale | None, caller: Caller, *, admin_too: bool = False) -> Sale:
+    """The sale, if ``caller`` is its seller (or, with ``admin_too``, an admin)."""
     sale = _visible(sale, caller)
-    if sale.seller_id != caller.user_id:
+    if sale.seller_id != caller.user_id and not (admin_too and caller.admin):
         raise Forbidden("forbidden", "only the sale's seller can do this")
     return sale
 
@@ -303,6 +336,41 @@ def _published(lot: Lot, sale: Sale, *, ctx: Auctions, now: datetime) -> Lot:
         ) from refusal
 
 
+async def cancel_sale(command: CancelSale, *, ctx: Auctions) -> SaleCancellation:
+    """Withdraw every lot of a published sale still to close, lot 1 first; mark the sale.
+
+    Each lot is cancelled by ``handlers.cancel_lot`` in its own transaction, as if
+    alone: the bid book asked from its start, ``AuctionCancelled`` (so its bidders and
+    watchers are told), an admin's audit record. A lot the caller may not cancel (a
+    seller's lot with bids: ``has_bids``) is kept with the refusal's code and runs on;
+    the others are withdrawn all the same. An outage (the bid book away) stops the call
+    with the lots before it withdrawn: asked again, it goes on from there, and with
+    nothing left to withdraw it changes nothing.
+    """
+    async with ctx.uow.db.read() as conn:
+        found = await sale_store.sale_by_id(conn, command.sale_id)
+        sale = _own(found, command.by, admin_too=True)
+        lots = await sale_store.lots_of(conn, sale)
+    withdrawn: list[LotProgress] = []
+    kept: list[KeptLot] = []
+    for step in sales.to_withdraw(sale, progress(sale, lots)):
+        try:
+            await cancel_lot(CancelLot(step.lot_id, command.by, command.reason), ctx=ctx)
+        except Conflict as refusal:
+            kept.append(KeptLot(step.number, step.lot_id, refusal.code, refusal.message))
+        else:
+            withdrawn.append(step)
+    now = ctx.clock()
+    async with ctx.uow() as tx:
+        found = await sale_store.sale_by_id(tx.conn, command.sale_id, for_update=True)
+        sale = _own(found, command.by, admin_too=True)
+        lots = await sale_store.lots_of(tx.conn, sale)
+        marked = sales.cancelled(sale, progress(sale, lots), now=now)
+        if marked is not sale:
+            await sale_store.save_sale(tx.conn, marked)
+    return SaleCancellation(_view(marked, lots, now), withdrawn, kept)
+
+
 async def show_sale(sale_id: str, viewer: Caller | None, *, ctx: Auctions) -> SaleView:
     """A sale with its lots in order (a draft only to its seller and admins)."""
     async with ctx.uow.db.read() as conn:
@@ -324,18 +392,14 @@ async def _summaries(conn: Any, found: list[Sale], *, now: datetime) -> list[Sal
     ids = [sale.id for sale in found]
     running = await sale_store.running_counts(conn, ids)
     covers = await sale_store.cover_images(conn, ids)
-    summaries = []
-    for sale in found:
-        if sale.status is sales.SaleStatus.DRAFT:
-            state = SaleState.DRAFT
-        elif not running.get(sale.id):
-            state = SaleState.FINISHED
-        elif sale.starts_at is not None and now < sale.starts_at:
-            state = SaleState.UPCOMING
-        else:
-            state = SaleState.RUNNING
-        summaries.append(SaleSummary(sale, state, covers.get(sale.id)))
-    return summaries
+    return [
+        SaleSummary(
+            sale,
+            sales.state_when(sale, running=bool(running.get(sale.id)), now=now),
+            covers.get(sale.id),
+        )
+        for sale in found
+    ]
 
 
 async def published_sales(
