@@ -1,13 +1,16 @@
 """Timed sales through the public API, in both modes: a seller builds a sale of draft lots,
-publishes it, and its lots close one after another, each with its own soft close.
+publishes it, and its lots close one after another, each with its own soft close; a
+published sale is cancelled as a whole.
 
 Sales are built and read through the gateway as a client would; lots are bid on and
-closed by the bid book and its closer, and the sale reads their progress.
+closed by the bid book and its closer, and the sale reads their progress. The
+notification service mails a real SMTP server, so a cancelled lot's bidders are seen
+to be told.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +20,9 @@ import pytest
 from auction_platform.composition import Platform
 from conftest import ALL, MakeSettings
 from support.accounts import Account, sign_up
-from support.auctions import create, outbox, place_bid, seller
+from support.auctions import admin_token, create, outbox, place_bid, seller
 from support.platforms import running
+from support.smtp import SmtpServer, smtp_server
 from support.waiting import eventually
 
 CLOSE_PATIENCE = 120.0
@@ -26,9 +30,17 @@ SOFT_CLOSE = {"window_seconds": 60, "extend_seconds": 30, "max_extensions": 5}
 
 
 @pytest.fixture
-async def platform(make_settings: MakeSettings) -> AsyncIterator[Platform]:
-    """Every service; the closer looks often, so a lot closes soon after its end."""
-    async with running(make_settings(closer_interval_seconds=0.1), ALL, embedded=True) as started:
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def platform(make_settings: MakeSettings, smtp: SmtpServer) -> AsyncIterator[Platform]:
+    """Every service, mailing the test's SMTP server; the closer looks often, so a lot
+    closes soon after its end."""
+    settings = make_settings(closer_interval_seconds=0.1, **smtp.settings())
+    async with running(settings, ALL, embedded=True) as started:
         yield started
 
 
@@ -457,3 +469,143 @@ async def test_published_sales_are_paged_the_soonest_first_close_first(
     ).json()
     assert [s["id"] for s in first["items"] + second["items"]] == [made[1], made[2], made[0]]
     assert second["next_cursor"] is None
+
+
+# --- cancelling a published sale -----------------------------------------------------------
+
+
+async def cancel(
+    http: httpx.AsyncClient, sale_id: str, who: dict[str, str], **body: Any
+) -> httpx.Response:
+    return await http.post(f"/api/v1/sales/{sale_id}/cancel", json=body or None, headers=who)
+
+
+def withdrawn(answer: httpx.Response) -> tuple[list[int], list[tuple[int, str]]]:
+    """The numbers of the lots a cancellation withdrew, and of those it kept with the code."""
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    kept = [(lot["lot_number"], lot["code"]) for lot in found["kept"]]
+    return [lot["lot_number"] for lot in found["cancelled"]], kept
+
+
+async def running_sale(http: httpx.AsyncClient, owner: Account, count: int) -> dict[str, Any]:
+    """A published sale of ``count`` lots, open at once, each with its bid book made."""
+    sale = await new_sale(http, owner)
+    for n in range(1, count + 1):
+        await added(
+            http, sale["id"], (await draft(http, owner, title=f"Lot number {n}"))["id"], owner
+        )
+    answer = await publish(http, sale["id"], owner)
+    assert answer.status_code == 200, answer.text
+    published: dict[str, Any] = answer.json()["sale"]
+    for lot in published["lots"]:
+        await book_of(http, lot["auction_id"])
+    return published
+
+
+async def test_the_owner_cancels_a_published_sale_its_open_and_scheduled_lots_withdrawn(
+    http: httpx.AsyncClient, platform: Platform
+) -> None:
+    sam = await seller(http)
+    # The sale opens in a few seconds; before then lot 2 is moved to open an hour later
+    # (a listed lot's terms change until its start), so lot 1 opens and lot 2 waits.
+    for lead in (4, 8, 16):
+        start = datetime.now(UTC) + timedelta(seconds=lead)
+        sale = await new_sale(http, sam, starts_at=start.isoformat())
+        lots = [await draft(http, sam, title=f"Lot number {n}") for n in (1, 2)]
+        for lot in lots:
+            await added(http, sale["id"], lot["id"], sam)
+        answer = await publish(http, sale["id"], sam)
+        if answer.status_code == 200:
+            later = {"starts_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+            moved = await http.patch(
+                f"/api/v1/auctions/{lots[1]['id']}", json=later, headers=sam.headers
+            )
+            if moved.status_code == 200:
+                break
+    assert moved.status_code == 200, moved.text
+    await book_of(http, lots[0]["id"])
+    shown = await read(http, sale["id"])
+    assert [lot["status"] for lot in shown["lots"]] == ["open", "scheduled"]
+
+    answer = await cancel(http, sale["id"], sam.headers)
+    assert withdrawn(answer) == ([1, 2], [])
+    cancelled = answer.json()["sale"]
+    assert (cancelled["state"], cancelled["status"]) == ("cancelled", "published")
+    assert cancelled["cancelled_at"] is not None and cancelled["next_closing"] is None
+    assert [lot["status"] for lot in cancelled["lots"]] == ["cancelled", "cancelled"]
+    assert (await book_of(http, lots[0]["id"]))["status"] == "cancelled"
+    events = {e["auction_id"]: e for e in await outbox(platform, "AuctionCancelled")}
+    assert {lot["id"] for lot in lots} == set(events)
+    assert {e["by"] for e in events.values()} == {"seller"}
+    assert await read(http, sale["id"]) == cancelled
+    finished = (await http.get("/api/v1/sales", params={"finished": "true"})).json()["items"]
+    assert next(s for s in finished if s["id"] == sale["id"])["state"] == "cancelled"
+
+    # Asked again, nothing is left to cancel: the same answer, nothing withdrawn.
+    again = await cancel(http, sale["id"], sam.headers)
+    assert withdrawn(again) == ([], [])
+    assert again.json()["sale"] == cancelled
+    assert len(await outbox(platform, "AuctionCancelled")) == 2
+
+
+async def test_a_lot_with_bids_is_kept_for_the_seller_and_withdrawn_by_an_admin(
+    http: httpx.AsyncClient, platform: Platform, smtp: SmtpServer
+) -> None:
+    sam, ann = await seller(http), await sign_up(http, name="Ann")
+    root = await admin_token(http, platform)
+    sale = await running_sale(http, sam, 3)
+    bid_on = sale["lots"][1]["auction_id"]
+    await place_bid(http, bid_on, ann, 10_000)
+
+    answer = await cancel(http, sale["id"], sam.headers)
+    assert withdrawn(answer) == ([1, 3], [(2, "has_bids")])
+    assert "admin" in answer.json()["kept"][0]["message"]
+    kept = answer.json()["sale"]
+    assert (kept["state"], kept["cancelled_at"]) == ("running", None)
+    assert [lot["status"] for lot in kept["lots"]] == ["cancelled", "open", "cancelled"]
+    assert kept["next_closing"]["auction_id"] == bid_on
+    # The seller asking again changes nothing: the lot is still theirs to sell.
+    assert withdrawn(await cancel(http, sale["id"], sam.headers)) == ([], [(2, "has_bids")])
+
+    # An admin cancels the rest: the bids are voided, the bidder told, the act audited.
+    reason = "The estate's executor withdrew the sale."
+    answer = await cancel(http, sale["id"], root, reason=reason)
+    assert withdrawn(answer) == ([2], [])
+    done = answer.json()["sale"]
+    assert done["state"] == "cancelled" and done["cancelled_at"] is not None
+    [event] = [e for e in await outbox(platform, "AuctionCancelled") if e["auction_id"] == bid_on]
+    assert (event["by"], event["bids_voided"], event["bidder_ids"]) == ("admin", True, [ann.id])
+    assert event["reason"] == reason
+    [record] = [
+        a
+        for a in await outbox(platform, "AuditRecorded")
+        if a["action"] == "auction.cancelled" and a["target"] == f"auction:{bid_on}"
+    ]
+    assert record["reason"] == reason and record["details"]["bidders"] == 1
+    [mail] = await smtp.wait_for(ann.email, "auction_cancelled")
+    assert "Lot number 2" in mail.subject
+    assert withdrawn(await cancel(http, sale["id"], root)) == ([], [])
+
+
+async def test_a_draft_sale_is_deleted_not_cancelled(http: httpx.AsyncClient) -> None:
+    sam = await seller(http)
+    sale = await new_sale(http, sam)
+    await added(http, sale["id"], (await draft(http, sam))["id"], sam)
+    answer = await cancel(http, sale["id"], sam.headers)
+    assert refusal(answer, 409) == "sale_draft"
+    assert "delete" in answer.json()["error"]["message"]
+    assert (await read(http, sale["id"], sam))["state"] == "draft"
+
+
+async def test_another_seller_cancels_nothing_of_a_sale(http: httpx.AsyncClient) -> None:
+    sam, sue = await seller(http, "Sam"), await seller(http, "Sue")
+    draft_sale = await new_sale(http, sam)
+    assert refusal(await cancel(http, draft_sale["id"], sue.headers), 404) == "sale_not_found"
+    sale = await running_sale(http, sam, 2)
+    assert refusal(await cancel(http, sale["id"], sue.headers), 403) == "forbidden"
+    assert (await http.post(f"/api/v1/sales/{sale['id']}/cancel")).status_code == 401
+    assert refusal(await cancel(http, "0" * 32, sam.headers), 404) == "sale_not_found"
+    after = await read(http, sale["id"])
+    assert [lot["status"] for lot in after["lots"]] == ["open", "open"]
+    assert after["state"] == "running"

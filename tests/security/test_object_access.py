@@ -122,6 +122,11 @@ async def draft_sale(world: World) -> Target:
     return await _sale(world)
 
 
+async def cancel_sale(world: World) -> Target:
+    """The owner's draft sale, which nobody else may see, let alone cancel."""
+    return await _sale(world, {"reason": "mine now"})
+
+
 async def change_sale(world: World) -> Target:
     return await _sale(world, {"title": "Taken over"})
 
@@ -453,6 +458,7 @@ PROBES: dict[str, Make] = {
     "PUT /api/v1/sales/{sale_id}/lots/{auction_id}": move_in_sale,
     "DELETE /api/v1/sales/{sale_id}/lots/{auction_id}": remove_from_sale,
     "POST /api/v1/sales/{sale_id}/publish": draft_sale,
+    "POST /api/v1/sales/{sale_id}/cancel": cancel_sale,
     "POST /api/v1/offers/{offer_id}/accept": accept_offer,
     "GET /api/v1/orders/{order_id}": see_order,
     "POST /api/v1/orders/{order_id}/pay": pay_order,
@@ -555,7 +561,8 @@ async def test_a_sale_takes_in_no_draft_of_another_seller(world: World) -> None:
 
 async def test_another_seller_changes_nothing_of_a_published_sale(world: World) -> None:
     """Anyone reads a published sale; only its seller is told it no longer changes (409):
-    anyone else is refused for whose it is (403), on every route that changes a sale."""
+    anyone else is refused for whose it is (403), on every route that changes a sale,
+    and cancels none of its lots."""
     sale = await world.draft_sale(lots=2)
     path = f"/api/v1/sales/{sale['id']}"
     published = await world.http.post(f"{path}/publish", headers=world.owner.headers)
@@ -572,6 +579,8 @@ async def test_another_seller_changes_nothing_of_a_published_sale(world: World) 
         ("PUT", lot, {"lot_number": 2}),
         ("DELETE", lot, None),
         ("POST", f"{path}/publish", None),
+        ("POST", f"{path}/cancel", None),
+        ("POST", f"{path}/cancel", {"reason": "mine now"}),
     ):
         response = await world.http.request(
             method, target, json=body, headers=world.intruder.headers

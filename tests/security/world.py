@@ -187,15 +187,23 @@ class World:
 
     # --- timed sales ------------------------------------------------------------------
 
-    async def draft_sale(self, lots: int = 1) -> Json:
+    async def draft_sale(self, lots: int = 1, **overrides: Any) -> Json:
         """A draft sale of the owner's holding ``lots`` drafts of theirs: seen by nobody else."""
-        body = sale_body(title=f"Sale {uuid.uuid4().hex[:8]}")
+        body = sale_body(title=f"Sale {uuid.uuid4().hex[:8]}", **overrides)
         sale: Json = (await self._post("/api/v1/sales", self.owner, body, status=201))["sale"]
         for _ in range(lots):
             lot = await self.draft()
             path = f"/api/v1/sales/{sale['id']}/lots"
             sale = (await self._post(path, self.owner, {"auction_id": lot["id"]}))["sale"]
         return sale
+
+    async def published_sale(self, lots: int = 1) -> Json:
+        """A published sale of the owner's whose ``lots`` open in half an hour."""
+        start = datetime.now(UTC) + timedelta(minutes=30)
+        sale = await self.draft_sale(lots, starts_at=start.isoformat())
+        path = f"/api/v1/sales/{sale['id']}/publish"
+        published: Json = (await self._post(path, self.owner, None))["sale"]
+        return published
 
     async def timed_sale(self, sale_id: str) -> Json:
         """A timed sale as its seller, the owner, sees it."""

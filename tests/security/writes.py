@@ -188,6 +188,13 @@ async def publish_sale(world: World) -> Write:
     return Write({"sale_id": sale["id"]}, None, world.owner.headers, read)
 
 
+async def cancel_sale(world: World) -> Write:
+    sale = await world.published_sale()
+    read = _sale_reader(world, sale["id"], sale["lots"][0]["auction_id"])
+    body = {"reason": "The estate sale fell through"}
+    return Write({"sale_id": sale["id"]}, body, world.owner.headers, read)
+
+
 async def place_bid(world: World) -> Write:
     lot = await world.open_lot(world.third)
     body = {"max_amount_cents": 20_000}
@@ -494,6 +501,7 @@ WRITES: dict[str, Prepare | Unprobed] = {
     "POST /api/v1/sales/{sale_id}/lots": add_to_sale,
     "PUT /api/v1/sales/{sale_id}/lots/{auction_id}": move_in_sale,
     "POST /api/v1/sales/{sale_id}/publish": publish_sale,
+    "POST /api/v1/sales/{sale_id}/cancel": cancel_sale,
     "POST /api/v1/auctions/{auction_id}/bids": place_bid,
     "POST /api/v1/auctions/{auction_id}/buy-now": buy_now,
     "POST /api/v1/auctions/{auction_id}/retractions": retract_bid,
