@@ -18,7 +18,7 @@ from support.accounts import Account
 from support.auctions import place_bid, seller
 from support.browser import DESKTOP, PHONE, screenshots_at_both_widths
 from support.browser import serious_accessibility_violations as violations
-from support.web_site import Site, bidder, embedded_site, sign_in
+from support.web_site import Site, admin, bidder, embedded_site, sign_in
 
 pytestmark = pytest.mark.browser
 NewContext = Callable[..., Awaitable[BrowserContext]]
@@ -156,3 +156,90 @@ async def test_a_seller_builds_and_publishes_a_timed_sale_whose_lots_close_in_tu
         await plain.goto(sale_url)
         await expect(plain.get_by_test_id("sale-lot")).to_have_count(4)
         await expect(plain.get_by_test_id("lot-end").nth(3)).to_contain_text("UTC")
+
+
+async def _running_sale(site: Site, owner: Account, lots: list[dict[str, Any]]) -> str:
+    """A sale of ``lots`` published through the API, open at once; its id."""
+    body = {
+        "title": SALE,
+        "description": "Collection from Bath, by appointment.",
+        "first_close_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "interval_seconds": 60,
+    }
+    made = await site.http.post("/api/v1/sales", json=body, headers=owner.headers)
+    assert made.status_code == 201, made.text
+    sale_id: str = made.json()["sale"]["id"]
+    for lot in lots:
+        added = await site.http.post(
+            f"/api/v1/sales/{sale_id}/lots", json={"auction_id": lot["id"]}, headers=owner.headers
+        )
+        assert added.status_code == 200, added.text
+    published = await site.http.post(f"/api/v1/sales/{sale_id}/publish", headers=owner.headers)
+    assert published.status_code == 200, published.text
+    return sale_id
+
+
+async def test_a_seller_cancels_a_sale_and_is_told_which_lots_were_kept_and_why(
+    tmp_path: Path, new_context: NewContext
+) -> None:
+    async with embedded_site(tmp_path, auction_min_duration_seconds=1) as site:
+        sam, ann = await seller(site.http, "Sam"), await bidder(site, "Ann")
+        lots = [await _draft(site, sam, *lot) for lot in LOTS[:3]]
+        sale_id = await _running_sale(site, sam, lots)
+        # Ann bids on lot 2: from then on only the site's staff may withdraw it.
+        await place_bid(site.http, lots[1]["id"], ann, 5_000)
+        sale_url = f"{site.url}/timed-sales/{sale_id}"
+
+        # A visitor is offered no cancellation; the seller is, with a box to tick first.
+        visitor = await (await new_context(PHONE)).new_page()
+        await visitor.goto(sale_url)
+        await expect(visitor.get_by_test_id("sale-lot")).to_have_count(3)
+        await expect(visitor.get_by_test_id("cancel-sale")).to_have_count(0)
+        page = await sign_in(await new_context(DESKTOP), site, sam)
+        await page.goto(sale_url)
+        form = page.get_by_test_id("cancel-sale")
+        await expect(form).to_contain_text("only the site's staff can withdraw")
+        await _look(page, "sale-cancel")
+        # Unticked, the browser keeps the form (the box is required); the site refuses it too.
+        tick = page.get_by_label("Yes, withdraw the lots of this sale")
+        assert await tick.evaluate("box => box.validity.valueMissing")
+
+        # Ticked, without script as with it: lots 1 and 3 go, lot 2 stays, and the page
+        # says why.
+        plain = await sign_in(await new_context(PHONE, java_script_enabled=False), site, sam)
+        await plain.goto(sale_url)
+        token = await plain.locator("[data-testid=cancel-sale] [name=csrf_token]").input_value()
+        unticked = await plain.request.post(f"{sale_url}/cancel", form={"csrf_token": token})
+        assert "Tick the box to confirm" in await unticked.text()
+        await plain.goto(sale_url)
+        await plain.get_by_label("Yes, withdraw the lots of this sale").check()
+        await plain.get_by_role("button", name="Cancel this sale").click()
+        await expect(plain.get_by_role("status")).to_have_text(
+            f"Lots 1 and 3 are withdrawn. Lot 2 (“{LOTS[1][0]}”) is kept: it has bids, and "
+            "only the site's staff can withdraw a lot once someone has bid; it closes as planned."
+        )
+        rows = plain.get_by_test_id("sale-lot")
+        await expect(rows.nth(0)).to_contain_text("Withdrawn")
+        await expect(rows.nth(1)).to_contain_text("Open")
+        await expect(rows.nth(2)).to_contain_text("Withdrawn")
+        await expect(plain.get_by_test_id("next-closing")).to_contain_text(f"Lot 2: {LOTS[1][0]}")
+        await screenshots_at_both_widths(plain, "sale-cancelled")
+
+        # Nothing is left the seller may withdraw: the page says so instead of the form.
+        await page.reload()
+        await expect(page.get_by_test_id("nothing-to-withdraw")).to_be_visible()
+        await expect(page.get_by_role("button", name="Cancel this sale")).to_have_count(0)
+
+        # The site's staff withdraw lot 2 through the API: the sale is cancelled.
+        root = await admin(site)
+        done = await site.http.post(
+            f"/api/v1/sales/{sale_id}/cancel",
+            json={"reason": "The executor withdrew the sale."},
+            headers=root.headers,
+        )
+        assert done.status_code == 200, done.text
+        await page.reload()
+        await expect(page.get_by_test_id("sale-state")).to_have_text("Cancelled")
+        await expect(page.get_by_test_id("next-closing")).to_contain_text("was cancelled")
+        await expect(page.get_by_test_id("cancel-sale")).to_have_count(0)
+        await _look(page, "sale-cancelled-whole")

@@ -10,6 +10,7 @@ import pytest
 from auction_platform.services.web.sale_form import (
     SaleFormProblem,
     blank_fields,
+    cancellation_words,
     changed,
     interval_text,
     sale_body,
@@ -104,3 +105,64 @@ def test_the_interval_reads_as_words() -> None:
     assert interval_text(60) == "one a minute"
     assert interval_text(120) == "one every 2 minutes"
     assert interval_text(45) == "one every 45 seconds"
+
+
+# --- what the sale's page says after a cancellation -----------------------------------------
+
+
+def cancellation(
+    state: str, cancelled: list[int], kept: list[tuple[int, str]], *, lots: int = 5
+) -> dict[str, Any]:
+    """An answer of ``POST /api/v1/sales/{id}/cancel`` (lots ``lotN``, titled ``Lot N``)."""
+    return {
+        "sale": {
+            "title": "The Hartley estate",
+            "state": state,
+            "lots": [{"auction_id": f"lot{n}", "title": f"Lot {n}"} for n in range(1, lots + 1)],
+        },
+        "cancelled": [{"lot_number": n, "auction_id": f"lot{n}"} for n in cancelled],
+        "kept": [
+            {"lot_number": n, "auction_id": f"lot{n}", "code": code, "message": f"refused {code}"}
+            for n, code in kept
+        ],
+    }
+
+
+def test_a_sale_cancelled_whole_names_the_lots_withdrawn() -> None:
+    assert cancellation_words(cancellation("cancelled", [1, 2, 4], [])) == (
+        "“The Hartley estate” is cancelled: lots 1, 2 and 4 are withdrawn.",
+        "success",
+    )
+    assert cancellation_words(cancellation("cancelled", [3], []))[0] == (
+        "“The Hartley estate” is cancelled: lot 3 is withdrawn."
+    )
+
+
+def test_lots_kept_are_named_with_why_and_the_message_warns() -> None:
+    words, kind = cancellation_words(cancellation("running", [1, 3], [(2, "has_bids")]))
+    assert kind == "warning"
+    assert words == (
+        "Lots 1 and 3 are withdrawn. Lot 2 (“Lot 2”) is kept: it has bids, and only the "
+        "site's staff can withdraw a lot once someone has bid; it closes as planned."
+    )
+    several = cancellation("running", [], [(2, "has_bids"), (5, "has_bids")])
+    assert cancellation_words(several)[0].startswith(
+        "Lot 2 (“Lot 2”) and lot 5 (“Lot 5”) are kept: they have bids"
+    )
+    many = cancellation("running", [], [(n, "has_bids") for n in (1, 2, 3, 4)])
+    assert cancellation_words(many)[0].startswith("Lots 1, 2, 3 and 4 are kept: they have")
+
+
+def test_a_kept_lot_of_a_code_without_words_is_told_in_the_apis() -> None:
+    words, _ = cancellation_words(cancellation("running", [], [(1, "something_new")]))
+    assert words == "Lot 1 (“Lot 1”) is kept: refused something_new."
+
+
+def test_a_repeated_cancellation_says_nothing_was_left() -> None:
+    assert cancellation_words(cancellation("cancelled", [], [])) == (
+        "The sale is cancelled already: no lot of it was left to withdraw.",
+        "info",
+    )
+    assert cancellation_words(cancellation("finished", [], []))[0] == (
+        "No lot was left to withdraw: every lot of the sale has ended."
+    )

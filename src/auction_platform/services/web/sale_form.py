@@ -1,4 +1,5 @@
-"""The timed-sale form: its fields, and the sale the API is sent from them.
+"""The timed-sale form: its fields, and the sale the API is sent from them; and what the
+sale's page says once its seller has cancelled it.
 
 Pure: what a seller typed in, the API's body (or the field at fault) out. Times are
 typed in UTC, to the second (the page says what time it is in UTC), as on the
@@ -134,3 +135,70 @@ def interval_text(seconds: int) -> str:
     if seconds % 60 == 0:
         return f"one every {seconds // 60} minutes"
     return f"one every {seconds} seconds"
+
+
+# Why a cancellation kept a lot, by the code the API gives: for one lot, for several.
+KEPT_BECAUSE = {
+    "has_bids": (
+        "it has bids, and only the site's staff can withdraw a lot once someone has bid; "
+        "it closes as planned",
+        "they have bids, and only the site's staff can withdraw a lot once someone has bid; "
+        "they close as planned",
+    ),
+    "not_cancellable": ("it has just ended", "they have just ended"),
+    "conflict": (
+        "it opened just then; cancel the sale again to withdraw it",
+        "they opened just then; cancel the sale again to withdraw them",
+    ),
+}
+# Kept lots named with their titles up to this many; beyond it, by number only.
+_TITLED = 3
+
+
+def cancellation_words(answer: Mapping[str, Any]) -> tuple[str, str]:
+    """What the sale's page says after ``POST .../cancel``: the lots withdrawn, the lots
+    kept and why; and the message's kind (``success``, ``warning`` or ``info``)."""
+    sale = answer["sale"]
+    gone = [lot["lot_number"] for lot in answer["cancelled"]]
+    kept: dict[str, list[Mapping[str, Any]]] = {}
+    for lot in answer["kept"]:
+        kept.setdefault(lot["code"], []).append(lot)
+    said = []
+    if gone:
+        numbers = _numbers(gone)
+        verb = "is" if len(gone) == 1 else "are"
+        if sale["state"] == "cancelled":
+            said.append(f"“{sale['title']}” is cancelled: {numbers} {verb} withdrawn.")
+        else:
+            said.append(f"{numbers[:1].upper()}{numbers[1:]} {verb} withdrawn.")
+    elif sale["state"] == "cancelled" and not kept:
+        said.append("The sale is cancelled already: no lot of it was left to withdraw.")
+    elif not kept:
+        said.append("No lot was left to withdraw: every lot of the sale has ended.")
+    titles = {lot["auction_id"]: lot["title"] for lot in sale["lots"]}
+    for code, lots in kept.items():
+        one, several = KEPT_BECAUSE.get(code, (lots[0]["message"], lots[0]["message"]))
+        named = _named(lots, titles)
+        verb, why = ("is", one) if len(lots) == 1 else ("are", several)
+        said.append(f"{named[:1].upper()}{named[1:]} {verb} kept: {why}.")
+    kind = "warning" if kept else ("success" if gone else "info")
+    return " ".join(said), kind
+
+
+def _numbers(numbers: list[int]) -> str:
+    """``lot 2``, ``lots 1 and 3``, ``lots 1, 2 and 4``."""
+    if len(numbers) == 1:
+        return f"lot {numbers[0]}"
+    listed = ", ".join(str(n) for n in numbers[:-1])
+    return f"lots {listed} and {numbers[-1]}"
+
+
+def _named(lots: list[Mapping[str, Any]], titles: Mapping[str, str]) -> str:
+    """The kept lots by number, with their titles while they are few."""
+    if len(lots) > _TITLED:
+        return _numbers([lot["lot_number"] for lot in lots])
+    each = [
+        f"lot {lot['lot_number']} (“{titles.get(lot['auction_id'], lot['auction_id'])}”)"
+        for lot in lots
+    ]
+    return each[0] if len(each) == 1 else f"{', '.join(each[:-1])} and {each[-1]}"

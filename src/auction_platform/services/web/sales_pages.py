@@ -4,7 +4,9 @@
 ones); ``/timed-sales/{id}`` shows a sale's lots in order with their ends counting
 down, the lot that closes next marked, the closed ones with their outcome. A seller
 starts a sale at ``/timed-sales/new``, fills it with their draft lots and publishes
-it from ``/timed-sales/{id}/edit``; ``/my/timed-sales`` lists their sales. Every form
+it from ``/timed-sales/{id}/edit``; ``/my/timed-sales`` lists their sales. On a
+published sale's own page its seller may cancel it (a box ticked to confirm), and the
+page then says which lots were withdrawn and which were kept, and why. Every form
 is plain HTML with its CSRF token and works without script; a refusal of the API is
 shown on the form, with what was typed kept.
 """
@@ -22,6 +24,7 @@ from auction_platform.services.web.sale_form import (
     FIELD_OF_CODE,
     SaleFormProblem,
     blank_fields,
+    cancellation_words,
     changed,
     interval_text,
     sale_body,
@@ -293,6 +296,24 @@ def build_router(web: Web) -> APIRouter:
         return await visit.answer(
             "/my/timed-sales", "The draft sale is deleted; its lots stay your drafts.", "success"
         )
+
+    @router.post("/timed-sales/{sale_id}/cancel")
+    async def cancel(request: Request, sale_id: str) -> Response:
+        visit = await visit_of(request, web)
+        visit.role("seller")
+        fields = await visit.form()
+        back = f"/timed-sales/{sale_id}"
+        if fields.get("confirm") != "yes":
+            message = "Tick the box to confirm that the sale's lots are to be withdrawn."
+            return await visit.answer(back, message, "error")
+        try:
+            answer = await visit.api("POST", f"/api/v1/sales/{sale_id}/cancel")
+        except ApiProblem as problem:
+            if not _shown(problem):
+                raise
+            return await visit.answer(back, worded(problem).message, "error")
+        message, kind = cancellation_words(answer)
+        return await visit.answer(back, message, kind)
 
     return router
 
