@@ -261,6 +261,6 @@ async def test_a_sealed_lot_shows_each_bidder_only_their_own_bid(browser: Browse
         assert 'data-testid="standing">Sealed<' in mine.text
         assert "234.56" not in mine.text and "€123.45" in mine.text
         home = await ann.get("/")
-        assert "Sealed bids · 2 bids" in home.text
+        assert "Bids hidden · 2 bids" in home.text
         listings = await seller.get("/my/listings")
-        assert "Sealed bids · 2 bids" in listings.text
+        assert "Bids hidden · 2 bids" in listings.text

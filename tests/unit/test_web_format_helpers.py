@@ -281,14 +281,16 @@ def test_a_sealed_card_shows_its_bid_count_never_a_price(templates: Environment)
         "ends_at": NOW.isoformat(),
     }
     shown = card(templates, lot)
-    assert "Sealed bids · 3 bids" in shown
+    assert "Bids hidden · 3 bids" in shown
     assert "€" not in shown
-    assert "Sealed bids · 1 bid<" in card(templates, {**lot, "bid_count": 1})
+    assert "Bids hidden · 1 bid<" in card(templates, {**lot, "bid_count": 1})
     # After the close it shows what it sold for, as any lot does.
     assert "€100.00" in card(templates, {**lot, "status": "closed"})
 
 
-def test_a_dutch_card_shows_its_start_price(templates: Environment) -> None:
+def test_a_dutch_card_shows_the_clocks_price_when_drawn_and_a_later_one_its_start() -> None:
+    # A search hit keeps the start price; the card works the clock out at the page's time.
+    templates = build_templates(lambda: NOW + timedelta(minutes=3, seconds=5))
     lot = {
         "id": "a2",
         "title": "Copper kettle",
@@ -298,9 +300,18 @@ def test_a_dutch_card_shows_its_start_price(templates: Environment) -> None:
         "start_cents": 8_000,
         "current_price_cents": 8_000,
         "bid_count": 0,
-        "ends_at": NOW.isoformat(),
+        "starts_at": NOW.isoformat(),
+        "ends_at": (NOW + timedelta(hours=1)).isoformat(),
+        "dutch": {"floor_cents": 6_000, "step_cents": 500, "tick_seconds": 60},
     }
-    assert "Dutch · from €80.00" in card(templates, lot)
+    shown = card(templates, lot)
+    assert "Now €65.00" in shown  # three drops of €5
+    assert "0 bids" not in shown  # a Dutch lot takes no bids
+    # The clock stops at the floor and at the lot's end.
+    assert "Now €60.00" in card(build_templates(lambda: NOW + timedelta(days=2)), lot)
+    ended_early = {**lot, "ends_at": (NOW + timedelta(minutes=1, seconds=30)).isoformat()}
+    assert "Now €75.00" in card(templates, ended_early)
+    assert "From €80.00" in card(templates, {**lot, "status": "scheduled"})
     assert "Dutch" not in card(templates, {**lot, "format": "english"})
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from auction_platform.contracts import dutch
 from auction_platform.contracts.money import InvalidAmount, format_money, parse_amount
 
 ENGLISH = "english"
@@ -142,25 +143,34 @@ def clock_of(lot: Mapping[str, Any], book: Mapping[str, Any] | None) -> dict[str
     }
 
 
-def _ticks(clock: Mapping[str, Any], at: datetime) -> int:
-    starts = datetime.fromisoformat(str(clock["starts_at"]))
-    tick = timedelta(seconds=float(clock["tick_seconds"]))
-    # Whole ticks elapsed: the price holds between ticks; none before the start.
-    return max(0, (at - starts) // tick)
+def _clock_args(clock: Mapping[str, Any]) -> tuple[int, int, int, timedelta, datetime]:
+    return (
+        int(clock["start_cents"]),
+        int(clock["floor_cents"]),
+        int(clock["step_cents"]),
+        timedelta(seconds=float(clock["tick_seconds"])),
+        datetime.fromisoformat(str(clock["starts_at"])),
+    )
 
 
 def price_at(clock: Mapping[str, Any], at: datetime) -> int:
     """The clock's price at ``at``: the start less a step a tick, never below the floor."""
-    start, floor, step = clock["start_cents"], clock["floor_cents"], clock["step_cents"]
-    return int(max(floor, start - _ticks(clock, at) * step))
+    return dutch.price_at(*_clock_args(clock), at)
 
 
 def next_drop_at(clock: Mapping[str, Any], at: datetime) -> datetime | None:
     """When the price next falls after ``at``; None once it is at the floor."""
-    if price_at(clock, at) <= clock["floor_cents"]:
-        return None
-    starts = datetime.fromisoformat(str(clock["starts_at"]))
-    return starts + (_ticks(clock, at) + 1) * timedelta(seconds=float(clock["tick_seconds"]))
+    return dutch.next_drop_at(*_clock_args(clock), at)
+
+
+def card_price(lot: Mapping[str, Any], now: datetime) -> int:
+    """What a card shows as a lot's price: an open Dutch lot's clock price at ``now``
+    (a search hit stores the start price; the clock stops at the lot's end)."""
+    stored = int(lot.get("current_price_cents") or lot.get("start_cents") or 0)
+    clock = clock_of(lot, None) if lot.get("status") == "open" else None
+    if clock is None or not lot.get("ends_at"):
+        return stored
+    return price_at(clock, min(now, datetime.fromisoformat(str(lot["ends_at"]))))
 
 
 def every_text(seconds: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,8 +78,13 @@ def duration_text(seconds: float) -> str:
     return f"{secs}s"
 
 
-def build_templates() -> Environment:
-    """The template environment: autoescaped HTML, the filters above."""
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_templates(clock: Callable[[], datetime] = _now) -> Environment:
+    """The template environment: autoescaped HTML, the filters above; ``clock`` prices
+    an open Dutch lot's card when it is drawn."""
     env = Environment(
         loader=PackageLoader("auction_platform.services.web", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -106,5 +112,6 @@ def build_templates() -> Environment:
         clock_text=formats.clock_text,
         every_text=formats.every_text,
         sealed_count=formats.sealed_count,
+        card_price=lambda lot: formats.card_price(lot, clock()),
     )
     return env

@@ -50,7 +50,7 @@ def build_context(runtime: ServiceRuntime[Web]) -> Web:
             ttl=settings.refresh_token_ttl_days * 86_400.0,
             secret=settings.secret_key.get_secret_value().encode(),
         ),
-        templates=build_templates(),
+        templates=build_templates(runtime.clock),
         assets=Assets(),
         pages=PageCache(seconds=settings.web_page_cache_seconds),
         secure_cookies=settings.environment is not Environment.DEVELOPMENT,
