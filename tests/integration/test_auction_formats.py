@@ -514,8 +514,9 @@ async def test_a_dutch_price_falls_the_first_acceptance_buys_at_it_and_none_leav
 ) -> None:
     sam = await seller(http)
     ann, bob = await sign_up_all(http, "Ann", "Bob")
+    word = tag()
     lot, nobody = await asyncio.gather(
-        listed(http, sam, "dutch", seconds=600, dutch=DUTCH_CLOCK),
+        listed(http, sam, "dutch", seconds=600, dutch=DUTCH_CLOCK, title=f"Copper pan {word}"),
         listed(http, sam, "dutch", seconds=3, dutch=DUTCH_CLOCK),
     )
     lot_id = lot["id"]
@@ -542,7 +543,15 @@ async def test_a_dutch_price_falls_the_first_acceptance_buys_at_it_and_none_leav
     alone = (await http.get(f"/api/v1/auctions/{lot_id}")).json()["auction"]
     mine = (await http.get("/api/v1/auctions/mine", headers=sam.headers)).json()["items"]
     [in_list] = [item for item in mine if item["id"] == lot_id]
-    for shown in (alone["current_price_cents"], in_list["current_price_cents"]):
+
+    async def indexed() -> dict[str, Any]:
+        answer = await http.get("/api/v1/search/auctions", params={"q": word})
+        hits = answer.json()["items"]
+        return hits[0] if hits and hits[0]["status"] == "open" else {}
+
+    found = await eventually(indexed)
+    prices = (alone["current_price_cents"], in_list["current_price_cents"])
+    for shown in (*prices, found["current_price_cents"]):
         assert shown <= later["price_cents"] < START
         assert (START - shown) % DUTCH_CLOCK["step_cents"] == 0
 

@@ -195,3 +195,29 @@ def test_only_a_dutch_listing_has_a_clock() -> None:
     assert domain.dutch_clock({"format": "dutch", "dutch": None}) is None
     assert domain.dutch_clock({"format": "english", "dutch": clock}) is None
     assert domain.dutch_clock({"dutch": clock}) is None
+
+
+def test_an_open_dutch_hit_nobody_bought_is_priced_by_its_clock_at_the_answer() -> None:
+    start = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+    hit = {
+        "format": "dutch",
+        "status": "open",
+        "bid_count": 0,
+        "current_price_cents": 10_000,  # the index keeps the start price
+        "dutch": {"floor_cents": 4_000, "step_cents": 500, "tick_seconds": 60},
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(minutes=5)).isoformat(),
+    }
+
+    def price(at: datetime, **changed: object) -> object:
+        return domain.clock_priced({**hit, **changed}, at)["current_price_cents"]
+
+    assert price(start + timedelta(seconds=59)) == 10_000
+    assert price(start + timedelta(minutes=3, seconds=1)) == 8_500
+    assert price(start + timedelta(hours=2)) == 7_500  # the clock stops at the end
+    assert hit["current_price_cents"] == 10_000  # the hit itself is left as it was
+    # Bought (its acceptance heard of before its close), ended, not Dutch: as stored.
+    later = start + timedelta(minutes=3)
+    assert price(later, bid_count=1, current_price_cents=9_000) == 9_000
+    assert price(later, status="closed") == 10_000
+    assert price(later, format="english", dutch=None) == 10_000

@@ -312,6 +312,9 @@ def test_a_dutch_card_shows_the_clocks_price_when_drawn_and_a_later_one_its_star
     ended_early = {**lot, "ends_at": (NOW + timedelta(minutes=1, seconds=30)).isoformat()}
     assert "Now €75.00" in card(templates, ended_early)
     assert "From €80.00" in card(templates, {**lot, "status": "scheduled"})
+    # A search hit names no start price: search has priced it by the clock already.
+    hit = {k: v for k, v in lot.items() if k != "start_cents"} | {"current_price_cents": 7_000}
+    assert "Now €70.00" in card(templates, hit)
     assert "Dutch" not in card(templates, {**lot, "format": "english"})
 
 

@@ -1,4 +1,5 @@
-"""The arithmetic of the rollups and the search index's rules (standard library only).
+"""The arithmetic of the rollups and the search index's rules (standard library and the
+shared Dutch clock only).
 
 Rates are ``None`` when their denominator is zero: "no auction closed" is not a
 sell-through of 0%. Times are UTC; a day is a UTC calendar day and a minute is
@@ -11,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+from auction_platform.contracts import dutch
 
 
 class LotStatus(StrEnum):
@@ -46,6 +50,36 @@ def dutch_clock(data: Mapping[str, object]) -> dict[str, int] | None:
     if sale_format(data) != SaleFormat.DUTCH or not isinstance(clock, Mapping):
         return None
     return {name: int(clock[name]) for name in ("floor_cents", "step_cents", "tick_seconds")}
+
+
+def clock_priced(hit: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A hit as of ``now``: an open Dutch lot nobody has bought at its clock's price.
+
+    The index keeps such a lot at its start price (a price that moves every tick would
+    need a write per tick), so the price filters and sort go by the start price, and
+    the answer shows the price a bidder would pay at ``now``, as the lot itself does.
+    The clock stops at the lot's end.
+    """
+    clock, priced = hit.get("dutch"), dict(hit)
+    if (
+        hit.get("format") != SaleFormat.DUTCH
+        or hit.get("status") != LotStatus.OPEN
+        or int(hit.get("bid_count") or 0) > 0
+        or not isinstance(clock, Mapping)
+        or not hit.get("starts_at")
+        or not hit.get("ends_at")
+    ):
+        return priced
+    ends_at = datetime.fromisoformat(str(hit["ends_at"]))
+    priced["current_price_cents"] = dutch.price_at(
+        int(hit["current_price_cents"]),
+        int(clock["floor_cents"]),
+        int(clock["step_cents"]),
+        timedelta(seconds=int(clock["tick_seconds"])),
+        datetime.fromisoformat(str(hit["starts_at"])),
+        min(now, ends_at),
+    )
+    return priced
 
 
 # A status only moves forward, so a late or redelivered event can never reopen a closed lot.

@@ -227,6 +227,8 @@ async def search(query: SearchQuery, *, ctx: Analytics) -> SearchPage:
         slug: count for slug, count in roll_up(tree, page.categories).items() if count
     }
     page.names = index(tree)
+    now = ctx.clock()
+    page.items = [domain.clock_priced(item, now) for item in page.items]
     return page
 
 

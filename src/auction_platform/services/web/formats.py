@@ -131,7 +131,8 @@ def clock_of(lot: Mapping[str, Any], book: Mapping[str, Any] | None) -> dict[str
     if book and book.get("dutch"):
         return dict(book["dutch"])
     terms = lot.get("dutch")
-    if format_of(lot) != DUTCH or not terms or not lot.get("starts_at"):
+    # A search hit names no start price: its price is the clock's already (search prices it).
+    if format_of(lot) != DUTCH or not terms or not lot.get("starts_at") or "start_cents" not in lot:
         return None
     return {
         "start_cents": int(lot["start_cents"]),
@@ -164,8 +165,8 @@ def next_drop_at(clock: Mapping[str, Any], at: datetime) -> datetime | None:
 
 
 def card_price(lot: Mapping[str, Any], now: datetime) -> int:
-    """What a card shows as a lot's price: an open Dutch lot's clock price at ``now``
-    (a search hit stores the start price; the clock stops at the lot's end)."""
+    """What a card shows as a lot's price: an open Dutch lot's clock price at ``now`` (the
+    clock stops at the lot's end); a search hit's price, which search gave by the clock."""
     stored = int(lot.get("current_price_cents") or lot.get("start_cents") or 0)
     clock = clock_of(lot, None) if lot.get("status") == "open" else None
     if clock is None or not lot.get("ends_at"):
