@@ -207,6 +207,15 @@ async def test_a_dutch_price_falls_on_screen_and_the_first_to_accept_buys(
         card = ann_page.locator(".card", has_text="Copper jam pan").first
         await expect(card.get_by_test_id("card-format")).to_have_text(re.compile(r"^Now €\d+\.00$"))
 
+        # The catalogue's cards come from search, whose hits the clock prices too.
+        async def found_open() -> bool:
+            await ann_page.goto(f"{site.url}/auctions?q=Copper+jam+pan&status=open")
+            return await ann_page.locator(".card", has_text="Copper jam pan").count() > 0
+
+        await eventually(found_open, timeout=30, interval=0.5)
+        hit = ann_page.locator(".card", has_text="Copper jam pan").first
+        await expect(hit.get_by_test_id("card-format")).to_have_text(re.compile(r"^Now €\d+\.00$"))
+
         await bob_page.goto(lot_url)
         await expect(
             bob_page.get_by_role("button", name="Buy now at the current price")
