@@ -193,6 +193,14 @@ async def test_a_published_sale_lists_its_lots_together_each_ending_an_interval_
     assert sale["id"] in [s["id"] for s in listed]
     assert next(s for s in listed if s["id"] == sale["id"])["state"] == "upcoming"
 
+    # The seller's data export has the sale, and each listing names its format and sale.
+    exported = (await http.get("/api/v1/users/me/export", headers=sam.headers)).json()["auction"]
+    [kept] = exported["timed_sales"]
+    assert (kept["id"], kept["status"], kept["lot_count"]) == (sale["id"], "published", 3)
+    assert {(x["id"], x["format"], x["sale_id"]) for x in exported["listings"]} == {
+        (lot["id"], lot["format"], sale["id"]) for lot in (english, sealed, dutch)
+    }
+
 
 async def test_a_sale_that_starts_when_published_opens_its_lots_at_once(
     http: httpx.AsyncClient,

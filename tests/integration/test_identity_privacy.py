@@ -110,7 +110,9 @@ async def test_the_export_holds_what_every_service_keeps(
     assert "password" not in json.dumps(mine)
 
     theirs = (await http.get("/api/v1/users/me/export", headers=sam.headers)).json()
-    assert [listing["id"] for listing in theirs["auction"]["listings"]] == [lot["id"]]
+    [listing] = theirs["auction"]["listings"]
+    assert (listing["id"], listing["format"], listing["sale_id"]) == (lot["id"], "english", None)
+    assert theirs["auction"]["timed_sales"] == []
     assert [f["comment"] for f in theirs["payment"]["feedback_received"]] == ["Shines"]
     assert {entry["order_id"] for entry in theirs["payment"]["ledger"]} == {order.id}
     assert theirs["bidding"]["bids"] == []

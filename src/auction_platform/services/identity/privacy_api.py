@@ -68,9 +68,9 @@ def build_router(ctx: Identity, peers: Peers) -> APIRouter:
     )
     async def export_me(principal: CurrentUser, request: Request) -> dict[str, Any]:
         """Download your data: your account, addresses, notice preferences and signup
-        record (identity), listings and watchlist (`auction`), bids (`bidding`), orders,
-        offers, payouts, ledger, feedback given and received, and disputes with their
-        threads (`payment`)."""
+        record (identity), listings, timed sales and watchlist (`auction`), bids
+        (`bidding`), orders, offers, payouts, ledger, feedback given and received, and
+        disputes with their threads (`payment`)."""
         return await privacy.export(principal.subject, token=_bearer(request), ctx=ctx, peers=peers)
 
     @router.delete(
