@@ -183,3 +183,18 @@ def test_an_open_dutch_lot_shows_the_clocks_price_at_each_answer_and_stops_at_it
 
 def _minutes(lot: domain.Lot) -> int:
     return int((lot.terms.ends_at - lot.terms.starts_at) // timedelta(minutes=1))
+
+
+def test_a_lot_is_priced_by_its_clock_only_while_an_open_dutch_lot() -> None:
+    listed = domain.new_lot(lot_id="lot1", seller_id="sam", terms=DUTCH, limits=LIMITS, now=NOW)
+    lot, starts = replace(listed, status=Status.OPEN), DUTCH.starts_at
+    assert views.current_price(lot, starts + timedelta(minutes=4)) == DUTCH.start_cents - 2_000
+    # It agrees with the lot's answers, which price a cached document the same way.
+    at = starts + timedelta(minutes=9, seconds=59)
+    assert views.current_price(lot, at) == views.clock_price(views.document(lot)["public"], at)
+    assert views.current_price(listed, starts + timedelta(minutes=4)) == DUTCH.start_cents
+    sold = replace(lot, status=Status.CLOSED, current_price_cents=8_000)
+    assert views.current_price(sold, starts + timedelta(minutes=4)) == 8_000
+    english = domain.new_lot(lot_id="lot2", seller_id="sam", terms=ENGLISH, limits=LIMITS, now=NOW)
+    english = replace(english, status=Status.OPEN, current_price_cents=12_000)
+    assert views.current_price(english, starts + timedelta(days=1)) == 12_000

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from auction_platform.services.web.render import build_templates
 from auction_platform.services.web.sale_form import (
     SaleFormProblem,
     blank_fields,
@@ -166,3 +167,23 @@ def test_a_repeated_cancellation_says_nothing_was_left() -> None:
     assert cancellation_words(cancellation("finished", [], []))[0] == (
         "No lot was left to withdraw: every lot of the sale has ended."
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [
+        ("open", "Dutch auction · now <strong>€85.00</strong>"),
+        ("scheduled", "Dutch auction · from <strong>€100.00</strong>"),
+    ],
+)
+def test_a_dutch_lot_of_a_sale_shows_its_clocks_price_once_open(status: str, shown: str) -> None:
+    macros = build_templates().get_template("_timed_sales.html").module
+    lot = {
+        "format": "dutch",
+        "status": status,
+        "currency": "EUR",
+        "start_cents": 10_000,
+        "current_price_cents": 8_500,  # the sale's answer prices an open one by the clock
+        "bid_count": 0,
+    }
+    assert str(macros.lot_price(lot)) == shown  # type: ignore[attr-defined]

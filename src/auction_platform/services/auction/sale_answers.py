@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auction_platform.services.auction import views
 from auction_platform.services.auction.answers import SERVER_TIME, Format
 from auction_platform.services.auction.domain import Outcome, Status
 from auction_platform.services.auction.sale_handlers import (
@@ -195,7 +196,7 @@ def sale_document(view: SaleView) -> dict[str, Any]:
                 "status": lot.status.value,
                 "outcome": lot.outcome.value if lot.outcome else None,
                 "start_cents": terms.start_cents,
-                "current_price_cents": lot.current_price_cents,
+                "current_price_cents": views.current_price(lot, view.now),
                 "final_price_cents": lot.final_price_cents,
                 "bid_count": lot.bid_count,
                 "starts_at": _iso(sale.starts_at if draft else terms.starts_at),

@@ -117,6 +117,21 @@ def document(lot: Lot) -> dict[str, Any]:
     return {"public": public, "private": private}
 
 
+def current_price(lot: Lot, now: datetime) -> int:
+    """A lot's price at ``now``: an open Dutch lot's by its clock (stopped at its end)."""
+    clock, terms = lot.terms.dutch, lot.terms
+    if lot.status is not domain.Status.OPEN or clock is None:
+        return lot.current_price_cents
+    return price_at(
+        terms.start_cents,
+        clock.floor_cents,
+        clock.step_cents,
+        timedelta(seconds=clock.tick_seconds),
+        terms.starts_at,
+        min(now, lot.ends_at),
+    )
+
+
 def clock_price(public: dict[str, Any], now: datetime) -> int | None:
     """An open Dutch lot's price at ``now`` (the clock stops at its end); None for any other.
 
