@@ -15,7 +15,7 @@ from support.auctions import open_lot, seller
 from support.browser import DESKTOP, PHONE
 from support.http_server import free_port
 from support.processes import child_env, run_command, started
-from support.servers import unique_name
+from support.servers import TEST_DEPENDENCY_TIMEOUT, unique_name
 from support.web_site import LIVE_DEADLINE_MS, Site, bid, bidder, sign_in
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,9 @@ async def distributed_site(
         # its connection limit.
         "DB_POOL_SIZE": "3",
         "OUTBOX_POLL_INTERVAL": "0.1",
+        # A page goes through the gateway and the site to the services: on a machine busy
+        # with seven processes and browsers it may take longer than the default's 2 s.
+        "DEPENDENCY_TIMEOUT": str(TEST_DEPENDENCY_TIMEOUT),
     }
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = child_env(**settings, **urls)
