@@ -23,6 +23,10 @@ def build_router(ctx: Auctions) -> APIRouter:
         obligations=privacy.obligations,
         answer=export_answer(
             "AuctionExport",
-            {"listings": "Your listings, any status.", "watchlist": "The lots you watch."},
+            {
+                "listings": "Your listings, any status, each with its format and timed sale.",
+                "timed_sales": "Your timed sales, any status.",
+                "watchlist": "The lots you watch.",
+            },
         ),
     )
