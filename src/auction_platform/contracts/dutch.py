@@ -9,7 +9,9 @@ this formula. Standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 
 def price_at(
@@ -23,6 +25,21 @@ def price_at(
     """The price at ``at``: the start price until the first tick, a step less at each tick."""
     # Never below the floor: the lowest price the seller takes.
     return max(floor_cents, start_cents - _ticks(tick, starts_at, at) * step_cents)
+
+
+def price_until(
+    start_cents: int, clock: Mapping[str, Any], starts_at: datetime, ends_at: datetime, at: datetime
+) -> int:
+    """The price at ``at`` of a lot ending at ``ends_at`` (the clock stops at the end), its
+    clock given as a listing states it (``floor_cents``, ``step_cents``, ``tick_seconds``)."""
+    return price_at(
+        start_cents,
+        int(clock["floor_cents"]),
+        int(clock["step_cents"]),
+        timedelta(seconds=int(clock["tick_seconds"])),
+        starts_at,
+        min(at, ends_at),
+    )
 
 
 def next_drop_at(

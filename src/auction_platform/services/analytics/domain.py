@@ -70,15 +70,9 @@ def clock_priced(hit: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         or not hit.get("ends_at")
     ):
         return priced
-    ends_at = datetime.fromisoformat(str(hit["ends_at"]))
-    priced["current_price_cents"] = dutch.price_at(
-        int(hit["current_price_cents"]),
-        int(clock["floor_cents"]),
-        int(clock["step_cents"]),
-        timedelta(seconds=int(clock["tick_seconds"])),
-        datetime.fromisoformat(str(hit["starts_at"])),
-        min(now, ends_at),
-    )
+    starts_at, ends_at = (datetime.fromisoformat(str(hit[k])) for k in ("starts_at", "ends_at"))
+    start = int(hit["current_price_cents"])
+    priced["current_price_cents"] = dutch.price_until(start, clock, starts_at, ends_at, now)
     return priced
 
 

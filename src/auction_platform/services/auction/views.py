@@ -8,7 +8,7 @@ request, so one cached copy serves every caller.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from auction_platform.contracts.auctions import (
@@ -18,7 +18,7 @@ from auction_platform.contracts.auctions import (
     DutchClockData,
     SoftCloseData,
 )
-from auction_platform.contracts.dutch import price_at
+from auction_platform.contracts.dutch import price_until
 from auction_platform.services.auction import delivery, domain
 from auction_platform.services.auction.domain import Actor, Caller, Lot
 
@@ -119,17 +119,10 @@ def document(lot: Lot) -> dict[str, Any]:
 
 def current_price(lot: Lot, now: datetime) -> int:
     """A lot's price at ``now``: an open Dutch lot's by its clock (stopped at its end)."""
-    clock, terms = lot.terms.dutch, lot.terms
+    clock = _dutch(lot)
     if lot.status is not domain.Status.OPEN or clock is None:
         return lot.current_price_cents
-    return price_at(
-        terms.start_cents,
-        clock.floor_cents,
-        clock.step_cents,
-        timedelta(seconds=clock.tick_seconds),
-        terms.starts_at,
-        min(now, lot.ends_at),
-    )
+    return price_until(lot.terms.start_cents, clock, lot.terms.starts_at, lot.ends_at, now)
 
 
 def clock_price(public: dict[str, Any], now: datetime) -> int | None:
@@ -141,15 +134,8 @@ def clock_price(public: dict[str, Any], now: datetime) -> int | None:
     clock = public["dutch"]
     if public["format"] != "dutch" or public["status"] != "open" or clock is None:
         return None
-    ends_at = datetime.fromisoformat(public["ends_at"])
-    return price_at(
-        public["start_cents"],
-        clock["floor_cents"],
-        clock["step_cents"],
-        timedelta(seconds=clock["tick_seconds"]),
-        datetime.fromisoformat(public["starts_at"]),
-        min(now, ends_at),
-    )
+    starts_at, ends_at = (datetime.fromisoformat(public[k]) for k in ("starts_at", "ends_at"))
+    return price_until(public["start_cents"], clock, starts_at, ends_at, now)
 
 
 def for_viewer(
