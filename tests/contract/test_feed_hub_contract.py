@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from auction_platform.contracts.auctions import feed_channel
 from auction_platform.core.cache import Cache, MemoryCache, RedisCache
 from auction_platform.core.cache.base import Subscription, VersionedCopy
-from auction_platform.services.gateway.feed_hub import FeedHub, Watcher
+from auction_platform.services.gateway.feed_hub import FeedHub, NoSuchAuction, Watcher
 from support.servers import unique_name
 from support.waiting import eventually
 
@@ -205,3 +205,72 @@ async def test_the_hub_reads_every_book_waiting_and_offers_only_the_newest(
         await publish(cache, "lot-1", 301)
         assert await taken(watcher) == 301
         assert (hub.received, hub.fanned_out) == (301, 2)
+
+
+class Reads:
+    """A book source whose reads wait until released, counted, each a newer version."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, auction_id: str) -> Mapping[str, Any] | None:
+        self.started += 1
+        version = self.started
+        await self.release.wait()
+        return {"auction_id": auction_id, "version": version}
+
+
+async def test_watchers_who_join_together_share_one_read_of_the_book(
+    cache: CountingCache,
+) -> None:
+    reads = Reads()
+    hub = FeedHub(cache, fetch=reads)
+    async with AsyncExitStack() as stack:
+        watchers = [await stack.enter_async_context(hub.watch("lot-1")) for _ in range(100)]
+        snapshots = [asyncio.create_task(hub.snapshot("lot-1", w)) for w in watchers]
+        await asyncio.sleep(0.05)
+        reads.release.set()
+        books = await asyncio.wait_for(asyncio.gather(*snapshots), timeout=PATIENCE)
+        assert reads.started == 1
+        assert {book.version for book in books if book is not None} == {1}
+        # The same text for all: one parse, one copy in memory.
+        assert len({id(book.text) for book in books if book is not None}) == 1
+
+
+async def test_a_watcher_who_joins_while_a_read_is_on_its_way_waits_for_the_next(
+    cache: CountingCache,
+) -> None:
+    reads = Reads()
+    hub = FeedHub(cache, fetch=reads)
+    async with hub.watch("lot-1") as early:
+        first = asyncio.create_task(hub.snapshot("lot-1", early))
+
+        async def reading() -> bool:
+            return reads.started == 1
+
+        await eventually(reading, interval=0.01)
+        # A commit the read may have missed, published before the late watcher's
+        # subscription could hear it: only a read started after it joined is current.
+        async with hub.watch("lot-1") as late:
+            second = asyncio.create_task(hub.snapshot("lot-1", late))
+            await asyncio.sleep(0.05)
+            assert not second.done()
+            reads.release.set()
+            early_book = await asyncio.wait_for(first, timeout=PATIENCE)
+            late_book = await asyncio.wait_for(second, timeout=PATIENCE)
+    assert early_book is not None and early_book.version == 1
+    assert late_book is not None and late_book.version == 2
+    assert reads.started == 2
+
+
+async def test_no_such_auction_is_told_to_every_watcher_who_waited(cache: CountingCache) -> None:
+    async def missing(auction_id: str) -> Mapping[str, Any] | None:
+        await asyncio.sleep(0.05)
+        raise NoSuchAuction(auction_id)
+
+    hub = FeedHub(cache, fetch=missing)
+    async with hub.watch("nope") as one, hub.watch("nope") as two:
+        for watcher in (one, two):
+            with pytest.raises(NoSuchAuction):
+                await asyncio.wait_for(hub.snapshot("nope", watcher), timeout=PATIENCE)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from auction_platform.composition import Platform
 from auction_platform.settings import Settings
@@ -77,6 +78,25 @@ async def test_an_unknown_auction_closes_the_feed(tmp_path: Path) -> None:
     ):
         await feed.wait_closed()
         assert feed.close_code == 4404
+
+
+async def test_an_id_no_auction_can_have_is_refused_before_the_feed_opens(
+    tmp_path: Path,
+) -> None:
+    async with (
+        running(embedded_settings(tmp_path), ALL, embedded=True) as platform,
+        serving(platform.apps["gateway"]) as url,
+    ):
+        base = url.replace("http://", "ws://")
+        for bad in ("no.such.id", "x" * 65, "%20"):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(f"{base}/ws/auctions/{bad}"):
+                    pass
+            assert refused.value.response.status_code == 403
+        # Other WebSocket paths are not the feed's: the framework refuses them.
+        with pytest.raises(InvalidStatus):
+            async with connect(f"{base}/ws/auctions/abc/more"):
+                pass
 
 
 # --- every change of a book reaches its watchers -------------------------------------------

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from auction_platform.core.auth import CurrentUser, Principal
@@ -112,7 +114,23 @@ def create_app(
     if trusted_proxies:
         # Outermost: every layer, the gateway's limits included, sees the resolved client.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
+    _put_in_front(app, runtime.definition.front(runtime))
     return app
+
+
+def _put_in_front(app: FastAPI, layers: Sequence[Middleware]) -> None:
+    """Wrap the app's whole stack (built when the first request comes) in ``layers``."""
+    if not layers:
+        return
+    build = app.build_middleware_stack
+
+    def build_with_front() -> ASGIApp:
+        stack = build()
+        for layer in reversed(layers):
+            stack = layer.cls(stack, *layer.args, **layer.kwargs)
+        return stack
+
+    app.build_middleware_stack = build_with_front  # type: ignore[method-assign]
 
 
 def _without_telemetry() -> dict[str, Any]:

@@ -112,6 +112,10 @@ class ServiceDefinition(Generic[C]):
     # Plain ASGI layers in front of the routes (inside the request middleware and
     # CORS): a hot path that needs none of the framework's routing or models.
     middleware: Callable[[ServiceRuntime[C]], Sequence[Middleware]] = lambda runtime: ()
+    # Plain ASGI layers outside all of the app's own, the framework's error layer too:
+    # for connections held open (the live feed), where each layer passed is a frame
+    # kept for as long as the connection lasts, times every open connection.
+    front: Callable[[ServiceRuntime[C]], Sequence[Middleware]] = lambda runtime: ()
     consumers: Callable[[ServiceRuntime[C]], Sequence[AnyConsumer]] = lambda runtime: ()
     checks: Callable[[ServiceRuntime[C]], Sequence[Check]] = lambda runtime: ()
     background: Callable[[ServiceRuntime[C]], Sequence[Callable[[], Awaitable[None]]]] = (

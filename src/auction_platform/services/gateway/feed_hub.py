@@ -17,6 +17,10 @@ each message's version once, and hands every watcher the newest book only:
   message per turn of the event loop fell behind when a thousand senders shared the
   turns (each read waited for all of them), and the books waiting piled up unbounded
   in the connection; now what waits is at most what arrived since the last read;
+- a watcher's first book is read from the bidding service once it has joined (so
+  nothing committed after the read can pass it by); watchers who join while a read
+  is on its way wait for the next one, and share it (``FeedHub.snapshot``): a crowd
+  arriving together costs a read or two, not a read and a parsed copy each;
 - the subscription ends when the last watcher leaves; a subscription that breaks
   (Redis lost) is opened again, 0.5 s doubling to 5 s apart, and the auction's book is
   then read again (``fetch``) and offered, so watchers learn what they missed.
@@ -41,8 +45,13 @@ RETRY_FIRST_SECONDS: Final = 0.5
 RETRY_MAX_SECONDS: Final = 5.0
 _FINAL = {"closed", "cancelled"}
 
-# The current public book of an auction, or None when it cannot be read now.
+# The current public book of an auction, or None when it cannot be read now; raises
+# NoSuchAuction when there is no such auction.
 FetchBook = Callable[[str], Awaitable[Mapping[str, Any] | None]]
+
+
+class NoSuchAuction(LookupError):
+    """The auction a watcher asked for does not exist."""
 
 
 def book_order(book: Mapping[str, Any]) -> int:
@@ -76,13 +85,18 @@ class Update:
 class Watcher:
     """One watcher's mailbox: the newest update it has not taken, at most one."""
 
-    __slots__ = ("_closed", "_floor", "_pending", "_wake")
+    __slots__ = ("_closed", "_floor", "_pending", "_waiting", "joined")
 
-    def __init__(self) -> None:
+    def __init__(self, joined: int = 0) -> None:
+        # The reads of the book its auction had started when the watcher joined: its
+        # first book must come from a later one (FeedHub.snapshot).
+        self.joined = joined
         self._pending: Update | None = None
         self._floor = -1  # the version the watcher holds; nothing at or below it is offered
         self._closed = False
-        self._wake = asyncio.Event()
+        # What ``take`` waits on, made only while it waits (a future, not an Event:
+        # an Event keeps a queue of waiters, about 600 bytes, times every watcher).
+        self._waiting: asyncio.Future[None] | None = None
 
     @property
     def pending(self) -> Update | None:
@@ -101,12 +115,17 @@ class Watcher:
         ):
             return
         self._pending = update
-        self._wake.set()
+        self._wake()
 
     def close(self) -> None:
         """End the watch: ``take`` answers None from now on."""
         self._closed = True
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
 
     async def take(self) -> Update | None:
         """The newest update not taken yet, once there is one; None once closed."""
@@ -115,8 +134,11 @@ class Watcher:
             if update is not None and update.version > self._floor:
                 self._floor = update.version
                 return update
-            self._wake.clear()
-            await self._wake.wait()
+            self._waiting = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiting
+            finally:
+                self._waiting = None
         return None
 
 
@@ -131,6 +153,8 @@ class _Channel:
         self.failure: CacheUnavailable | None = None  # why the first subscription failed
         self.settled = asyncio.Event()  # the first subscription opened or failed
         self.task: asyncio.Task[None] | None = None
+        self.reads = 0  # reads of the book started for new watchers
+        self.reading: asyncio.Task[Update | None] | None = None  # the latest of them
 
     def deliver(self, update: Update) -> bool:
         """Offer an update to every watcher unless a newer one came first."""
@@ -199,7 +223,7 @@ class FeedHub:
             channel = self._channels[auction_id] = _Channel(auction_id)
             channel.task = asyncio.create_task(self._follow(channel), name=f"feed {auction_id}")
             channel.task.add_done_callback(lambda task: _ended(channel, task))
-        watcher = Watcher()
+        watcher = Watcher(joined=channel.reads)
         channel.watchers.add(watcher)
         try:
             await channel.settled.wait()
@@ -209,6 +233,30 @@ class FeedHub:
         finally:
             watcher.close()
             await self._leave(channel, watcher)
+
+    async def snapshot(self, auction_id: str, watcher: Watcher) -> Update | None:
+        """The auction's book, read after ``watcher`` joined; None if it cannot be read now.
+
+        One read serves every watcher who joined before it started: a read already on
+        its way when the watcher joined may miss a commit the watcher's subscription
+        came too late for, so that watcher waits for it to end and shares the next.
+        Raises ``NoSuchAuction`` and what the read raises.
+        """
+        channel = self._channels[auction_id]
+        while True:
+            reading = channel.reading
+            if reading is not None and channel.reads > watcher.joined:
+                return await asyncio.shield(reading)
+            if reading is None or reading.done():
+                channel.reads += 1
+                channel.reading = asyncio.create_task(self._read(auction_id))
+                channel.reading.add_done_callback(_retrieved)
+                continue
+            await asyncio.wait([reading])
+
+    async def _read(self, auction_id: str) -> Update | None:
+        book = await self._fetch(auction_id)
+        return None if book is None else Update.from_book(book)
 
     async def _leave(self, channel: _Channel, watcher: Watcher) -> None:
         channel.watchers.discard(watcher)
@@ -284,6 +332,12 @@ class FeedHub:
     def _forget(self, channel: _Channel) -> None:
         if self._channels.get(channel.auction_id) is channel:
             del self._channels[channel.auction_id]
+
+
+def _retrieved(task: asyncio.Task[Update | None]) -> None:
+    """A read's failure is its waiters' to handle; none left waiting is no error to log."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _ended(channel: _Channel, task: asyncio.Task[None]) -> None:

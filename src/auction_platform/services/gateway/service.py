@@ -15,7 +15,7 @@ from auction_platform.core.http import ServiceClient
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
 from auction_platform.services.gateway import api
 from auction_platform.services.gateway.docs import build_docs_router
-from auction_platform.services.gateway.feed import build_feed_router
+from auction_platform.services.gateway.feed import LiveFeed, feed_hub
 from auction_platform.services.gateway.limits import RateLimits, RetryBudget
 
 
@@ -44,10 +44,7 @@ def build_context(runtime: ServiceRuntime[Gateway]) -> Gateway:
 
 def _routers(runtime: ServiceRuntime[Gateway]) -> list[APIRouter]:
     gateway = runtime.context
-    return [
-        build_feed_router(gateway.cache, gateway.clients),
-        build_docs_router(gateway.clients),
-    ]
+    return [build_docs_router(gateway.clients)]
 
 
 def _middleware(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:
@@ -59,8 +56,13 @@ def _middleware(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:
             verifier=gateway.verifier,
             limits=gateway.limits,
             budget=gateway.budget,
-        )
+        ),
     ]
+
+
+def _front(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:
+    gateway = runtime.context
+    return [Middleware(LiveFeed, hub=feed_hub(gateway.cache, gateway.clients))]
 
 
 DEFINITION = ServiceDefinition[Gateway](
@@ -78,4 +80,5 @@ DEFINITION = ServiceDefinition[Gateway](
     probe_readiness_of_calls=True,
     routers=_routers,
     middleware=_middleware,
+    front=_front,
 )
