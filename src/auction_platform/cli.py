@@ -74,6 +74,8 @@ def _serve(
 ) -> None:
     import uvicorn
 
+    from auction_platform.core.websocket import LeanWebSocketProtocol
+
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -105,8 +107,9 @@ def _serve(
         # (about 60 KB: 2,000 watchers took the gateway from 100 to 300 MB).
         ws_per_message_deflate=False,
         # The sans-I/O protocol keeps no tasks or stream buffers per connection: 31 KB
-        # a watcher against the older protocol's 38 KB (3,000 idle sockets, one app).
-        ws="websockets-sansio",
+        # a watcher against the older protocol's 38 KB (3,000 idle sockets, one app);
+        # ours keeps less again (core/websocket.py).
+        ws=LeanWebSocketProtocol,
         # Pings wake the server once per connection and interval: rare enough that an
         # idle crowd costs next to nothing (WS_PING_INTERVAL_SECONDS, settings).
         ws_ping_interval=ws_ping_interval or None,

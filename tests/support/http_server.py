@@ -10,15 +10,24 @@ from typing import Any
 
 import uvicorn
 
+from auction_platform.core.websocket import LeanWebSocketProtocol
+
 
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on a free port; yields its base URL."""
+    """Run ``app`` under uvicorn on a free port; yields its base URL.
+
+    WebSockets take the protocol the platform's servers run (``core/websocket.py``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_config=None, lifespan="off", access_log=False, ws=LeanWebSocketProtocol
+        )
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

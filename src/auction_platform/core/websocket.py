@@ -1,0 +1,72 @@
+"""The servers' WebSocket protocol: uvicorn's sans-I/O one, keeping less per connection.
+
+A live feed holds its watchers' connections open for as long as they watch, so what
+each connection keeps, times the crowd, is the gateway's memory (``benchmarks/feed.py``:
+10,000 idle watchers). uvicorn's protocol keeps, for every connection's life:
+
+- an ``asyncio.Queue`` of what the client sent, which is four double-ended queues
+  (its items, its getters, its putters, and an Event's waiters), about 2.5 KB
+  though a watcher sends nothing; ``_Inbox`` is the same three methods on a list
+  and one waiting future;
+- the handshake's request and response, every header parsed into websockets'
+  structures (about 2.5 KB), needed only until the handshake is answered: the
+  response is dropped then and the request's headers emptied (websockets' parser
+  holds the request itself until the connection ends).
+
+Everything else (framing, pings, closing, flow control) is uvicorn's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class _Inbox:
+    """What the client sent, in order: ``put_nowait``, ``get`` and ``empty`` as a Queue's."""
+
+    __slots__ = ("_items", "_waiting")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiting: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiting = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiting
+            finally:
+                self._waiting = None
+        return self._items.pop(0)
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol with a lighter inbox and no handshake kept."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = _Inbox()  # type: ignore[assignment]
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] in ("websocket.accept", "websocket.close") and self.handshake_complete:
+            # The handshake is answered: its request and response are not read again.
+            request = self.__dict__.pop("request", None)
+            if request is not None:
+                request.headers.clear()
+            self.__dict__.pop("response", None)

@@ -1,0 +1,88 @@
+"""The servers' WebSocket protocol: uvicorn's, keeping less per connection, same behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from auction_platform.core.websocket import LeanWebSocketProtocol
+from support.http_server import serving
+from support.waiting import PATIENCE, eventually
+
+
+class Echo:
+    """Plain ASGI: accepts, answers each text with its upper case, records what it saw."""
+
+    def __init__(self) -> None:
+        self.protocols: list[LeanWebSocketProtocol] = []
+        self.disconnects: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "websocket"
+        assert (await receive())["type"] == "websocket.connect"
+        if scope["path"] == "/refuse":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                self.disconnects.append(message)
+                return
+            if message.get("text") == "bye":
+                await send({"type": "websocket.close", "code": 4000, "reason": "asked"})
+                return
+            await send({"type": "websocket.send", "text": message["text"].upper()})
+
+
+def _protocols() -> list[LeanWebSocketProtocol]:
+    return [o for o in gc.get_objects() if isinstance(o, LeanWebSocketProtocol)]
+
+
+async def test_messages_go_both_ways_in_order_and_a_disconnect_reaches_the_app() -> None:
+    app = Echo()
+    async with serving(app) as url, connect(url.replace("http", "ws") + "/echo") as ws:
+        for word in ("one", "two", "three"):
+            await ws.send(word)
+        answers = [await asyncio.wait_for(ws.recv(), timeout=PATIENCE) for _ in range(3)]
+        assert answers == ["ONE", "TWO", "THREE"]
+        (protocol,) = [p for p in _protocols() if not p.disconnected]
+        # The handshake is answered: nothing of it is kept but an empty request.
+        assert "response" not in vars(protocol) and "request" not in vars(protocol)
+        await ws.close()
+
+        async def told() -> bool:
+            return bool(app.disconnects)
+
+        await eventually(told)
+    assert app.disconnects[0]["code"] == 1000
+
+
+async def test_many_messages_sent_at_once_all_arrive_in_order() -> None:
+    app = Echo()
+    async with serving(app) as url, connect(url.replace("http", "ws") + "/echo") as ws:
+        words = [f"w{i}" for i in range(500)]
+        for word in words:
+            await ws.send(word)
+        answers = [await asyncio.wait_for(ws.recv(), timeout=PATIENCE) for _ in words]
+        assert answers == [word.upper() for word in words]
+
+
+async def test_the_app_closing_reaches_the_client_with_its_code() -> None:
+    async with serving(Echo()) as url, connect(url.replace("http", "ws") + "/echo") as ws:
+        await ws.send("bye")
+        await ws.wait_closed()
+        assert (ws.close_code, ws.close_reason) == (4000, "asked")
+
+
+async def test_a_close_before_accepting_refuses_the_handshake() -> None:
+    async with serving(Echo()) as url:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url.replace("http", "ws") + "/refuse"):
+                pass
+    assert refused.value.response.status_code == 403
