@@ -86,3 +86,35 @@ async def test_a_close_before_accepting_refuses_the_handshake() -> None:
             async with connect(url.replace("http", "ws") + "/refuse"):
                 pass
     assert refused.value.response.status_code == 403
+
+
+class Broadcast:
+    """Plain ASGI: every connection is sent the same texts (the same objects), in order."""
+
+    def __init__(self, texts: list[str], watchers: int) -> None:
+        self.texts = texts
+        self.ready = asyncio.Barrier(watchers)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await self.ready.wait()
+        for text in self.texts:
+            await send({"type": "websocket.send", "text": text})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+
+async def test_one_text_sent_to_many_connections_reaches_each_whole() -> None:
+    # A book with non-ASCII text, one long enough for a 16-bit length, one for 64 bits.
+    texts = ['{"price": "€1,000", "v": 1}', "x" * 300, "€" * 70_000, '{"v": 2}']
+    app = Broadcast(texts, watchers=3)
+    async with serving(app) as url:
+        sockets = [await connect(url.replace("http", "ws") + "/b", max_size=None) for _ in range(3)]
+        try:
+            for ws in sockets:
+                got = [await asyncio.wait_for(ws.recv(), timeout=PATIENCE) for _ in texts]
+                assert got == texts
+        finally:
+            for ws in sockets:
+                await ws.close()

@@ -13,7 +13,14 @@ each connection keeps, times the crowd, is the gateway's memory (``benchmarks/fe
   response is dropped then and the request's headers emptied (websockets' parser
   holds the request itself until the connection ends).
 
-Everything else (framing, pings, closing, flow control) is uvicorn's own.
+And it frames a text once for every connection it goes to: the live feed sends the
+same book (the same ``str``) to every watcher of an auction, and each send built its
+frame anew (encoded the text, made a ``Frame``, serialized it: about a third of the
+gateway's CPU per delivered update). The last text sent and its frame are kept, and
+a send of that text on a connection in plain state (open, no extension negotiated,
+no fragmented message under way) writes the frame as it is.
+
+Everything else (pings, closing, flow control, every other message) is uvicorn's own.
 """
 
 from __future__ import annotations
@@ -22,6 +29,27 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+
+class _LastFrame:
+    """The frame of the last text sent, for the next connection the same text goes to."""
+
+    __slots__ = ("frame", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None  # held, so its identity is not reused meanwhile
+        self.frame = b""
+
+    def of(self, text: str) -> bytes:
+        if text is not self.text:
+            self.frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+            self.text = text
+        return self.frame
+
+
+_LAST_FRAME = _LastFrame()
 
 
 class _Inbox:
@@ -63,6 +91,18 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = _Inbox()  # type: ignore[assignment]
 
     async def send(self, message: Any) -> None:
+        if message["type"] == "websocket.send" and isinstance(text := message.get("text"), str):
+            await self.writable.wait()
+            conn = self.conn
+            if (
+                not self.disconnected
+                and not self.close_sent
+                and conn.state is State.OPEN
+                and not conn.extensions
+                and not conn.expect_continuation_frame
+            ):
+                self.transport.write(_LAST_FRAME.of(text))
+                return
         await super().send(message)
         if message["type"] in ("websocket.accept", "websocket.close") and self.handshake_complete:
             # The handshake is answered: its request and response are not read again.
