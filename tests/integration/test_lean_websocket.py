@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame
+from websockets.http11 import Request
+from websockets.uri import parse_uri
 
 from auction_platform.core.websocket import LeanWebSocketProtocol
 from support.http_server import serving
@@ -40,13 +43,23 @@ class Echo:
             await send({"type": "websocket.send", "text": message["text"].upper()})
 
 
+class Recorded(LeanWebSocketProtocol):
+    """The protocol, each connection's instance kept where the test can look at it."""
+
+    made: list[LeanWebSocketProtocol] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        Recorded.made.append(self)
+
+
 def _protocols() -> list[LeanWebSocketProtocol]:
-    return [o for o in gc.get_objects() if isinstance(o, LeanWebSocketProtocol)]
+    return Recorded.made
 
 
 async def test_messages_go_both_ways_in_order_and_a_disconnect_reaches_the_app() -> None:
     app = Echo()
-    async with serving(app) as url, connect(url.replace("http", "ws") + "/echo") as ws:
+    async with serving(app, ws=Recorded) as url, connect(url.replace("http", "ws") + "/echo") as ws:
         for word in ("one", "two", "three"):
             await ws.send(word)
         answers = [await asyncio.wait_for(ws.recv(), timeout=PATIENCE) for _ in range(3)]
@@ -65,7 +78,7 @@ async def test_messages_go_both_ways_in_order_and_a_disconnect_reaches_the_app()
 
 async def test_many_messages_sent_at_once_all_arrive_in_order() -> None:
     app = Echo()
-    async with serving(app) as url, connect(url.replace("http", "ws") + "/echo") as ws:
+    async with serving(app, ws=Recorded) as url, connect(url.replace("http", "ws") + "/echo") as ws:
         words = [f"w{i}" for i in range(500)]
         for word in words:
             await ws.send(word)
@@ -109,7 +122,7 @@ async def test_one_text_sent_to_many_connections_reaches_each_whole() -> None:
     # A book with non-ASCII text, one long enough for a 16-bit length, one for 64 bits.
     texts = ['{"price": "€1,000", "v": 1}', "x" * 300, "€" * 70_000, '{"v": 2}']
     app = Broadcast(texts, watchers=3)
-    async with serving(app) as url:
+    async with serving(app, ws=Recorded) as url:
         sockets = [await connect(url.replace("http", "ws") + "/b", max_size=None) for _ in range(3)]
         try:
             for ws in sockets:
@@ -118,3 +131,38 @@ async def test_one_text_sent_to_many_connections_reaches_each_whole() -> None:
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def test_a_client_that_does_not_read_holds_the_sender_back_then_gets_everything() -> None:
+    texts = [f"{n:06d}" + "x" * 65_536 for n in range(400)]  # 26 MB: more than any buffer
+    app = Broadcast(texts, watchers=1)
+    async with serving(app, ws=Recorded) as url:
+        host, port = url.removeprefix("http://").split(":")
+        client = ClientProtocol(parse_uri(f"ws://{host}:{port}/slow"), max_size=None)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(b"".join(_sent(client, client.connect())))
+            got: list[str] = []
+
+            async def held_back() -> bool:
+                return any(not p.writable.is_set() for p in _protocols() if not p.disconnected)
+
+            # The client reads nothing: the server's writes back up and its send waits.
+            await eventually(held_back)
+            await asyncio.sleep(0.2)
+            # Held back, not buffered: at most a message over the transport's high water.
+            (protocol,) = [p for p in _protocols() if not p.disconnected]
+            assert protocol.transport.get_write_buffer_size() < 256 * 1024
+            while len(got) < len(texts):
+                data = await asyncio.wait_for(reader.read(1 << 20), timeout=PATIENCE)
+                assert data, "the server closed before every text arrived"
+                client.receive_data(data)
+                got += [e.data.decode() for e in client.events_received() if isinstance(e, Frame)]
+            assert got == texts
+        finally:
+            writer.close()
+
+
+def _sent(client: ClientProtocol, request: Request) -> list[bytes]:
+    client.send_request(request)
+    return client.data_to_send()

@@ -14,7 +14,7 @@ from auction_platform.core.websocket import LeanWebSocketProtocol
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
+async def serving(app: Any, *, ws: type[Any] = LeanWebSocketProtocol) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn on a free port; yields its base URL.
 
     WebSockets take the protocol the platform's servers run (``core/websocket.py``).
@@ -24,9 +24,7 @@ async def serving(app: Any) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(
-            app, log_config=None, lifespan="off", access_log=False, ws=LeanWebSocketProtocol
-        )
+        uvicorn.Config(app, log_config=None, lifespan="off", access_log=False, ws=ws)
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

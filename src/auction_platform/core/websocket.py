@@ -92,7 +92,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.send" and isinstance(text := message.get("text"), str):
-            await self.writable.wait()
+            if not self.writable.is_set():  # the client reads slower than it is sent to
+                await self.writable.wait()
             conn = self.conn
             if (
                 not self.disconnected
