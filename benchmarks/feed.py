@@ -12,9 +12,12 @@ with the bidding service's code:
    version (each 201) and each watcher: the time from the commit to when the watcher
    first held that version or a newer one; p50, p99 and max over watcher x version.
    The commit's time is the ``server_time`` of the 201's book: the bidding service
-   stamps it when it answers the committed bid, before the answer travels back and
-   about when it publishes the book, and every process reads the same clock (one
-   machine), so the figure is the feed's delay, not the bidder's round trip. Updates
+   stamps it when its batch decides, before the batch's statements and commit, and
+   every process reads the same clock (one machine), so the figure is the feed's
+   delay, not the bidder's round trip, and if anything too long by the batch's
+   writes. Two later references bound it from below: when the 201 arrived, and when
+   the book was published (``PublishClock``: this process's own subscriber to the
+   auction's Redis channel, beside the gateway's, notes when each version arrives). Updates
    older than one the watcher held (must be none) and the largest lag (committed
    versions a watcher was behind at a receipt) are counted; the gateway's CPU per
    delivered update, all in and net of the bids alone, and its resident memory;
@@ -42,12 +45,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import resource
 import select
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -55,10 +60,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from _bidding_books import Books
 from _feed_figures import delivery
 from _harness import (
     COMMAND,
+    REDIS_URL,
     RESULTS_DIR,
     Child,
     RssSampler,
@@ -76,7 +83,10 @@ from _harness import (
     wait_until,
 )
 
+from auction_platform.contracts.auctions import feed_channel
+
 HERE = Path(__file__).resolve().parent
+_VERSION = re.compile(rb'"version":\s*(\d+)')
 RESULTS_FILE = RESULTS_DIR / "feed.json"
 UNUSED_SERVICES = ("auction", "payment", "notification", "analytics")
 BIDDERS = 64
@@ -157,6 +167,43 @@ def _bidder_tokens(identity_url: str, path: Path) -> Path:
         accounts = list(pool.map(lambda _: sign_up(http, identity_url), range(BIDDERS)))
     path.write_text("\n".join(token for _, token in accounts) + "\n")
     return path
+
+
+class PublishClock:
+    """When each version of an auction's book was published: a subscriber of its own.
+
+    A thread with redis-py's blocking client, beside the gateway's subscription: the
+    time a version reaches it is the publish's (plus Redis's own delivery), so the
+    delay from it to a watcher is the gateway's and the watchers' part alone.
+    """
+
+    def __init__(self, name: str, auction: str) -> None:
+        self.channel = f"{name}:{feed_channel(auction)}"
+        self.seen: list[tuple[int, float]] = []
+        self._redis = redis.Redis.from_url(REDIS_URL)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._stop = threading.Event()
+
+    def __enter__(self) -> PublishClock:
+        self._pubsub.subscribe(self.channel)
+        self._thread.start()
+        return self
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            message = self._pubsub.get_message(timeout=0.2)
+            if message is not None and message["type"] == "message":
+                at = time.time()
+                found = _VERSION.search(message["data"])
+                if found:
+                    self.seen.append((int(found[1]), at))
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pubsub.close()
+        self._redis.close()
 
 
 class Crowd:
@@ -246,7 +293,10 @@ def measure(
                 "commits": len(load["commits"]),
             }
 
-            with Crowd(gateway, [hot], args.watchers, workdir) as crowd:
+            with (
+                Crowd(gateway, [hot], args.watchers, workdir) as crowd,
+                PublishClock(name, hot) as published,
+            ):
                 figures["hot_connect_seconds"] = crowd.connect_seconds
                 before, (busy, total) = _cpu(pid), host_jiffies()
                 load = _bids(gateway, hot, tokens, args, workdir / "hot.json")
@@ -257,9 +307,12 @@ def measure(
             # lower bound: from the 201's arrival (after the commit and the answer's way).
             seen = delivery(crowd.result["watchers"], load["commits"], column=1)
             after = delivery(crowd.result["watchers"], load["commits"], column=2)
+            publish = delivery(crowd.result["watchers"], published.seen, column=1)
             figures["hot"] = {
                 **asdict(seen),
                 "from_answer": {k: getattr(after, k) for k in ("p50_ms", "p99_ms", "max_ms")},
+                "from_publish": {k: getattr(publish, k) for k in ("p50_ms", "p99_ms", "max_ms")},
+                "published_versions": len(published.seen),
                 "gateway_cpu_seconds": cpu,
                 "machine_busy": (busy_after - busy) / max(total_after - total, 1),
                 "statuses": load["statuses"],
@@ -328,6 +381,10 @@ def report(figures: dict[str, Any]) -> bool:
         ),
         ("batch stamp -> watcher p50 / p99 / max", _ms(hot)),
         ("201 arrival -> watcher p50 / p99 / max", _ms(hot["from_answer"])),
+        (
+            f"publish -> watcher p50 / p99 / max ({hot['published_versions']:,} published)",
+            _ms(hot["from_publish"]),
+        ),
         ("watcher x version pairs (never delivered)", f"{hot['pairs']:,} ({hot['undelivered']:,})"),
         ("older books received", f"{hot['stepped_back']}"),
         ("largest lag (versions behind)", f"{hot['largest_lag']}"),
