@@ -36,8 +36,9 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 _VERSION = re.compile(rb'"version":\s*(\d+)')
-# Each new watcher costs the gateway a read of the book from bidding: a crowd arriving
-# all at once would only measure bidding's pool of database connections.
+# Connects are paced like a crowd arriving over seconds, not in one burst: the
+# gateway's handshakes, not its steady state, would be measured. (Watchers who arrive
+# together share one read of the book from bidding; a read each when they trickle in.)
 CONNECTING_AT_ONCE = 25
 
 
