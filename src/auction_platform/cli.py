@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,10 +30,9 @@ from auction_platform.ops.console import (
     run_async,
     say,
 )
+from auction_platform.ops.serving import serve_app, serve_embedded
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from auction_platform.composition import Platform
     from auction_platform.services.identity.handlers import Identity
     from auction_platform.settings import Settings
@@ -62,128 +60,6 @@ cli = typer.Typer(
     # A bug's traceback must not print local variables: settings hold secrets.
     pretty_exceptions_show_locals=False,
 )
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-# A peer that does not answer a ping within this is taken for gone.
-_WS_PONG_TIMEOUT_SECONDS = 60.0
-
-
-def _serve(
-    app: object, *, host: str, port: int, graceful_seconds: int, ws_ping_interval: float
-) -> None:
-    import uvicorn
-
-    from auction_platform.core.websocket import LeanWebSocketProtocol
-
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown; a stop
-            # that drained cleanly is a clean exit (0) here, with no traceback.
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
-            try:
-                yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=graceful_seconds,
-        server_header=False,
-        # The apps resolve the client themselves, from TRUSTED_PROXIES (core/net.py);
-        # uvicorn's own resolution would trust FORWARDED_ALLOW_IPS (127.0.0.1) first.
-        proxy_headers=False,
-        # The live feed sends the same small book to many watchers: compressing it per
-        # connection cost CPU on every send and a compressor's memory per watcher
-        # (about 60 KB: 2,000 watchers took the gateway from 100 to 300 MB).
-        ws_per_message_deflate=False,
-        # The sans-I/O protocol keeps no tasks or stream buffers per connection: 31 KB
-        # a watcher against the older protocol's 38 KB (3,000 idle sockets, one app);
-        # ours keeps less again (core/websocket.py).
-        ws=LeanWebSocketProtocol,
-        # Pings wake the server once per connection and interval: rare enough that an
-        # idle crowd costs next to nothing (WS_PING_INTERVAL_SECONDS, settings).
-        ws_ping_interval=ws_ping_interval or None,
-        ws_ping_timeout=min(ws_ping_interval, _WS_PONG_TIMEOUT_SECONDS) or None,
-    )
-    server = Server(config)
-    server.run()
-    if not server.started:
-        raise typer.Exit(1)
-
-
-def _serve_embedded(
-    settings: Settings,
-    *,
-    host: str,
-    port: int,
-    when_ready: Callable[[Platform], Coroutine[Any, Any, None]] | None = None,
-) -> None:
-    """Serve every service in this process; ``when_ready`` runs in the background once started.
-
-    Background work still running when the server stops is cancelled before the
-    platform stops, so it never talks to services that are shutting down. The data
-    directory is marked in use meanwhile, so a restore never replaces its files.
-    """
-    import asyncio
-    import logging
-
-    from auction_platform.composition import Platform
-    from auction_platform.core.logging import configure_logging
-    from auction_platform.ops.data_dir import DataDirBusy, running_in
-    from auction_platform.settings import SERVICES
-
-    configure_logging(level=settings.log_level, json_lines=settings.log_json)
-    log = logging.getLogger("auction_platform")
-    platform = Platform(settings, SERVICES, embedded=True)
-    background: set[asyncio.Task[None]] = set()
-
-    def finished(task: asyncio.Task[None]) -> None:
-        background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background work failed", exc_info=task.exception())
-
-    def ready() -> None:
-        say(f"[bold green]Auction platform ready[/] at http://{host}:{port}")
-        if when_ready is not None:
-            task = asyncio.get_running_loop().create_task(when_ready(platform))
-            background.add(task)
-            task.add_done_callback(finished)
-
-    app = platform.asgi_app(on_ready=ready)
-    serving = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(served: FastAPI) -> AsyncIterator[None]:
-        async with serving(served):
-            try:
-                yield
-            finally:
-                for task in background:
-                    task.cancel()
-                await asyncio.gather(*background, return_exceptions=True)
-
-    app.router.lifespan_context = lifespan
-    try:
-        with running_in(settings.data_dir):
-            _serve(
-                app,
-                host=host,
-                port=port,
-                graceful_seconds=10,
-                ws_ping_interval=settings.ws_ping_interval_seconds,
-            )
-    except DataDirBusy:
-        fail(f"a restore into {settings.data_dir} is under way: start again once it is done")
 
 
 @cli.command()
@@ -193,7 +69,7 @@ def up(
     data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("data"),
 ) -> None:
     """Run every service in this process: SQLite, in-process broker and cache."""
-    _serve_embedded(load_settings(data_dir=data_dir), host=host, port=port)
+    serve_embedded(load_settings(data_dir=data_dir), host=host, port=port)
 
 
 @cli.command()
@@ -258,7 +134,7 @@ def demo(
         show(report)
         say(f"[bold green]Demo site[/] at {site}")
 
-    _serve_embedded(settings, host=host, port=port, when_ready=seed_here)
+    serve_embedded(settings, host=host, port=port, when_ready=seed_here)
 
 
 def _known_service(service: str) -> None:
@@ -280,7 +156,7 @@ def serve(
     settings = load_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     platform = Platform(settings, [service], embedded=False)
-    _serve(
+    serve_app(
         platform.asgi_app(),
         host=host,
         port=port,

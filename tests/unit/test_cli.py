@@ -87,8 +87,8 @@ def test_websocket_pings_follow_the_setting(
 ) -> None:
     import uvicorn
 
-    from auction_platform.cli import _serve
     from auction_platform.core.websocket import LeanWebSocketProtocol
+    from auction_platform.ops.serving import serve_app
 
     served: list[uvicorn.Config] = []
 
@@ -97,7 +97,7 @@ def test_websocket_pings_follow_the_setting(
         server.started = True
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
-    _serve(object(), host="127.0.0.1", port=0, graceful_seconds=1, ws_ping_interval=interval)
+    serve_app(object(), host="127.0.0.1", port=0, graceful_seconds=1, ws_ping_interval=interval)
     assert [(c.ws_ping_interval, c.ws_ping_timeout) for c in served] == [(ping, timeout)]
     # The lean sans-I/O protocol, uncompressed: what a crowd of watchers costs in memory.
     assert [(c.ws, c.ws_per_message_deflate) for c in served] == [(LeanWebSocketProtocol, False)]
