@@ -35,7 +35,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-_VERSION = re.compile(rb'"version":\s*(\d+)')
+VERSION = re.compile(rb'"version":\s*(\d+)')
 # Connects are paced like a crowd arriving over seconds, not in one burst: the
 # gateway's handshakes, not its steady state, would be measured. (Watchers who arrive
 # together share one read of the book from bidding; a read each when they trickle in.)
@@ -65,7 +65,7 @@ class Watcher(asyncio.Protocol):
         for event in self.conn.events_received():
             if isinstance(event, Frame):
                 if event.opcode is Opcode.TEXT:
-                    found = _VERSION.search(event.data)
+                    found = VERSION.search(event.data)
                     self.versions.append(int(found[1]) if found else -1)
                     self.times.append(now)
                     if not self.first.done():

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import resource
 import select
 import signal
@@ -63,6 +62,7 @@ import httpx
 import redis
 from _bidding_books import Books
 from _feed_figures import delivery
+from _feed_watchers import VERSION
 from _harness import (
     COMMAND,
     REDIS_URL,
@@ -86,7 +86,6 @@ from _harness import (
 from auction_platform.contracts.auctions import feed_channel
 
 HERE = Path(__file__).resolve().parent
-_VERSION = re.compile(rb'"version":\s*(\d+)')
 RESULTS_FILE = RESULTS_DIR / "feed.json"
 UNUSED_SERVICES = ("auction", "payment", "notification", "analytics")
 BIDDERS = 64
@@ -195,7 +194,7 @@ class PublishClock:
             message = self._pubsub.get_message(timeout=0.2)
             if message is not None and message["type"] == "message":
                 at = time.time()
-                found = _VERSION.search(message["data"])
+                found = VERSION.search(message["data"])
                 if found:
                     self.seen.append((int(found[1]), at))
 

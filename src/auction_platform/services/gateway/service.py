@@ -56,7 +56,7 @@ def _middleware(runtime: ServiceRuntime[Gateway]) -> list[Middleware]:
             verifier=gateway.verifier,
             limits=gateway.limits,
             budget=gateway.budget,
-        ),
+        )
     ]
 
 
