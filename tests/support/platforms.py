@@ -20,8 +20,14 @@ from support.servers import TEST_DEPENDENCY_TIMEOUT, TEST_POOL_SIZE, TEST_POOL_T
 
 
 def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings of the embedded mode, with its files in ``data_dir``."""
-    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+    """Settings of the embedded mode, with its files in ``data_dir``.
+
+    Its health checks wait ``TEST_DEPENDENCY_TIMEOUT``, as the distributed mode's do:
+    under a full suite an in-process check answered after the default 2 s once, and
+    ``/health`` was a 503 on a healthy platform.
+    """
+    values = {"dependency_timeout": TEST_DEPENDENCY_TIMEOUT, **overrides}
+    return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
 
 
 # Where a distributed platform of this process keeps uploaded photos (a directory, as
