@@ -398,6 +398,11 @@ def report(figures: dict[str, Any]) -> bool:
             f" {figures['net_cpu_us_per_update']:.1f} us net of the bids",
         ),
         (
+            "watchers' own process CPU (per update received)",
+            f"{hot['watchers_cpu_seconds']:.2f} s"
+            f" ({hot['watchers_cpu_seconds'] / max(hot['received'], 1) * 1e6:.1f} us)",
+        ),
+        (
             "gateway peak RSS (hot / idle)",
             f"{figures['hot_peak_rss_kib'] / 1024:.0f} / {idle['peak_rss_kib'] / 1024:.0f} MB",
         ),

@@ -274,3 +274,75 @@ async def test_no_such_auction_is_told_to_every_watcher_who_waited(cache: Counti
         for watcher in (one, two):
             with pytest.raises(NoSuchAuction):
                 await asyncio.wait_for(hub.snapshot("nope", watcher), timeout=PATIENCE)
+
+
+class Connection:
+    """A watcher's connection as ``push`` sees it: takes texts while it is not held back."""
+
+    def __init__(self) -> None:
+        self.pushed: list[int] = []
+        self.held_back = False
+
+    def push(self, text: str) -> bool:
+        if self.held_back:
+            return False
+        self.pushed.append(int(json.loads(text)["version"]))
+        return True
+
+
+async def pushed(connection: Connection, version: int) -> None:
+    async def arrived() -> bool:
+        return bool(connection.pushed) and connection.pushed[-1] >= version
+
+    await eventually(arrived, interval=0.01)
+
+
+async def test_a_watcher_waiting_for_its_next_book_is_pushed_it_without_a_take(
+    cache: CountingCache,
+) -> None:
+    hub = hub_on(cache)
+    connection = Connection()
+    async with hub.watch("lot-1", push=connection.push) as watcher:
+        # Not waiting in take yet (its first book is on its way): the mailbox holds it.
+        await publish(cache, "lot-1", 1)
+        await settled([watcher], 1)
+        assert connection.pushed == []
+        assert await taken(watcher) == 1
+        # Waiting in take: each newer book goes straight to the connection, in order,
+        # and the task stays asleep.
+        waiting = asyncio.create_task(watcher.take())
+        await asyncio.sleep(0)
+        for version in (2, 3):
+            await publish(cache, "lot-1", version)
+            await pushed(connection, version)
+        for version in (3, 2, 4):  # the repeated and the older ones are dropped
+            await publish(cache, "lot-1", version)
+        await pushed(connection, 4)
+        assert connection.pushed == [2, 3, 4]
+        assert not waiting.done() and watcher.pending is None
+        # Held back (the client reads slowly): the task is woken with the newest book.
+        connection.held_back = True
+        await publish(cache, "lot-1", 5)
+        update = await asyncio.wait_for(waiting, timeout=PATIENCE)
+        assert update is not None and update.version == 5
+        assert connection.pushed == [2, 3, 4]
+        # Not waiting (its task is sending the last one): conflated in the mailbox.
+        connection.held_back = False
+        for version in (6, 7):
+            await publish(cache, "lot-1", version)
+        await settled([watcher], 7)
+        assert connection.pushed == [2, 3, 4]
+        assert await taken(watcher) == 7
+
+
+async def test_a_closed_watcher_is_pushed_nothing(cache: CountingCache) -> None:
+    hub = hub_on(cache)
+    connection = Connection()
+    async with hub.watch("lot-1", push=connection.push) as watcher, hub.watch("lot-1") as other:
+        waiting = asyncio.create_task(watcher.take())
+        await asyncio.sleep(0)
+        watcher.close()
+        assert await asyncio.wait_for(waiting, timeout=PATIENCE) is None
+        await publish(cache, "lot-1", 1)
+        assert await taken(other) == 1
+        assert connection.pushed == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from websockets.frames import Frame
 from websockets.http11 import Request
 from websockets.uri import parse_uri
 
-from auction_platform.core.websocket import LeanWebSocketProtocol
+from auction_platform.core.websocket import PUSH_EXTENSION, LeanWebSocketProtocol
 from support.http_server import serving
 from support.waiting import PATIENCE, eventually
 
@@ -136,31 +138,83 @@ async def test_one_text_sent_to_many_connections_reaches_each_whole() -> None:
 async def test_a_client_that_does_not_read_holds_the_sender_back_then_gets_everything() -> None:
     texts = [f"{n:06d}" + "x" * 65_536 for n in range(400)]  # 26 MB: more than any buffer
     app = Broadcast(texts, watchers=1)
-    async with serving(app, ws=Recorded) as url:
-        host, port = url.removeprefix("http://").split(":")
-        client = ClientProtocol(parse_uri(f"ws://{host}:{port}/slow"), max_size=None)
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            writer.write(b"".join(_sent(client, client.connect())))
-            got: list[str] = []
+    async with serving(app, ws=Recorded) as url, _not_reading(url) as read:
 
-            async def held_back() -> bool:
-                return any(not p.writable.is_set() for p in _protocols() if not p.disconnected)
+        async def held_back() -> bool:
+            return any(not p.writable.is_set() for p in _protocols() if not p.disconnected)
 
-            # The client reads nothing: the server's writes back up and its send waits.
-            await eventually(held_back)
-            await asyncio.sleep(0.2)
-            # Held back, not buffered: at most a message over the transport's high water.
-            (protocol,) = [p for p in _protocols() if not p.disconnected]
-            assert protocol.transport.get_write_buffer_size() < 256 * 1024
-            while len(got) < len(texts):
-                data = await asyncio.wait_for(reader.read(1 << 20), timeout=PATIENCE)
-                assert data, "the server closed before every text arrived"
-                client.receive_data(data)
-                got += [e.data.decode() for e in client.events_received() if isinstance(e, Frame)]
-            assert got == texts
-        finally:
-            writer.close()
+        # The client reads nothing: the server's writes back up and its send waits.
+        await eventually(held_back)
+        await asyncio.sleep(0.2)
+        # Held back, not buffered: at most a message over the transport's high water.
+        (protocol,) = [p for p in _protocols() if not p.disconnected]
+        assert protocol.transport.get_write_buffer_size() < 256 * 1024
+        assert await read(len(texts)) == texts
+
+
+class Pusher:
+    """Plain ASGI: sends each text with the scope's push, or the usual way when it says no."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.pushed = 0
+        self.sent = 0  # declined by push, so sent the usual way
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        push = scope["extensions"][PUSH_EXTENSION]
+        assert not push("before the accept"), "a text went before the handshake was answered"
+        await send({"type": "websocket.accept"})
+        for text in self.texts:
+            if push(text):
+                self.pushed += 1
+            else:
+                self.sent += 1
+                await send({"type": "websocket.send", "text": text})
+            await asyncio.sleep(0)
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+
+async def test_push_sends_a_text_at_once_and_declines_while_the_client_is_behind() -> None:
+    texts = [f"{n:06d}" + "x" * 65_536 for n in range(400)]  # 26 MB: more than any buffer
+    app = Pusher(texts)
+    async with serving(app, ws=Recorded) as url, _not_reading(url) as read:
+
+        async def declined() -> bool:
+            return app.sent > 0
+
+        # The client reads nothing: push sends until the transport holds writes back,
+        # then declines, and the usual send waits for the client.
+        await eventually(declined)
+        assert app.pushed > 0
+        (protocol,) = [p for p in _protocols() if not p.disconnected]
+        assert protocol.transport.get_write_buffer_size() < 256 * 1024 + 70_000
+        assert await read(len(texts)) == texts
+        assert app.pushed + app.sent == len(texts)
+
+
+@asynccontextmanager
+async def _not_reading(url: str) -> AsyncIterator[Callable[[int], Awaitable[list[str]]]]:
+    """A client that reads nothing until the test calls ``read(n)`` for its next n texts."""
+    host, port = url.removeprefix("http://").split(":")
+    client = ClientProtocol(parse_uri(f"ws://{host}:{port}/slow"), max_size=None)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"".join(_sent(client, client.connect())))
+
+    async def read(count: int) -> list[str]:
+        got: list[str] = []
+        while len(got) < count:
+            data = await asyncio.wait_for(reader.read(1 << 20), timeout=PATIENCE)
+            assert data, "the server closed before every text arrived"
+            client.receive_data(data)
+            got += [e.data.decode() for e in client.events_received() if isinstance(e, Frame)]
+        return got
+
+    try:
+        yield read
+    finally:
+        writer.close()
 
 
 def _sent(client: ClientProtocol, request: Request) -> list[bytes]:

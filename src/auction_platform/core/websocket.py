@@ -20,6 +20,14 @@ gateway's CPU per delivered update). The last text sent and its frame are kept, 
 a send of that text on a connection in plain state (open, no extension negotiated,
 no fragmented message under way) writes the frame as it is.
 
+It also offers the application a way to send a text without a task of its own
+(``PUSH_EXTENSION`` in the scope's extensions, a plain function): the live feed's
+hub, holding a new book for a thousand waiting watchers, writes it to each connection
+at once instead of waking a thousand tasks to do it. The function sends only when
+the message can go now: the connection open in plain state and its transport not
+holding writes back. Otherwise it answers False, and the application sends the
+usual way, which waits for the transport.
+
 Everything else (pings, closing, flow control, every other message) is uvicorn's own.
 """
 
@@ -31,6 +39,9 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+# The scope extension: ``push(text) -> bool``, the text sent now or not at all.
+PUSH_EXTENSION = "auction_platform.websocket.push"
 
 
 class _LastFrame:
@@ -87,18 +98,35 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
 
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = vars(self).get("scope")
+        if scope is not None:  # the handshake is accepted
+            scope["extensions"][PUSH_EXTENSION] = self.push
+
+    def push(self, text: str) -> bool:
+        """Send ``text`` now if it can go at once; False: not sent (send it with ``send``)."""
+        if not self.writable.is_set() or not self._plain():
+            return False
+        self.transport.write(_LAST_FRAME.of(text))
+        return True
+
+    def _plain(self) -> bool:
+        """Open, no extension negotiated, no fragmented message under way: frames go as built."""
+        conn = self.conn
+        return (
+            not self.disconnected
+            and not self.close_sent
+            and conn.state is State.OPEN
+            and not conn.extensions
+            and not conn.expect_continuation_frame
+        )
+
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.send" and isinstance(text := message.get("text"), str):
             if not self.writable.is_set():  # the client reads slower than it is sent to
                 await self.writable.wait()
-            conn = self.conn
-            if (
-                not self.disconnected
-                and not self.close_sent
-                and conn.state is State.OPEN
-                and not conn.extensions
-                and not conn.expect_continuation_frame
-            ):
+            if self._plain():
                 self.transport.write(_LAST_FRAME.of(text))
                 return
         await super().send(message)

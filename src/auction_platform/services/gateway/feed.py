@@ -17,6 +17,8 @@ keeps costs that much memory times the crowd. Through the framework's WebSocket 
 each one kept its routing frames, exit stacks, a copy of the scope and its own parsed
 snapshot (about 44 KB a watcher in all); here it keeps two small tasks and its
 mailbox, and watchers who come together share one read of the book (``FeedHub.snapshot``).
+Where the server offers it (``PUSH_EXTENSION``, the platform's own servers do), the
+hub writes an update straight to a waiting watcher's connection.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auction_platform.core.cache.base import Cache, CacheUnavailable
 from auction_platform.core.inputs import ID_PATTERN
-from auction_platform.services.gateway.feed_hub import FeedHub, NoSuchAuction, Watcher
+from auction_platform.core.websocket import PUSH_EXTENSION
+from auction_platform.services.gateway.feed_hub import FeedHub, NoSuchAuction, Push, Watcher
 
 log = logging.getLogger("auction_platform.gateway")
 
@@ -81,13 +84,16 @@ class LiveFeed:
             await _close(send, _BAD_ID)  # before accepting: an HTTP 403 to the client
             return
         await send({"type": "websocket.accept"})
-        await _watch(self.hub, auction_id, receive, send)
+        push = scope.get("extensions", {}).get(PUSH_EXTENSION)
+        await _watch(self.hub, auction_id, receive, send, push)
 
 
-async def _watch(hub: FeedHub, auction_id: str, receive: Receive, send: Send) -> None:
+async def _watch(
+    hub: FeedHub, auction_id: str, receive: Receive, send: Send, push: Push | None
+) -> None:
     """The current book, then every newer one, until the client or the feed ends."""
     try:
-        async with hub.watch(auction_id) as watcher:
+        async with hub.watch(auction_id, push=push) as watcher:
             try:
                 await _first_book(hub, auction_id, watcher)
             except NoSuchAuction:
