@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from auction_platform.core.app import create_app, lifespan_of
@@ -29,6 +28,7 @@ from auction_platform.core.metrics import Metrics
 from auction_platform.core.net import EVERYONE
 from auction_platform.core.revocations import Revocations
 from auction_platform.core.service import ServiceDefinition, ServiceRuntime
+from auction_platform.core.transport import InProcessTransport
 from auction_platform.settings import Settings
 
 log = logging.getLogger("auction_platform")
@@ -214,7 +214,7 @@ class Platform:
         s = self.settings
         url = s.service_url(service)
         if self._in_process(service) and service in self.apps:
-            transport = httpx.ASGITransport(app=self.apps[service], raise_app_exceptions=False)
+            transport = InProcessTransport(self.apps[service])
             return service_client(
                 base_url=f"http://{service}.internal", transport=transport, timeout=s.http_timeout
             )

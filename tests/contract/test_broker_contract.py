@@ -142,6 +142,25 @@ async def test_two_queues_each_get_a_copy(broker: Broker) -> None:
     assert audit.received == [placed]
 
 
+async def test_a_binding_added_later_gets_the_next_events_of_a_key_already_routed(
+    broker: Broker,
+) -> None:
+    orders, audit = Inbox(), Inbox()
+    await broker.subscribe("orders", ["bidding.*"], orders, prefetch=1)
+    first = event(lot="L-1")
+    await broker.publish([first])
+    await orders.wait_for(1)
+    # A new queue, and a new pattern on a queue that already had one.
+    await broker.subscribe("audit", ["catalog.*"], audit, prefetch=1)
+    await broker.declare("audit", ["bidding.BidPlaced"])
+    second = event(lot="L-2")
+    await broker.publish([second])
+    await audit.wait_for_event(second)
+    await orders.wait_for_event(second)
+    assert audit.received == [second]
+    assert orders.received == [first, second]
+
+
 async def test_competing_consumers_on_one_queue_share_the_work(broker: Broker) -> None:
     first, second = Inbox(delay=0.01), Inbox(delay=0.01)
     await broker.subscribe("orders", ["bidding.*"], first, prefetch=1)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
-from auction_platform.core.transport import AiohttpTransport, RawAnswer
+from auction_platform.core.transport import AiohttpTransport, InProcessTransport, RawAnswer
 
 
 async def _pass_request_id(request: httpx.Request) -> None:
@@ -26,12 +26,15 @@ class ServiceClient(httpx.AsyncClient):
     """A service's pooled client, with a raw path for the gateway's proxy.
 
     ``exchange`` takes and returns plain bytes and tuples. Over the network it goes
-    straight to the aiohttp pool, skipping httpx's request and response models (the
-    gateway's largest per-request cost after the socket work); in-process it builds
-    an ordinary httpx request. Both raise httpx's exceptions.
+    straight to the aiohttp pool, and in-process straight to the app, skipping httpx's
+    request and response models (the gateway's largest per-request cost after the
+    socket work); through any other transport it builds an ordinary httpx request.
+    All raise httpx's exceptions.
     """
 
-    def __init__(self, *, wire: AiohttpTransport | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, wire: AiohttpTransport | InProcessTransport | None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._wire = wire
         self._origin = str(self.base_url).rstrip("/")
@@ -86,7 +89,11 @@ def service_client(
     max_connections: int = 200,
 ) -> ServiceClient:
     """A pooled client with timeouts on every phase, passing the request id along."""
-    wire = AiohttpTransport(max_connections=max_connections) if transport is None else None
+    wire: AiohttpTransport | InProcessTransport | None = None
+    if transport is None:
+        wire = AiohttpTransport(max_connections=max_connections)
+    elif isinstance(transport, InProcessTransport):
+        wire = transport
     return ServiceClient(
         wire=wire,
         base_url=base_url,

@@ -86,6 +86,9 @@ class MemoryBroker:
         self._retry_delay = retry_delay
         self._pauses = Pauses(outage_backoff)
         self._queues: dict[str, _Queue] = {}
+        # The queues each routing key goes to, worked out once per key (a handful of
+        # event types) until a queue or a binding is added.
+        self._routes: dict[str, list[_Queue]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -123,9 +126,15 @@ class MemoryBroker:
         # every subscriber gets its own copy of the data.
         wire = [Envelope.from_json(envelope.to_json()) for envelope in envelopes]
         for envelope in wire:
-            for queue in self._queues.values():
-                if queue.matches(envelope.routing_key):
-                    queue.inbox.put_nowait(_Delivery(envelope))
+            for queue in self._route(envelope.routing_key):
+                queue.inbox.put_nowait(_Delivery(envelope))
+
+    def _route(self, routing_key: str) -> list[_Queue]:
+        queues = self._routes.get(routing_key)
+        if queues is None:
+            queues = [queue for queue in self._queues.values() if queue.matches(routing_key)]
+            self._routes[routing_key] = queues
+        return queues
 
     async def declare(self, queue: str, patterns: Sequence[str]) -> None:
         """Create ``queue`` bound to ``patterns``; it keeps messages until consumed."""
@@ -136,7 +145,9 @@ class MemoryBroker:
         bound = self._queues.get(queue)
         if bound is None:
             bound = self._queues[queue] = _Queue(queue, self._pauses.of(queue))
-        bound.patterns.update(patterns)
+        if not bound.patterns.issuperset(patterns):
+            bound.patterns.update(patterns)
+            self._routes.clear()
         return bound
 
     async def subscribe(

@@ -42,6 +42,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # packaged with the code: no file is checked again per notice
         )
         self._env.globals.update(
             link=self.link,
