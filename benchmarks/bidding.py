@@ -20,7 +20,11 @@ transaction (a conditional update of one hot row and a ledger insert) on the sam
 PostgreSQL server: the database's own figure. Books are opened directly with the bidding
 service's code, open for hours. After each bid run, the 201s must equal the ledger rows,
 every stored book must equal its ledger replayed by the engine, and every answered bid
-must have recorded its key.
+must have recorded its key. After every run the benchmark waits until the serving process
+is quiet again (under 5% of a core) and reports the CPU it used meanwhile ("after"): the
+embedded process runs the consumers of the bids' events (notices, rollups, the lot's
+price), which go on working after the load stops, and no run is measured against the
+work the one before it left.
 
 It prints one table (with the serving process's CPU per answer, and the whole machine's
 use) and the goals, each PASS or FAIL:
