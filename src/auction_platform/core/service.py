@@ -24,24 +24,21 @@ from auction_platform.contracts.events import Envelope
 from auction_platform.core.auth import ServiceTokens, TokenVerifier
 from auction_platform.core.broker.base import Broker
 from auction_platform.core.cache.base import PlatformCache
-from auction_platform.core.context import reset_request_id, set_request_id
 from auction_platform.core.db import Database
+from auction_platform.core.delivery import EventHandler, delivery
 from auction_platform.core.errors import DEFAULT_ERRORS, ErrorTable
 from auction_platform.core.health import Check
 from auction_platform.core.http import ServiceClient
-from auction_platform.core.inbox import claim_event
 from auction_platform.core.metrics import Metrics
-from auction_platform.core.outages import dependency_down
 from auction_platform.core.outbox import OutboxRelay
 from auction_platform.core.revocations import Revocations
-from auction_platform.core.uow import Transaction, UnitOfWork
+from auction_platform.core.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from auction_platform.settings import Settings
 
 log = logging.getLogger("auction_platform.service")
 
-EventHandler = Callable[[Transaction, Envelope], Awaitable[None]]
 # A service's own context: the typed dataclass its routes, consumers and jobs share.
 C = TypeVar("C")
 
@@ -51,12 +48,15 @@ class Consumer:
     """An event consumer: its queue name, the routing keys it binds, its handler.
 
     The handler runs inside a transaction that also records the event id in the
-    service's inbox, so a redelivered event changes nothing.
+    service's inbox, so a redelivered event changes nothing. ``grouped``: the events
+    that arrive while one transaction runs share the next (``core/delivery.py``); only
+    for a handler that writes nothing but its own database.
     """
 
     name: str
     patterns: tuple[str, ...]
     handle: EventHandler
+    grouped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,34 +233,21 @@ class ServiceRuntime(Generic[C]):
             await self.definition.shutdown(self)
 
     def _deliver_to(self, consumer: Consumer) -> Callable[[Envelope], Awaitable[None]]:
-        uow = self.require_uow()
         tables = self.definition.tables
         assert tables is not None
-        inbox = tables.inbox
         counter = self.metrics.events_consumed
 
-        async def deliver(envelope: Envelope) -> None:
-            token = set_request_id(envelope.correlation_id or envelope.id)
-            try:
-                async with uow() as tx:
-                    if not await claim_event(
-                        tx.conn, inbox, consumer=consumer.name, event_id=envelope.id
-                    ):
-                        counter.labels(self.name, consumer.name, "duplicate").inc()
-                        return
-                    await consumer.handle(tx, envelope)
-                counter.labels(self.name, consumer.name, "handled").inc()
-            except Exception as exc:
-                if dependency_down(exc):  # the broker pauses the queue and logs it
-                    counter.labels(self.name, consumer.name, "unavailable").inc()
-                    raise
-                counter.labels(self.name, consumer.name, "failed").inc()
-                log.exception("consumer %s failed on event %s", consumer.name, envelope.id)
-                raise
-            finally:
-                reset_request_id(token)
+        def count(outcome: str) -> None:
+            counter.labels(self.name, consumer.name, outcome).inc()
 
-        return deliver
+        return delivery(
+            self.require_uow(),
+            tables.inbox,
+            consumer=consumer.name,
+            handle=consumer.handle,
+            grouped=consumer.grouped,
+            count=count,
+        )
 
     async def _supervise(self, job: Callable[[], Awaitable[None]]) -> None:
         """Keep a background job running; a crash is logged and the job restarted."""

@@ -5,7 +5,8 @@ event (``#``), the rollups count what the admin reports show, the search index
 follows the lots, the audit log keeps every operator action (``AuditRecorded``
 from any producer), and the signup fingerprints of new accounts feed the
 shill-bidding signals. Each runs in the transaction that records the event in the
-inbox (``core.service``), so a redelivered event changes nothing.
+inbox (``core.delivery``), so a redelivered event changes nothing; the events that
+arrive while one runs are applied together in the next.
 """
 
 from __future__ import annotations
@@ -45,12 +46,22 @@ def consumers(clock: Callable[[], datetime]) -> tuple[Consumer, ...]:
     async def update_rollups(tx: Transaction, envelope: Envelope) -> None:
         await rollups.update_rollups(tx, envelope, clock=clock)
 
+    # Each writes nothing but the service's own database: the events that arrive while
+    # one transaction runs share the next (``core/delivery.py``).
     return (
-        Consumer("event-store", ("#",), record_event),
-        Consumer("rollups", tuple(f"*.{name}" for name in rollups.HANDLERS), update_rollups),
+        Consumer("event-store", ("#",), record_event, grouped=True),
         Consumer(
-            "search", tuple(f"*.{name}" for name in indexing.EVENT_TYPES), indexing.update_search
+            "rollups",
+            tuple(f"*.{name}" for name in rollups.HANDLERS),
+            update_rollups,
+            grouped=True,
         ),
-        Consumer("audit", (f"*.{AUDIT_RECORDED}",), record_audit),
-        Consumer("signup-signals", (f"*.{USER_REGISTERED}",), record_signup),
+        Consumer(
+            "search",
+            tuple(f"*.{name}" for name in indexing.EVENT_TYPES),
+            indexing.update_search,
+            grouped=True,
+        ),
+        Consumer("audit", (f"*.{AUDIT_RECORDED}",), record_audit, grouped=True),
+        Consumer("signup-signals", (f"*.{USER_REGISTERED}",), record_signup, grouped=True),
     )
