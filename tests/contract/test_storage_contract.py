@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, inspect, select, text
 
 from auction_platform.composition import DATABASE_SERVICES, DEFINITIONS
 from auction_platform.core.db import Database
 from auction_platform.core.inbox import claim_event
 from auction_platform.core.migrate import migrate, revision_status
+from auction_platform.core.sql import add_to_row
 from auction_platform.settings import Settings
 
 
@@ -197,3 +198,28 @@ async def test_a_connection_idle_past_the_threshold_is_pinged_before_use(
         assert await _backend_pid(db) != first
     finally:
         await db.dispose()
+
+
+async def test_add_to_row_makes_the_row_then_adds_to_it(db: Database) -> None:
+    counters = Table(
+        "counters",
+        MetaData(),
+        Column("day", String(10), primary_key=True),
+        Column("kind", String(10), primary_key=True),
+        Column("bids", Integer, nullable=False),
+        Column("seconds", Float, nullable=False),
+        Column("sold", Integer, nullable=False),
+    )
+    async with db.transaction() as conn:
+        await conn.run_sync(counters.metadata.create_all)
+    start = {"bids": 0, "seconds": 0.0, "sold": 7}
+    for deltas in ({"bids": 1, "seconds": 1.5}, {"bids": 2}, {"seconds": 0.25}):
+        async with db.transaction() as conn:
+            await add_to_row(conn, counters, {"day": "d1", "kind": "a"}, deltas, start=start)
+    async with db.transaction() as conn:
+        await add_to_row(conn, counters, {"day": "d1", "kind": "b"}, {"bids": 5}, start=start)
+    async with db.read() as conn:
+        rows = (await conn.execute(select(counters).order_by(counters.c.kind))).all()
+    assert [tuple(row) for row in rows] == [("d1", "a", 3, 1.75, 7), ("d1", "b", 5, 0.0, 7)]
+    async with db.transaction() as conn:
+        await conn.run_sync(counters.metadata.drop_all)

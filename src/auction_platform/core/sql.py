@@ -22,6 +22,31 @@ async def insert_ignoring_duplicates(
     return bool(result.rowcount == 1)
 
 
+async def add_to_row(
+    conn: AsyncConnection,
+    table: Table,
+    key: dict[str, Any],
+    deltas: dict[str, float],
+    *,
+    start: dict[str, Any],
+) -> None:
+    """Add ``deltas`` to the row with ``key`` (its primary key), made from ``start`` first.
+
+    One statement (an upsert), where a read-modify-write would be three and an insert
+    then an update two: counters bumped by every bid add up fast.
+    """
+    first = {**start, **key}
+    for name, delta in deltas.items():
+        first[name] = first.get(name, 0) + delta
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**first)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: table.c[name] + delta for name, delta in deltas.items()},
+    )
+    await conn.execute(statement)
+
+
 def utc(moment: datetime) -> datetime:
     """A stored moment as an aware UTC datetime (SQLite hands back naive ones)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

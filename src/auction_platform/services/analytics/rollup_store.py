@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auction_platform.core.sql import insert_ignoring_duplicates
+from auction_platform.core.sql import add_to_row, insert_ignoring_duplicates
 from auction_platform.services.analytics.domain import UNKNOWN_CATEGORY, UNKNOWN_CURRENCY, utc
 from auction_platform.services.analytics.store import (
     COUNTERS,
@@ -80,24 +80,13 @@ async def _add(
     conn: AsyncConnection, table: Table, key: dict[str, Any], deltas: dict[str, float]
 ) -> None:
     zeros: dict[str, Any] = {name: 0 for name in (*COUNTERS, *_MONEY_AND_TIME)}
-    await insert_ignoring_duplicates(conn, table, {**key, **zeros})
-    await conn.execute(
-        update(table)
-        .where(*(table.c[name] == value for name, value in key.items()))
-        .values({table.c[name]: table.c[name] + delta for name, delta in deltas.items()})
-    )
+    await add_to_row(conn, table, key, deltas, start=zeros)
 
 
 async def count_bid_minute(conn: AsyncConnection, auction_id: str, minute: datetime) -> None:
     """One more bid in an auction's minute."""
     key = {"auction_id": auction_id, "minute": minute}
-    if await insert_ignoring_duplicates(conn, bid_minutes, {**key, "bids": 1}):
-        return
-    await conn.execute(
-        update(bid_minutes)
-        .where(bid_minutes.c.auction_id == auction_id, bid_minutes.c.minute == minute)
-        .values(bids=bid_minutes.c.bids + 1)
-    )
+    await add_to_row(conn, bid_minutes, key, {"bids": 1}, start={"bids": 0})
 
 
 async def order_for_update(
