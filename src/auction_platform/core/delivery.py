@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
 
 from sqlalchemy import Table
 
@@ -35,12 +34,8 @@ log = logging.getLogger("auction_platform.service")
 
 EventHandler = Callable[[Transaction, Envelope], Awaitable[None]]
 Deliver = Callable[[Envelope], Awaitable[None]]
-
-
-class Outcomes(Protocol):
-    """Counts each event's outcome: handled, duplicate, unavailable or failed."""
-
-    def __call__(self, outcome: str) -> None: ...
+# Counts each event's outcome: handled, duplicate, unavailable or failed.
+Outcomes = Callable[[str], None]
 
 
 def delivery(

@@ -13,7 +13,12 @@ from typing import Any
 import httpx
 
 from auction_platform.core.context import REQUEST_ID_HEADER, current_request_id
-from auction_platform.core.transport import AiohttpTransport, InProcessTransport, RawAnswer
+from auction_platform.core.transport import (
+    AiohttpTransport,
+    InProcessTransport,
+    RawAnswer,
+    RawTransport,
+)
 
 
 async def _pass_request_id(request: httpx.Request) -> None:
@@ -32,9 +37,7 @@ class ServiceClient(httpx.AsyncClient):
     All raise httpx's exceptions.
     """
 
-    def __init__(
-        self, *, wire: AiohttpTransport | InProcessTransport | None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, wire: RawTransport | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._wire = wire
         self._origin = str(self.base_url).rstrip("/")
@@ -89,7 +92,7 @@ def service_client(
     max_connections: int = 200,
 ) -> ServiceClient:
     """A pooled client with timeouts on every phase, passing the request id along."""
-    wire: AiohttpTransport | InProcessTransport | None = None
+    wire: RawTransport | None = None
     if transport is None:
         wire = AiohttpTransport(max_connections=max_connections)
     elif isinstance(transport, InProcessTransport):

@@ -14,11 +14,7 @@ async def insert_ignoring_duplicates(
     conn: AsyncConnection, table: Table, values: dict[str, Any]
 ) -> bool:
     """Insert a row unless its key exists; True when this call inserted it."""
-    if conn.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    result = await conn.execute(statement)
+    result = await conn.execute(_insert(conn, table).values(**values).on_conflict_do_nothing())
     return bool(result.rowcount == 1)
 
 
@@ -38,13 +34,18 @@ async def add_to_row(
     first = {**start, **key}
     for name, delta in deltas.items():
         first[name] = first.get(name, 0) + delta
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**first)
+    statement = _insert(conn, table).values(**first)
     statement = statement.on_conflict_do_update(
         index_elements=list(key),
         set_={name: table.c[name] + delta for name, delta in deltas.items()},
     )
     await conn.execute(statement)
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    """The dialect's own INSERT, which has ON CONFLICT."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def utc(moment: datetime) -> datetime:

@@ -195,3 +195,7 @@ class InProcessTransport(httpx.ASGITransport):
             if not answered.done():
                 answered.set_result(None)
         return RawAnswer(status or 500, answer_headers, b"".join(parts))
+
+
+# The transports with a raw ``exchange``: what the gateway's proxy sends through.
+RawTransport = AiohttpTransport | InProcessTransport

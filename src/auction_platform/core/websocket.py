@@ -126,8 +126,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if message["type"] == "websocket.send" and isinstance(text := message.get("text"), str):
             if not self.writable.is_set():  # the client reads slower than it is sent to
                 await self.writable.wait()
-            if self._plain():
-                self.transport.write(_LAST_FRAME.of(text))
+            if self.push(text):
                 return
         await super().send(message)
         if message["type"] in ("websocket.accept", "websocket.close") and self.handshake_complete:

@@ -21,6 +21,8 @@ from auction_platform.services.analytics.store import (
 )
 
 _MONEY_AND_TIME = ("first_bid_seconds", *MONEY)
+# A counter row as it starts (``add_to_row`` copies it, never changes it).
+_ZEROS: dict[str, Any] = {name: 0 for name in (*COUNTERS, *_MONEY_AND_TIME)}
 _TIMES = (
     "listed_at",
     "opened_at",
@@ -79,8 +81,7 @@ async def bump(
 async def _add(
     conn: AsyncConnection, table: Table, key: dict[str, Any], deltas: dict[str, float]
 ) -> None:
-    zeros: dict[str, Any] = {name: 0 for name in (*COUNTERS, *_MONEY_AND_TIME)}
-    await add_to_row(conn, table, key, deltas, start=zeros)
+    await add_to_row(conn, table, key, deltas, start=_ZEROS)
 
 
 async def count_bid_minute(conn: AsyncConnection, auction_id: str, minute: datetime) -> None:
